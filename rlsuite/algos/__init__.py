@@ -1,0 +1,48 @@
+"""Learning side: one file per algorithm, looked up by name.
+
+Algorithms are imported lazily, so ``import rlsuite`` stays light and an algorithm whose optional
+dependencies are missing fails only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlsuite.algos.base import Algorithm
+
+_ALGORITHMS: dict[str, str] = {
+    "ppo": "rlsuite.algos.ppo:PPO",
+}
+
+
+def register_algorithm(name: str, target: str | type, *, override: bool = False) -> None:
+    """Make ``name`` usable in configs (``algo.name``); ``target`` is a class or ``"module:Class"``."""
+    if name in _ALGORITHMS and not override:
+        raise ValueError(f"algorithm {name!r} is already registered; pass override=True to replace it")
+    _ALGORITHMS[name] = target  # type: ignore[assignment]
+
+
+def algorithm_names() -> list[str]:
+    return sorted(_ALGORITHMS)
+
+
+def get_algorithm(name: str) -> type[Algorithm]:
+    if name not in _ALGORITHMS:
+        close = difflib.get_close_matches(name, list(_ALGORITHMS), n=3)
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise KeyError(f"unknown algorithm {name!r}{hint}; registered: {', '.join(algorithm_names())}")
+    target = _ALGORITHMS[name]
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+    return target
+
+
+def get_algorithm_config(name: str) -> type:
+    return get_algorithm(name).config_cls
+
+
+__all__ = ["algorithm_names", "get_algorithm", "get_algorithm_config", "register_algorithm"]

@@ -1,0 +1,155 @@
+"""The ``rlsuite`` command: train, eval, envs, algos, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rlsuite.config import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "train" and not any(item.startswith("-") for item in extra):
+        args.items += extra  # overrides written after --quiet
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.handler(args)
+    except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError) as exc:
+        print(f"rlsuite {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; a checkpoint was saved — continue with resume=auto", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlsuite", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser(
+        "train",
+        help="train one run from an experiment YAML",
+        description="rlsuite train CONFIG.yaml [key=value ...]; "
+        "or rlsuite train resume=RUN_DIR to continue a run from its own config",
+    )
+    train.add_argument("items", nargs="*", help="CONFIG.yaml followed by dotted key=value overrides")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    train.set_defaults(handler=_train)
+
+    evaluate = sub.add_parser("eval", help="evaluate a run folder or checkpoint")
+    evaluate.add_argument("target", help="run folder or checkpoint .pt file")
+    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--seed", type=int, default=None, help="eval seed (default: the run's own)")
+    evaluate.set_defaults(handler=_eval)
+
+    envs = sub.add_parser("envs", help="list registered environment ids")
+    envs.add_argument("--family", default=None)
+    envs.add_argument("--check", action="store_true", help="run the Gymnasium/PettingZoo conformance checks")
+    envs.set_defaults(handler=_envs)
+
+    algos = sub.add_parser("algos", help="list algorithms, or one algorithm's config keys")
+    algos.add_argument("name", nargs="?")
+    algos.set_defaults(handler=_algos)
+
+    bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
+    bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1")
+    bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024])
+    bench.add_argument("--seconds", type=float, default=1.0)
+    bench.add_argument("--vectorization", default="auto")
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rlsuite.config import build_experiment, load_yaml, parse_overrides
+    from rlsuite.core.experiment import train
+    from rlsuite.core.run import CONFIG_FILE
+
+    items = list(args.items)
+    config_path = items.pop(0) if items and "=" not in items[0] else None
+    if config_path is None:
+        resume = parse_overrides(items).get("resume")
+        if not resume or resume == "auto":
+            raise ConfigError("give an experiment file (rlsuite train CONFIG.yaml ...) or resume=RUN_DIR")
+        run_dir = Path(resume) if Path(resume).is_dir() else Path(resume).parent.parent
+        data = load_yaml(run_dir / CONFIG_FILE)
+    else:
+        data = load_yaml(config_path)
+    config = build_experiment(data, items)
+    run_dir = train(config, quiet=args.quiet)
+    if not args.quiet:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        print(f"run folder: {run_dir}")
+        print(
+            f"eval return {summary['eval_return_mean']:.1f} ± {summary['eval_return_std']:.1f} "
+            f"over {summary['eval_episodes']} episodes; {summary['total_steps']} steps at {summary['sps']:.0f} steps/s"
+        )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from rlsuite.algos.base import Algorithm
+
+    algo = Algorithm.from_checkpoint(args.target, device=args.device)
+    if args.seed is not None:
+        algo.seed = args.seed
+    result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
+    algo.close()
+    print(
+        json.dumps(
+            {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}, indent=2
+        )
+    )
+    return 0
+
+
+def _envs(args: argparse.Namespace) -> int:
+    import rlsuite
+
+    ids = rlsuite.list_envs(args.family)
+    if args.check:
+        from rlsuite.envs.checks import check_all
+
+        failures = check_all(ids, verbose=True)
+        return 1 if failures else 0
+    for env_id in ids:
+        entry = rlsuite.spec(env_id)
+        kind = "multi-agent" if entry.multi_agent else "single"
+        native = "native-vector" if entry.has_native_vector else ""
+        print(f"{env_id:42s} {entry.family:10s} {kind:11s} {native:13s} {entry.description}")
+    return 0
+
+
+def _algos(args: argparse.Namespace) -> int:
+    from rlsuite.algos import algorithm_names, get_algorithm
+    from rlsuite.config import describe
+
+    if args.name is None:
+        for name in algorithm_names():
+            cls = get_algorithm(name)
+            print(f"{name:10s} {cls.__module__}.{cls.__name__}  {cls.capabilities}")
+        return 0
+    for key, type_name, default, help_text in describe(get_algorithm(args.name).config_cls, prefix="algo"):
+        print(f"{key:28s} {type_name:18s} {default:14s} {help_text}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from rlsuite.envs.checks import measure_throughput
+
+    for n in args.num_envs:
+        sps = measure_throughput(args.env_id, n, seconds=args.seconds, vectorization=args.vectorization)
+        print(f"{args.env_id}  num_envs={n:5d}  {sps:,.0f} steps/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shared machinery: seeding, logging, checkpoints, progress, device, run folders, training loop."""

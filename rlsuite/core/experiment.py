@@ -1,0 +1,130 @@
+"""Run one experiment from its config: pick or resume a run folder, build the algorithm, train."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from rlsuite.algos import get_algorithm
+from rlsuite.algos.base import Algorithm
+from rlsuite.config import ExperimentConfig, experiment_to_dict, load_yaml
+from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
+from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
+
+# Keys that may differ between a run and its resumption without changing what is learned.
+RESUME_FREE_KEYS = (
+    "total_steps",
+    "resume",
+    "run_dir",
+    "runs_root",
+    "device",
+    "torch_threads",
+    "log",
+    "checkpoint",
+)
+
+
+def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
+    """Train ``config`` into its run folder (new or resumed); return the folder."""
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    run_dir, checkpoint = resolve_run_dir(config)
+    algo = build_algorithm(config)
+    if checkpoint is not None:
+        _warn_on_changed_config(run_dir, config)
+        algo.load(checkpoint)
+        if not quiet:
+            print(f"resuming {run_dir} from step {algo.global_step}")
+        if algo.global_step >= config.total_steps and (run_dir / SUMMARY_FILE).exists():
+            algo.close()
+            return run_dir
+    run = Run.open(run_dir, config, resume_step=algo.global_step if checkpoint else None, quiet=quiet)
+    try:
+        algo.learn(config.total_steps, run=run)
+    finally:
+        run.close()
+        algo.close()
+    return run_dir
+
+
+def build_algorithm(config: ExperimentConfig) -> Algorithm:
+    algo_cls = get_algorithm(config.algo.name)
+    return algo_cls(config.env, config.algo, seed=config.seed, device=config.device, eval_config=config.eval)
+
+
+def resolve_run_dir(config: ExperimentConfig) -> tuple[Path, Path | None]:
+    """The run folder and the checkpoint to resume from (None for a fresh run)."""
+    if config.resume is None:
+        run_dir = (
+            Path(config.run_dir)
+            if config.run_dir
+            else Path(config.runs_root) / config.experiment / run_name(config)
+        )
+        if latest_checkpoint(run_dir) is not None:
+            raise FileExistsError(
+                f"run folder {run_dir} already holds a checkpoint; pass resume=auto to continue it "
+                "or choose another run_dir"
+            )
+        return run_dir, None
+    if config.resume == "auto":
+        return _auto_resume(config)
+    return _explicit_resume(Path(config.resume))
+
+
+def _auto_resume(config: ExperimentConfig) -> tuple[Path, Path | None]:
+    """The newest matching run folder with a checkpoint; a fresh folder when there is none."""
+    if config.run_dir:
+        run_dir = Path(config.run_dir)
+        return run_dir, latest_checkpoint(run_dir)
+    group = Path(config.runs_root) / config.experiment
+    prefix = run_prefix(config)
+    candidates = (
+        [d for d in group.glob(f"{prefix}*") if latest_checkpoint(d) is not None] if group.exists() else []
+    )
+    if not candidates:
+        return group / run_name(config), None
+    newest = max(candidates, key=lambda d: latest_checkpoint(d).stat().st_mtime)
+    return newest, latest_checkpoint(newest)
+
+
+def _explicit_resume(path: Path) -> tuple[Path, Path]:
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+        return run_dir, path
+    checkpoint = latest_checkpoint(path)
+    if checkpoint is None:
+        raise FileNotFoundError(
+            f"resume={path}: no {CHECKPOINT_DIR}/{LATEST} there (expected a run folder or a .pt file)"
+        )
+    return path, checkpoint
+
+
+def _warn_on_changed_config(run_dir: Path, config: ExperimentConfig) -> None:
+    stored_path = run_dir / CONFIG_FILE
+    if not stored_path.exists():
+        return
+    stored, current = _flatten(load_yaml(stored_path)), _flatten(experiment_to_dict(config))
+    changed = sorted(
+        key
+        for key in current.keys() | stored.keys()
+        if key.split(".")[0] not in RESUME_FREE_KEYS and current.get(key) != stored.get(key)
+    )
+    if changed:
+        warnings.warn(
+            f"resuming {run_dir} with a changed config ({', '.join(changed)}); the continuation will not "
+            "match an uninterrupted run",
+            stacklevel=3,
+        )
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,1 @@
+"""Environments: registry, conformance checks and the built-in families."""

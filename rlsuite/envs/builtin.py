@@ -1,0 +1,43 @@
+"""Registrations of the suite's built-in environment families.
+
+Entry points are strings, so importing this module is cheap: nothing heavy loads until an env is made.
+"""
+
+from __future__ import annotations
+
+from rlsuite.envs.registry import register
+
+# Classic control: a numba-batched CartPole equal to Gymnasium's CartPole-v1 (truncation at 500 is
+# handled inside the core, so no TimeLimit wrapper is registered).
+register(
+    "rlsuite/CartPole-v1",
+    entry_point="rlsuite.envs.classic.cartpole:CartPoleEnv",
+    vector_entry_point="rlsuite.envs.classic.cartpole:CartPoleVectorEnv",
+    family="classic",
+    description="CartPole-v1 dynamics, numba-batched vector core",
+)
+
+# MuJoCo control, Gymnasium's v5 task definitions. (A C-threaded batched vector form is added by the
+# MuJoCo family work; until then make_vec uses SyncVectorEnv.)
+MUJOCO_TASKS = {
+    "HalfCheetah": "half_cheetah_v5:HalfCheetahEnv",
+    "Hopper": "hopper_v5:HopperEnv",
+    "Walker2d": "walker2d_v5:Walker2dEnv",
+    "Ant": "ant_v5:AntEnv",
+    "Humanoid": "humanoid_v5:HumanoidEnv",
+    "Swimmer": "swimmer_v5:SwimmerEnv",
+    "Reacher": "reacher_v5:ReacherEnv",
+    "Pusher": "pusher_v5:PusherEnv",
+    "InvertedPendulum": "inverted_pendulum_v5:InvertedPendulumEnv",
+    "InvertedDoublePendulum": "inverted_double_pendulum_v5:InvertedDoublePendulumEnv",
+}
+MUJOCO_EPISODE_STEPS = {"Reacher": 50, "Pusher": 100}
+
+for _task, _target in MUJOCO_TASKS.items():
+    register(
+        f"rlsuite/{_task}-v5",
+        entry_point=f"gymnasium.envs.mujoco.{_target}",
+        max_episode_steps=MUJOCO_EPISODE_STEPS.get(_task, 1000),
+        family="mujoco",
+        description=f"MuJoCo {_task} (Gymnasium v5 task definition)",
+    )

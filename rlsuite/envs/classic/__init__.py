@@ -1,0 +1,1 @@
+"""Classic-control environments implemented as numba-compiled batched cores."""

@@ -1,0 +1,216 @@
+"""One registry for every rlsuite environment.
+
+Single-agent envs are registered with Gymnasium as well, so ``gymnasium.make("rlsuite/CartPole-v1")``
+works; multi-agent envs (PettingZoo ``ParallelEnv``) live only here. ``make_vec`` returns the fastest
+vector form an id offers: a native batched core where one exists, else a ``SyncVectorEnv``, always
+with same-step autoreset so rollouts never see the ignored-action step of next-step autoreset.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.vector import AutoresetMode
+
+EntryPoint = str | Callable[..., Any]
+VECTORIZATION_MODES = ("auto", "native", "sync", "async")
+
+
+class UnknownEnvError(KeyError):
+    """An id that neither rlsuite nor Gymnasium knows. The message names the closest ids."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """What the registry knows about one id."""
+
+    id: str
+    entry_point: EntryPoint
+    vector_entry_point: EntryPoint | None = None
+    multi_agent: bool = False
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    max_episode_steps: int | None = None
+    family: str = "user"
+    description: str = ""
+
+    @property
+    def has_native_vector(self) -> bool:
+        return self.vector_entry_point is not None
+
+
+_REGISTRY: dict[str, EnvEntry] = {}
+
+
+def register(
+    id: str,
+    entry_point: EntryPoint,
+    *,
+    vector_entry_point: EntryPoint | None = None,
+    multi_agent: bool = False,
+    kwargs: dict[str, Any] | None = None,
+    max_episode_steps: int | None = None,
+    family: str = "user",
+    description: str = "",
+    override: bool = False,
+) -> EnvEntry:
+    """Add an environment to the registry.
+
+    ``entry_point`` is a ``"module:Class"`` string or a callable returning the env; single-agent envs
+    must be ``gymnasium.Env``, multi-agent envs ``pettingzoo.ParallelEnv`` (pass ``multi_agent=True``).
+    ``vector_entry_point`` optionally builds a natively batched ``gymnasium.vector.VectorEnv``
+    (called as ``vector_entry_point(num_envs=N, **kwargs)``) and must use same-step autoreset.
+    """
+    _check_id(id)
+    if id in _REGISTRY and not override:
+        raise ValueError(f"environment id {id!r} is already registered; pass override=True to replace it")
+    entry = EnvEntry(
+        id=id,
+        entry_point=entry_point,
+        vector_entry_point=vector_entry_point,
+        multi_agent=multi_agent,
+        kwargs=dict(kwargs or {}),
+        max_episode_steps=max_episode_steps,
+        family=family,
+        description=description,
+    )
+    _REGISTRY[id] = entry
+    if not multi_agent:
+        if id in gym.registry:
+            del gym.registry[id]
+        gym.register(
+            id=id,
+            entry_point=entry_point,
+            vector_entry_point=vector_entry_point,
+            max_episode_steps=max_episode_steps,
+            kwargs=dict(kwargs or {}),
+            disable_env_checker=False,
+        )
+    return entry
+
+
+def _check_id(env_id: str) -> None:
+    try:
+        gym.envs.registration.parse_env_id(env_id)
+    except gym.error.Error as exc:
+        raise ValueError(
+            f"invalid environment id {env_id!r}: expected '[namespace/]Name-vN', e.g. 'rlsuite/MyEnv-v0'"
+        ) from exc
+
+
+def list_envs(family: str | None = None, *, multi_agent: bool | None = None) -> list[str]:
+    """Registered rlsuite ids, sorted; optionally only one family or one agent kind."""
+    _ensure_builtins()
+    return sorted(
+        entry.id
+        for entry in _REGISTRY.values()
+        if (family is None or entry.family == family)
+        and (multi_agent is None or entry.multi_agent == multi_agent)
+    )
+
+
+def spec(env_id: str) -> EnvEntry:
+    """The registry entry of ``env_id``; ids known only to Gymnasium get a synthesised entry."""
+    _ensure_builtins()
+    if env_id in _REGISTRY:
+        return _REGISTRY[env_id]
+    if env_id in gym.registry:
+        gym_spec = gym.registry[env_id]
+        return EnvEntry(
+            id=env_id,
+            entry_point=gym_spec.entry_point,
+            vector_entry_point=gym_spec.vector_entry_point,
+            kwargs=dict(gym_spec.kwargs),
+            max_episode_steps=gym_spec.max_episode_steps,
+            family="gymnasium",
+        )
+    raise UnknownEnvError(_unknown_id_message(env_id))
+
+
+def _unknown_id_message(env_id: str) -> str:
+    known = list(_REGISTRY) + [i for i in gym.registry if i not in _REGISTRY]
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(env_id.lower(), list(lowered), n=5, cutoff=0.5)
+    # Also match on the bare name, so "CartPole" finds "rlsuite/CartPole-v1".
+    bare = env_id.split("/")[-1].split("-v")[0].lower()
+    close += [k for k in lowered if bare and bare in k and k not in close][: max(0, 5 - len(close))]
+    hint = ", ".join(repr(lowered[c]) for c in close) if close else "none close"
+    return f"unknown environment id {env_id!r}; closest registered ids: {hint}. `rlsuite envs` lists all."
+
+
+def _load(entry_point: EntryPoint) -> Callable[..., Any]:
+    if callable(entry_point):
+        return entry_point
+    module_name, _, attr = entry_point.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def make(env_id: str, **kwargs: Any) -> Any:
+    """Build one environment: a ``gymnasium.Env`` or a ``pettingzoo.ParallelEnv``.
+
+    Keyword arguments override the registered defaults (e.g. ``render_mode="rgb_array"``).
+    """
+    entry = spec(env_id)
+    if entry.multi_agent:
+        return _load(entry.entry_point)(**{**entry.kwargs, **kwargs})
+    return gym.make(env_id, **kwargs)
+
+
+def make_vec(
+    env_id: str,
+    num_envs: int,
+    *,
+    vectorization: str = "auto",
+    **kwargs: Any,
+) -> gym.vector.VectorEnv:
+    """Build ``num_envs`` copies of a single-agent env as one same-step-autoreset ``VectorEnv``.
+
+    ``vectorization``: ``"auto"`` (native batched core if the id has one, else sync), ``"native"``,
+    ``"sync"`` or ``"async"`` (one process per env).
+    """
+    if vectorization not in VECTORIZATION_MODES:
+        raise ValueError(
+            f"vectorization={vectorization!r}; accepted values: {', '.join(VECTORIZATION_MODES)}"
+        )
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    entry = spec(env_id)
+    if entry.multi_agent:
+        raise ValueError(f"{env_id!r} is multi-agent; make_vec builds single-agent vector envs")
+    if vectorization == "native" and not entry.has_native_vector:
+        raise ValueError(f"{env_id!r} has no native batched core; use vectorization='sync' or 'async'")
+    # Gymnasium's own vector entry points use next-step autoreset; "auto" takes them only for our ids.
+    use_native = vectorization == "native" or (vectorization == "auto" and env_id in _REGISTRY)
+    if entry.has_native_vector and use_native:
+        env = _load(entry.vector_entry_point)(num_envs=num_envs, **{**entry.kwargs, **kwargs})
+    else:
+        mode = "async" if vectorization == "async" else "sync"
+        env = gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode=mode,
+            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            **kwargs,
+        )
+    if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
+        raise RuntimeError(f"vector env for {env_id!r} must use same-step autoreset")
+    return env
+
+
+_BUILTINS_LOADED = False
+
+
+def _ensure_builtins() -> None:
+    """Import the built-in families once, so their ``register`` calls run."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    importlib.import_module("rlsuite.envs.builtin")

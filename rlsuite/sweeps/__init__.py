@@ -1,0 +1,1 @@
+"""Multi-seed sweeps and reports."""

@@ -1,0 +1,1 @@
+"""Observation/reward normalisation and other wrappers."""
