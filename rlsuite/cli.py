@@ -90,7 +90,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"run folder: {run_dir}")
         print(
             f"eval return {summary['eval_return_mean']:.1f} ± {summary['eval_return_std']:.1f} "
-            f"over {summary['eval_episodes']} episodes; {summary['total_steps']} steps at {summary['sps']:.0f} steps/s"
+            f"over {summary['eval_episodes']} episodes; "
+            f"{summary['total_steps']} steps at {summary['sps']:.0f} steps/s"
         )
     return 0
 

@@ -216,7 +216,7 @@ class Algorithm(ABC):
             self.obs = np.copy(obs)
         else:
             warnings.warn(
-                f"the env state could not be saved ({saved['reason']}); the resumed run starts fresh episodes",
+                f"the env state could not be saved ({saved['reason']}); the resumed run starts new episodes",
                 stacklevel=2,
             )
             self.episodes.returns[:] = 0.0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import rlsuite
@@ -11,7 +15,6 @@ from rlsuite.core.progress import TrainingProgress
 
 if TYPE_CHECKING:
     from rlsuite.algos.base import Algorithm
-    from rlsuite.core.evaluation import EvalResult
     from rlsuite.core.run import Run
 
 
@@ -20,64 +23,85 @@ def _crossed(previous: int, current: int, every: int) -> bool:
     return every > 0 and previous // every < current // every
 
 
+@contextmanager
+def _graceful_interrupt() -> Iterator[dict[str, bool]]:
+    """First Ctrl-C: finish the iteration, checkpoint, then stop. Second Ctrl-C: stop at once."""
+    request = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def handler(signum, frame):
+        if request["stop"]:
+            raise KeyboardInterrupt
+        request["stop"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_training_loop(algo: Algorithm, total_steps: int, *, run: Run | None = None, callback=None) -> None:
     algo.total_steps = total_steps
+    wall_start = time.perf_counter()
     progress = TrainingProgress(
         total_steps,
         algo.global_step,
         enabled=bool(run and run.progress),
         label=f"{algo.name} {algo.env_config.id}",
     )
-    last_eval: tuple[int, EvalResult] | None = None
-    session_start, session_step, wall_start = algo.train_seconds, algo.global_step, time.perf_counter()
-    try:
-        while algo.global_step < total_steps:
-            previous = algo.global_step
-            started = time.perf_counter()
-            stats = algo.collect()
-            stats.update(algo.update())
-            algo.iteration += 1
-            algo.train_seconds += time.perf_counter() - started
-            stats.update(algo.episodes.summary())
-            sps = (algo.global_step - session_step) / max(algo.train_seconds - session_start, 1e-9)
-            if run is not None:
-                last_eval = _log_and_evaluate(algo, run, previous, stats, sps) or last_eval
-                if _crossed(previous, algo.global_step, run.config.checkpoint.every_steps):
-                    run.checkpoints.save(algo.state_dict(), algo.global_step)
-            progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
-            if callback is not None and callback(algo, stats) is False:
-                break
-    except KeyboardInterrupt:
-        if run is not None:
-            run.checkpoints.save(algo.state_dict(), algo.global_step)
-        raise
-    finally:
-        progress.close()
+    with _graceful_interrupt() as interrupt:
+        try:
+            _iterate(algo, total_steps, run, callback, progress, interrupt)
+        finally:
+            progress.close()
     if run is not None:
-        _finish(algo, run, last_eval, time.perf_counter() - wall_start)
+        _finish(algo, run, time.perf_counter() - wall_start)
 
 
-def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float):
-    """Log this iteration if a log or eval point was crossed; return ``(step, result)`` if it evaluated."""
+def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progress, interrupt) -> None:
+    session_start, session_step = algo.train_seconds, algo.global_step
+    while algo.global_step < total_steps:
+        previous = algo.global_step
+        started = time.perf_counter()
+        stats = algo.collect()
+        stats.update(algo.update())
+        algo.iteration += 1
+        algo.train_seconds += time.perf_counter() - started
+        stats.update(algo.episodes.summary())
+        sps = (algo.global_step - session_step) / max(algo.train_seconds - session_start, 1e-9)
+        if run is not None:
+            _log_and_evaluate(algo, run, previous, stats, sps)
+            if interrupt["stop"] or _crossed(previous, algo.global_step, run.config.checkpoint.every_steps):
+                run.checkpoints.save(algo.state_dict(), algo.global_step)
+        progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
+        if interrupt["stop"]:
+            raise KeyboardInterrupt
+        if callback is not None and callback(algo, stats) is False:
+            break
+
+
+def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
+    """Evaluate if an eval point was crossed; log if a log or eval point was."""
     step, cfg = algo.global_step, run.config
-    evaluated = None
-    if _crossed(previous, step, cfg.eval.every_steps):
-        result = algo.evaluate()
-        stats.update(result.metrics())
-        evaluated = (step, result)
+    evaluated = _crossed(previous, step, cfg.eval.every_steps)
+    if evaluated:
+        run.last_eval = (step, algo.evaluate())
+        stats.update(run.last_eval[1].metrics())
     if cfg.log.every_steps == 0 or evaluated or _crossed(previous, step, cfg.log.every_steps):
         run.logger.log(step, stats, timing={"time/sps": sps})
-    return evaluated
 
 
-def _finish(algo: Algorithm, run: Run, last_eval: tuple[int, EvalResult] | None, session_wall: float) -> None:
+def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
     """Final evaluation (unless one just ran at this step), checkpoint and ``summary.json``."""
     step = algo.global_step
-    if last_eval is None or last_eval[0] != step:
+    if run.last_eval is not None and run.last_eval[0] == step:
+        result = run.last_eval[1]
+    else:
         result = algo.evaluate()
         run.logger.log(step, result.metrics())
-    else:
-        result = last_eval[1]
     run.checkpoints.save(algo.state_dict(), step)
     summary = {
         "algo": algo.name,

@@ -13,6 +13,7 @@ from typing import Any
 
 from rlsuite.config import ExperimentConfig, experiment_to_dict, save_yaml
 from rlsuite.core.checkpoint import CheckpointManager, atomic_write_json
+from rlsuite.core.evaluation import EvalResult
 from rlsuite.core.logger import MetricsLogger
 
 CONFIG_FILE = "config.yaml"
@@ -38,6 +39,7 @@ class Run:
     logger: MetricsLogger
     checkpoints: CheckpointManager
     progress: bool = True
+    last_eval: tuple[int, EvalResult] | None = None  # (step, result) of the latest evaluation
 
     @classmethod
     def open(

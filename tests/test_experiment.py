@@ -1,0 +1,157 @@
+"""Config-driven runs through the CLI: run folders, summary.json, determinism, resume, errors."""
+
+import csv
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rlsuite.cli import main
+
+TINY = {
+    "experiment": "tiny",
+    "seed": 7,
+    "total_steps": 1024,
+    "device": "cpu",
+    "env": {"id": "rlsuite/CartPole-v1", "num_envs": 4},
+    "algo": {
+        "name": "ppo",
+        "num_steps": 32,
+        "minibatch_size": 64,
+        "update_epochs": 2,
+        "normalize_obs": True,
+        "normalize_reward": True,
+    },
+    "eval": {"episodes": 3, "every_steps": 512},
+    "log": {"tensorboard": False},
+}
+SUMMARY_KEYS = {
+    "algo",
+    "env",
+    "seed",
+    "total_steps",
+    "wall_s",
+    "sps",
+    "eval_return_mean",
+    "eval_return_std",
+    "eval_episodes",
+}
+
+
+def write_config(tmp_path: Path, data=None) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(data or TINY))
+    return path
+
+
+def train(tmp_path, *extra):
+    config = write_config(tmp_path)
+    code = main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'runs'}", *extra])
+    assert code == 0
+    runs = sorted((tmp_path / "runs" / "tiny").iterdir())
+    return runs[-1]
+
+
+def test_run_folder_contract(tmp_path):
+    run = train(tmp_path)
+    assert run.name.startswith("ppo-CartPole-v1-s7-")
+    assert {"config.yaml", "metrics.csv", "summary.json", "checkpoints"} <= {p.name for p in run.iterdir()}
+    summary = json.loads((run / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["total_steps"] == 1024 and summary["eval_episodes"] == 3 and summary["seed"] == 7
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert next(iter(rows[0])) == "step"
+    assert [int(r["step"]) for r in rows] == [128 * i for i in range(1, 9)]
+    assert rows[3]["eval/return_mean"] and rows[-1]["eval/return_mean"]
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["algo"]["lr"] == 2.5e-4 and resolved["algo"]["num_steps"] == 32  # defaults filled in
+    assert (run / "checkpoints" / "latest.pt").is_file()
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    first = train(tmp_path / "a")
+    second = train(tmp_path / "b")
+    assert (first / "metrics.csv").read_text() == (second / "metrics.csv").read_text()
+    other = train(tmp_path / "c", "seed=8")
+    assert (other / "metrics.csv").read_text() != (first / "metrics.csv").read_text()
+
+
+def test_interrupted_run_resumes_to_identical_metrics(tmp_path):
+    straight = train(tmp_path / "straight")
+    # the same experiment stopped half way by Ctrl-C (SIGINT mid-update: the iteration finishes, a
+    # checkpoint is written at its boundary, then training stops) ...
+    from rlsuite.algos.ppo import PPO
+
+    calls = {"n": 0}
+    original = PPO.update
+
+    def interrupting_update(self):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self)
+
+    PPO.update = interrupting_update
+    try:
+        config = write_config(tmp_path / "resumed")
+        assert main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'resumed' / 'runs'}"]) == 130
+    finally:
+        PPO.update = original
+    # ... then continued with resume=auto, which finds the run folder by experiment/algo/env/seed
+    assert (
+        main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'resumed' / 'runs'}", "resume=auto"])
+        == 0
+    )
+    runs = list((tmp_path / "resumed" / "runs" / "tiny").iterdir())
+    assert len(runs) == 1
+    assert (runs[0] / "metrics.csv").read_text() == (straight / "metrics.csv").read_text()
+
+
+def test_resume_extends_a_finished_run(tmp_path):
+    run = train(tmp_path, "algo.anneal_lr=false")
+    assert main(["train", "--quiet", f"resume={run}", "total_steps=2048"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["total_steps"] == 2048
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows if r["train/lr"]][-1] == 2048
+
+
+def test_eval_command(tmp_path, capsys):
+    run = train(tmp_path)
+    assert main(["eval", str(run), "--episodes", "4"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["episodes"] == 4 and "return_mean" in out
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("algo.lrr=1e-3", "unknown key 'algo.lrr'; did you mean 'algo.lr'?"),
+        ("algo.lr=-1", "algo.lr: expected a float > 0"),
+        ("env.num_envs=zero", "env.num_envs: expected an int"),
+        ("algo.name=ppp", "unknown algorithm 'ppp'"),
+        ("env.vectorization=fast", "env.vectorization: expected one of"),
+        ("env.id=rlsuite/CartPol-v1", "closest registered ids: 'rlsuite/CartPole-v1'"),
+        ("device=gpu", "device: expected"),
+        ("nonsense", "malformed override 'nonsense'"),
+    ],
+)
+def test_bad_configs_give_clear_errors(tmp_path, capsys, override, message):
+    config = write_config(tmp_path)
+    code = main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'runs'}", override])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_envs_command_lists_ids(capsys):
+    assert main(["envs"]) == 0
+    assert "rlsuite/CartPole-v1" in capsys.readouterr().out
