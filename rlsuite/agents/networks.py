@@ -91,7 +91,9 @@ class StackedMLP(nn.Module):
     Used for PPO's separate actor and critic: mathematically two independent MLPs (each with its own
     orthogonal init), at half the operator count of running them one after the other, which is what
     dominates on a CPU at rollout batch sizes. Heads may differ in width; narrower ones are zero-padded
-    and sliced off.
+    and sliced off. All weights and biases live in one flat parameter (``flat``), split into views on
+    each forward, so the optimiser, gradient clipping and ``zero_grad`` each touch a single tensor.
+    Layer ``l`` has weight ``[K, fan_in, fan_out]`` (applied as ``x @ W``) and bias ``[K, 1, fan_out]``.
     """
 
     def __init__(
@@ -106,30 +108,40 @@ class StackedMLP(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r}; accepted values: {', '.join(ACTIVATIONS)}")
-        self.out_dims = list(out_dims)
+        self.activation_name = activation
         self.activation = ACTIVATIONS[activation]()
-        widths = [in_dim, *hidden_sizes, max(out_dims)]
-        k = len(out_dims)
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-            weight = torch.zeros(k, fan_in, fan_out)
-            for i in range(k):
-                last = layer == len(widths) - 2
-                cols = out_dims[i] if last else fan_out
-                gain = output_gains[i] if last else math.sqrt(2)
-                # Same init as nn.Linear + orthogonal_: an orthogonal [out, in] matrix, stored transposed.
-                block = torch.empty(cols, fan_in)
-                nn.init.orthogonal_(block, gain)
+        self.out_dims = list(out_dims)
+        k, widths = len(out_dims), [in_dim, *hidden_sizes, max(out_dims)]
+        self.shapes: list[tuple[int, ...]] = []
+        for fan_in, fan_out in itertools.pairwise(widths):
+            self.shapes += [(k, fan_in, fan_out), (k, 1, fan_out)]
+        self.sizes = [math.prod(shape) for shape in self.shapes]
+        self.flat = nn.Parameter(torch.zeros(sum(self.sizes)))
+        self._orthogonal_init(output_gains)
+
+    @torch.no_grad()
+    def _orthogonal_init(self, output_gains: Sequence[float]) -> None:
+        weights = self.tensors()[0::2]
+        for layer, weight in enumerate(weights):
+            last = layer == len(weights) - 1
+            for i in range(weight.shape[0]):
+                cols = self.out_dims[i] if last else weight.shape[2]
+                block = torch.empty(
+                    cols, weight.shape[1]
+                )  # nn.Linear layout [out, in], as orthogonal_ expects
+                nn.init.orthogonal_(block, output_gains[i] if last else math.sqrt(2))
                 weight[i, :, :cols] = block.t()
-            self.weights.append(nn.Parameter(weight))
-            self.biases.append(nn.Parameter(torch.zeros(k, 1, fan_out)))
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Views ``[W0, b0, W1, b1, ...]`` into ``flat``."""
+        return [chunk.view(shape) for chunk, shape in zip(self.flat.split(self.sizes), self.shapes)]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        tensors = self.tensors()
         h = x.unsqueeze(0).expand(len(self.out_dims), *x.shape)
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(bias, h, weight)
-            if i < last:
+        last = len(tensors) // 2 - 1
+        for layer in range(last + 1):
+            h = torch.baddbmm(tensors[2 * layer + 1], h, tensors[2 * layer])
+            if layer < last:
                 h = self.activation(h)
         return [h[i, :, :d] for i, d in enumerate(self.out_dims)]

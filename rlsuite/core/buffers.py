@@ -71,22 +71,27 @@ class RolloutBuffer:
         )
         self.returns = self.advantages + self.values
 
-    def flat_tensors(self, device: torch.device) -> dict[str, torch.Tensor]:
-        """Every field flattened to ``[num_steps * num_envs, ...]`` on ``device``."""
-        fields = ("obs", "actions", "logprobs", "values", "advantages", "returns")
+    FIELDS = ("obs", "actions", "logprobs", "values", "advantages", "returns")
+
+    def packed(self, device: torch.device) -> tuple[torch.Tensor, list[tuple[str, int, bool]]]:
+        """All fields as one float32 ``[num_steps * num_envs, F]`` tensor on ``device``, plus its layout
+        ``(name, width, scalar)`` per field. One tensor means one shuffle per epoch and free minibatch
+        slices, instead of one gather per field per minibatch."""
         batch = self.num_steps * self.num_envs
-        return {
-            name: torch.from_numpy(getattr(self, name).reshape(batch, *getattr(self, name).shape[2:])).to(
-                device
-            )
-            for name in fields
-        }
+        arrays = [getattr(self, name) for name in self.FIELDS]
+        columns = [a.reshape(batch, -1).astype(np.float32, copy=False) for a in arrays]
+        layout = [(name, c.shape[1], a.ndim == 2) for name, c, a in zip(self.FIELDS, columns, arrays)]
+        return torch.from_numpy(np.concatenate(columns, axis=1)).to(device), layout
 
 
-def minibatch_indices(
-    batch_size: int, minibatch_size: int, generator: torch.Generator | None = None
-) -> Iterator[torch.Tensor]:
-    """A random permutation of ``range(batch_size)`` cut into minibatches (the last may be smaller)."""
-    permutation = torch.randperm(batch_size, generator=generator)
-    for start in range(0, batch_size, minibatch_size):
-        yield permutation[start : start + minibatch_size]
+def unpack(rows: torch.Tensor, layout: list[tuple[str, int, bool]]) -> dict[str, torch.Tensor]:
+    """Split rows of a packed rollout back into named fields; per-step scalars lose their column axis."""
+    parts = rows.split([width for _, width, _ in layout], dim=1)
+    return {name: part.squeeze(1) if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+
+
+def shuffled_minibatches(packed: torch.Tensor, minibatch_size: int) -> Iterator[torch.Tensor]:
+    """One random permutation of the rows, cut into minibatches (the last may be smaller)."""
+    shuffled = packed[torch.randperm(packed.shape[0], device=packed.device)]
+    for start in range(0, shuffled.shape[0], minibatch_size):
+        yield shuffled[start : start + minibatch_size]
