@@ -70,7 +70,9 @@ class CPURolloutPolicy:
         h = np.asarray(obs, np.float32)
         last = len(tensors) // 2 - 1
         for layer in range(last + 1):
-            h = np.matmul(h, tensors[2 * layer])  # [B, in] @ [K, in, out] -> [K, B, out]
+            weight = tensors[2 * layer]
+            # per-network 2-D matmuls: BLAS for any batch size (broadcast stacked matmul is not)
+            h = np.stack([(h if h.ndim == 2 else h[i]) @ weight[i] for i in range(weight.shape[0])])
             h += tensors[2 * layer + 1]
             if layer < last:
                 h = self.activation(h)

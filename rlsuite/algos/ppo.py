@@ -22,11 +22,13 @@ from gymnasium import spaces
 from rlsuite.agents.actor_critic import ActorCriticAgent
 from rlsuite.agents.cpu_inference import CPURolloutPolicy
 from rlsuite.algos.base import Algorithm, Capabilities
+from rlsuite.algos.ppo_cpu import NumpyPPOUpdate
 from rlsuite.config import param
 from rlsuite.core.buffers import RolloutBuffer, shuffled_minibatches, unpack
 from rlsuite.core.episodes import final_observations
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.running_stats import RewardScaler
+from rlsuite.core.threads import single_threaded_blas
 
 
 @dataclass
@@ -68,6 +70,12 @@ class PPOConfig:
         help="rollout inference: 'numpy' (CPU matmuls on the same weights), 'torch', 'auto' (numpy on CPU)",
         choices=("auto", "numpy", "torch"),
     )
+    update_backend: str = param(
+        "auto",
+        help="gradient steps: 'numpy' (hand-derived gradients of the same loss, CPU), 'torch' (autograd), "
+        "or 'auto' (numpy on CPU)",
+        choices=("auto", "numpy", "torch"),
+    )
 
 
 class PPO(Algorithm):
@@ -105,6 +113,10 @@ class PPO(Algorithm):
             cfg.rollout_backend == "auto" and self.device.type == "cpu"
         )
         self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if use_numpy else None
+        numpy_update = cfg.update_backend == "numpy" or (
+            cfg.update_backend == "auto" and self.device.type == "cpu"
+        )
+        self.numpy_update = NumpyPPOUpdate(self.agent, self.optimizer, cfg) if numpy_update else None
 
     # --- acting ----------------------------------------------------------------------------------
     def _policy_input(self, raw_obs: np.ndarray, *, update_stats: bool) -> np.ndarray:
@@ -113,8 +125,11 @@ class PPO(Algorithm):
             self.agent.obs_normalizer.update(flat)
         return self.agent.obs_normalizer.normalize_numpy(flat)
 
-    @torch.inference_mode()
     def collect(self) -> dict[str, float]:
+        with single_threaded_blas(), torch.inference_mode():
+            return self._collect()
+
+    def _collect(self) -> dict[str, float]:
         cfg, buf, agent = self.config, self.buffer, self.agent
         for t in range(cfg.num_steps):
             obs = self._policy_input(self.obs, update_stats=True)
@@ -159,23 +174,30 @@ class PPO(Algorithm):
 
     # --- learning --------------------------------------------------------------------------------
     def update(self) -> dict[str, float]:
+        with single_threaded_blas():
+            return self._update()
+
+    def _update(self) -> dict[str, float]:
         cfg = self.config
         lr = self._learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         packed, layout = self.buffer.packed(self.device)
-        diagnostics: list[dict[str, torch.Tensor]] = []
+        if self.numpy_update is not None:
+            packed = packed.numpy()
+        minibatch_step = self._minibatch_step if self.numpy_update is None else self.numpy_update.step
+        diagnostics: list[dict[str, float]] = []
         for _epoch in range(cfg.update_epochs):
             minibatches = list(shuffled_minibatches(packed, cfg.minibatch_size))
             for i, rows in enumerate(minibatches):
                 # Diagnostics (KL, clip fraction, losses) from each epoch's last minibatch: the one the
                 # target_kl check reads, as in CleanRL; computing them for every minibatch costs ~10% more.
                 last = i == len(minibatches) - 1
-                stats = self._minibatch_step(unpack(rows, layout), with_diagnostics=last)
+                stats = minibatch_step(unpack(rows, layout), with_diagnostics=last)
             diagnostics.append(stats)
-            if cfg.target_kl is not None and stats["approx_kl"].item() > cfg.target_kl:
+            if cfg.target_kl is not None and stats["approx_kl"] > cfg.target_kl:
                 break
-        out = {f"train/{k}": torch.stack([d[k] for d in diagnostics]).mean().item() for k in diagnostics[0]}
+        out = {f"train/{k}": float(np.mean([d[k] for d in diagnostics])) for k in diagnostics[0]}
         out["train/lr"] = lr
         out["train/explained_variance"] = _explained_variance(self.buffer.values, self.buffer.returns)
         return out
@@ -187,7 +209,7 @@ class PPO(Algorithm):
         num_iterations = max(1, -(-self.total_steps // batch))
         return self.config.lr * max(0.0, 1.0 - self.iteration / num_iterations)
 
-    def _minibatch_step(self, mb: dict[str, torch.Tensor], with_diagnostics: bool) -> dict[str, torch.Tensor]:
+    def _minibatch_step(self, mb: dict[str, torch.Tensor], with_diagnostics: bool) -> dict[str, float]:
         cfg = self.config
         new_logp, entropy, new_value = self.agent.evaluate(mb["obs"], mb["actions"])
         log_ratio = new_logp - mb["logprobs"]
@@ -223,11 +245,11 @@ class PPO(Algorithm):
             return {}
         with torch.no_grad():  # k3 estimator of KL(old || new) (Schulman, "Approximating KL divergence")
             return {
-                "policy_loss": policy_loss.detach(),
-                "value_loss": value_loss.detach(),
-                "entropy": entropy.mean(),
-                "approx_kl": ((ratio - 1) - log_ratio).mean(),
-                "clip_fraction": ((ratio - 1).abs() > cfg.clip_coef).float().mean(),
+                "policy_loss": policy_loss.item(),
+                "value_loss": value_loss.item(),
+                "entropy": entropy.mean().item(),
+                "approx_kl": ((ratio - 1) - log_ratio).mean().item(),
+                "clip_fraction": ((ratio - 1).abs() > cfg.clip_coef).float().mean().item(),
             }
 
     # --- checkpoint ------------------------------------------------------------------------------

@@ -84,14 +84,23 @@ class RolloutBuffer:
         return torch.from_numpy(np.concatenate(columns, axis=1)).to(device), layout
 
 
-def unpack(rows: torch.Tensor, layout: list[tuple[str, int, bool]]) -> dict[str, torch.Tensor]:
-    """Split rows of a packed rollout back into named fields; per-step scalars lose their column axis."""
-    parts = rows.split([width for _, width, _ in layout], dim=1)
-    return {name: part.squeeze(1) if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+def unpack(rows, layout: list[tuple[str, int, bool]]) -> dict:
+    """Split rows of a packed rollout (torch or NumPy) into named fields; per-step scalars lose their
+    column axis."""
+    widths = [width for _, width, _ in layout]
+    if isinstance(rows, torch.Tensor):
+        parts = rows.split(widths, dim=1)
+    else:
+        parts = np.split(rows, np.cumsum(widths)[:-1], axis=1)
+    return {name: part[:, 0] if scalar else part for (name, _, scalar), part in zip(layout, parts)}
 
 
-def shuffled_minibatches(packed: torch.Tensor, minibatch_size: int) -> Iterator[torch.Tensor]:
-    """One random permutation of the rows, cut into minibatches (the last may be smaller)."""
-    shuffled = packed[torch.randperm(packed.shape[0], device=packed.device)]
+def shuffled_minibatches(packed, minibatch_size: int) -> Iterator:
+    """One random permutation of the rows (drawn from torch's generator, for torch and NumPy batches
+    alike), cut into minibatches; the last may be smaller."""
+    if isinstance(packed, torch.Tensor):
+        shuffled = packed[torch.randperm(packed.shape[0], device=packed.device)]
+    else:
+        shuffled = packed[torch.randperm(packed.shape[0]).numpy()]
     for start in range(0, shuffled.shape[0], minibatch_size):
         yield shuffled[start : start + minibatch_size]

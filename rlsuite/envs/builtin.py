@@ -41,3 +41,25 @@ for _task, _target in MUJOCO_TASKS.items():
         family="mujoco",
         description=f"MuJoCo {_task} (Gymnasium v5 task definition)",
     )
+
+# Grid worlds (numba-batched cores; truncation inside the cores, so no TimeLimit) and their multi-turn
+# text forms for LLM agents. Options are keyword arguments (see docs/gridworlds.md).
+GRID_WORLDS = {
+    "Sokoban": ("sokoban:SokobanEnv", "sokoban:SokobanVectorEnv", "Sokoban (gym-sokoban rules and levels)"),
+    "Maze": ("maze:MazeEnv", "maze:MazeVectorEnv", "Maze (random or perfect, BFS optimum)"),
+    "Taxi": ("taxi:TaxiEnv", "taxi:TaxiVectorEnv", "Taxi (Gymnasium Taxi-v4 rules and encoding)"),
+}
+for _name, (_single, _vector, _description) in GRID_WORLDS.items():
+    register(
+        f"rlsuite/{_name}-v0",
+        entry_point=f"rlsuite.envs.gridworlds.{_single}",
+        vector_entry_point=f"rlsuite.envs.gridworlds.{_vector}",
+        family="gridworld",
+        description=f"{_description}; one-hot grid observations, numba-batched vector core",
+    )
+    register(
+        f"rlsuite/{_name}Text-v0",
+        entry_point=f"rlsuite.envs.text.adapters:{_name}TextEnv",
+        family="text",
+        description=f"{_name} as a multi-turn text env for LLM agents (Text spaces, <answer> parsing)",
+    )

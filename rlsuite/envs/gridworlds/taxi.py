@@ -1,0 +1,382 @@
+"""Taxi (Gymnasium's ``Taxi-v4`` rules and encoding) on a numba-batched core: ``TaxiVectorEnv``, ``TaxiEnv``.
+
+The 5x5 map, depots R(0,0) G(0,4) Y(4,0) B(4,3), actions (0 south, 1 north, 2 east, 3 west, 4 pickup,
+5 dropoff), rewards (-1 per step, +20 delivery which terminates, -10 illegal pickup/dropoff; dropping the
+passenger at another depot moves them there for -1), the encoding ``((row * 5 + col) * 5 + passenger) * 4
++ destination`` and the ``action_mask`` are Gymnasium's, built by the same rules into transition tables
+(:data:`TRANSITIONS`); ``is_rainy`` / ``rainy_probability`` and ``fickle_passenger`` /
+``fickle_probability`` follow Gymnasium 1.4's ``Taxi-v4``. Episodes start uniformly on one of the 300
+initial states (or ``reset(options={"state": s})``) and truncate at ``max_steps=200`` (Taxi-v4's
+``TimeLimit``). Only the random stream differs from Gymnasium (splitmix64 per env, not PCG64).
+
+Observation: ``observation="grid"`` (default) gives ``uint8[4, 5, 5]`` planes (empty taxi, taxi carrying
+the passenger, waiting passenger, destination); ``observation="index"`` gives Gymnasium's ``Discrete(500)``.
+Info: ``prob`` (probability of the sampled transition), ``action_mask``, ``is_success`` (delivered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces, utils
+from numba import njit
+
+from rlsuite.envs.gridworlds._common import (
+    GridCore,
+    GridEnv,
+    GridVectorEnv,
+    check_positive_int,
+    rand_float,
+    rand_int,
+)
+
+__all__ = [
+    "ACTION_NAMES",
+    "LOCS",
+    "MAP",
+    "TRANSITIONS",
+    "TaxiCore",
+    "TaxiEnv",
+    "TaxiVectorEnv",
+    "decode",
+    "encode",
+]
+
+MAP = [
+    "+---------+",
+    "|R: | : :G|",
+    "| : | : : |",
+    "| : : : : |",
+    "| | : | : |",
+    "|Y| : |B: |",
+    "+---------+",
+]
+DESC = np.asarray(MAP, dtype="c")
+LOCS = ((0, 0), (0, 4), (4, 0), (4, 3))
+LOC_NAMES = ("R", "G", "Y", "B")
+ACTION_NAMES = ("South", "North", "East", "West", "Pickup", "Dropoff")
+NUM_STATES = 500
+OBSERVATIONS = ("grid", "index")
+
+
+def encode(row: int, col: int, passenger: int, destination: int) -> int:
+    return ((row * 5 + col) * 5 + passenger) * 4 + destination
+
+
+def decode(state: int) -> tuple[int, int, int, int]:
+    return state // 100, (state // 20) % 5, (state // 4) % 5, state % 4
+
+
+def _open(row: int, col: int) -> tuple[bool, bool]:
+    """Can the taxi go east / west from (row, col)? (Gymnasium reads ':' in the map.)"""
+    return DESC[1 + row, 2 * col + 2] == b":", DESC[1 + row, 2 * col] == b":"
+
+
+def _pick_drop(row: int, col: int, p: int, d: int, action: int) -> tuple[int, int, bool]:
+    """``(new passenger, reward, terminated)`` of pickup (4) / dropoff (5), as Gymnasium computes them."""
+    loc = (row, col)
+    if action == 4:
+        return (4, -1, False) if p < 4 and loc == LOCS[p] else (p, -10, False)
+    if loc == LOCS[d] and p == 4:
+        return d, 20, True
+    if loc in LOCS and p == 4:
+        return LOCS.index(loc), -1, False
+    return p, -10, False
+
+
+def _lateral(row: int, col: int, dr: int, dc: int) -> tuple[int, int]:
+    """Gymnasium's ``_calc_new_position`` (rainy drift)."""
+    nr, nc = max(0, min(row + dr, 4)), max(0, min(col + dc, 4))
+    if dc == 1 and DESC[1 + nr, 2 * nc] != b":":
+        return row, col
+    if dc == -1 and DESC[1 + nr, 2 * nc + 2] != b":":
+        return row, col
+    return nr, nc
+
+
+_RAINY_MOVES = {  # (forward, left, right) per heading, Gymnasium's table
+    0: ((1, 0), (0, 1), (0, -1)),
+    1: ((-1, 0), (0, -1), (0, 1)),
+    2: ((0, 1), (-1, 0), (1, 0)),
+    3: ((0, -1), (1, 0), (-1, 0)),
+}
+
+
+def _outcomes(s: int, a: int, rainy: bool, p_rain: float) -> list[tuple[float, int, int, bool]]:
+    row, col, p, d = decode(s)
+    east, west = _open(row, col)
+    possible = (a == 0 and row < 4) or (a == 1 and row > 0) or (a == 2 and east) or (a == 3 and west)
+    if a >= 4:
+        np_, reward, term = _pick_drop(row, col, p, d, a)
+        return [(1.0, encode(row, col, np_, d), reward, term)]
+    if not possible:
+        return (
+            [(1.0, s, -1, False)]
+            if not rainy
+            else [(p_rain, s, -1, False)] + [((1 - p_rain) / 2, s, -1, False)] * 2
+        )
+    (fr, fc), left, right = _RAINY_MOVES[a]
+    main = encode(max(0, min(row + fr, 4)), max(0, min(col + fc, 4)), p, d)
+    if not rainy:
+        return [(1.0, main, -1, False)]
+    lat = (1.0 - p_rain) / 2.0
+    return [(p_rain, main, -1, False)] + [
+        (lat, encode(*_lateral(row, col, *m), p, d), -1, False) for m in (left, right)
+    ]
+
+
+def action_mask(s: int) -> np.ndarray:
+    """Gymnasium's ``TaxiEnv.action_mask``: ``int8[6]``, the actions that change the state."""
+    row, col, p, _ = decode(s)
+    east, west = _open(row, col)
+    mask = np.zeros(6, dtype=np.int8)
+    mask[0], mask[1] = row < 4, row > 0
+    mask[2], mask[3] = col < 4 and east, col > 0 and west
+    mask[4] = p < 4 and (row, col) == LOCS[p]
+    mask[5] = p == 4 and (row, col) in LOCS
+    return mask
+
+
+def build_transitions(is_rainy: bool = False, rainy_probability: float = 0.8) -> tuple[np.ndarray, ...]:
+    """``(next_state, prob, reward, terminated)`` as ``[500, 6, k]`` arrays and ``count[500, 6]`` outcomes."""
+    k = 3 if is_rainy else 1
+    nxt = np.zeros((NUM_STATES, 6, k), dtype=np.int64)
+    prob = np.zeros((NUM_STATES, 6, k), dtype=np.float64)
+    reward = np.zeros((NUM_STATES, 6, k), dtype=np.float64)
+    term = np.zeros((NUM_STATES, 6, k), dtype=np.bool_)
+    count = np.zeros((NUM_STATES, 6), dtype=np.int64)
+    for s in range(NUM_STATES):
+        for a in range(6):
+            outs = _outcomes(s, a, is_rainy, rainy_probability)
+            count[s, a] = len(outs)
+            for j, (pr, t, r, done) in enumerate(outs):
+                prob[s, a, j], nxt[s, a, j], reward[s, a, j], term[s, a, j] = pr, t, r, done
+    return nxt, prob, reward, term, count
+
+
+TRANSITIONS = {"dry": build_transitions(False)}
+MASKS = np.stack([action_mask(s) for s in range(NUM_STATES)])
+INITIAL_STATES = np.array(
+    [s for s in range(NUM_STATES) if decode(s)[2] < 4 and decode(s)[2] != decode(s)[3]], dtype=np.int64
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _write(i, st, index_obs, obs, j):
+    if index_obs:
+        obs[j] = st
+        return
+    row, col, p, d = st // 100, (st // 20) % 5, (st // 4) % 5, st % 4
+    locs = np.array([[0, 0], [0, 4], [4, 0], [4, 3]])
+    obs[j] = 0
+    obs[j, 1 if p == 4 else 0, row, col] = 1
+    if p < 4:
+        obs[j, 2, locs[p, 0], locs[p, 1]] = 1
+    obs[j, 3, locs[d, 0], locs[d, 1]] = 1
+
+
+@njit(cache=True)
+def _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p):
+    s[i] = init_states[rand_int(rng, i, init_states.size)]
+    fickle_step[i] = fickle and rand_float(rng, i) < fickle_p
+    steps[i] = 0
+    last[i] = -1
+
+
+@njit(cache=True)
+def reset_kernel(s, fickle_step, steps, last, rng, mask, start, init_states, fickle, fickle_p,
+                 mask_table, masks, success, probs):  # fmt: skip
+    for i in range(mask.shape[0]):
+        if mask[i]:
+            _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p)
+            if start[i] >= 0:
+                s[i] = start[i]
+            masks[i] = mask_table[s[i]]
+            success[i] = False
+            probs[i] = 1.0
+
+
+@njit(cache=True)
+def step_kernel(
+    s, fickle_step, steps, last, rng, actions, nxt, prob, rew, term, count, mask_table, fickle, fickle_p,
+    init_states, max_steps, autoreset, index_obs, obs, rewards, terminated, truncated, masks, success, probs,
+    final_obs, final_masks, final_success, final_probs, done_idx,
+):  # fmt: skip
+    ndone = 0
+    for i in range(actions.shape[0]):
+        a, st = actions[i], s[i]
+        k = 0
+        if count[st, a] > 1:  # Gymnasium's categorical_sample: first index with cumsum > u
+            u = rand_float(rng, i)
+            cum = 0.0
+            for j in range(count[st, a]):
+                cum += prob[st, a, j]
+                if cum > u:
+                    k = j
+                    break
+        ns = nxt[st, a, k]
+        if fickle and fickle_step[i] and (st // 4) % 5 == 4 and ns // 20 != st // 20:
+            fickle_step[i] = False
+            j = rand_int(rng, i, 3)
+            new_dest = j if j < st % 4 else j + 1
+            ns = ns - ns % 4 + new_dest
+        s[i], last[i] = ns, a
+        steps[i] += 1
+        rewards[i] = rew[st, a, k]
+        terminated[i] = term[st, a, k]
+        truncated[i] = steps[i] >= max_steps
+        masks[i] = mask_table[ns]
+        success[i] = term[st, a, k]
+        probs[i] = prob[st, a, k]
+        if terminated[i] or truncated[i]:
+            done_idx[ndone] = i
+            if autoreset:
+                _write(i, ns, index_obs, final_obs, ndone)
+                final_masks[ndone], final_success[ndone], final_probs[ndone] = masks[i], success[i], probs[i]
+                _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p)
+                masks[i], success[i], probs[i] = mask_table[s[i]], False, 1.0
+            ndone += 1
+        _write(i, s[i], index_obs, obs, i)
+    return ndone
+
+
+@njit(cache=True)
+def observe_kernel(s, index_obs, obs):
+    for i in range(s.shape[0]):
+        _write(i, s[i], index_obs, obs, i)
+
+
+# ---------------------------------------------------------------------------------------------------
+class TaxiCore(GridCore):
+    """The encoded states of ``n`` taxis, their fickle flags and counters, on table-driven kernels."""
+
+    num_actions = 6
+    state_keys = ("s", "fickle_step", "steps", "last_action")
+    world_keys = ("s",)
+
+    def __init__(self, n: int, is_rainy: bool, fickle_passenger: bool, rainy_probability: float,
+                 fickle_probability: float, max_steps: int, observation: str):  # fmt: skip
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
+        self.index_obs = observation == "index"
+        self.obs_shape = () if self.index_obs else (4, 5, 5)
+        self.obs_dtype = np.int64 if self.index_obs else np.uint8
+        super().__init__(n, extra_info={"prob": np.float64})
+        self.tables = (
+            TRANSITIONS["dry"] if not is_rainy else build_transitions(True, float(rainy_probability))
+        )
+        self.fickle, self.fickle_p = bool(fickle_passenger), float(fickle_probability)
+        self.max_steps = check_positive_int("max_steps", max_steps)
+        self.s = np.zeros(n, dtype=np.int64)
+        self.fickle_step = np.zeros(n, dtype=np.bool_)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self.last_action = np.full(n, -1, dtype=np.int64)
+
+    def _reset(self, mask: np.ndarray, options: dict[str, Any]) -> None:
+        start = np.full(self.n, -1, dtype=np.int64)
+        if options.get("state") is not None:
+            start[:] = np.broadcast_to(np.asarray(options["state"], dtype=np.int64), (self.n,))
+            if ((start < 0) | (start >= NUM_STATES)).any():
+                raise ValueError(
+                    f"options['state'] must be encoded states in [0, 500), got {options['state']!r}"
+                )
+        reset_kernel(
+            self.s, self.fickle_step, self.steps, self.last_action, self.rng, mask, start, INITIAL_STATES,
+            self.fickle, self.fickle_p, MASKS, *(self.info[k] for k in ("action_mask", "is_success", "prob")),
+        )  # fmt: skip
+
+    def _observe(self, out: np.ndarray) -> None:
+        observe_kernel(self.s, self.index_obs, out)
+
+    def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
+        info, final = self.info, self.final
+        return step_kernel(
+            self.s, self.fickle_step, self.steps, self.last_action, self.rng, actions, *self.tables, MASKS,
+            self.fickle, self.fickle_p, INITIAL_STATES, self.max_steps, autoreset, self.index_obs, obs,
+            rewards, terminated, truncated, info["action_mask"], info["is_success"], info["prob"],
+            self.final_obs, final["action_mask"], final["is_success"], final["prob"], self.done_idx,
+        )  # fmt: skip
+
+    def render(self, i: int, mode: str) -> Any:
+        from rlsuite.envs.gridworlds.render import taxi_rgb
+
+        s, last = int(self.s[i]), int(self.last_action[i])
+        if mode == "rgb_array":
+            return taxi_rgb(decode(s))
+        return taxi_ansi(s, last) if mode == "ansi" else taxi_text(s)
+
+
+def taxi_ansi(s: int, last_action: int = -1) -> str:
+    """Gymnasium's ``TaxiEnv._render_text`` (ANSI colours, last action in brackets)."""
+    out = [[c.decode("utf-8") for c in line] for line in DESC.copy().tolist()]
+    row, col, p, d = decode(s)
+    if p < 4:
+        out[1 + row][2 * col + 1] = utils.colorize(out[1 + row][2 * col + 1], "yellow", highlight=True)
+        pi, pj = LOCS[p]
+        out[1 + pi][2 * pj + 1] = utils.colorize(out[1 + pi][2 * pj + 1], "blue", bold=True)
+    else:
+        cell = out[1 + row][2 * col + 1]
+        out[1 + row][2 * col + 1] = utils.colorize("_" if cell == " " else cell, "green", highlight=True)
+    di, dj = LOCS[d]
+    out[1 + di][2 * dj + 1] = utils.colorize(out[1 + di][2 * dj + 1], "magenta")
+    text = "\n".join("".join(r) for r in out) + "\n"
+    return text + (f"  ({ACTION_NAMES[last_action]})\n" if last_action >= 0 else "\n")
+
+
+def taxi_text(s: int) -> str:
+    """Plain map with the taxi drawn as ``T`` plus one line on the passenger and destination."""
+    row, col, p, d = decode(s)
+    out = [list(line) for line in MAP]
+    out[1 + row][2 * col + 1] = "T"
+    where = "in the taxi" if p == 4 else f"waiting at {LOC_NAMES[p]}"
+    return "\n".join("".join(r) for r in out) + f"\nPassenger: {where}. Destination: {LOC_NAMES[d]}."
+
+
+def _defaults(
+    is_rainy: bool = False,
+    fickle_passenger: bool = False,
+    rainy_probability: float = 0.8,
+    fickle_probability: float = 0.3,
+    max_steps: int = 200,
+    observation: str = "grid",
+) -> dict[str, Any]:
+    return dict(locals())
+
+
+def _obs_space(core: TaxiCore) -> spaces.Space:
+    return spaces.Discrete(NUM_STATES) if core.index_obs else spaces.Box(0, 1, core.obs_shape, dtype=np.uint8)
+
+
+_DOC_KWARGS = """
+    Keyword arguments: ``is_rainy=False``, ``fickle_passenger=False``, ``rainy_probability=0.8``,
+    ``fickle_probability=0.3``, ``max_steps=200``, ``observation="grid"`` or ``"index"``, ``render_mode``.
+    ``reset(options={"state": s})`` starts from encoded state ``s`` (an int, or one per env).
+"""
+
+
+class TaxiVectorEnv(GridVectorEnv):
+    __doc__ = "``num_envs`` taxis on one numba core (same-step autoreset).\n" + _DOC_KWARGS
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
+        core = TaxiCore(check_positive_int("num_envs", num_envs), **_defaults(**kwargs))
+        self._setup(core, _obs_space(core), render_mode)
+
+
+class TaxiEnv(GridEnv):
+    __doc__ = "One taxi on the batched core's kernels.\n" + _DOC_KWARGS
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any):
+        core = TaxiCore(1, **_defaults(**kwargs))
+        self._setup(core, _obs_space(core), render_mode)
+
+    @property
+    def s(self) -> int:
+        """The encoded state (Gymnasium's ``TaxiEnv.s``)."""
+        return int(self._core.s[0])
+
+    @property
+    def lastaction(self) -> int | None:
+        last = int(self._core.last_action[0])
+        return None if last < 0 else last
