@@ -494,6 +494,10 @@ class ExperimentConfig:
     )
     runs_root: str = param("runs", help="root folder for run folders")
     resume: str | None = param(None, help="null, 'auto' or a path to a run folder or checkpoint file")
+    imports: list[str] = param(
+        default_factory=list,
+        help="modules to import first, e.g. ones that call rlsuite.register for your envs",
+    )
     eval: EvalConfig = param(default_factory=EvalConfig, help="evaluation section")
     checkpoint: CheckpointConfig = param(default_factory=CheckpointConfig, help="checkpoint section")
     log: LogConfig = param(default_factory=LogConfig, help="logging section")

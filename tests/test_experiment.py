@@ -155,3 +155,21 @@ def test_missing_config_file(tmp_path, capsys):
 def test_envs_command_lists_ids(capsys):
     assert main(["envs"]) == 0
     assert "rlsuite/CartPole-v1" in capsys.readouterr().out
+
+
+def test_imports_key_loads_user_registrations(tmp_path, monkeypatch):
+    package = tmp_path / "userenvs"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import rlsuite\n"
+        "if 'user/Pole-v0' not in rlsuite.list_envs():\n"
+        "    rlsuite.register('user/Pole-v0', max_episode_steps=50,\n"
+        "                     entry_point='gymnasium.envs.classic_control.cartpole:CartPoleEnv')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    data = {**TINY, "imports": ["userenvs"], "env": {"id": "user/Pole-v0", "num_envs": 2}, "total_steps": 256}
+    config = write_config(tmp_path, data)
+    assert main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'runs'}"]) == 0
+    summary = json.loads(next((tmp_path / "runs" / "tiny").glob("*/summary.json")).read_text())
+    assert summary["env"] == "user/Pole-v0" and summary["eval_return_mean"] <= 50
+    assert main(["train", str(config), "--quiet", "imports=[missing_module]"]) == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import torch
 
 from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
-from rlsuite.config import ExperimentConfig, experiment_to_dict, load_yaml
+from rlsuite.config import ConfigError, ExperimentConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
 
@@ -28,6 +31,7 @@ RESUME_FREE_KEYS = (
 
 def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
     """Train ``config`` into its run folder (new or resumed); return the folder."""
+    import_user_modules(config.imports)
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     run_dir, checkpoint = resolve_run_dir(config)
@@ -47,6 +51,17 @@ def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
         run.close()
         algo.close()
     return run_dir
+
+
+def import_user_modules(modules: list[str]) -> None:
+    """Import the config's ``imports`` (with the working directory importable, as ``python -m`` has it)."""
+    if modules and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"imports: cannot import {module!r} ({exc})") from exc
 
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:
