@@ -6,7 +6,29 @@ per-call cost is a fraction of torch's.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+
+
+@numba.njit(cache=True)
+def _merge_batch(mean, var, count, batch):
+    """Chan et al.'s parallel update of (mean, var, count) with a ``[n, d]`` batch, in place."""
+    n, d = batch.shape
+    total = count + n
+    for j in range(d):
+        batch_mean = 0.0
+        for i in range(n):
+            batch_mean += batch[i, j]
+        batch_mean /= n
+        batch_m2 = 0.0
+        for i in range(n):
+            diff = batch[i, j] - batch_mean
+            batch_m2 += diff * diff
+        delta = batch_mean - mean[j]
+        m2 = var[j] * count + batch_m2 + delta * delta * count * n / total
+        mean[j] += delta * n / total
+        var[j] = m2 / total
+    return total
 
 
 class RunningMeanStd:
