@@ -7,13 +7,15 @@ Both use one torch thread, the same rollout length, minibatch size, epochs, netw
 separate actor and critic), optimiser and normalisation, so they do the same number of gradient steps
 on the same batch sizes. SB3 runs on Gymnasium's env in its DummyVecEnv; rlsuite on its own
 vector env (``--rlsuite-vectorization``: native numba CartPole by default, SyncVectorEnv for MuJoCo until
-the batched MuJoCo env lands). The wall-clock covers ``learn()`` only (no evaluation).
+the batched MuJoCo env lands). The wall-clock covers ``learn()`` only (no evaluation). With
+``--repeats N`` the two alternate N times and the medians are reported, so background load hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -115,18 +117,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rlsuite-vectorization", default="auto")
+    parser.add_argument("--repeats", type=int, default=3, help="alternate rlsuite and SB3 this many times")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = TASKS[args.task]
-    ours = run_rlsuite(task, args.steps, args.seed, args.rlsuite_vectorization)
-    theirs = run_sb3(task, args.steps, args.seed)
+    ours_runs, theirs_runs = [], []
+    for _ in range(args.repeats):
+        ours_runs.append(run_rlsuite(task, args.steps, args.seed, args.rlsuite_vectorization))
+        theirs_runs.append(run_sb3(task, args.steps, args.seed))
+    ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
     result = {
         "task": args.task,
         "steps": args.steps,
-        "rlsuite_sps": round(ours),
-        "sb3_sps": round(theirs),
-        "ratio": round(ours / theirs, 2),
+        "rlsuite_sps": [round(x) for x in ours_runs],
+        "sb3_sps": [round(x) for x in theirs_runs],
+        "ratio_of_medians": round(ours / theirs, 2),
     }
     print(f"| {args.task} | {task['num_envs']} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x |")
     if args.json:

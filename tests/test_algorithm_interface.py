@@ -99,3 +99,22 @@ def test_ppo_learns_identity_tasks():
     continuous.learn(15_000)
     after = continuous.evaluate(episodes=5).mean
     assert after > -1.0 and after > before + 2.0  # optimum 0; a zero policy scores about -6.7
+
+
+def test_ppo_trains_on_async_and_sync_vector_envs():
+    for vectorization in ("sync", "async"):
+        env = EnvConfig(id="test/IdentityDiscrete-v0", num_envs=2, vectorization=vectorization)
+        algo = PPO(env, PPOConfig(num_steps=8, minibatch_size=8, update_epochs=1), seed=0, device="cpu")
+        algo.learn(64)  # 32 steps per env: one finished 20-step episode each
+        assert algo.global_step == 64 and algo.episodes.total_episodes == 2
+        algo.close()
+
+
+def test_truncated_steps_are_bootstrapped_with_the_final_value():
+    algo = small_ppo("test/IdentityDiscrete-v0", gamma=0.5, bootstrap_truncated=True)
+    algo.learn(algo.config.num_steps * 4 * 2)  # 32 steps per env: the 20-step episode is cut once
+    flat = algo.buffer
+    cut = np.argwhere(flat.dones == 1)
+    assert len(cut) == 4  # one time-limit cut per env in the last rollout (steps 40 of 20-step episodes)
+    # a truncated reward is the env reward (0 or 1) plus gamma * V(final obs): not an integer any more
+    assert all(abs(flat.rewards[t, n] - round(flat.rewards[t, n])) > 1e-6 for t, n in cut)
