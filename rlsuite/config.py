@@ -17,7 +17,6 @@ import difflib
 import functools
 import os
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
 import yaml
+
+from rlsuite.core.atomic import atomic_write_text
 
 T = TypeVar("T")
 
@@ -418,19 +419,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
 def save_yaml(data: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write ``data`` as YAML atomically: temp file in the same folder, fsync, ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(to_dict(data), sort_keys=False, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, yaml.safe_dump(to_dict(data), sort_keys=False, default_flow_style=False))
 
 
 @dataclass

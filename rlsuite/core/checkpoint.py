@@ -6,36 +6,21 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from rlsuite.core.atomic import atomic_write, atomic_write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.pt"
 _STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
 
 
-def atomic_write_bytes(path: str | Path, writer) -> None:
-    """Write through ``writer(file)`` into a temp file beside ``path``, fsync, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            writer(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_json(path: str | Path, data: Any) -> None:
     text = json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
-    atomic_write_bytes(path, lambda handle: handle.write(text.encode()))
+    atomic_write_text(path, text)
 
 
 def _json_default(value: Any) -> Any:
@@ -47,7 +32,7 @@ def _json_default(value: Any) -> Any:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    atomic_write_bytes(path, lambda handle: torch.save(state, handle))
+    atomic_write(path, lambda handle: torch.save(state, handle))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
