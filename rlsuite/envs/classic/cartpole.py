@@ -22,16 +22,33 @@ env terminates on its last allowed step both ``terminated`` and ``truncated`` ar
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import logger, spaces
+from gymnasium import logger
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from numba import njit
+
+from rlsuite.envs.batched import check_positive_int, same_step_infos
+from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-exported)
+    _BAD_ACTION,
+    _FLAG_AUTORESET,
+    GRAVITY,
+    INTEGRATORS,
+    LENGTH,
+    MAX_EPISODE_STEPS,
+    STATE_KEYS,
+    THETA_THRESHOLD_RADIANS,
+    X_THRESHOLD,
+    _check_integrator,
+    _Core,
+    _flags,
+    _make_spaces,
+    _parse_reset_bounds,
+    _step_kernel,
+)
 
 __all__ = [
     "INTEGRATORS",
@@ -39,371 +56,7 @@ __all__ = [
     "STATE_KEYS",
     "CartPoleEnv",
     "CartPoleVectorEnv",
-    "render_cartpole_frame",
 ]
-
-# ---------------------------------------------------------------------------------------------------
-# Constants, computed exactly as gymnasium.envs.classic_control.cartpole computes them.
-GRAVITY = 9.8
-MASSCART = 1.0
-MASSPOLE = 0.1
-TOTAL_MASS = MASSPOLE + MASSCART
-LENGTH = 0.5  # half the pole's length
-POLEMASS_LENGTH = MASSPOLE * LENGTH
-FORCE_MAG = 10.0
-TAU = 0.02  # seconds between state updates
-THETA_THRESHOLD_RADIANS = 12 * 2 * math.pi / 360
-X_THRESHOLD = 2.4
-RESET_LOW = -0.05
-RESET_HIGH = 0.05
-MAX_EPISODE_STEPS = 500
-INTEGRATORS = ("euler", "semi-implicit euler")
-
-_OBS_HIGH = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD_RADIANS * 2, np.inf], dtype=np.float32)
-
-# Bit flags passed to the step kernel.
-_FLAG_SUTTON_BARTO = 1
-_FLAG_SEMI_IMPLICIT = 2
-_FLAG_AUTORESET = 4
-
-# splitmix64 (Steele, Lea & Flood 2014; Vigna's reference constants).
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_SH30 = np.uint64(30)
-_SH27 = np.uint64(27)
-_SH31 = np.uint64(31)
-_SH11 = np.uint64(11)
-_INV_2_53 = 1.0 / 9007199254740992.0
-_U64 = 1 << 64
-
-#: Keys of the dict returned by ``get_state()`` (the same for both env classes; arrays have a leading
-#: env axis, of length 1 for :class:`CartPoleEnv`).
-STATE_KEYS = ("physics", "elapsed_steps", "steps_beyond_terminated", "rng_state", "reset_bounds")
-
-_BAD_ACTION = "CartPole actions must be integers in {0, 1} (0: push cart left, 1: push cart right)"
-
-
-# ---------------------------------------------------------------------------------------------------
-# numba kernels
-@njit(cache=True)
-def _mix64(z):
-    z = (z ^ (z >> _SH30)) * _MIX1
-    z = (z ^ (z >> _SH27)) * _MIX2
-    return z ^ (z >> _SH31)
-
-
-@njit(cache=True)
-def _uniform(rng, i, low, high):
-    """Advance env ``i``'s splitmix64 state and return a float64 uniform in ``[low, high)``."""
-    z = rng[i] + _GOLDEN
-    rng[i] = z
-    u = np.float64(_mix64(z) >> _SH11) * _INV_2_53
-    return low + (high - low) * u
-
-
-@njit(cache=True)
-def _seed_kernel(rng, seeds, mask):
-    """Env ``i``'s PRNG state becomes ``mix64(seeds[i])`` where ``mask[i]``."""
-    for i in range(rng.shape[0]):
-        if mask[i]:
-            rng[i] = _mix64(seeds[i])
-
-
-@njit(cache=True)
-def _reset_kernel(physics, steps, beyond, rng, mask, low, high, obs):
-    """Draw a fresh state for every masked env; write the float32 observation of every env."""
-    for i in range(physics.shape[0]):
-        if mask[i]:
-            for k in range(4):
-                physics[i, k] = _uniform(rng, i, low, high)
-            steps[i] = 0
-            beyond[i] = -1
-        for k in range(4):
-            obs[i, k] = np.float32(physics[i, k])
-
-
-@njit(cache=True)
-def _write_obs(physics, obs):
-    for i in range(physics.shape[0]):
-        for k in range(4):
-            obs[i, k] = np.float32(physics[i, k])
-
-
-@njit(cache=True)
-def _step_kernel(
-    physics,
-    steps,
-    beyond,
-    rng,
-    actions,
-    max_steps,
-    flags,
-    low,
-    high,
-    obs,
-    rewards,
-    terminated,
-    truncated,
-    final_obs,
-    done_idx,
-):
-    """Advance every env by one step.
-
-    Returns the number of envs that terminated or truncated, or ``-(i + 1)`` if ``actions[i]`` is not 0/1
-    (checked for all envs before anything is modified). The ``j``-th env to finish, ``i``, is recorded
-    compactly: ``done_idx[j] = i`` and, with the autoreset flag, its terminal observation goes to
-    ``final_obs[j]`` while ``obs[i]`` becomes its reset observation.
-    """
-    n = physics.shape[0]
-    for i in range(n):
-        a = actions[i]
-        if a != 0 and a != 1:
-            return -(i + 1)
-    sutton_barto = (flags & _FLAG_SUTTON_BARTO) != 0
-    semi_implicit = (flags & _FLAG_SEMI_IMPLICIT) != 0
-    autoreset = (flags & _FLAG_AUTORESET) != 0
-    ndone = 0
-    for i in range(n):
-        x = physics[i, 0]
-        x_dot = physics[i, 1]
-        theta = physics[i, 2]
-        theta_dot = physics[i, 3]
-        force = FORCE_MAG if actions[i] == 1 else -FORCE_MAG
-        costheta = math.cos(theta)
-        sintheta = math.sin(theta)
-        # Same expression tree as Gymnasium (evaluation order matters for bit equality).
-        temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
-        thetaacc = (GRAVITY * sintheta - costheta * temp) / (
-            LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
-        )
-        xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-        if semi_implicit:
-            x_dot = x_dot + TAU * xacc
-            x = x + TAU * x_dot
-            theta_dot = theta_dot + TAU * thetaacc
-            theta = theta + TAU * theta_dot
-        else:
-            x = x + TAU * x_dot
-            x_dot = x_dot + TAU * xacc
-            theta = theta + TAU * theta_dot
-            theta_dot = theta_dot + TAU * thetaacc
-        physics[i, 0] = x
-        physics[i, 1] = x_dot
-        physics[i, 2] = theta
-        physics[i, 3] = theta_dot
-
-        term = (
-            x < -X_THRESHOLD
-            or x > X_THRESHOLD
-            or theta < -THETA_THRESHOLD_RADIANS
-            or theta > THETA_THRESHOLD_RADIANS
-        )
-        if not term:
-            reward = 0.0 if sutton_barto else 1.0
-        elif beyond[i] < 0:  # the pole just fell
-            beyond[i] = 0
-            reward = -1.0 if sutton_barto else 1.0
-        else:  # stepping a terminated env (single env without reset): Gymnasium's undefined-behaviour branch
-            beyond[i] += 1
-            reward = -1.0 if sutton_barto else 0.0
-        steps[i] += 1
-        trunc = steps[i] >= max_steps
-        rewards[i] = reward
-        terminated[i] = term
-        truncated[i] = trunc
-        if term or trunc:
-            done_idx[ndone] = i
-            if autoreset:
-                for k in range(4):
-                    final_obs[ndone, k] = np.float32(physics[i, k])
-                for k in range(4):
-                    physics[i, k] = _uniform(rng, i, low, high)
-                steps[i] = 0
-                beyond[i] = -1
-            ndone += 1
-        for k in range(4):
-            obs[i, k] = np.float32(physics[i, k])
-    return ndone
-
-
-# ---------------------------------------------------------------------------------------------------
-# Rendering (numpy only)
-def render_cartpole_frame(state: np.ndarray, width: int = 600, height: int = 400) -> np.ndarray:
-    """Draw one CartPole state as a ``uint8 (height, width, 3)`` image with Gymnasium's geometry.
-
-    White background, black track line and cart, brown pole rotated by ``theta`` (positive leans right),
-    blue-grey axle; the world spans ``±2 * x_threshold`` across the width.
-    """
-    x, theta = float(state[0]), float(state[2])
-    scale = width / (X_THRESHOLD * 2)
-    polewidth = 10.0
-    polelen = scale * (2 * LENGTH)
-    cartwidth = 50.0
-    cartheight = 30.0
-    carty = 100.0  # top of the track, y axis pointing up (flipped at the end)
-    axleoffset = cartheight / 4.0
-    cartx = x * scale + width / 2.0
-
-    img = np.full((height, width, 3), 255, dtype=np.uint8)
-    ys = np.arange(height, dtype=np.float64)[:, None] + 0.5
-    xs = np.arange(width, dtype=np.float64)[None, :] + 0.5
-    img[int(carty), :] = 0
-    cart = (np.abs(xs - cartx) <= cartwidth / 2) & (np.abs(ys - carty) <= cartheight / 2)
-    img[cart] = (0, 0, 0)
-    # Pole corners are pygame-rotated by -theta about the axle; undo that rotation per pixel.
-    dx = xs - cartx
-    dy = ys - (carty + axleoffset)
-    c, s = math.cos(theta), math.sin(theta)
-    u = c * dx - s * dy
-    v = s * dx + c * dy
-    pole = (np.abs(u) <= polewidth / 2) & (v >= -polewidth / 2) & (v <= polelen - polewidth / 2)
-    img[pole] = (202, 152, 101)
-    img[dx * dx + dy * dy <= (polewidth / 2) ** 2] = (129, 132, 203)
-    return np.ascontiguousarray(img[::-1])
-
-
-# ---------------------------------------------------------------------------------------------------
-# Shared Python-side state handling
-def _check_integrator(kinematics_integrator: str) -> str:
-    if kinematics_integrator not in INTEGRATORS:
-        raise ValueError(f"kinematics_integrator must be one of {INTEGRATORS}, got {kinematics_integrator!r}")
-    return kinematics_integrator
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seeds must be non-negative ints (or None), got {seed!r}")
-    return int(seed)
-
-
-def _parse_reset_bounds(options: dict[str, Any]) -> tuple[float, float]:
-    """``options["low"]``/``["high"]``, parsed as Gymnasium's classic-control ``maybe_parse_reset_bounds``."""
-    bounds = []
-    for key, default in (("low", RESET_LOW), ("high", RESET_HIGH)):
-        value = options.get(key, default)
-        try:
-            bounds.append(float(value))
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"An option ({value}) could not be converted to a float.") from e
-    low, high = bounds
-    if low > high:
-        raise ValueError(f"Lower bound ({low}) must be lower than higher bound ({high}).")
-    return low, high
-
-
-class _Core:
-    """The arrays of ``n`` envs plus the Python glue shared by both env classes (not on the hot path)."""
-
-    def __init__(self, n: int, max_episode_steps: int, flags: int):
-        self.n = n
-        self.max_episode_steps = max_episode_steps
-        self.flags = flags
-        self.physics = np.zeros((n, 4), dtype=np.float64)
-        self.steps = np.zeros(n, dtype=np.int64)
-        self.beyond = np.full(n, -1, dtype=np.int64)
-        self.rng = np.zeros(n, dtype=np.uint64)
-        self.rng_seeded = np.zeros(n, dtype=np.bool_)
-        self.reset_bounds = np.array([RESET_LOW, RESET_HIGH], dtype=np.float64)
-        self.final_obs = np.zeros((n, 4), dtype=np.float32)
-        self.done_idx = np.zeros(n, dtype=np.int64)
-        self.needs_reset = True
-
-    def seed(self, seeds: list[int | None], fallback: int) -> None:
-        """Seed env ``i`` from ``seeds[i]``; ``None`` keeps a seeded stream or seeds with ``fallback + i``."""
-        values = np.zeros(self.n, dtype=np.uint64)
-        mask = np.zeros(self.n, dtype=np.bool_)
-        for i, s in enumerate(seeds):
-            if s is not None:
-                values[i] = _check_seed(s) % _U64
-                mask[i] = True
-            elif not self.rng_seeded[i]:
-                values[i] = (int(fallback) + i) % _U64
-                mask[i] = True
-        _seed_kernel(self.rng, values, mask)
-        self.rng_seeded |= mask
-
-    def seed_range(self, seed: int) -> None:
-        """Env ``i`` seeded with ``seed + i``, as ``SyncVectorEnv.reset(seed=seed)`` seeds its envs."""
-        values = np.uint64(_check_seed(seed) % _U64) + np.arange(self.n, dtype=np.uint64)  # wraps mod 2**64
-        _seed_kernel(self.rng, values, np.ones(self.n, dtype=np.bool_))
-        self.rng_seeded[:] = True
-
-    def reset(self, mask: np.ndarray, low: float, high: float) -> np.ndarray:
-        obs = np.empty((self.n, 4), dtype=np.float32)
-        self.reset_bounds[:] = (low, high)
-        _reset_kernel(self.physics, self.steps, self.beyond, self.rng, mask, low, high, obs)
-        return obs
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        if self.needs_reset:
-            raise ResetNeeded("get_state() needs an env that has been reset (or given a state) first.")
-        return {
-            "physics": self.physics.copy(),
-            "elapsed_steps": self.steps.copy(),
-            "steps_beyond_terminated": self.beyond.copy(),
-            "rng_state": self.rng.copy(),
-            "reset_bounds": self.reset_bounds.copy(),
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        missing = [k for k in STATE_KEYS if k not in state]
-        if missing:
-            raise KeyError(f"state is missing {missing}; expected keys {STATE_KEYS}")
-        expected = {
-            "physics": ((self.n, 4), np.float64),
-            "elapsed_steps": ((self.n,), np.int64),
-            "steps_beyond_terminated": ((self.n,), np.int64),
-            "rng_state": ((self.n,), np.uint64),
-            "reset_bounds": ((2,), np.float64),
-        }
-        arrays = {}
-        for key, (shape, dtype) in expected.items():
-            arr = np.asarray(state[key])
-            if arr.shape != shape:
-                raise ValueError(f"state[{key!r}] must have shape {shape}, got {arr.shape}")
-            arrays[key] = np.array(arr, dtype=dtype, copy=True)
-        self.physics[:] = arrays["physics"]
-        self.steps[:] = arrays["elapsed_steps"]
-        self.beyond[:] = arrays["steps_beyond_terminated"]
-        self.rng[:] = arrays["rng_state"]
-        self.reset_bounds[:] = arrays["reset_bounds"]
-        self.rng_seeded[:] = True
-        self.needs_reset = False
-
-    def set_physics_state(self, states: Any, elapsed_steps: Any) -> np.ndarray:
-        arr = np.asarray(states, dtype=np.float64)
-        if arr.shape != (self.n, 4):
-            raise ValueError(f"physics states must have shape ({self.n}, 4), got {arr.shape}")
-        self.physics[:] = arr
-        if elapsed_steps is not None:
-            self.steps[:] = elapsed_steps
-        self.beyond[:] = -1
-        if not self.rng_seeded.all():  # a later autoreset needs a stream
-            self.seed([None] * self.n, int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))
-        self.needs_reset = False
-        obs = np.empty((self.n, 4), dtype=np.float32)
-        _write_obs(self.physics, obs)
-        return obs
-
-
-def _flags(sutton_barto_reward: bool, kinematics_integrator: str, autoreset: bool) -> int:
-    flags = _FLAG_SUTTON_BARTO if sutton_barto_reward else 0
-    if _check_integrator(kinematics_integrator) == "semi-implicit euler":
-        flags |= _FLAG_SEMI_IMPLICIT
-    if autoreset:
-        flags |= _FLAG_AUTORESET
-    return flags
-
-
-def _make_spaces() -> tuple[spaces.Box, spaces.Discrete]:
-    return spaces.Box(-_OBS_HIGH, _OBS_HIGH, dtype=np.float32), spaces.Discrete(2)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -438,8 +91,8 @@ class CartPoleVectorEnv(VectorEnv):
         render_mode: str | None = None,
         kinematics_integrator: str = "euler",
     ):
-        self.num_envs = _check_positive_int("num_envs", num_envs)
-        self.max_episode_steps = _check_positive_int("max_episode_steps", max_episode_steps)
+        self.num_envs = check_positive_int("num_envs", num_envs)
+        self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
@@ -499,7 +152,7 @@ class CartPoleVectorEnv(VectorEnv):
         if int_seed and mask.all():
             core.seed_range(int(seed))  # vectorised form of the general case below
         else:
-            fallback = 0 if core.rng_seeded.all() else self.np_random_seed
+            fallback = 0 if core.seeded.all() else self.np_random_seed
             core.seed([s if m else None for s, m in zip(seeds, mask)], fallback)
         obs = core.reset(mask, low, high)
         core.needs_reset = False
@@ -548,12 +201,7 @@ class CartPoleVectorEnv(VectorEnv):
             i = -ndone - 1
             raise ValueError(f"invalid action {a[i]!r} for env {i}. {_BAD_ACTION}")
         done = terminated | truncated
-        final_obs = np.empty(n, dtype=object)  # None-filled
-        # views of one fresh copy of the terminal observations, placed at the finished envs' indices
-        final_obs[core.done_idx[:ndone]] = np.fromiter(
-            core.final_obs[:ndone].copy(), dtype=object, count=ndone
-        )
-        infos = {"final_obs": final_obs, "_final_obs": done, "final_info": {}, "_final_info": done.copy()}
+        infos = same_step_infos(n, done, core.done_idx[:ndone], core.final_obs[:ndone])
         return obs, rewards, terminated, truncated, infos
 
     def render(self) -> np.ndarray | None:
@@ -566,6 +214,8 @@ class CartPoleVectorEnv(VectorEnv):
             return None
         if self._core.needs_reset:
             raise ResetNeeded("Call reset() before render().")
+        from rlsuite.envs.classic.cartpole_render import render_cartpole_frame
+
         return render_cartpole_frame(self._core.physics[0])
 
     # -- checkpointing and test helpers ---------------------------------------------------------------
@@ -615,7 +265,7 @@ class CartPoleEnv(gym.Env):
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
-        self.max_episode_steps = _check_positive_int("max_episode_steps", max_episode_steps)
+        self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         self.sutton_barto_reward = bool(sutton_barto_reward)
         self.kinematics_integrator = _check_integrator(kinematics_integrator)
         self.x_threshold = X_THRESHOLD
@@ -639,7 +289,7 @@ class CartPoleEnv(gym.Env):
         core = self._core
         if seed is not None:
             core.seed([seed], 0)
-        elif not core.rng_seeded[0]:
+        elif not core.seeded[0]:
             core.seed([None], self.np_random_seed)
         obs = core.reset(np.ones(1, dtype=np.bool_), low, high)
         core.needs_reset = False
@@ -692,6 +342,8 @@ class CartPoleEnv(gym.Env):
             return None
         if self._core.needs_reset:
             return None
+        from rlsuite.envs.classic.cartpole_render import render_cartpole_frame
+
         return render_cartpole_frame(self._core.physics[0])
 
     # -- checkpointing and test helpers ---------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""Shared machinery of the suite's numba-batched environments.
+
+* A splitmix64 PRNG (Steele, Lea & Flood 2014; Vigna's constants) with one ``uint64`` state per env, so
+  every env draws an independent, reproducible stream and a checkpoint of the array restores it.
+* :class:`EnvStreams`: those states plus Gymnasium's seeding semantics (``reset(seed=s)`` seeds env ``i``
+  with ``s + i``, as ``SyncVectorEnv`` does; ``None`` keeps a stream going).
+* :func:`same_step_infos`: the ``infos`` dict a same-step-autoreset ``VectorEnv`` returns when some envs
+  finished, with the keys, masks and types of ``SyncVectorEnv(autoreset_mode=SAME_STEP)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_SH30 = np.uint64(30)
+_SH27 = np.uint64(27)
+_SH31 = np.uint64(31)
+_SH11 = np.uint64(11)
+_INV_2_53 = 1.0 / 9007199254740992.0
+_U64 = 1 << 64
+
+
+@njit(cache=True)
+def mix64(z):
+    """splitmix64's output function."""
+    z = (z ^ (z >> _SH30)) * _MIX1
+    z = (z ^ (z >> _SH27)) * _MIX2
+    return z ^ (z >> _SH31)
+
+
+@njit(cache=True)
+def rand_float(rng, i):
+    """Advance env ``i``'s stream; a float64 uniform in ``[0, 1)``."""
+    z = rng[i] + _GOLDEN
+    rng[i] = z
+    return np.float64(mix64(z) >> _SH11) * _INV_2_53
+
+
+@njit(cache=True)
+def rand_uniform(rng, i, low, high):
+    """A float64 uniform in ``[low, high)`` from env ``i``'s stream."""
+    return low + (high - low) * rand_float(rng, i)
+
+
+@njit(cache=True)
+def rand_int(rng, i, n):
+    """A uniform int in ``[0, n)`` from env ``i``'s stream."""
+    k = np.int64(rand_float(rng, i) * n)
+    return k if k < n else n - 1
+
+
+@njit(cache=True)
+def _seed_kernel(rng, seeds, mask):
+    """Env ``i``'s state becomes ``mix64(seeds[i])`` where ``mask[i]``."""
+    for i in range(rng.shape[0]):
+        if mask[i]:
+            rng[i] = mix64(seeds[i])
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seeds must be non-negative ints (or None), got {seed!r}")
+    return int(seed)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class EnvStreams:
+    """One splitmix64 state per env and whether it has been seeded."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.rng = np.zeros(n, dtype=np.uint64)
+        self.seeded = np.zeros(n, dtype=np.bool_)
+
+    def seed(self, seeds: list[int | None], fallback: int) -> None:
+        """Seed env ``i`` from ``seeds[i]``; ``None`` keeps a seeded stream or seeds with ``fallback + i``."""
+        values = np.zeros(self.n, dtype=np.uint64)
+        mask = np.zeros(self.n, dtype=np.bool_)
+        for i, s in enumerate(seeds):
+            if s is not None:
+                values[i] = check_seed(s) % _U64
+                mask[i] = True
+            elif not self.seeded[i]:
+                values[i] = (int(fallback) + i) % _U64
+                mask[i] = True
+        _seed_kernel(self.rng, values, mask)
+        self.seeded |= mask
+
+    def seed_range(self, seed: int) -> None:
+        """Env ``i`` seeded with ``seed + i``, as ``SyncVectorEnv.reset(seed=seed)`` seeds its envs."""
+        values = np.uint64(check_seed(seed) % _U64) + np.arange(self.n, dtype=np.uint64)  # wraps mod 2**64
+        _seed_kernel(self.rng, values, np.ones(self.n, dtype=np.bool_))
+        self.seeded[:] = True
+
+    def seed_unseeded_randomly(self) -> None:
+        """Give never-seeded envs fresh OS entropy (e.g. before an autoreset after ``set_state``)."""
+        if not self.seeded.all():
+            self.seed([None] * self.n, int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))
+
+
+def same_step_infos(
+    num_envs: int,
+    done: np.ndarray,
+    done_idx: np.ndarray,
+    final_obs: np.ndarray,
+    final_info: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """``infos`` for a step where ``len(done_idx)`` envs finished.
+
+    ``final_obs[j]`` is the terminal observation of env ``done_idx[j]``; ``final_info`` maps keys to
+    per-env arrays (already placed at env indices) of the finished envs' last infos.
+    """
+    boxed = np.empty(num_envs, dtype=object)  # None where the env did not finish
+    boxed[done_idx] = list(final_obs.copy())
+    return {
+        "final_obs": boxed,
+        "_final_obs": done,
+        "final_info": final_info if final_info is not None else {},
+        "_final_info": done.copy(),
+    }
