@@ -173,3 +173,17 @@ def test_imports_key_loads_user_registrations(tmp_path, monkeypatch):
     summary = json.loads(next((tmp_path / "runs" / "tiny").glob("*/summary.json")).read_text())
     assert summary["env"] == "user/Pole-v0" and summary["eval_return_mean"] <= 50
     assert main(["train", str(config), "--quiet", "imports=[missing_module]"]) == 2
+
+
+def test_algos_command_describes_config_keys(capsys):
+    assert main(["algos"]) == 0
+    assert "ppo" in capsys.readouterr().out
+    assert main(["algos", "ppo"]) == 0
+    out = capsys.readouterr().out
+    assert "algo.minibatch_size" in out and "samples per gradient step" in out
+
+
+def test_bench_command_reports_steps_per_second(capsys):
+    assert main(["bench", "rlsuite/CartPole-v1", "--num-envs", "4", "--seconds", "0.05"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "num_envs=    4" in line and float(line.split()[-2].replace(",", "")) > 1000
