@@ -94,8 +94,8 @@ class PPO(Algorithm):
             normalize_obs=cfg.normalize_obs,
             obs_clip=cfg.obs_clip,
         ).to(self.device)
-        # fused=True: one kernel for all parameters' Adam updates (CPU and CUDA), same arithmetic.
         self.parameters = list(self.agent.parameters())
+        # fused=True: one kernel for all parameters' Adam updates (CPU and CUDA), same arithmetic.
         self.optimizer = torch.optim.Adam(self.parameters, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         action_space = env.single_action_space
         discrete = isinstance(action_space, spaces.Discrete)
@@ -109,13 +109,12 @@ class PPO(Algorithm):
         self.reward_scaler = (
             RewardScaler(env.num_envs, cfg.gamma, cfg.reward_clip) if cfg.normalize_reward else None
         )
-        use_numpy = cfg.rollout_backend == "numpy" or (
-            cfg.rollout_backend == "auto" and self.device.type == "cpu"
+        # CPU fast paths (same network, same loss; see agents/cpu_inference.py and algos/ppo_cpu.py).
+        numpy_rollout, numpy_update = (
+            choice == "numpy" or (choice == "auto" and self.device.type == "cpu")
+            for choice in (cfg.rollout_backend, cfg.update_backend)
         )
-        self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if use_numpy else None
-        numpy_update = cfg.update_backend == "numpy" or (
-            cfg.update_backend == "auto" and self.device.type == "cpu"
-        )
+        self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if numpy_rollout else None
         self.numpy_update = NumpyPPOUpdate(self.agent, self.optimizer, cfg) if numpy_update else None
 
     # --- acting ----------------------------------------------------------------------------------
