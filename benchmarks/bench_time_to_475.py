@@ -24,12 +24,11 @@ def rlsuite_time(seed: int, eval_every: int, budget: int) -> tuple[int, float]:
     from rlsuite.config import load_experiment
     from rlsuite.core.experiment import build_algorithm
 
-    config = load_experiment("experiments/ppo/cartpole.yaml", [f"seed={seed}", f"total_steps={budget}"])
+    config = load_experiment("experiments/ppo/cartpole.yaml", [f"seed={seed}"])
     start = time.perf_counter()
     algo = build_algorithm(config)
-    algo.total_steps = budget  # the config's schedule horizon
     while algo.global_step < budget:
-        algo.learn(min(budget, algo.global_step + eval_every))
+        algo.learn(min(budget, algo.global_step + eval_every), horizon=config.total_steps)
         if algo.evaluate(10, deterministic=True).mean >= THRESHOLD:
             return algo.global_step, time.perf_counter() - start
     return -1, float("nan")

@@ -118,3 +118,17 @@ def test_truncated_steps_are_bootstrapped_with_the_final_value():
     assert len(cut) == 4  # one time-limit cut per env in the last rollout (steps 40 of 20-step episodes)
     # a truncated reward is the env reward (0 or 1) plus gamma * V(final obs): not an integer any more
     assert all(abs(flat.rewards[t, n] - round(flat.rewards[t, n])) > 1e-6 for t, n in cut)
+
+
+def test_chunked_learning_with_a_horizon_equals_one_call():
+    straight = small_ppo("test/IdentityDiscrete-v0", seed=5)  # anneal_lr is on by default
+    straight.learn(512)
+    chunked = small_ppo("test/IdentityDiscrete-v0", seed=5)
+    for target in (128, 256, 512):
+        chunked.learn(target, horizon=512)
+    for a, b in zip(straight.agent.parameters(), chunked.agent.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    restarted = small_ppo("test/IdentityDiscrete-v0", seed=5)
+    restarted.learn(256)
+    restarted.learn(512)  # no horizon: the schedule restarts, so the weights differ
+    assert not torch.equal(restarted.agent.actor_critic.flat, straight.agent.actor_critic.flat)

@@ -92,7 +92,7 @@ class Algorithm(ABC):
         self._check_supported()
         self.global_step = 0
         self.iteration = 0
-        self.total_steps = 0
+        self.total_steps = 0  # the planned length of the run: the horizon of schedules
         self.train_seconds = 0.0
         self.episodes = EpisodeTracker(self.env.num_envs)
         self.obs, _ = self.env.reset(seed=seed)
@@ -120,15 +120,21 @@ class Algorithm(ABC):
     def load_algorithm_state(self, state: dict[str, Any]) -> None: ...
 
     # --- public API ----------------------------------------------------------------------------
-    def learn(self, total_steps: int, *, run: Run | None = None, callback=None) -> Algorithm:
+    def learn(
+        self, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+    ) -> Algorithm:
         """Train until ``global_step >= total_steps`` (an absolute count: calling again continues).
 
-        ``run`` attaches a run folder (metrics, evaluation, checkpoints, summary); ``callback(algo,
-        stats)`` is called after each iteration and stops training by returning ``False``.
+        ``horizon`` is the run's planned length, over which schedules such as PPO's learning-rate
+        annealing run; it defaults to ``total_steps``. Pass it when training in chunks
+        (``learn(50_000, horizon=200_000)`` then ``learn(100_000, horizon=200_000)``...), so the
+        schedule does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
+        checkpoints, summary); ``callback(algo, stats)`` runs after each iteration and stops training by
+        returning ``False``.
         """
         from rlsuite.core.loop import run_training_loop
 
-        run_training_loop(self, total_steps, run=run, callback=callback)
+        run_training_loop(self, total_steps, horizon=horizon, run=run, callback=callback)
         return self
 
     def evaluate(self, episodes: int | None = None, deterministic: bool | None = None) -> EvalResult:

@@ -43,8 +43,10 @@ def _graceful_interrupt() -> Iterator[dict[str, bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_training_loop(algo: Algorithm, total_steps: int, *, run: Run | None = None, callback=None) -> None:
-    algo.total_steps = total_steps
+def run_training_loop(
+    algo: Algorithm, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+) -> None:
+    algo.total_steps = total_steps if horizon is None else horizon
     wall_start = time.perf_counter()
     progress = TrainingProgress(
         total_steps,

@@ -164,17 +164,17 @@ INITIAL_STATES = np.array(
 
 # ---------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _write(i, st, index_obs, obs, j):
-    if index_obs:
-        obs[j] = st
-        return
-    row, col, p, d = st // 100, (st // 20) % 5, (st // 4) % 5, st % 4
+def planes_kernel(states, obs):
+    """Grid observations ``uint8[k, 4, 5, 5]`` of encoded ``states[k]``."""
     locs = np.array([[0, 0], [0, 4], [4, 0], [4, 3]])
-    obs[j] = 0
-    obs[j, 1 if p == 4 else 0, row, col] = 1
-    if p < 4:
-        obs[j, 2, locs[p, 0], locs[p, 1]] = 1
-    obs[j, 3, locs[d, 0], locs[d, 1]] = 1
+    for j in range(states.shape[0]):
+        st = states[j]
+        row, col, p, d = st // 100, (st // 20) % 5, (st // 4) % 5, st % 4
+        obs[j] = 0
+        obs[j, 1 if p == 4 else 0, row, col] = 1
+        if p < 4:
+            obs[j, 2, locs[p, 0], locs[p, 1]] = 1
+        obs[j, 3, locs[d, 0], locs[d, 1]] = 1
 
 
 @njit(cache=True)
@@ -201,8 +201,8 @@ def reset_kernel(s, fickle_step, steps, last, rng, mask, start, init_states, fic
 @njit(cache=True)
 def step_kernel(
     s, fickle_step, steps, last, rng, actions, nxt, prob, rew, term, count, mask_table, fickle, fickle_p,
-    init_states, max_steps, autoreset, index_obs, obs, rewards, terminated, truncated, masks, success, probs,
-    final_obs, final_masks, final_success, final_probs, done_idx,
+    init_states, max_steps, autoreset, rewards, terminated, truncated, masks, success, probs,
+    final_states, final_masks, final_success, final_probs, done_idx,
 ):  # fmt: skip
     ndone = 0
     for i in range(actions.shape[0]):
@@ -233,19 +233,12 @@ def step_kernel(
         if terminated[i] or truncated[i]:
             done_idx[ndone] = i
             if autoreset:
-                _write(i, ns, index_obs, final_obs, ndone)
+                final_states[ndone] = ns
                 final_masks[ndone], final_success[ndone], final_probs[ndone] = masks[i], success[i], probs[i]
                 _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p)
                 masks[i], success[i], probs[i] = mask_table[s[i]], False, 1.0
             ndone += 1
-        _write(i, s[i], index_obs, obs, i)
     return ndone
-
-
-@njit(cache=True)
-def observe_kernel(s, index_obs, obs):
-    for i in range(s.shape[0]):
-        _write(i, s[i], index_obs, obs, i)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -273,6 +266,7 @@ class TaxiCore(GridCore):
         self.fickle_step = np.zeros(n, dtype=np.bool_)
         self.steps = np.zeros(n, dtype=np.int64)
         self.last_action = np.full(n, -1, dtype=np.int64)
+        self.final_states = np.zeros(n, dtype=np.int64)
 
     def _reset(self, mask: np.ndarray, options: dict[str, Any]) -> None:
         start = np.full(self.n, -1, dtype=np.int64)
@@ -288,16 +282,26 @@ class TaxiCore(GridCore):
         )  # fmt: skip
 
     def _observe(self, out: np.ndarray) -> None:
-        observe_kernel(self.s, self.index_obs, out)
+        self._encode(self.s, out)
+
+    def _encode(self, states: np.ndarray, out: np.ndarray) -> None:
+        if self.index_obs:
+            out[:] = states
+        else:
+            planes_kernel(states, out)
 
     def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
         info, final = self.info, self.final
-        return step_kernel(
+        ndone = step_kernel(
             self.s, self.fickle_step, self.steps, self.last_action, self.rng, actions, *self.tables, MASKS,
-            self.fickle, self.fickle_p, INITIAL_STATES, self.max_steps, autoreset, self.index_obs, obs,
-            rewards, terminated, truncated, info["action_mask"], info["is_success"], info["prob"],
-            self.final_obs, final["action_mask"], final["is_success"], final["prob"], self.done_idx,
+            self.fickle, self.fickle_p, INITIAL_STATES, self.max_steps, autoreset, rewards, terminated,
+            truncated, info["action_mask"], info["is_success"], info["prob"], self.final_states,
+            final["action_mask"], final["is_success"], final["prob"], self.done_idx,
         )  # fmt: skip
+        self._encode(self.s, obs)
+        if ndone and autoreset:
+            self._encode(self.final_states[:ndone], self.final_obs[:ndone])
+        return ndone
 
     def render(self, i: int, mode: str) -> Any:
         from rlsuite.envs.gridworlds.render import taxi_rgb
