@@ -187,3 +187,15 @@ def test_bench_command_reports_steps_per_second(capsys):
     assert main(["bench", "rlsuite/CartPole-v1", "--num-envs", "4", "--seconds", "0.05"]) == 0
     line = capsys.readouterr().out.strip()
     assert "num_envs=    4" in line and float(line.split()[-2].replace(",", "")) > 1000
+
+
+def test_tensorboard_events_are_written(tmp_path):
+    run = train(tmp_path, "log.tensorboard=true", "total_steps=256")
+    events = list((run / "tb").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run / "tb"))
+    accumulator.Reload()
+    tags = accumulator.Tags()["scalars"]
+    assert "train/policy_loss" in tags and "time/sps" in tags and "eval/return_mean" in tags
