@@ -48,17 +48,14 @@ _SYMBOLS = {
 def parse_level(text: str, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(fixed, state)`` ``uint8`` arrays from a level drawn in XSB or RAGEN symbols.
 
-    Short rows are padded with walls; ``shape`` pads the room (bottom/right, with walls) to that size.
+    Short rows are padded with walls, a level not enclosed by walls gets a wall border, and ``shape``
+    pads the room (bottom/right, with walls) to that size.
     """
     rows = [line.rstrip("\n") for line in text.strip("\n").splitlines()]
     if not rows:
         raise ValueError("empty Sokoban level")
-    h = len(rows) if shape is None else shape[0]
-    w = max(len(r) for r in rows) if shape is None else shape[1]
-    if len(rows) > h or max(len(r) for r in rows) > w:
-        raise ValueError(f"level of {len(rows)} rows does not fit the room shape {shape}")
-    fixed = np.zeros((h, w), dtype=np.uint8)
-    state = np.zeros((h, w), dtype=np.uint8)
+    fixed = np.zeros((len(rows), max(len(r) for r in rows)), dtype=np.uint8)
+    state = np.zeros_like(fixed)
     for r, row in enumerate(rows):
         for c, ch in enumerate(row):
             if ch not in _SYMBOLS:
@@ -67,6 +64,16 @@ def parse_level(text: str, shape: tuple[int, int] | None = None) -> tuple[np.nda
     boxes = int(np.isin(state, (3, 4)).sum())
     if (state == 5).sum() != 1 or boxes < 1 or boxes != int((fixed == 2).sum()):
         raise ValueError("a level needs exactly one player, at least one box and as many targets as boxes")
+    ring = np.ones(fixed.shape, dtype=bool)
+    ring[1:-1, 1:-1] = False
+    if fixed[ring].any():  # the kernels rely on a wall border
+        fixed, state = np.pad(fixed, 1), np.pad(state, 1)
+    if shape is not None:
+        h, w = shape
+        if fixed.shape[0] > h or fixed.shape[1] > w:
+            raise ValueError(f"level of shape {fixed.shape} does not fit the room shape {tuple(shape)}")
+        pad = ((0, h - fixed.shape[0]), (0, w - fixed.shape[1]))
+        fixed, state = np.pad(fixed, pad), np.pad(state, pad)
     return fixed, state
 
 

@@ -239,18 +239,9 @@ def _new_episode(i, rng, fixed, state, player, steps, on_target, n_targets, pool
     return True
 
 
-@njit(cache=True)
-def _free(state, i, r, c):
-    h, w = state.shape[1], state.shape[2]
-    return 0 <= r < h and 0 <= c < w and (state[i, r, c] == FLOOR or state[i, r, c] == TARGET)
-
-
-@njit(cache=True)
-def _is_box(state, i, r, c):
-    h, w = state.shape[1], state.shape[2]
-    return 0 <= r < h and 0 <= c < w and (state[i, r, c] == BOX or state[i, r, c] == BOX_ON_TARGET)
-
-
+# The hot helpers index the room directly (no small helper calls: numba's per-call array overhead would
+# dominate). Rooms are enclosed by walls (the generator and parse_level guarantee it), so the player is
+# never on the border and a cell two steps away is only read after the adjacent one held a box.
 @njit(cache=True)
 def write_info(i, state, player, on_target, n_targets, offset, masks, success):
     """Action mask (actions that change the state) and success flag of env ``i``."""
@@ -261,24 +252,27 @@ def write_info(i, state, player, on_target, n_targets, offset, masks, success):
         if act > 0:
             d = (act - 1) % 4
             r1, c1 = r + DR[d], c + DC[d]
-            ok = _free(state, i, r1, c1)
-            if act < 5 and not ok:
-                ok = _is_box(state, i, r1, c1) and _free(state, i, r1 + DR[d], c1 + DC[d])
+            v = state[i, r1, c1]
+            ok = v == FLOOR or v == TARGET
+            if act < 5 and (v == BOX or v == BOX_ON_TARGET):
+                v2 = state[i, r1 + DR[d], c1 + DC[d]]
+                ok = v2 == FLOOR or v2 == TARGET
         masks[i, a] = ok
     success[i] = on_target[i] == n_targets[i]
 
 
 @njit(cache=True)
-def write_obs(i, fixed, state, obs):
-    """One-hot cell types ``(7, h, w)``: wall, floor, target, box on target, box, player, player on target."""
+def write_obs(i, fixed, state, obs, j):
+    """One-hot cell types of env ``i`` into ``obs[j]`` (``7 x h x w``: wall, floor, target, box on target,
+    box, player, player on target)."""
     h, w = fixed.shape[1], fixed.shape[2]
-    obs[i] = 0
+    obs[j] = 0
     for r in range(h):
         for c in range(w):
             t = state[i, r, c]
             if t == PLAYER and fixed[i, r, c] == TARGET:
                 t = PLAYER_ON_TARGET
-            obs[i, t, r, c] = 1
+            obs[j, t, r, c] = 1
 
 
 @njit(cache=True)
@@ -289,12 +283,16 @@ def _move(i, fixed, state, player, act):
     d = (act - 1) % 4
     r0, c0 = player[i, 0], player[i, 1]
     r1, c1 = r0 + DR[d], c0 + DC[d]
-    r2, c2 = r1 + DR[d], c1 + DC[d]
+    v = state[i, r1, c1]
     delta = 0
-    if act < 5 and _is_box(state, i, r1, c1) and _free(state, i, r2, c2):
+    if act < 5 and (v == BOX or v == BOX_ON_TARGET):
+        r2, c2 = r1 + DR[d], c1 + DC[d]
+        v2 = state[i, r2, c2]
+        if v2 != FLOOR and v2 != TARGET:
+            return 0
         state[i, r2, c2] = BOX_ON_TARGET if fixed[i, r2, c2] == TARGET else BOX
         delta = (fixed[i, r2, c2] == TARGET) - (fixed[i, r1, c1] == TARGET)
-    elif not _free(state, i, r1, c1):
+    elif v != FLOOR and v != TARGET:
         return 0
     state[i, r1, c1] = PLAYER
     state[i, r0, c0] = fixed[i, r0, c0]
@@ -328,7 +326,7 @@ def step_kernel(
         if won or truncated[i]:
             done_idx[ndone] = i
             if autoreset:
-                _final_obs(i, ndone, fixed, state, final_obs)
+                write_obs(i, fixed, state, final_obs, ndone)
                 write_info(i, state, player, on_target, n_targets, offset, masks, success)
                 final_masks[ndone] = masks[i]
                 final_success[ndone] = success[i]
@@ -337,20 +335,8 @@ def step_kernel(
                     failures[0] += 1
             ndone += 1
         write_info(i, state, player, on_target, n_targets, offset, masks, success)
-        write_obs(i, fixed, state, obs)
+        write_obs(i, fixed, state, obs, i)
     return ndone
-
-
-@njit(cache=True)
-def _final_obs(i, j, fixed, state, final_obs):
-    h, w = fixed.shape[1], fixed.shape[2]
-    final_obs[j] = 0
-    for r in range(h):
-        for c in range(w):
-            t = state[i, r, c]
-            if t == PLAYER and fixed[i, r, c] == TARGET:
-                t = PLAYER_ON_TARGET
-            final_obs[j, t, r, c] = 1
 
 
 @njit(cache=True)
@@ -372,7 +358,7 @@ def reset_kernel(
 @njit(cache=True)
 def observe_kernel(fixed, state, obs):
     for i in range(fixed.shape[0]):
-        write_obs(i, fixed, state, obs)
+        write_obs(i, fixed, state, obs, i)
 
 
 @njit(cache=True)
