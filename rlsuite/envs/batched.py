@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import VectorEnv
 from numba import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -107,6 +108,44 @@ class EnvStreams:
         """Give never-seeded envs fresh OS entropy (e.g. before an autoreset after ``set_state``)."""
         if not self.seeded.all():
             self.seed([None] * self.n, int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))
+
+
+def pop_reset_mask(options: dict[str, Any], num_envs: int) -> np.ndarray:
+    """Take ``options["reset_mask"]`` (bool[num_envs], as ``SyncVectorEnv`` takes it); all True if absent."""
+    mask = options.pop("reset_mask", None)
+    if mask is None:
+        return np.ones(num_envs, dtype=np.bool_)
+    mask = np.asarray(mask)
+    if mask.shape != (num_envs,) or mask.dtype != np.bool_:
+        raise ValueError(f"options['reset_mask'] must be a bool array of shape ({num_envs},)")
+    if not mask.any():
+        raise ValueError("options['reset_mask'] must contain at least one True value")
+    return mask
+
+
+def seed_vector_reset(env: VectorEnv, streams: EnvStreams, seed: Any, mask: np.ndarray) -> None:
+    """Apply ``VectorEnv.reset``'s ``seed`` to the masked envs' streams, as ``SyncVectorEnv`` does:
+    ``None`` continues each stream (unseeded ones from the env's own generator), an int ``s`` seeds env
+    ``i`` with ``s + i`` (and the vector env's ``np_random``), a list gives one seed or ``None`` per env."""
+    num_envs = env.num_envs
+    int_seed = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+    if int_seed:
+        VectorEnv.reset(env, seed=int(seed))
+        seeds: list[int | None] = [int(seed) + i for i in range(num_envs)]
+    elif seed is None:
+        seeds = [None] * num_envs
+    else:
+        seeds = list(seed)
+        if len(seeds) != num_envs:
+            raise ValueError(
+                f"If seeds are passed as a list the length must match num_envs={num_envs} "
+                f"but got length={len(seeds)}."
+            )
+    if int_seed and mask.all():
+        streams.seed_range(int(seed))  # vectorised form of the general case below
+    else:
+        fallback = 0 if streams.seeded.all() else env.np_random_seed
+        streams.seed([s if m else None for s, m in zip(seeds, mask)], fallback)
 
 
 def same_step_infos(

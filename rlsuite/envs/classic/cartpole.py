@@ -31,7 +31,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlsuite.envs.batched import check_positive_int, same_step_infos
+from rlsuite.envs.batched import check_positive_int, pop_reset_mask, same_step_infos, seed_vector_reset
 from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-exported)
     _BAD_ACTION,
     _FLAG_AUTORESET,
@@ -125,35 +125,10 @@ class CartPoleVectorEnv(VectorEnv):
         """
         core = self._core
         options = dict(options) if options else {}
-        mask = options.pop("reset_mask", None)
-        if mask is None:
-            mask = np.ones(self.num_envs, dtype=np.bool_)
-        else:
-            mask = np.asarray(mask)
-            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-                raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
-            if not mask.any():
-                raise ValueError("options['reset_mask'] must contain at least one True value")
+        mask = pop_reset_mask(options, self.num_envs)
         low, high = _parse_reset_bounds(options)
 
-        int_seed = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-        if int_seed:
-            super().reset(seed=int(seed))
-            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
-        elif seed is None:
-            seeds = [None] * self.num_envs
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"If seeds are passed as a list the length must match num_envs={self.num_envs} "
-                    f"but got length={len(seeds)}."
-                )
-        if int_seed and mask.all():
-            core.seed_range(int(seed))  # vectorised form of the general case below
-        else:
-            fallback = 0 if core.seeded.all() else self.np_random_seed
-            core.seed([s if m else None for s, m in zip(seeds, mask)], fallback)
+        seed_vector_reset(self, core, seed, mask)
         obs = core.reset(mask, low, high)
         core.needs_reset = False
         return obs, {}

@@ -22,49 +22,19 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numba import njit
 
-# splitmix64 (Steele, Lea & Flood 2014; Vigna's reference constants).
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_SH30 = np.uint64(30)
-_SH27 = np.uint64(27)
-_SH31 = np.uint64(31)
-_SH11 = np.uint64(11)
-_INV_2_53 = 1.0 / 9007199254740992.0
-_U64 = 1 << 64
+from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world modules)
+    EnvStreams,
+    check_positive_int,
+    check_seed,
+    mix64,
+    pop_reset_mask,
+    rand_float,
+    rand_int,
+    same_step_infos,
+    seed_vector_reset,
+)
 
 RENDER_MODES = ["ansi", "text", "rgb_array"]
-
-
-# ---------------------------------------------------------------------------------------------------
-# numba PRNG helpers (every env owns one uint64 state, so resets are reproducible per env)
-@njit(cache=True)
-def mix64(z):
-    z = (z ^ (z >> _SH30)) * _MIX1
-    z = (z ^ (z >> _SH27)) * _MIX2
-    return z ^ (z >> _SH31)
-
-
-@njit(cache=True)
-def rand_float(rng, i):
-    """Advance env ``i``'s stream; a float64 uniform in ``[0, 1)``."""
-    z = rng[i] + _GOLDEN
-    rng[i] = z
-    return np.float64(mix64(z) >> _SH11) * _INV_2_53
-
-
-@njit(cache=True)
-def rand_int(rng, i, n):
-    """A uniform int in ``[0, n)`` from env ``i``'s stream."""
-    k = np.int64(rand_float(rng, i) * n)
-    return k if k < n else n - 1
-
-
-@njit(cache=True)
-def _seed_kernel(rng, seeds, mask):
-    for i in range(rng.shape[0]):
-        if mask[i]:
-            rng[i] = mix64(seeds[i])
 
 
 @njit(cache=True)
@@ -76,18 +46,6 @@ def first_invalid(actions, n_actions):
     return 0
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seeds must be non-negative ints (or None), got {seed!r}")
-    return int(seed)
-
-
 def check_render_mode(render_mode: str | None) -> str | None:
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise ValueError(f"render_mode must be None or one of {RENDER_MODES}, got {render_mode!r}")
@@ -95,7 +53,7 @@ def check_render_mode(render_mode: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------------
-class GridCore:
+class GridCore(EnvStreams):
     """The arrays of ``n`` envs of one world plus Python glue (seeding, checkpoints, infos).
 
     Subclasses set ``num_actions``, ``obs_shape``, ``obs_dtype``, ``state_keys`` (attributes saved by
@@ -110,9 +68,7 @@ class GridCore:
     world_keys: tuple[str, ...] = ()
 
     def __init__(self, n: int, extra_info: dict[str, np.dtype] | None = None):
-        self.n = n
-        self.rng = np.zeros(n, dtype=np.uint64)
-        self.rng_seeded = np.zeros(n, dtype=np.bool_)
+        super().__init__(n)
         self.info: dict[str, np.ndarray] = {
             "action_mask": np.zeros((n, self.num_actions), dtype=np.int8),
             "is_success": np.zeros(n, dtype=np.bool_),
@@ -123,27 +79,6 @@ class GridCore:
         self.final_obs = np.zeros((n, *self.obs_shape), dtype=self.obs_dtype)
         self.done_idx = np.zeros(n, dtype=np.int64)
         self.needs_reset = True
-
-    # -- seeding (same semantics as the CartPole core) ------------------------------------------------
-    def seed(self, seeds: list[int | None], fallback: int) -> None:
-        """Seed env ``i`` from ``seeds[i]``; ``None`` keeps a seeded stream or seeds with ``fallback + i``."""
-        values = np.zeros(self.n, dtype=np.uint64)
-        mask = np.zeros(self.n, dtype=np.bool_)
-        for i, s in enumerate(seeds):
-            if s is not None:
-                values[i] = check_seed(s) % _U64
-                mask[i] = True
-            elif not self.rng_seeded[i]:
-                values[i] = (int(fallback) + i) % _U64
-                mask[i] = True
-        _seed_kernel(self.rng, values, mask)
-        self.rng_seeded |= mask
-
-    def seed_range(self, seed: int) -> None:
-        """Env ``i`` seeded with ``seed + i``, as ``SyncVectorEnv.reset(seed=seed)`` seeds its envs."""
-        values = np.uint64(check_seed(seed) % _U64) + np.arange(self.n, dtype=np.uint64)
-        _seed_kernel(self.rng, values, np.ones(self.n, dtype=np.bool_))
-        self.rng_seeded[:] = True
 
     # -- world hooks ----------------------------------------------------------------------------------
     def _reset(self, mask: np.ndarray, options: dict[str, Any]) -> None:
@@ -209,7 +144,7 @@ class GridCore:
         _copy_into("rng_state", self.rng, state["rng_state"])
         for key, arr in self.info.items():
             _copy_into(f"info[{key!r}]", arr, state["info"][key])
-        self.rng_seeded[:] = True
+        self.seeded[:] = True
         self.needs_reset = False
 
 
@@ -218,18 +153,6 @@ def _copy_into(name: str, target: np.ndarray, value: Any) -> None:
     if arr.shape != target.shape:
         raise ValueError(f"state[{name!r}] must have shape {target.shape}, got {arr.shape}")
     target[...] = arr.astype(target.dtype, copy=False)
-
-
-def _reset_mask(options: dict[str, Any], n: int) -> np.ndarray:
-    mask = options.pop("reset_mask", None)
-    if mask is None:
-        return np.ones(n, dtype=np.bool_)
-    mask = np.asarray(mask)
-    if mask.shape != (n,) or mask.dtype != np.bool_:
-        raise ValueError(f"options['reset_mask'] must be a bool array of shape ({n},)")
-    if not mask.any():
-        raise ValueError("options['reset_mask'] must contain at least one True value")
-    return mask
 
 
 def as_action_array(actions: Any, n: int) -> np.ndarray:
@@ -279,25 +202,8 @@ class GridVectorEnv(VectorEnv):
         """Reset every env (or those in ``options["reset_mask"]``); ``seed`` as in ``SyncVectorEnv``."""
         core = self._core
         options = dict(options) if options else {}
-        mask = _reset_mask(options, self.num_envs)
-        int_seed = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-        if int_seed:
-            super().reset(seed=int(seed))
-            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
-        elif seed is None:
-            seeds = [None] * self.num_envs
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(
-                    f"If seeds are passed as a list the length must match num_envs={self.num_envs} "
-                    f"but got length={len(seeds)}."
-                )
-        if int_seed and mask.all():
-            core.seed_range(int(seed))
-        else:
-            fallback = 0 if core.rng_seeded.all() else self.np_random_seed
-            core.seed([s if m else None for s, m in zip(seeds, mask)], fallback)
+        mask = pop_reset_mask(options, self.num_envs)
+        seed_vector_reset(self, core, seed, mask)
         obs = core.reset(mask, options)
         infos: dict[str, Any] = {}
         for key, value in core.info.items():
@@ -316,15 +222,13 @@ class GridVectorEnv(VectorEnv):
         if ndone:
             idx = core.done_idx[:ndone]
             done = terminated | truncated
-            final_obs = np.empty(n, dtype=object)
-            final_obs[idx] = list(core.final_obs[:ndone].copy())
             final_info: dict[str, Any] = {}
             for key, value in core.final.items():
                 arr = np.zeros_like(value)
                 arr[idx] = value[:ndone]
                 final_info[key] = arr
                 final_info[f"_{key}"] = done.copy()
-            infos.update(final_obs=final_obs, _final_obs=done, final_info=final_info, _final_info=done.copy())
+            infos.update(same_step_infos(n, done, idx, core.final_obs[:ndone], final_info))
         return obs, rewards, terminated, truncated, infos
 
     def render(self) -> Any:
@@ -370,7 +274,7 @@ class GridEnv(gym.Env):
         core = self._core
         if seed is not None:
             core.seed([seed], 0)
-        elif not core.rng_seeded[0]:
+        elif not core.seeded[0]:
             core.seed([None], self.np_random_seed)
         obs = core.reset(np.ones(1, dtype=np.bool_), dict(options or {}))
         return self._single_obs(obs), core.single_info(0)
