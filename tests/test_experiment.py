@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,8 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path):
     finally:
         PPO.update = original
     # ... then continued with resume=auto, which finds the run folder by experiment/algo/env/seed
+    # (a second later, so that a wrongly started new run would get a folder of its own)
+    time.sleep(1.1)
     assert (
         main(["train", str(config), "--quiet", f"runs_root={tmp_path / 'resumed' / 'runs'}", "resume=auto"])
         == 0

@@ -20,14 +20,13 @@ CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
 
 
-def run_name(config: ExperimentConfig, timestamp: str | None = None) -> str:
-    env_name = config.env.id.split("/")[-1]
-    stamp = timestamp or time.strftime("%Y%m%d-%H%M%S")
-    return f"{config.algo.name}-{env_name}-s{config.seed}-{stamp}"
-
-
 def run_prefix(config: ExperimentConfig) -> str:
-    return run_name(config, timestamp="")
+    """``<algo>-<env name>-s<seed>-``: what every run folder of this experiment starts with."""
+    return f"{config.algo.name}-{config.env.id.split('/')[-1]}-s{config.seed}-"
+
+
+def run_name(config: ExperimentConfig) -> str:
+    return run_prefix(config) + time.strftime("%Y%m%d-%H%M%S")
 
 
 @dataclass
