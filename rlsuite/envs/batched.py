@@ -110,6 +110,22 @@ class EnvStreams:
             self.seed([None] * self.n, int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))
 
 
+def as_action_array(actions: Any, num_envs: int, hint: str = "") -> np.ndarray:
+    """Discrete actions as a contiguous ``int64[num_envs]`` array; a clear error for wrong shape or dtype.
+    Range checks stay in the kernels (they report the first bad index)."""
+    a = np.asarray(actions)
+    suffix = f". {hint}" if hint else ""
+    if a.shape != (num_envs,):
+        raise ValueError(f"actions must have shape ({num_envs},), got {a.shape}{suffix}")
+    if a.dtype != np.int64:
+        if a.dtype.kind not in "iub":
+            raise ValueError(f"actions must have an integer dtype, got {a.dtype}{suffix}")
+        a = a.astype(np.int64)
+    elif not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    return a
+
+
 def pop_reset_mask(options: dict[str, Any], num_envs: int) -> np.ndarray:
     """Take ``options["reset_mask"]`` (bool[num_envs], as ``SyncVectorEnv`` takes it); all True if absent."""
     mask = options.pop("reset_mask", None)

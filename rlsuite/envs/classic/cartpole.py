@@ -31,7 +31,13 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlsuite.envs.batched import check_positive_int, pop_reset_mask, same_step_infos, seed_vector_reset
+from rlsuite.envs.batched import (
+    as_action_array,
+    check_positive_int,
+    pop_reset_mask,
+    same_step_infos,
+    seed_vector_reset,
+)
 from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-exported)
     _BAD_ACTION,
     _FLAG_AUTORESET,
@@ -139,15 +145,7 @@ class CartPoleVectorEnv(VectorEnv):
         if core.needs_reset:
             raise ResetNeeded("Call reset() before step().")
         n = self.num_envs
-        a = np.asarray(actions)
-        if a.shape != (n,):
-            raise ValueError(f"actions must have shape ({n},), got {a.shape}. {_BAD_ACTION}")
-        if a.dtype != np.int64:
-            if a.dtype.kind not in "iub":
-                raise ValueError(f"actions must have an integer dtype, got {a.dtype}. {_BAD_ACTION}")
-            a = a.astype(np.int64)
-        elif not a.flags.c_contiguous:
-            a = np.ascontiguousarray(a)
+        a = as_action_array(actions, n, _BAD_ACTION)
         obs = np.empty((n, 4), dtype=np.float32)
         rewards = np.empty(n, dtype=np.float64)
         terminated = np.empty(n, dtype=np.bool_)

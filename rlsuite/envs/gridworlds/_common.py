@@ -24,6 +24,7 @@ from numba import njit
 
 from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world modules)
     EnvStreams,
+    as_action_array,
     check_positive_int,
     check_seed,
     mix64,
@@ -153,19 +154,6 @@ def _copy_into(name: str, target: np.ndarray, value: Any) -> None:
     if arr.shape != target.shape:
         raise ValueError(f"state[{name!r}] must have shape {target.shape}, got {arr.shape}")
     target[...] = arr.astype(target.dtype, copy=False)
-
-
-def as_action_array(actions: Any, n: int) -> np.ndarray:
-    a = np.asarray(actions)
-    if a.shape != (n,):
-        raise ValueError(f"actions must have shape ({n},), got {a.shape}")
-    if a.dtype != np.int64:
-        if a.dtype.kind not in "iub":
-            raise ValueError(f"actions must have an integer dtype, got {a.dtype}")
-        a = a.astype(np.int64)
-    elif not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    return a
 
 
 # ---------------------------------------------------------------------------------------------------
