@@ -54,17 +54,21 @@ def sokoban_text(fixed: np.ndarray, state: np.ndarray, symbols: str = "ragen") -
     return grid_text(sokoban_types(fixed, state), SOKOBAN_SYMBOLS[symbols])
 
 
-def sokoban_ansi(fixed: np.ndarray, state: np.ndarray) -> str:
-    """RAGEN symbols with ANSI colours (walls grey, targets red, boxes yellow/green, player cyan)."""
-    symbols = SOKOBAN_SYMBOLS["ragen"]
+def _ansi_grid(types, symbols, colours) -> str:
+    """Rows of cell types as text, each symbol wrapped in its type's ANSI colour (``None``: plain)."""
     lines = []
-    for row in sokoban_types(fixed, state):
+    for row in types:
         cells = []
         for t in row:
-            colour = _SOKOBAN_ANSI[t]
+            colour = colours[t]
             cells.append(symbols[t] if colour is None else f"{_ANSI[colour]}{symbols[t]}{_ANSI['reset']}")
         lines.append("".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def sokoban_ansi(fixed: np.ndarray, state: np.ndarray) -> str:
+    """RAGEN symbols with ANSI colours (walls grey, targets red, boxes yellow/green, player cyan)."""
+    return _ansi_grid(sokoban_types(fixed, state), SOKOBAN_SYMBOLS["ragen"], _SOKOBAN_ANSI)
 
 
 @lru_cache(maxsize=16)
@@ -127,15 +131,9 @@ def maze_text(walls: np.ndarray, agent: np.ndarray, goal: np.ndarray) -> str:
 
 
 def maze_ansi(walls: np.ndarray, agent: np.ndarray, goal: np.ndarray) -> str:
-    colours = ("wall", None, "done", "player", "player")
-    lines = []
-    for row in maze_types(walls, agent, goal):
-        cells = []
-        for t in row:
-            c = colours[t]
-            cells.append(MAZE_SYMBOLS[t] if c is None else f"{_ANSI[c]}{MAZE_SYMBOLS[t]}{_ANSI['reset']}")
-        lines.append("".join(cells))
-    return "\n".join(lines) + "\n"
+    return _ansi_grid(
+        maze_types(walls, agent, goal), MAZE_SYMBOLS, ("wall", None, "done", "player", "player")
+    )
 
 
 def maze_rgb(walls: np.ndarray, agent: np.ndarray, goal: np.ndarray, tile: int = 16) -> np.ndarray:
