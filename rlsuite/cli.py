@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rlsuite.config import ConfigError
 
+_DEFAULT_VIDEO = "<run>/videos"  # --video given without a path
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -48,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--seed", type=int, default=None, help="eval seed (default: the run's own)")
+    evaluate.add_argument(
+        "--video",
+        nargs="?",
+        const=_DEFAULT_VIDEO,
+        default=None,
+        metavar="PATH",
+        help="also record the policy to PATH (.mp4 or .gif); "
+        "default <run>/videos/eval-step<N>.mp4 (.gif without ffmpeg)",
+    )
+    evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes in the video")
+    evaluate.add_argument("--fps", type=float, default=None, help="video frame rate (default: the env's)")
     evaluate.set_defaults(handler=_eval)
 
     envs = sub.add_parser("envs", help="list registered environment ids")
@@ -97,19 +110,62 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from rlsuite.algos.base import Algorithm
+    from rlsuite.algos.base import EVAL_SEED_OFFSET, Algorithm
 
+    video_path = None
+    if args.video is not None:
+        from rlsuite.wrappers.video import VideoError, check_video_path, ensure_headless_gl
+
+        if args.video_episodes < 1:
+            raise ValueError(f"--video-episodes must be >= 1, got {args.video_episodes}")
+        try:
+            if args.video != _DEFAULT_VIDEO:
+                video_path = check_video_path(args.video)  # a bad path fails before the evaluation
+            ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
+        except VideoError as exc:
+            print(f"rlsuite eval: error: {exc}", file=sys.stderr)
+            return 2
     algo = Algorithm.from_checkpoint(args.target, device=args.device)
-    if args.seed is not None:
-        algo.seed = args.seed
-    result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
-    algo.close()
-    print(
-        json.dumps(
-            {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}, indent=2
-        )
-    )
+    try:
+        if args.seed is not None:
+            algo.seed = args.seed
+        result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
+        report = {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}
+        if args.video is not None:
+            from rlsuite.wrappers.video import VideoError, default_video_path, record_video
+
+            if video_path is None:
+                video_path = default_video_path(_run_dir_of(Path(args.target)), algo.global_step)
+            try:
+                video = record_video(
+                    algo.agent,
+                    algo.env_config.id,
+                    video_path,
+                    episodes=args.video_episodes,
+                    env_kwargs=algo.env_config.kwargs,
+                    seed=algo.seed + EVAL_SEED_OFFSET + algo.global_step,
+                    deterministic=not args.stochastic,
+                    fps=args.fps,
+                )
+            except VideoError as exc:
+                print(json.dumps(report, indent=2))
+                print(f"rlsuite eval: error: {exc}", file=sys.stderr)
+                return 2
+            report["video"] = str(video.path)
+    finally:
+        algo.close()
+    print(json.dumps(report, indent=2))
+    if args.video is not None:
+        print(f"video: {video.path} ({video.frames} frames at {video.fps:g} fps)", file=sys.stderr)
     return 0
+
+
+def _run_dir_of(target: Path) -> Path:
+    """The run folder of an eval target (a run folder, its checkpoints folder or a checkpoint file)."""
+    from rlsuite.core.checkpoint import CHECKPOINT_DIR
+
+    folder = target if target.is_dir() else target.parent
+    return folder.parent if folder.name == CHECKPOINT_DIR else folder
 
 
 def _envs(args: argparse.Namespace) -> int:

@@ -8,6 +8,11 @@ import pytest
 from gymnasium import spaces
 
 import rlsuite
+from rlsuite.wrappers.video import ensure_headless_gl
+
+# MuJoCo fixes its OpenGL backend when first imported: on a headless machine pick EGL/OSMesa before
+# any test module imports it (cheap: looks for the libraries, no rendering probe).
+ensure_headless_gl(probe=False)
 
 
 class IdentityDiscrete(gym.Env):
