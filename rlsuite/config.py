@@ -455,7 +455,11 @@ class CheckpointConfig:
 
     every_steps: int = param(0, help="checkpoint every N env steps; 0 = only at the end", min=0)
     keep: int = param(3, help="how many periodic checkpoints to keep", min=1)
-    save_replay_buffer: bool = param(False, help="include the replay buffer in checkpoints")
+    save_replay_buffer: bool = param(
+        True,
+        help="include the replay buffer in checkpoints (off-policy learners): exact resume; without it a "
+        "resumed run refills an empty buffer",
+    )
 
 
 @dataclass

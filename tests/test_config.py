@@ -112,7 +112,7 @@ def test_yaml_round_trip(tmp_path):
     data = experiment_to_dict(cfg)
     assert data["algo"]["hidden"] == [32, 16]
     assert data["algo"]["name"] == "fake"
-    assert data["checkpoint"] == {"every_steps": 0, "keep": 3, "save_replay_buffer": False}
+    assert data["checkpoint"] == {"every_steps": 0, "keep": 3, "save_replay_buffer": True}
     assert list(data) == [
         "algo", "env", "experiment", "seed", "total_steps", "device", "torch_threads",
         "run_dir", "runs_root", "resume", "imports", "eval", "checkpoint", "log",

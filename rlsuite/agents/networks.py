@@ -13,6 +13,7 @@ from torch import nn
 from rlsuite.core.running_stats import RunningMeanStd
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
+STACKED_INITS = ("orthogonal", "pytorch")
 
 
 def orthogonal_init(layer: nn.Linear, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Linear:
@@ -28,16 +29,23 @@ def mlp(
     *,
     activation: str = "tanh",
     output_gain: float = 1.0,
+    init: str = "orthogonal",
 ) -> nn.Sequential:
-    """An MLP with orthogonal initialisation: gain sqrt(2) on hidden layers, ``output_gain`` on the last."""
+    """An MLP. ``init="orthogonal"``: gain sqrt(2) on hidden layers, ``output_gain`` on the last, zero
+    biases (the PPO convention); ``init="pytorch"``: ``nn.Linear``'s default uniform init (SAC/TD3's)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation={activation!r}; accepted values: {', '.join(ACTIVATIONS)}")
+    if init not in STACKED_INITS:
+        raise ValueError(f"init={init!r}; accepted values: {', '.join(STACKED_INITS)}")
+    orthogonal = init == "orthogonal"
     layers: list[nn.Module] = []
     last = in_dim
     for width in hidden_sizes:
-        layers += [orthogonal_init(nn.Linear(last, width)), ACTIVATIONS[activation]()]
+        linear = nn.Linear(last, width)
+        layers += [orthogonal_init(linear) if orthogonal else linear, ACTIVATIONS[activation]()]
         last = width
-    layers.append(orthogonal_init(nn.Linear(last, out_dim), gain=output_gain))
+    head = nn.Linear(last, out_dim)
+    layers.append(orthogonal_init(head, gain=output_gain) if orthogonal else head)
     return nn.Sequential(*layers)
 
 
@@ -103,11 +111,14 @@ class StackedMLP(nn.Module):
         out_dims: Sequence[int],
         *,
         activation: str = "tanh",
-        output_gains: Sequence[float],
+        output_gains: Sequence[float] | None = None,
+        init: str = "orthogonal",
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r}; accepted values: {', '.join(ACTIVATIONS)}")
+        if init not in STACKED_INITS:
+            raise ValueError(f"init={init!r}; accepted values: {', '.join(STACKED_INITS)}")
         self.activation_name = activation
         self.activation = ACTIVATIONS[activation]()
         self.out_dims = list(out_dims)
@@ -117,7 +128,10 @@ class StackedMLP(nn.Module):
             self.shapes += [(k, fan_in, fan_out), (k, 1, fan_out)]
         self.sizes = [math.prod(shape) for shape in self.shapes]
         self.flat = nn.Parameter(torch.zeros(sum(self.sizes)))
-        self._orthogonal_init(output_gains)
+        if init == "orthogonal":
+            self._orthogonal_init(output_gains or [1.0] * k)
+        else:
+            self._linear_default_init()
 
     @torch.no_grad()
     def _orthogonal_init(self, output_gains: Sequence[float]) -> None:
@@ -131,6 +145,16 @@ class StackedMLP(nn.Module):
                 )  # nn.Linear layout [out, in], as orthogonal_ expects
                 nn.init.orthogonal_(block, output_gains[i] if last else math.sqrt(2))
                 weight[i, :, :cols] = block.t()
+
+    @torch.no_grad()
+    def _linear_default_init(self) -> None:
+        """``nn.Linear``'s default: weights and biases uniform in +-1/sqrt(fan_in) (SB3 and CleanRL's
+        SAC/TD3 networks use it)."""
+        tensors = self.tensors()
+        for weight, bias in zip(tensors[0::2], tensors[1::2]):
+            bound = 1.0 / math.sqrt(weight.shape[1])
+            weight.uniform_(-bound, bound)
+            bias.uniform_(-bound, bound)
 
     def tensors(self) -> list[torch.Tensor]:
         """Views ``[W0, b0, W1, b1, ...]`` into ``flat``."""

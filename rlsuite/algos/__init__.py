@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 _ALGORITHMS: dict[str, str] = {
     "ppo": "rlsuite.algos.ppo:PPO",
+    "sac": "rlsuite.algos.sac:SAC",
+    "td3": "rlsuite.algos.td3:TD3",
 }
 
 

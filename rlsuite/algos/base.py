@@ -68,6 +68,11 @@ class Algorithm(ABC):
     config_cls: ClassVar[type]
     capabilities: ClassVar[Capabilities]
     agent: Agent
+    # Env steps between metric rows when the run's ``log.every_steps`` is 0 (0: every iteration).
+    # Off-policy learners iterate every env step and set this so metrics.csv stays readable.
+    default_log_every: ClassVar[int] = 0
+    # Whether checkpoints hold the replay buffer (off-policy learners; set from checkpoint config).
+    save_replay_buffer: bool = True
 
     def __init__(
         self,
@@ -118,6 +123,10 @@ class Algorithm(ABC):
 
     @abstractmethod
     def load_algorithm_state(self, state: dict[str, Any]) -> None: ...
+
+    def logged_stats(self) -> dict[str, float]:
+        """Statistics accumulated since the last metrics row (e.g. mean losses); called when logging."""
+        return {}
 
     # --- public API ----------------------------------------------------------------------------
     def learn(

@@ -66,7 +66,9 @@ def import_user_modules(modules: list[str]) -> None:
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:
     algo_cls = get_algorithm(config.algo.name)
-    return algo_cls(config.env, config.algo, seed=config.seed, device=config.device, eval_config=config.eval)
+    algo = algo_cls(config.env, config.algo, seed=config.seed, device=config.device, eval_config=config.eval)
+    algo.save_replay_buffer = config.checkpoint.save_replay_buffer
+    return algo
 
 
 def resolve_run_dir(config: ExperimentConfig) -> tuple[Path, Path | None]:

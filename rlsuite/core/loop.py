@@ -92,7 +92,9 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     if evaluated:
         run.last_eval = (step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
-    if cfg.log.every_steps == 0 or evaluated or _crossed(previous, step, cfg.log.every_steps):
+    log_every = cfg.log.every_steps or algo.default_log_every
+    if log_every == 0 or evaluated or _crossed(previous, step, log_every):
+        stats.update(algo.logged_stats())
         run.logger.log(step, stats, timing={"time/sps": sps})
 
 

@@ -1,0 +1,161 @@
+"""A replay buffer for off-policy learners, stored on the training device, with optional n-step returns.
+
+Transitions from a vector env of ``N`` envs are written one vector step at a time into ring arrays of
+shape ``[T, N, ...]`` (``T = capacity // N``), so the steps of one env stay in order along the first
+axis. That makes n-step returns a lookup at sampling time rather than per-env bookkeeping at insertion:
+
+    G_t^(n) = sum_{k=0}^{m-1} gamma^k r_{t+k},    bootstrap discount = gamma^m * (1 - terminated_{t+m-1})
+
+where ``m <= n`` stops early at the end of an episode (terminated or truncated) and at the newest step
+written. Every sample therefore carries its own ``discount``; learners compute targets as
+``reward + discount * V(next_obs)``, which is the usual ``r + gamma (1 - d) V(s')`` when ``n = 1``.
+
+``next_obs`` is the true successor: for a step that ended an episode it is the terminal observation
+(``final_obs`` of same-step autoreset), not the first observation of the next episode. Truncated steps
+keep ``terminated = False`` so their value is bootstrapped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+REPLAY_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "dones")
+
+
+class ReplayBuffer:
+    """Ring buffer of ``capacity`` transitions (rounded down to a multiple of ``num_envs``)."""
+
+    def __init__(
+        self,
+        capacity: int,
+        num_envs: int,
+        obs_shape: tuple[int, ...],
+        action_shape: tuple[int, ...],
+        *,
+        device: torch.device | str = "cpu",
+        n_step: int = 1,
+        gamma: float = 0.99,
+        seed: int = 0,
+    ) -> None:
+        if capacity < num_envs:
+            raise ValueError(f"replay capacity ({capacity}) must be at least num_envs ({num_envs})")
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
+        self.device = torch.device(device)
+        self.num_envs, self.n_step, self.gamma = num_envs, n_step, gamma
+        self.rows = capacity // num_envs
+        self.capacity = self.rows * num_envs
+        shape = (self.rows, num_envs)
+        self.obs = torch.zeros(*shape, *obs_shape, device=self.device)
+        self.next_obs = torch.zeros(*shape, *obs_shape, device=self.device)
+        self.actions = torch.zeros(*shape, *action_shape, device=self.device)
+        self.rewards = torch.zeros(shape, device=self.device)
+        self.terminated = torch.zeros(shape, dtype=torch.bool, device=self.device)
+        self.dones = torch.zeros(shape, dtype=torch.bool, device=self.device)  # terminated or truncated
+        self.pos = 0  # next row to write
+        self.full = False
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+
+    def __len__(self) -> int:
+        return (self.rows if self.full else self.pos) * self.num_envs
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Write one vector step (arrays with leading dimension ``num_envs``)."""
+        row = self.pos
+        self.obs[row] = _tensor(obs, self.device)
+        self.actions[row] = _tensor(actions, self.device)
+        self.rewards[row] = _tensor(rewards, self.device)
+        self.next_obs[row] = _tensor(next_obs, self.device)
+        terminated_t = torch.as_tensor(np.asarray(terminated, bool), device=self.device)
+        self.terminated[row] = terminated_t
+        self.dones[row] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
+        self.pos = (row + 1) % self.rows
+        self.full = self.full or self.pos == 0
+
+    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
+        """Uniform sample of stored transitions: ``obs, actions, rewards, next_obs, discount``."""
+        if len(self) == 0:
+            raise RuntimeError("cannot sample from an empty replay buffer")
+        flat = torch.randint(len(self), (batch_size,), device=self.device, generator=self.generator)
+        rows, envs = flat // self.num_envs, flat % self.num_envs
+        if self.n_step == 1:
+            return {
+                "obs": self.obs[rows, envs],
+                "actions": self.actions[rows, envs],
+                "rewards": self.rewards[rows, envs],
+                "next_obs": self.next_obs[rows, envs],
+                "discount": self.gamma * (~self.terminated[rows, envs]).float(),
+            }
+        return self._n_step_sample(rows, envs)
+
+    def _n_step_sample(self, rows: torch.Tensor, envs: torch.Tensor) -> dict[str, torch.Tensor]:
+        gamma = self.gamma
+        newer = (self.pos - 1 - rows) % self.rows  # steps of the same env written after row t
+        rewards = self.rewards[rows, envs].clone()
+        discount = gamma * (~self.terminated[rows, envs]).float()
+        last = rows.clone()
+        running = ~self.dones[rows, envs]
+        for k in range(1, self.n_step):
+            rows_k = (rows + k) % self.rows
+            use = running & (newer >= k)
+            rewards += torch.where(use, gamma**k * self.rewards[rows_k, envs], 0.0)
+            discount = torch.where(use, gamma ** (k + 1) * (~self.terminated[rows_k, envs]).float(), discount)
+            last = torch.where(use, rows_k, last)
+            running = use & ~self.dones[rows_k, envs]
+        return {
+            "obs": self.obs[rows, envs],
+            "actions": self.actions[rows, envs],
+            "rewards": rewards,
+            "next_obs": self.next_obs[last, envs],
+            "discount": discount,
+        }
+
+    def all_transitions(self) -> dict[str, torch.Tensor]:
+        """Every stored one-step transition, oldest first, flattened to ``[len, ...]`` (model fitting)."""
+        order = np.arange(self.rows)
+        if self.full:
+            order = np.roll(order, -self.pos)
+        else:
+            order = order[: self.pos]
+        index = torch.as_tensor(order, device=self.device)
+        return {
+            name: getattr(self, name)[index].flatten(0, 1)
+            for name in ("obs", "actions", "rewards", "next_obs", "terminated")
+        }
+
+    # --- checkpointing -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The filled rows only (CPU tensors), positions and the sampling generator's state."""
+        filled = self.rows if self.full else self.pos
+        state: dict[str, Any] = {name: getattr(self, name)[:filled].cpu() for name in REPLAY_FIELDS}
+        state.update(pos=self.pos, full=self.full, rows=self.rows, num_envs=self.num_envs)
+        state["generator"] = self.generator.get_state()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["rows"] != self.rows or state["num_envs"] != self.num_envs:
+            raise ValueError(
+                f"replay buffer layout mismatch: checkpoint has {state['rows']} rows x {state['num_envs']} "
+                f"envs, this buffer {self.rows} x {self.num_envs} (buffer_size or num_envs changed)"
+            )
+        for name in REPLAY_FIELDS:
+            saved = state[name]
+            getattr(self, name)[: len(saved)] = saved.to(self.device)
+        self.pos, self.full = int(state["pos"]), bool(state["full"])
+        self.generator.set_state(state["generator"])
+
+
+def _tensor(array: Any, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(array, np.float32), device=device)
