@@ -17,6 +17,7 @@ _ALGORITHMS: dict[str, str] = {
     "ppo": "rlsuite.algos.ppo:PPO",
     "sac": "rlsuite.algos.sac:SAC",
     "td3": "rlsuite.algos.td3:TD3",
+    "mpdp": "rlsuite.algos.mpdp:MPDP",
 }
 
 

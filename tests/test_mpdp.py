@@ -1,0 +1,137 @@
+"""MPDP: the H-step objective, its special cases, the model schedule and exact resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlsuite.algos.base import Algorithm
+from rlsuite.algos.mpdp import MPDP, MPDPConfig
+from rlsuite.config import EnvConfig
+
+SMALL = {
+    "hidden_sizes": (32, 32),
+    "learning_starts": 64,
+    "batch_size": 32,
+    "buffer_size": 2000,
+    "ensemble_size": 3,
+    "num_elites": 2,
+    "model_hidden_sizes": (32, 32),
+    "model_weight_decays": None,
+    "model_train_freq": 50,
+    "model_max_epochs": 3,
+    "horizon_ramp": (0, 0),
+    "termination": "never",
+}
+
+
+def make(seed=0, **overrides):
+    config = MPDPConfig(**{**SMALL, **overrides})
+    return MPDP(EnvConfig(id="test/IdentityContinuous-v0", num_envs=2), config, seed=seed, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.set_num_threads(1)
+    algo = make(horizon=2)
+    algo.learn(200)
+    return algo
+
+
+def test_horizon_zero_is_sacs_actor_objective(trained):
+    obs, alpha = trained.buffer.sample(16)["obs"], torch.tensor(0.3)
+    torch.manual_seed(0)
+    objective, logp = trained.model_objective(obs, alpha, horizon=0)
+    torch.manual_seed(0)
+    actions, sac_logp = trained.actor.sample(obs)
+    sac = trained.critic(obs, actions).min(0).values - alpha * sac_logp
+    torch.testing.assert_close(objective, sac)
+    torch.testing.assert_close(logp, sac_logp)
+
+
+def test_one_step_objective_with_termination_cuts_the_bootstrap(trained, monkeypatch):
+    """With every model step terminal, J_H = r^(s_0, a_0) - alpha log pi(a_0|s_0) for any H >= 1."""
+    obs, alpha = trained.buffer.sample(16)["obs"], torch.tensor(0.3)
+    monkeypatch.setattr(trained.config, "deterministic_model", True)
+    monkeypatch.setattr(trained.config, "model_members", "mean")
+    monkeypatch.setattr(trained, "is_terminal", lambda s, a, s2: torch.ones(len(s), dtype=torch.bool))
+    torch.manual_seed(1)
+    objective, _ = trained.model_objective(obs, alpha, horizon=3)
+    torch.manual_seed(1)
+    actions, logp = trained.actor.sample(obs)
+    reward = trained.model.predict(obs, actions, deterministic=True, members="mean").reward
+    torch.testing.assert_close(objective, reward - alpha * logp)
+
+
+def test_two_step_objective_sums_rewards_entropy_and_discounted_soft_q(trained, monkeypatch):
+    obs, alpha, gamma = trained.buffer.sample(8)["obs"], torch.tensor(0.2), trained.config.gamma
+    monkeypatch.setattr(trained.config, "deterministic_model", True)
+    monkeypatch.setattr(trained.config, "model_members", "mean")
+    torch.manual_seed(2)
+    objective, _ = trained.model_objective(obs, alpha, horizon=2)
+    torch.manual_seed(2)
+    state, expected = obs, torch.zeros(8)
+    for h in range(2):
+        action, logp = trained.actor.sample(state)
+        step = trained.model.predict(state, action, deterministic=True, members="mean")
+        expected = expected + gamma**h * (step.reward - alpha * logp)
+        state = step.next_obs
+    action, logp = trained.actor.sample(state)
+    expected = expected + gamma**2 * (trained.critic(state, action).min(0).values - alpha * logp)
+    torch.testing.assert_close(objective, expected)
+
+
+def test_actor_update_changes_only_the_actor(trained):
+    before = {
+        "model": [p.detach().clone() for p in trained.model.parameters()],
+        "critic": trained.critic.flat.detach().clone(),
+        "actor": [p.detach().clone() for p in trained.actor.parameters()],
+    }
+    for p in [*trained.model.parameters(), trained.critic.flat]:
+        p.grad = None
+    trained.actor_update(trained.buffer.sample(32)["obs"], torch.tensor(0.1))
+    assert all(torch.equal(a, b) for a, b in zip(before["model"], trained.model.parameters()))
+    assert torch.equal(before["critic"], trained.critic.flat)
+    assert trained.critic.flat.grad is None and all(p.grad is None for p in trained.model.parameters())
+    assert not all(torch.equal(a, b) for a, b in zip(before["actor"], trained.actor.parameters()))
+    assert all(p.requires_grad for p in trained.model.parameters())  # unfrozen again
+
+
+def test_horizon_ramp():
+    algo = make(horizon=3, horizon_ramp=(100, 300))
+    for step, want in [(0, 1), (100, 1), (199, 1), (200, 2), (299, 2), (300, 3), (10_000, 3)]:
+        algo.global_step = step
+        assert algo.current_horizon() == want
+
+
+def test_model_is_fitted_on_schedule():
+    algo = make(model_train_freq=50)
+    algo.learn(64)
+    assert algo.model_fits == 0  # nothing before learning starts
+    algo.learn(66)
+    assert algo.model_fits == 1 and algo.model_stats["model/holdout_mse"] >= 0
+    algo.learn(200)  # crosses 100, 150 and 200
+    assert algo.model_fits == 4 and algo.last_model_fit == 200
+    assert set(algo.logged_stats()) >= {"train/actor_loss", "model/holdout_mse", "train/horizon"}
+
+
+def test_resume_with_model_and_replay_continues_exactly(tmp_path):
+    straight = make(seed=4, horizon=2)
+    straight.learn(240)
+    first = make(seed=4, horizon=2)
+    first.learn(120)
+    first.save(tmp_path / "half.pt")
+    torch.manual_seed(9)
+    np.random.seed(9)
+    resumed = Algorithm.from_checkpoint(tmp_path / "half.pt", device="cpu")
+    resumed.learn(240)
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for a, b in zip(straight.actor.parameters(), resumed.actor.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_unknown_task_termination_modes():
+    with pytest.warns(UserWarning, match="no known termination rule"):
+        make(termination="auto")
+    with pytest.raises(KeyError, match="known tasks"):
+        make(termination="known")
