@@ -202,3 +202,17 @@ def test_tensorboard_events_are_written(tmp_path):
     accumulator.Reload()
     tags = accumulator.Tags()["scalars"]
     assert "train/policy_loss" in tags and "time/sps" in tags and "eval/return_mean" in tags
+
+
+def test_every_shipped_experiment_file_loads():
+    """Each YAML under experiments/ resolves to a valid config of a registered algorithm and env id."""
+    from rlsuite.config import load_experiment
+    from rlsuite.envs.registry import spec
+
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    files = sorted(root.glob("*/*.yaml"))
+    assert len(files) >= 15
+    for path in files:
+        config = load_experiment(path)
+        assert config.algo.name == path.parent.name, path
+        spec(config.env.id)  # raises for an unknown id
