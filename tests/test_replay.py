@@ -80,3 +80,18 @@ def test_layout_mismatch_and_bad_arguments_are_explained():
         ReplayBuffer(1, 2, (1,), (1,))
     with pytest.raises(RuntimeError, match="empty"):
         ReplayBuffer(4, 1, (1,), (1,)).sample(1)
+
+
+def test_checkpoint_holds_only_the_filled_rows(tmp_path):
+    buf = ReplayBuffer(100_000, 1, (8,), (2,))
+    for _ in range(10):
+        buf.add(
+            np.ones((1, 8)),
+            np.ones((1, 2)),
+            np.ones(1),
+            np.ones((1, 8)),
+            np.zeros(1, bool),
+            np.zeros(1, bool),
+        )
+    torch.save(buf.state_dict(), tmp_path / "replay.pt")
+    assert (tmp_path / "replay.pt").stat().st_size < 20_000  # not the 100k-row storage (~7 MB)

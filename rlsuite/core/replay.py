@@ -139,7 +139,8 @@ class ReplayBuffer:
     def state_dict(self) -> dict[str, Any]:
         """The filled rows only (CPU tensors), positions and the sampling generator's state."""
         filled = self.rows if self.full else self.pos
-        state: dict[str, Any] = {name: getattr(self, name)[:filled].cpu() for name in REPLAY_FIELDS}
+        # clone: saving a view would write the whole underlying (capacity-sized) storage
+        state: dict[str, Any] = {name: getattr(self, name)[:filled].cpu().clone() for name in REPLAY_FIELDS}
         state.update(pos=self.pos, full=self.full, rows=self.rows, num_envs=self.num_envs)
         state["generator"] = self.generator.get_state()
         return state
