@@ -53,7 +53,7 @@ def test_bad_make_vec_arguments():
     with pytest.raises(ValueError, match="num_envs must be a positive integer"):
         rlsuite.make_vec("rlsuite/CartPole-v1", 0)
     with pytest.raises(ValueError, match="has no native batched core"):
-        rlsuite.make_vec("rlsuite/Hopper-v5", 2, vectorization="native")
+        rlsuite.make_vec("rlsuite/TaxiText-v0", 2, vectorization="native")
 
 
 def test_user_registration_round_trip():

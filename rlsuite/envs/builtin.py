@@ -17,29 +17,29 @@ register(
     description="CartPole-v1 dynamics, numba-batched vector core",
 )
 
-# MuJoCo control, Gymnasium's v5 task definitions. (A C-threaded batched vector form is added by the
-# MuJoCo family work; until then make_vec uses SyncVectorEnv.)
-MUJOCO_TASKS = {
-    "HalfCheetah": "half_cheetah_v5:HalfCheetahEnv",
-    "Hopper": "hopper_v5:HopperEnv",
-    "Walker2d": "walker2d_v5:Walker2dEnv",
-    "Ant": "ant_v5:AntEnv",
-    "Humanoid": "humanoid_v5:HumanoidEnv",
-    "Swimmer": "swimmer_v5:SwimmerEnv",
-    "Reacher": "reacher_v5:ReacherEnv",
-    "Pusher": "pusher_v5:PusherEnv",
-    "InvertedPendulum": "inverted_pendulum_v5:InvertedPendulumEnv",
-    "InvertedDoublePendulum": "inverted_double_pendulum_v5:InvertedDoublePendulumEnv",
-}
-MUJOCO_EPISODE_STEPS = {"Reacher": 50, "Pusher": 100}
+# MuJoCo control with Gymnasium's v5 task definitions, on a C-threaded batched core (MuJoCo >= 4.0's
+# batch API; see docs/mujoco.md). Truncation (1000 steps; Reacher 50, Pusher 100) happens inside the core,
+# so no TimeLimit wrapper is registered.
+MUJOCO_TASKS = (
+    "HalfCheetah",
+    "Hopper",
+    "Walker2d",
+    "Ant",
+    "Humanoid",
+    "Swimmer",
+    "Reacher",
+    "Pusher",
+    "InvertedPendulum",
+    "InvertedDoublePendulum",
+)
 
-for _task, _target in MUJOCO_TASKS.items():
+for _task in MUJOCO_TASKS:
     register(
         f"rlsuite/{_task}-v5",
-        entry_point=f"gymnasium.envs.mujoco.{_target}",
-        max_episode_steps=MUJOCO_EPISODE_STEPS.get(_task, 1000),
+        entry_point=f"rlsuite.envs.mujoco.envs:{_task}Env",
+        vector_entry_point=f"rlsuite.envs.mujoco.envs:{_task}VectorEnv",
         family="mujoco",
-        description=f"MuJoCo {_task} (Gymnasium v5 task definition)",
+        description=f"MuJoCo {_task} (Gymnasium v5 task definition), C-threaded batched vector core",
     )
 
 # Grid worlds (numba-batched cores; truncation inside the cores, so no TimeLimit) and their multi-turn
