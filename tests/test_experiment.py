@@ -64,6 +64,8 @@ def test_run_folder_contract(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
     assert summary["total_steps"] == 1024 and summary["eval_episodes"] == 3 and summary["seed"] == 7
+    assert len(summary["eval_returns"]) == 3
+    assert sum(summary["eval_returns"]) / 3 == pytest.approx(summary["eval_return_mean"], abs=1e-5)
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert next(iter(rows[0])) == "step"
     assert [int(r["step"]) for r in rows] == [128 * i for i in range(1, 9)]

@@ -119,6 +119,7 @@ def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
         "eval_return_mean": result.mean,
         "eval_return_std": result.std,
         "eval_episodes": len(result.returns),
+        "eval_returns": [round(float(r), 6) for r in result.returns],  # per episode, for IQM / bootstrap
         "iterations": algo.iteration,
         "device": str(algo.device),
         "rlsuite_version": rlsuite.__version__,
