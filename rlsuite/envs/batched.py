@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.vector import VectorEnv
 from numba import njit
@@ -184,3 +185,11 @@ def same_step_infos(
         "final_info": final_info if final_info is not None else {},
         "_final_info": done.copy(),
     }
+
+
+def warn_render_without_mode(where: str = 'gym.make(..., render_mode="rgb_array")') -> None:
+    """Gymnasium's warning for ``render()`` on an env made without a render mode."""
+    gym.logger.warn(
+        "You are calling render method without specifying any render mode. "
+        f'Pass render_mode="rgb_array" ({where}).'
+    )

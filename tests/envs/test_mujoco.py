@@ -343,7 +343,9 @@ def test_errors():
 )
 def test_gymnasium_kwargs_are_honoured(task, kwargs):
     """Non-default Gymnasium keywords give Gymnasium's spaces and trajectories."""
-    run_against_gymnasium(task, n=2, steps=25, seed=3, perturb=0.0, **kwargs)
+    finished = run_against_gymnasium(task, n=2, steps=25, seed=3, perturb=0.0, **kwargs)
+    if "max_episode_steps" in kwargs:  # the 12-step limit: both envs truncated twice in 25 steps
+        assert finished >= 4
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from rlsuite.envs.batched import (
     pop_reset_mask,
     same_step_infos,
     seed_vector_reset,
+    warn_render_without_mode,
 )
 from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-exported)
     _BAD_ACTION,
@@ -180,10 +181,7 @@ class CartPoleVectorEnv(VectorEnv):
     def render(self) -> np.ndarray | None:
         """``uint8 (400, 600, 3)`` frame of env 0 when ``render_mode == "rgb_array"``."""
         if self.render_mode is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'Pass render_mode="rgb_array" to CartPoleVectorEnv.'
-            )
+            warn_render_without_mode("to CartPoleVectorEnv")
             return None
         if self._core.needs_reset:
             raise ResetNeeded("Call reset() before render().")
@@ -308,10 +306,7 @@ class CartPoleEnv(gym.Env):
     def render(self) -> np.ndarray | None:
         """``uint8 (400, 600, 3)`` frame when ``render_mode == "rgb_array"`` (``None`` before reset)."""
         if self.render_mode is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'Pass render_mode="rgb_array" (e.g. gym.make(..., render_mode="rgb_array")).'
-            )
+            warn_render_without_mode()
             return None
         if self._core.needs_reset:
             return None

@@ -20,7 +20,13 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlsuite.envs.batched import check_positive_int, check_seed, pop_reset_mask, same_step_infos
+from rlsuite.envs.batched import (
+    check_positive_int,
+    check_seed,
+    pop_reset_mask,
+    same_step_infos,
+    warn_render_without_mode,
+)
 from rlsuite.envs.mujoco.core import TASKS, MujocoCore, default_nthread
 from rlsuite.envs.mujoco.render import FrameRenderer
 
@@ -183,10 +189,7 @@ class MujocoVectorEnv(VectorEnv):
     def render(self) -> np.ndarray | None:
         """``uint8 (height, width, 3)`` frame of env 0 when ``render_mode == "rgb_array"``."""
         if self._renderer is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'Pass render_mode="rgb_array" to the vector env.'
-            )
+            warn_render_without_mode("to the vector env")
             return None
         if self._core.needs_reset:
             raise ResetNeeded("Call reset() before render().")
@@ -275,10 +278,7 @@ class MujocoEnv(gym.Env):
     def render(self) -> np.ndarray | None:
         """``uint8 (height, width, 3)`` frame when ``render_mode == "rgb_array"`` (``None`` before reset)."""
         if self._renderer is None:
-            gym.logger.warn(
-                "You are calling render method without specifying any render mode. "
-                'Pass render_mode="rgb_array" (e.g. gym.make(..., render_mode="rgb_array")).'
-            )
+            warn_render_without_mode()
             return None
         if self._core.needs_reset:
             return None
