@@ -135,15 +135,13 @@ class ContinuousPolicyAgent(nn.Module):
         box = check_box_actions(action_space)
         self.actor = actor
         self.action_shape = box.shape
-        self.register_buffer("low", torch.as_tensor(box.low, dtype=torch.float32).flatten())
-        self.register_buffer("high", torch.as_tensor(box.high, dtype=torch.float32).flatten())
         self._scale = ((box.high - box.low) / 2.0).astype(np.float32).flatten()
         self._center = ((box.high + box.low) / 2.0).astype(np.float32).flatten()
         self._bounds = (box.low.astype(np.float32).flatten(), box.high.astype(np.float32).flatten())
 
     @property
     def device(self) -> torch.device:
-        return self.low.device
+        return next(self.actor.parameters()).device
 
     def to_env_action(self, normalised: np.ndarray) -> np.ndarray:
         """Map ``[-1, 1]`` actions to the env's box, clipped against rounding."""

@@ -36,6 +36,17 @@ class SACConfig(OffPolicyConfig):
     target_update_interval: int = param(1, help="gradient steps between target updates", min=1)
 
 
+# What a checkpoint holds besides log(alpha): networks and optimisers, by attribute name.
+SAC_MODULES = (
+    "actor",
+    "critic",
+    "critic_target",
+    "actor_optimizer",
+    "critic_optimizer",
+    "alpha_optimizer",
+)
+
+
 class SAC(OffPolicyAlgorithm):
     name = "sac"
     config_cls = SACConfig
@@ -123,22 +134,12 @@ class SAC(OffPolicyAlgorithm):
 
     # --- checkpoint ---------------------------------------------------------------------------------
     def networks_state(self) -> dict[str, Any]:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "log_alpha": self.log_alpha.detach().clone(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "alpha_optimizer": self.alpha_optimizer.state_dict(),
-        }
+        state = {name: getattr(self, name).state_dict() for name in SAC_MODULES}
+        state["log_alpha"] = self.log_alpha.detach().clone()
+        return state
 
     def load_networks_state(self, state: dict[str, Any]) -> None:
-        self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        self.critic_target.load_state_dict(state["critic_target"])
+        for name in SAC_MODULES:
+            getattr(self, name).load_state_dict(state[name])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-        self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
