@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command: train, eval, envs, algos, bench."""
+"""The ``rlsuite`` command: train, eval, sweep, report, envs, algos, bench."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args)
-    except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError) as exc:
+    except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as exc:
         print(f"rlsuite {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -62,6 +62,32 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes in the video")
     evaluate.add_argument("--fps", type=float, default=None, help="video frame rate (default: the env's)")
     evaluate.set_defaults(handler=_eval)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a sweep (algorithms x envs x seeds); run it again to resume",
+        description="rlsuite sweep SWEEP.yaml: check every algorithm x env pair, then run every run "
+        "without a summary.json (finished runs are kept, runs with a checkpoint continue from it), "
+        "then write the report",
+    )
+    sweep.add_argument("sweep_file", help="the sweep YAML file")
+    sweep.add_argument("--backend", default="local", help="local (child processes, default) or ray")
+    sweep.add_argument("--workers", type=int, default=0, help="runs at a time; 0 = cores / threads_per_run")
+    sweep.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    sweep.add_argument(
+        "--root", default=None, help="folder that holds the sweep folder (default: the file's root)"
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="check and list the runs; start nothing")
+    sweep.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    sweep.add_argument("--quiet", action="store_true", help="no progress output")
+    sweep.set_defaults(handler=_sweep)
+
+    report = sub.add_parser("report", help="statistics, curves and profiles of a sweep folder")
+    report.add_argument("sweep_dir", help="a sweep folder (or any folder of run folders)")
+    report.add_argument("--out", default=None, help="output folder (default: SWEEP_DIR/report)")
+    report.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
+    report.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    report.set_defaults(handler=_report)
 
     envs = sub.add_parser("envs", help="list registered environment ids")
     envs.add_argument("--family", default=None)
@@ -158,6 +184,48 @@ def _eval(args: argparse.Namespace) -> int:
     if args.video is not None:
         print(f"video: {video.path} ({video.frames} frames at {video.fps:g} fps)", file=sys.stderr)
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from rlsuite.sweeps.runner import run_sweep
+
+    result = run_sweep(
+        args.sweep_file,
+        backend=args.backend,
+        workers=args.workers,
+        address=args.address,
+        root=args.root,
+        quiet=args.quiet,
+        dry_run=args.dry_run,
+    )
+    if args.dry_run:
+        return 0
+    failed = result.failed
+    if not args.quiet:
+        print(f"sweep folder: {result.directory}")
+        print(
+            f"{len(result.outcomes) - len(failed)} run(s) finished, {len(failed)} failed, "
+            f"{len(result.skipped)} kept from before"
+        )
+        for outcome in failed:
+            print(f"  failed: {outcome.id}: {outcome.error}", file=sys.stderr)
+    if not args.no_report:
+        files = _write_report(result.directory, None, 10_000, 0)
+        if not args.quiet:
+            print(f"report: {files.markdown}")
+    return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    files = _write_report(Path(args.sweep_dir), args.out, args.resamples, args.seed)
+    print(f"report: {files.markdown}\n        {files.html}")
+    return 0
+
+
+def _write_report(sweep_dir: Path, out: str | None, resamples: int, seed: int):
+    from rlsuite.sweeps.report import write_report
+
+    return write_report(sweep_dir, out, resamples=resamples, seed=seed)
 
 
 def _run_dir_of(target: Path) -> Path:

@@ -18,6 +18,14 @@ _ALGORITHMS: dict[str, str] = {
     "sac": "rlsuite.algos.sac:SAC",
     "td3": "rlsuite.algos.td3:TD3",
     "mpdp": "rlsuite.algos.mpdp:MPDP",
+    # Peers: other libraries' algorithms through rlsuite's loop (extras sb3 / tianshou).
+    "sb3:PPO": "rlsuite.algos.peers.sb3:SB3PPO",
+    "sb3:A2C": "rlsuite.algos.peers.sb3:SB3A2C",
+    "sb3:SAC": "rlsuite.algos.peers.sb3:SB3SAC",
+    "sb3:TD3": "rlsuite.algos.peers.sb3:SB3TD3",
+    "sb3:DQN": "rlsuite.algos.peers.sb3:SB3DQN",
+    "tianshou:PPO": "rlsuite.algos.peers.tianshou:TianshouPPO",
+    "tianshou:SAC": "rlsuite.algos.peers.tianshou:TianshouSAC",
 }
 
 

@@ -93,15 +93,12 @@ class Algorithm(ABC):
         self.seed = seed
         self.device = resolve_device(device)
         seed_everything(seed)
-        self.env = self._make_env(self.env_config.num_envs)
-        self._check_supported()
         self.global_step = 0
         self.iteration = 0
         self.total_steps = 0  # the planned length of the run: the horizon of schedules
         self.train_seconds = 0.0
-        self.episodes = EpisodeTracker(self.env.num_envs)
-        self.obs, _ = self.env.reset(seed=seed)
         self._eval_env: gym.vector.VectorEnv | None = None
+        self._build_training_env()
         self.setup()
 
     # --- hooks ---------------------------------------------------------------------------------
@@ -123,6 +120,11 @@ class Algorithm(ABC):
 
     @abstractmethod
     def load_algorithm_state(self, state: dict[str, Any]) -> None: ...
+
+    @classmethod
+    def config_problems(cls, config: Any) -> list[str]:
+        """Problems with ``config`` that only this algorithm can see (checked before a sweep starts)."""
+        return []
 
     def logged_stats(self) -> dict[str, float]:
         """Statistics accumulated since the last metrics row (e.g. mean losses); called when logging."""
@@ -200,14 +202,19 @@ class Algorithm(ABC):
             self._eval_env.close()
 
     # --- helpers -------------------------------------------------------------------------------
+    def _build_training_env(self) -> None:
+        """``self.env`` (checked against the capabilities), its episode tracker and first observations."""
+        self.env = self._make_env(self.env_config.num_envs)
+        self._check_supported(self.env.single_action_space)
+        self.episodes = EpisodeTracker(self.env.num_envs)
+        self.obs, _ = self.env.reset(seed=self.seed)
+
     def _make_env(self, num_envs: int) -> gym.vector.VectorEnv:
         cfg = self.env_config
         return make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **cfg.kwargs)
 
-    def _check_supported(self) -> None:
-        problems = self.capabilities.problems(
-            self.env.single_action_space, spec(self.env_config.id).multi_agent
-        )
+    def _check_supported(self, action_space: spaces.Space) -> None:
+        problems = self.capabilities.problems(action_space, spec(self.env_config.id).multi_agent)
         if problems:
             raise ValueError(f"{self.name} cannot train on {self.env_config.id!r}: {'; '.join(problems)}")
 

@@ -8,11 +8,17 @@ percentile-bootstrap confidence interval rather than a standard deviation over a
 The IQM here is ``scipy.stats.trim_mean(values, 0.25)`` (rliable's definition): ``floor(n / 4)``
 values are dropped from each end of the sorted values and the rest averaged. Below 4 values nothing is
 dropped, so the IQM of 1-3 values is their mean.
+
+Beyond the single-sample interval, ``bootstrap_ci_curve`` gives pointwise intervals of a learning curve
+(one resample matrix shared by all grid points), ``stratified_bootstrap_ci`` the interval of an
+aggregate over several tasks (seeds are resampled within each task, never across), and
+``performance_profile`` / ``performance_profile_ci`` the score distribution of Agarwal et al. with
+its stratified-bootstrap band.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +60,62 @@ def _iqm_rows(rows: np.ndarray) -> np.ndarray:
 STATISTICS: dict[str, Statistic] = {"mean": _mean_rows, "iqm": _iqm_rows}
 
 
+def _resolve(statistic: str | Statistic) -> Statistic:
+    if isinstance(statistic, str):
+        if statistic not in STATISTICS:
+            raise ValueError(f"statistic={statistic!r}; accepted: {', '.join(STATISTICS)} or a function")
+        return STATISTICS[statistic]
+    return statistic
+
+
+def _check(confidence: float, resamples: int) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1, got {resamples}")
+
+
+_BUDGET = 2_000_000  # elements per gathered block: about 16 MB of float64
+
+
+def _index_blocks(rng: np.random.Generator, sizes: Sequence[int], resamples: int) -> Iterator[np.ndarray]:
+    """Blocks of ``[rows, sum(sizes)]`` indices into the concatenated strata.
+
+    Each stratum's columns only hold indices of that stratum (drawn uniformly with replacement), so a
+    resample keeps every stratum's size. With one stratum this is a plain bootstrap.
+    """
+    total = int(sum(sizes))
+    offsets = np.cumsum([0, *sizes[:-1]])
+    chunk = max(1, _BUDGET // total)
+    for start in range(0, resamples, chunk):
+        rows = min(chunk, resamples - start)
+        parts = [offset + rng.integers(0, n, size=(rows, n)) for offset, n in zip(offsets, sizes)]
+        yield parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _bootstrap_distribution(
+    data: np.ndarray, sizes: Sequence[int], statistic: Statistic, resamples: int, seed: int, width: int = 1
+) -> np.ndarray:
+    """``[resamples, ...]``: ``statistic(data[index])`` for each resample of ``data``'s first axis.
+
+    ``width`` is how many outputs the statistic gives per resample (it bounds the memory of a block).
+    """
+    rng = np.random.default_rng(seed)
+    per_row = data.shape[0] * max(1, data[0].size) * max(1, width)
+    step = max(1, _BUDGET // per_row)
+    out = []
+    for index in _index_blocks(rng, sizes, resamples):
+        for start in range(0, len(index), step):
+            out.append(np.asarray(statistic(data[index[start : start + step]])))
+    return np.concatenate(out, axis=0)
+
+
+def _interval(stats: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha], axis=0)
+    return low, high
+
+
 def bootstrap_ci(
     values: Sequence[float] | np.ndarray,
     statistic: str | Statistic = "mean",
@@ -71,25 +133,105 @@ def bootstrap_ci(
     gives the degenerate interval ``(v, v)``.
     """
     data = _as_values(values)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise ValueError(f"resamples must be >= 1, got {resamples}")
-    if isinstance(statistic, str):
-        if statistic not in STATISTICS:
-            raise ValueError(f"statistic={statistic!r}; accepted: {', '.join(STATISTICS)} or a function")
-        statistic = STATISTICS[statistic]
-    rng = np.random.default_rng(seed)
-    n = data.size
-    chunk = max(1, 2_000_000 // n)  # bound the [chunk, n] index array to about 16 MB
-    stats = np.empty(resamples)
-    for start in range(0, resamples, chunk):
-        stop = min(start + chunk, resamples)
-        index = rng.integers(0, n, size=(stop - start, n))
-        stats[start:stop] = statistic(data[index])
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
+    _check(confidence, resamples)
+    stats = _bootstrap_distribution(data, [data.size], _resolve(statistic), resamples, seed)
+    low, high = _interval(stats, confidence)
     return float(low), float(high)
+
+
+def _as_curves(curves: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    array = np.asarray(curves, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"curves must be a non-empty [runs, points] array, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError("curves must be finite (got NaN or inf)")
+    return array
+
+
+def bootstrap_ci_curve(
+    curves: Sequence[Sequence[float]] | np.ndarray,
+    statistic: str | Statistic = "mean",
+    *,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise percentile-bootstrap band of ``statistic`` over the runs of ``curves`` ``[runs, points]``.
+
+    Runs (rows) are resampled with replacement, the same resample for every point, so each point's
+    interval equals ``bootstrap_ci(curves[:, point], ...)`` with the same seed. A custom ``statistic``
+    must reduce the last axis (``[..., n] -> [...]``). Returns ``(low, high)``, arrays of ``points``.
+    """
+    data = _as_curves(curves)
+    _check(confidence, resamples)
+    reduce = _resolve(statistic)
+
+    def per_point(gathered: np.ndarray) -> np.ndarray:  # [rows, runs, points] -> [rows, points]
+        return reduce(np.moveaxis(gathered, 1, -1))
+
+    stats = _bootstrap_distribution(data, [data.shape[0]], per_point, resamples, seed)
+    return _interval(stats, confidence)
+
+
+def _as_groups(groups: Sequence[Sequence[float] | np.ndarray]) -> list[np.ndarray]:
+    if len(groups) == 0:
+        raise ValueError("need at least one group")
+    return [_as_values(group) for group in groups]
+
+
+def stratified_bootstrap_ci(
+    groups: Sequence[Sequence[float] | np.ndarray],
+    statistic: str | Statistic = "iqm",
+    *,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Stratified percentile-bootstrap interval of ``statistic`` over the pooled ``groups``.
+
+    Each group (for example the seeds of one task) is resampled with replacement within itself, the
+    resampled groups are pooled and the statistic applied to the pool (rliable's aggregate intervals).
+    Groups are never mixed: a resample keeps every group's size, and a group of identical values always
+    contributes those values. ``statistic`` is as in ``bootstrap_ci``.
+    """
+    arrays = _as_groups(groups)
+    _check(confidence, resamples)
+    pooled = np.concatenate(arrays)
+    stats = _bootstrap_distribution(pooled, [a.size for a in arrays], _resolve(statistic), resamples, seed)
+    low, high = _interval(stats, confidence)
+    return float(low), float(high)
+
+
+def _fraction_above(rows: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """``[..., n]`` scores -> ``[..., taus]``: the fraction of the n scores strictly above each tau."""
+    return (rows[..., :, None] > taus).mean(axis=-2)
+
+
+def performance_profile(
+    groups: Sequence[Sequence[float] | np.ndarray], taus: Sequence[float] | np.ndarray
+) -> np.ndarray:
+    """Fraction of all runs (pooled over the groups) whose score is strictly above each ``tau``."""
+    pooled = np.concatenate(_as_groups(groups))
+    return _fraction_above(pooled, np.asarray(taus, dtype=np.float64).reshape(-1))
+
+
+def performance_profile_ci(
+    groups: Sequence[Sequence[float] | np.ndarray],
+    taus: Sequence[float] | np.ndarray,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified-bootstrap band ``(low, high)`` of ``performance_profile`` at each ``tau``."""
+    arrays = _as_groups(groups)
+    _check(confidence, resamples)
+    grid = np.asarray(taus, dtype=np.float64).reshape(-1)
+    pooled = np.concatenate(arrays)
+    stats = _bootstrap_distribution(
+        pooled, [a.size for a in arrays], lambda rows: _fraction_above(rows, grid), resamples, seed, grid.size
+    )
+    return _interval(stats, confidence)
 
 
 def summarize(

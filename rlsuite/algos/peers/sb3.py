@@ -1,0 +1,205 @@
+"""Stable-Baselines3 as a peer: ``sb3:PPO``, ``sb3:A2C``, ``sb3:SAC``, ``sb3:TD3``, ``sb3:DQN``.
+
+The model is SB3's own class with SB3's defaults, built with ``"MlpPolicy"`` on a ``DummyVecEnv`` of
+``env.num_envs`` copies of ``rlsuite.make(env.id)``, seeded with the run's seed. ``algo.kwargs`` go to
+the constructor unchanged (``n_steps``, ``learning_rate``, ``policy_kwargs: {net_arch: [64, 64],
+activation_fn: tanh}``...). One ``model.learn(total_steps)`` call trains; it pauses at the start of
+a rollout (after the previous update) every ``chunk_steps`` steps so rlsuite can log, evaluate and
+checkpoint. Checkpoints hold SB3's own zip (weights, optimiser, counters) and, for off-policy models
+with ``checkpoint.save_replay_buffer``, its replay buffer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from rlsuite.algos.base import Capabilities
+from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, require
+
+EXTRA = "sb3"
+TRAIN_PREFIX = "train/"
+ACTIVATIONS = {
+    "tanh": torch.nn.Tanh,
+    "relu": torch.nn.ReLU,
+    "elu": torch.nn.ELU,
+    "leaky_relu": torch.nn.LeakyReLU,
+}
+
+
+def _policy_kwargs(kwargs: dict[str, Any], algo: str) -> dict[str, Any]:
+    """YAML-friendly ``policy_kwargs``: ``activation_fn`` may be a name from :data:`ACTIVATIONS`."""
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    activation = policy_kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"{algo}: algo.kwargs.policy_kwargs.activation_fn={activation!r}; "
+                f"accepted: {', '.join(ACTIVATIONS)}"
+            )
+        policy_kwargs["activation_fn"] = ACTIVATIONS[activation]
+    return policy_kwargs
+
+
+class SB3Algorithm(PeerAlgorithm):
+    """One SB3 model class behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
+
+    sb3_class: ClassVar[str]  # attribute of the stable_baselines3 module
+
+    def setup(self) -> None:
+        sb3 = require("stable_baselines3", self.name, EXTRA)
+        vec_env_module = require("stable_baselines3.common.vec_env", self.name, EXTRA)
+        self._sb3_cls = getattr(sb3, self.sb3_class)
+        self.vec_env = vec_env_module.DummyVecEnv([self.make_single_env] * self.env_config.num_envs)
+        kwargs = dict(self.config.kwargs)
+        kwargs["policy_kwargs"] = _policy_kwargs(kwargs, self.name)
+        try:
+            self.model = self._sb3_cls(
+                kwargs.pop("policy", "MlpPolicy"),
+                self.vec_env,
+                seed=self.seed,
+                device=str(self.device),
+                verbose=0,
+                **kwargs,
+            )
+        except TypeError as exc:
+            raise ValueError(f"{self.name}: bad algo.kwargs for SB3 {self.sb3_class} ({exc})") from exc
+        self._attach_logger()
+        self.agent = PeerAgent(self._predict, self.device)
+
+    @classmethod
+    def config_problems(cls, config: Any) -> list[str]:
+        """Keyword arguments SB3's class does not take (its constructor would fail mid-sweep)."""
+        import inspect
+
+        sb3 = require("stable_baselines3", cls.name, EXTRA)
+        accepted = set(inspect.signature(getattr(sb3, cls.sb3_class)).parameters) - {"env", "seed", "device"}
+        unknown = sorted(set(config.kwargs) - accepted)
+        if not unknown:
+            return []
+        listing = ", ".join(sorted(accepted))
+        return [f"algo.kwargs: SB3 {cls.sb3_class} takes no {', '.join(unknown)}; accepted: {listing}"]
+
+    def _attach_logger(self) -> None:
+        logger_module = require("stable_baselines3.common.logger", self.name, EXTRA)
+        self._captured = _CapturedValues()
+        self.model.set_logger(logger_module.Logger(folder=None, output_formats=[self._captured.writer()]))
+
+    def _predict(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        return self.model.predict(obs, deterministic=deterministic)[0]
+
+    # --- the peer's training call --------------------------------------------------------------
+    def train_target(self, pause: Callable[[int], bool]) -> None:
+        callback = _pause_callback(pause, self.episodes)
+        remaining = max(self.total_steps - self.model.num_timesteps, 0)
+        # reset_num_timesteps=False: SB3 adds its own counter, so the total (and the progress of
+        # learning-rate schedules) is the run's, also after a resume.
+        self.model.learn(remaining, callback=callback, reset_num_timesteps=self.model.num_timesteps == 0)
+
+    def peer_step(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def rollout_steps(self) -> int:
+        return int(self.model.n_steps) * self.env_config.num_envs
+
+    def peer_stats(self) -> dict[str, float]:
+        values = {**self._captured.latest, **self.model.logger.name_to_value}
+        return {k: float(v) for k, v in values.items() if k.startswith(TRAIN_PREFIX) and _is_number(v)}
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def algorithm_state(self) -> dict[str, Any]:
+        model_zip = io.BytesIO()
+        self.model.save(model_zip)
+        state = {"model_zip": model_zip.getvalue(), "replay_buffer": None}
+        if self.save_replay_buffer and hasattr(self.model, "replay_buffer"):
+            buffer = io.BytesIO()
+            self.model.save_replay_buffer(buffer)
+            state["replay_buffer"] = buffer.getvalue()
+        return state
+
+    def load_algorithm_state(self, state: dict[str, Any]) -> None:
+        self.model = self._sb3_cls.load(
+            io.BytesIO(state["model_zip"]), env=self.vec_env, device=str(self.device)
+        )
+        if state.get("replay_buffer") is not None:
+            self.model.load_replay_buffer(io.BytesIO(state["replay_buffer"]))
+        self._attach_logger()
+        self._training = None  # the next collect starts a learn() call on the restored model
+
+    def close_peer(self) -> None:
+        self.vec_env.close()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value)
+
+
+class _CapturedValues:
+    """Keeps the values of SB3's latest log dump (its loggers clear them after dumping)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, Any] = {}
+
+    def writer(self) -> Any:
+        logger_module = require("stable_baselines3.common.logger", "sb3", EXTRA)
+        captured = self
+
+        class Writer(logger_module.KVWriter):
+            def write(self, key_values: dict[str, Any], key_excluded: Any, step: int = 0) -> None:
+                captured.latest.update(key_values)
+
+        return Writer()
+
+
+def _pause_callback(pause: Callable[[int], bool], episodes: Any) -> Any:
+    """An SB3 callback: pause at each rollout start; feed every env step to rlsuite's episode tracker."""
+    callbacks = require("stable_baselines3.common.callbacks", "sb3", EXTRA)
+
+    class PauseCallback(callbacks.BaseCallback):
+        keep_training = True
+
+        def _on_rollout_start(self) -> None:
+            self.keep_training = pause(self.num_timesteps)
+
+        def _on_step(self) -> bool:
+            episodes.step(np.asarray(self.locals["rewards"]), np.asarray(self.locals["dones"]))
+            return self.keep_training
+
+    return PauseCallback()
+
+
+class SB3PPO(SB3Algorithm):
+    name = "sb3:PPO"
+    sb3_class = "PPO"
+    capabilities = Capabilities(discrete_actions=True, continuous_actions=True)
+
+
+class SB3A2C(SB3Algorithm):
+    name = "sb3:A2C"
+    sb3_class = "A2C"
+    capabilities = Capabilities(discrete_actions=True, continuous_actions=True)
+
+
+class SB3SAC(SB3Algorithm):
+    name = "sb3:SAC"
+    sb3_class = "SAC"
+    on_policy_chunk = False
+    capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
+
+
+class SB3TD3(SB3Algorithm):
+    name = "sb3:TD3"
+    sb3_class = "TD3"
+    on_policy_chunk = False
+    capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
+
+
+class SB3DQN(SB3Algorithm):
+    name = "sb3:DQN"
+    sb3_class = "DQN"
+    on_policy_chunk = False
+    capabilities = Capabilities(discrete_actions=True, continuous_actions=False, on_policy=False)

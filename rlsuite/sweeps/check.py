@@ -1,0 +1,87 @@
+"""The pre-launch check: every algorithm × env pair is possible and every run config is valid.
+
+Nothing starts until the whole sweep passes, so a typo or an impossible pair (SAC on a discrete-action
+env, a peer whose library is missing) is reported at once, all problems together, rather than as the
+fifth failed run an hour in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlsuite.config import ConfigError, ExperimentConfig, build_experiment
+from rlsuite.envs.registry import make, spec
+from rlsuite.sweeps.spec import Sweep, SweepError
+
+
+def check_sweep(sweep: Sweep) -> dict[str, ExperimentConfig]:
+    """Validate ``sweep``; return each run's config by run id, or raise listing every problem."""
+    problems = _pair_problems(sweep)
+    bad_pairs = {tuple(p.split(": ", 1)[0].split(" × ")) for p in problems}
+    configs: dict[str, ExperimentConfig] = {}
+    for run in sweep.runs:
+        if (run.algo, run.env) in bad_pairs:
+            continue
+        try:
+            configs[run.id] = build_experiment(run.data)
+        except ConfigError as exc:
+            problems.append(f"{run.label} × {run.env}: {exc}")  # seeds of one pair fail alike: listed once
+            continue
+        problems += [f"{run.label} × {run.env}: {p}" for p in _algorithm_config_problems(run, configs)]
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise SweepError(
+            f"sweep {sweep.name!r} cannot run ({len(unique)} problem(s)); no run was started:\n  "
+            + "\n  ".join(unique)
+        )
+    return configs
+
+
+def _pair_problems(sweep: Sweep) -> list[str]:
+    """Impossible algorithm × env pairs: unknown names, missing peer libraries, unsupported spaces."""
+    from rlsuite.algos import get_algorithm
+
+    spaces: dict[str, Any] = {}
+    problems = []
+    for algo_name, env_id in sweep.pairs():
+        try:
+            algo_cls = get_algorithm(algo_name)
+        except (KeyError, ImportError) as exc:
+            problems.append(f"{algo_name} × {env_id}: {_message(exc)}")
+            continue
+        try:
+            action_space, multi_agent = spaces.get(env_id) or _probe(env_id)
+        except Exception as exc:  # unknown id, missing optional simulator, bad env kwargs
+            problems.append(f"{algo_name} × {env_id}: cannot build the env ({_message(exc)})")
+            continue
+        spaces[env_id] = (action_space, multi_agent)
+        problems += [
+            f"{algo_name} × {env_id}: {p}" for p in algo_cls.capabilities.problems(action_space, multi_agent)
+        ]
+    return problems
+
+
+def _algorithm_config_problems(run: Any, configs: dict[str, ExperimentConfig]) -> list[str]:
+    from rlsuite.algos import get_algorithm
+
+    try:
+        return get_algorithm(run.algo).config_problems(configs[run.id].algo)
+    except ImportError as exc:
+        return [_message(exc)]
+
+
+def _probe(env_id: str) -> tuple[Any, bool]:
+    """The action space of one agent and whether the env is multi-agent."""
+    entry = spec(env_id)
+    env = make(env_id)
+    try:
+        if entry.multi_agent:
+            return env.action_space(env.possible_agents[0]), True
+        return env.action_space, False
+    finally:
+        env.close()
+
+
+def _message(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return str(text)
