@@ -3,7 +3,8 @@
 The model is SB3's own class with SB3's defaults, built with ``"MlpPolicy"`` on a ``DummyVecEnv`` of
 ``env.num_envs`` copies of ``rlsuite.make(env.id)``, seeded with the run's seed. ``algo.kwargs`` go to
 the constructor unchanged (``n_steps``, ``learning_rate``, ``policy_kwargs: {net_arch: [64, 64],
-activation_fn: tanh}``...). One ``model.learn(total_steps)`` call trains; it pauses at the start of
+activation_fn: tanh}``...); as in RL Zoo, ``learning_rate``/``clip_range`` may be ``lin_<value>``
+(linear decay to 0 over the run). One ``model.learn(total_steps)`` call trains; it pauses at the start of
 a rollout (after the previous update) every ``chunk_steps`` steps so rlsuite can log, evaluate and
 checkpoint. Checkpoints hold SB3's own zip (weights, optimiser, counters) and, for off-policy models
 with ``checkpoint.save_replay_buffer``, its replay buffer.
@@ -12,6 +13,7 @@ with ``checkpoint.save_replay_buffer``, its replay buffer.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -45,6 +47,32 @@ def _policy_kwargs(kwargs: dict[str, Any], algo: str) -> dict[str, Any]:
     return policy_kwargs
 
 
+class LinearSchedule:
+    """RL Zoo's ``lin_<value>``: ``value * progress_remaining`` (``value`` at the start, 0 at the end)."""
+
+    def __init__(self, initial: float) -> None:
+        self.initial = initial
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.initial
+
+
+SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
+
+
+def _schedules(kwargs: dict[str, Any], algo: str) -> dict[str, Any]:
+    """``learning_rate: lin_1e-3`` (RL Zoo's spelling) -> a linear schedule SB3 calls with its progress."""
+    out = dict(kwargs)
+    for key in SCHEDULE_KEYS:
+        value = out.get(key)
+        if isinstance(value, str):
+            match = re.fullmatch(r"lin_([-+0-9.eE]+)", value)
+            if match is None:
+                raise ValueError(f"{algo}: algo.kwargs.{key}={value!r}; expected a number or 'lin_<number>'")
+            out[key] = LinearSchedule(float(match.group(1)))
+    return out
+
+
 class SB3Algorithm(PeerAlgorithm):
     """One SB3 model class behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
 
@@ -55,7 +83,7 @@ class SB3Algorithm(PeerAlgorithm):
         vec_env_module = require("stable_baselines3.common.vec_env", self.name, EXTRA)
         self._sb3_cls = getattr(sb3, self.sb3_class)
         self.vec_env = vec_env_module.DummyVecEnv([self.make_single_env] * self.env_config.num_envs)
-        kwargs = dict(self.config.kwargs)
+        kwargs = _schedules(self.config.kwargs, self.name)
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs, self.name)
         try:
             self.model = self._sb3_cls(

@@ -136,6 +136,7 @@ class TianshouAlgorithm(PeerAlgorithm):
         envs.seed(self.seed)
         self.train_envs = VectorEnvNormObs(envs) if getattr(self.config, "obs_norm", False) else envs
         self._steps = 0
+        self._trained_for = 0  # the budget the latest trainer run was started for
         self._latest: dict[str, Any] = {}
         self.algorithm = self._build_with_kwargs()
         self.policy = self.algorithm.policy
@@ -206,7 +207,14 @@ class TianshouAlgorithm(PeerAlgorithm):
         self.episodes.step(rewards, np.asarray(rollout_batch.done, bool).reshape(-1))
         self._steps += len(rewards)
 
+    def collect(self) -> dict[str, float]:
+        if self._training is not None and self._training.finished and self._trained_for < self.total_steps:
+            self._training = None  # an earlier learn() call's trainer ended at its budget: run another
+        return super().collect()
+
     def train_target(self, pause: Callable[[int], bool]) -> None:
+        self._trained_for = self.total_steps
+
         def training_fn(epoch: int, env_step: int) -> None:
             # env_step counts this trainer's steps; self._steps also holds warm-up and pre-resume steps.
             if not pause(self._steps):
