@@ -181,3 +181,19 @@ def test_sb3_rejects_an_impossible_pair():
         ValueError, match="sb3:SAC cannot train on 'rlsuite/CartPole-v1': the env has discrete"
     ):
         get_algorithm("sb3:SAC")("rlsuite/CartPole-v1", seed=0, device="cpu")
+
+
+def test_sb3_vecnormalize_keeps_raw_returns_and_checkpoints_its_statistics(tmp_path):
+    data = {"total_steps": 2048, "algo": {"name": "sb3:PPO", "kwargs": {**PPO_KWARGS, "n_epochs": 1}}}
+    data["algo"].update(normalize_obs=True, normalize_reward=True)
+    run_dir = train(build_experiment({**CARTPOLE, **data, "run_dir": str(tmp_path)}), quiet=True)
+    row = rows(run_dir)[0]
+    # CartPole pays 1 per step: raw episode returns equal episode lengths (scaled rewards would not).
+    assert float(row["rollout/ep_return_mean"]) == float(row["rollout/ep_length_mean"]) > 10
+    with pytest.warns(UserWarning):
+        algo = Algorithm.from_checkpoint(run_dir, device="cpu")
+    try:
+        assert algo.normalizer is not None and algo.normalizer.obs_rms.count > 2048
+        assert abs(algo.normalizer.obs_rms.var - 1.0).max() > 1e-3  # restored, not fresh statistics
+    finally:
+        algo.close()

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from rlsuite.cli import main
+from rlsuite.sweeps.check import check_sweep
 from rlsuite.sweeps.execute import ERROR_FILE, run_status
 from rlsuite.sweeps.runner import run_sweep
 from rlsuite.sweeps.spec import SweepError, load_sweep
@@ -254,3 +255,14 @@ def test_cli_dry_run_lists_the_plan_and_starts_nothing(tmp_path, capsys):
 def test_cli_reports_a_bad_backend(tmp_path, capsys):
     code = main(["sweep", str(write_sweep(tmp_path, SMALL)), "--backend", "slurm"])
     assert code == 2 and "backend='slurm'; accepted: local, ray" in capsys.readouterr().err
+
+
+def test_shipped_sweep_files_pass_the_check(tmp_path):
+    pytest.importorskip("tianshou")
+    files = sorted((Path(__file__).resolve().parents[1] / "experiments" / "sweeps").glob("*.yaml"))
+    assert {f.name for f in files} >= {"ppo_peers.yaml", "sac_peers.yaml"}
+    for path in files:
+        sweep = load_sweep(path, root=tmp_path)
+        configs = check_sweep(sweep)
+        assert len(configs) == len(sweep.runs) and {r.seed for r in sweep.runs} == {0, 1, 2}, path
+        assert {r.algo.split(":")[0] for r in sweep.runs} >= {"sb3", "tianshou"}, path

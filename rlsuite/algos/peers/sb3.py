@@ -4,24 +4,31 @@ The model is SB3's own class with SB3's defaults, built with ``"MlpPolicy"`` on 
 ``env.num_envs`` copies of ``rlsuite.make(env.id)``, seeded with the run's seed. ``algo.kwargs`` go to
 the constructor unchanged (``n_steps``, ``learning_rate``, ``policy_kwargs: {net_arch: [64, 64],
 activation_fn: tanh}``...); as in RL Zoo, ``learning_rate``/``clip_range`` may be ``lin_<value>``
-(linear decay to 0 over the run). One ``model.learn(total_steps)`` call trains; it pauses at the start of
-a rollout (after the previous update) every ``chunk_steps`` steps so rlsuite can log, evaluate and
-checkpoint. Checkpoints hold SB3's own zip (weights, optimiser, counters) and, for off-policy models
-with ``checkpoint.save_replay_buffer``, its replay buffer.
+(linear decay to 0 over the run). ``normalize_obs``/``normalize_reward`` wrap the envs in SB3's
+``VecNormalize`` (RL Zoo's ``normalize: true``); evaluation then standardises observations with the
+training statistics, and episode returns are the env's raw rewards.
+
+One ``model.learn(total_steps)`` call trains; it pauses at the start of a rollout (after the previous
+update) every ``chunk_steps`` steps so rlsuite can log, evaluate and checkpoint. Checkpoints hold SB3's
+own zip (weights, optimiser, counters), the VecNormalize statistics and, for off-policy models with
+``checkpoint.save_replay_buffer``, the replay buffer.
 """
 
 from __future__ import annotations
 
 import io
+import pickle
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from rlsuite.algos.base import Capabilities
-from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, require
+from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, PeerConfig, require
+from rlsuite.config import param
 
 EXTRA = "sb3"
 TRAIN_PREFIX = "train/"
@@ -73,9 +80,20 @@ def _schedules(kwargs: dict[str, Any], algo: str) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class SB3Config(PeerConfig):
+    """SB3 settings: ``kwargs`` for the model class, plus RL Zoo's ``VecNormalize`` switch."""
+
+    normalize_obs: bool = param(False, help="wrap the envs in SB3's VecNormalize: standardise observations")
+    normalize_reward: bool = param(False, help="VecNormalize: scale rewards by the discounted-return std")
+    obs_clip: float = param(10.0, help="VecNormalize clip_obs", min=0.0, min_exclusive=True)
+    reward_clip: float = param(10.0, help="VecNormalize clip_reward", min=0.0, min_exclusive=True)
+
+
 class SB3Algorithm(PeerAlgorithm):
     """One SB3 model class behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
 
+    config_cls = SB3Config
     sb3_class: ClassVar[str]  # attribute of the stable_baselines3 module
 
     def setup(self) -> None:
@@ -83,6 +101,17 @@ class SB3Algorithm(PeerAlgorithm):
         vec_env_module = require("stable_baselines3.common.vec_env", self.name, EXTRA)
         self._sb3_cls = getattr(sb3, self.sb3_class)
         self.vec_env = vec_env_module.DummyVecEnv([self.make_single_env] * self.env_config.num_envs)
+        cfg = self.config
+        self.normalizer = None
+        if cfg.normalize_obs or cfg.normalize_reward:
+            self.normalizer = self.vec_env = vec_env_module.VecNormalize(
+                self.vec_env,
+                norm_obs=cfg.normalize_obs,
+                norm_reward=cfg.normalize_reward,
+                clip_obs=cfg.obs_clip,
+                clip_reward=cfg.reward_clip,
+                gamma=float(cfg.kwargs.get("gamma", 0.99)),
+            )
         kwargs = _schedules(self.config.kwargs, self.name)
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs, self.name)
         try:
@@ -118,11 +147,17 @@ class SB3Algorithm(PeerAlgorithm):
         self.model.set_logger(logger_module.Logger(folder=None, output_formats=[self._captured.writer()]))
 
     def _predict(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize_obs(obs)  # the training statistics, not updated here
         return self.model.predict(obs, deterministic=deterministic)[0]
+
+    def _raw_rewards(self, rewards: np.ndarray) -> np.ndarray:
+        """The env's own rewards (VecNormalize hands the model scaled ones)."""
+        return rewards if self.normalizer is None else self.normalizer.get_original_reward()
 
     # --- the peer's training call --------------------------------------------------------------
     def train_target(self, pause: Callable[[int], bool]) -> None:
-        callback = _pause_callback(pause, self.episodes)
+        callback = _pause_callback(pause, self.episodes, self._raw_rewards)
         remaining = max(self.total_steps - self.model.num_timesteps, 0)
         # reset_num_timesteps=False: SB3 adds its own counter, so the total (and the progress of
         # learning-rate schedules) is the run's, also after a resume.
@@ -142,7 +177,9 @@ class SB3Algorithm(PeerAlgorithm):
     def algorithm_state(self) -> dict[str, Any]:
         model_zip = io.BytesIO()
         self.model.save(model_zip)
-        state = {"model_zip": model_zip.getvalue(), "replay_buffer": None}
+        state = {"model_zip": model_zip.getvalue(), "replay_buffer": None, "normalizer": None}
+        if self.normalizer is not None:
+            state["normalizer"] = pickle.dumps((self.normalizer.obs_rms, self.normalizer.ret_rms))
         if self.save_replay_buffer and hasattr(self.model, "replay_buffer"):
             buffer = io.BytesIO()
             self.model.save_replay_buffer(buffer)
@@ -153,6 +190,8 @@ class SB3Algorithm(PeerAlgorithm):
         self.model = self._sb3_cls.load(
             io.BytesIO(state["model_zip"]), env=self.vec_env, device=str(self.device)
         )
+        if state.get("normalizer") is not None:
+            self.normalizer.obs_rms, self.normalizer.ret_rms = pickle.loads(state["normalizer"])
         if state.get("replay_buffer") is not None:
             self.model.load_replay_buffer(io.BytesIO(state["replay_buffer"]))
         self._attach_logger()
@@ -183,7 +222,9 @@ class _CapturedValues:
         return Writer()
 
 
-def _pause_callback(pause: Callable[[int], bool], episodes: Any) -> Any:
+def _pause_callback(
+    pause: Callable[[int], bool], episodes: Any, raw_rewards: Callable[[np.ndarray], np.ndarray]
+) -> Any:
     """An SB3 callback: pause at each rollout start; feed every env step to rlsuite's episode tracker."""
     callbacks = require("stable_baselines3.common.callbacks", "sb3", EXTRA)
 
@@ -194,7 +235,8 @@ def _pause_callback(pause: Callable[[int], bool], episodes: Any) -> Any:
             self.keep_training = pause(self.num_timesteps)
 
         def _on_step(self) -> bool:
-            episodes.step(np.asarray(self.locals["rewards"]), np.asarray(self.locals["dones"]))
+            rewards = raw_rewards(np.asarray(self.locals["rewards"]))
+            episodes.step(np.asarray(rewards, np.float64), np.asarray(self.locals["dones"]))
             return self.keep_training
 
     return PauseCallback()
