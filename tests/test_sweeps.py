@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,11 @@ def test_shipped_sweep_files_pass_the_check(tmp_path):
         configs = check_sweep(sweep)
         assert len(configs) == len(sweep.runs) and {r.seed for r in sweep.runs} == {0, 1, 2}, path
         assert {r.algo.split(":")[0] for r in sweep.runs} >= {"sb3", "tianshou"}, path
+
+
+def test_a_missing_peer_library_is_reported_before_launch(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # import fails as if not installed
+    with pytest.raises(SweepError) as error:
+        run_sweep(write_sweep(tmp_path, SMALL), root=tmp_path / "out", quiet=True)
+    assert "sb3:PPO × rlsuite/CartPole-v1: sb3:PPO needs the 'stable_baselines3' package" in str(error.value)
+    assert "pip install 'rlsuite[sb3]'" in str(error.value) and not (tmp_path / "out").exists()

@@ -155,6 +155,17 @@ class PeerAlgorithm(Algorithm):
 
     config_cls: ClassVar[type] = PeerConfig
     on_policy_chunk: ClassVar[bool] = True  # chunk_steps=0 means one rollout (else 1000 steps)
+    library: ClassVar[str] = ""  # the module the peer needs, e.g. "stable_baselines3"
+    extra: ClassVar[str] = ""  # the rlsuite extra that installs it
+
+    @classmethod
+    def config_problems(cls, config: Any) -> list[str]:
+        """A missing peer library is a problem of every run (found before a sweep starts)."""
+        try:
+            require(cls.library, cls.name, cls.extra)
+        except MissingPeerError as exc:
+            return [str(exc)]
+        return []
 
     def __init__(self, env: Any, config: Any = None, **kwargs: Any) -> None:
         config = self.config_cls(name=self.name) if config is None else config

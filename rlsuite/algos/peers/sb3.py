@@ -94,6 +94,8 @@ class SB3Algorithm(PeerAlgorithm):
     """One SB3 model class behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
 
     config_cls = SB3Config
+    library = "stable_baselines3"
+    extra = EXTRA
     sb3_class: ClassVar[str]  # attribute of the stable_baselines3 module
 
     def setup(self) -> None:
@@ -133,7 +135,10 @@ class SB3Algorithm(PeerAlgorithm):
         """Keyword arguments SB3's class does not take (its constructor would fail mid-sweep)."""
         import inspect
 
-        sb3 = require("stable_baselines3", cls.name, EXTRA)
+        missing = super().config_problems(config)
+        if missing:
+            return missing
+        sb3 = require(cls.library, cls.name, EXTRA)
         accepted = set(inspect.signature(getattr(sb3, cls.sb3_class)).parameters) - {"env", "seed", "device"}
         unknown = sorted(set(config.kwargs) - accepted)
         if not unknown:
