@@ -101,7 +101,8 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
     name = _require_str(raw, "name", "sweep file")
     if not re.fullmatch(r"[\w.+-]+", name):
         raise SweepError(f"name: {name!r} must be a folder name (letters, digits, '_', '.', '+', '-')")
-    directory = Path(root if root is not None else raw.get("root", "sweeps")) / name
+    # Absolute, so a run's config names its folder wherever its process starts (Ray workers included).
+    directory = Path(root if root is not None else raw.get("root", "sweeps")).resolve() / name
     seeds = _seeds(raw.get("seeds", 1))
     threads = _positive_int(raw.get("threads_per_run", 1), "threads_per_run")
     envs = [_env_entry(entry, i) for i, entry in enumerate(_require_list(raw, "envs"))]
