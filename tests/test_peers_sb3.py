@@ -197,3 +197,15 @@ def test_sb3_vecnormalize_keeps_raw_returns_and_checkpoints_its_statistics(tmp_p
         assert abs(algo.normalizer.obs_rms.var - 1.0).max() > 1e-3  # restored, not fresh statistics
     finally:
         algo.close()
+
+
+def test_sb3_learn_called_again_continues_training():
+    algo_cls = get_algorithm("sb3:PPO")
+    config = algo_cls.config_cls(kwargs={"n_steps": 64, "n_epochs": 1})  # 8 envs x 64 = 512 per rollout
+    algo = algo_cls("rlsuite/CartPole-v1", config, seed=0, device="cpu")
+    try:
+        algo.learn(1024)
+        algo.learn(2048)
+        assert algo.global_step == algo.model.num_timesteps == 2048
+    finally:
+        algo.close()

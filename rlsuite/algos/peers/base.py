@@ -213,7 +213,10 @@ class PeerAlgorithm(Algorithm):
         return self.rollout_steps() if self.on_policy_chunk else DEFAULT_OFF_POLICY_CHUNK
 
     def collect(self) -> dict[str, float]:
+        if self._training is not None and self._training.finished and self._trained_for < self.total_steps:
+            self._training = None  # an earlier learn() call's training ended at its budget: start another
         if self._training is None:
+            self._trained_for = self.total_steps
             self._training = PausableTraining(self.train_target)
         self._training.advance(self.global_step + self.chunk())
         self.global_step = self.peer_step()

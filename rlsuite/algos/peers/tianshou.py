@@ -14,62 +14,62 @@ Everything is built with Tianshou's procedural API, the way its own examples bui
   by the policy. SAC follows ``examples/mujoco/mujoco_sac.py``: a ``ContinuousActorProbabilistic``
   with state-conditioned sigma, two concat-``Net`` critics, optional ``AutoAlpha``
   (target entropy ``-dim(A)``), and ``start_timesteps`` uniformly random warm-up steps.
-- **Training is Tianshou's trainer, run once.** ``algorithm.create_trainer(...).run()`` with
+- **Training is Tianshou's trainer, run once.** ``algorithm.create_trainer(params).run()`` with
   ``OnPolicyTrainerParams``/``OffPolicyTrainerParams``: one epoch of the whole remaining budget, no
-  test collector (rlsuite evaluates), no Tianshou logging/progress output. Its collect -> update
-  cycle (and the on-policy buffer reset) runs unchanged. The trainer's ``training_fn`` hook, which it
-  calls before every collection step with the env step, calls ``pause(step)``; when that returns
-  ``False`` the hook raises :class:`_StopTraining`, which ends the trainer's ``run``. The collector's
-  ``on_step_hook`` sees every vector step: it feeds rewards/dones to ``self.episodes`` and counts the
-  env steps (``peer_step``). SAC's warm-up (``collector.collect(n_step, random=True)``, as in the
-  example) runs before the trainer, in pieces of ``chunk_steps`` with a pause before each.
-  The collector is reset once per training call and the trainer told not to reset it again
-  (``run(reset_collectors=False)``), so warm-up episodes continue into training.
-- **Statistics** are the trainer's latest update statistics (captured from its logger calls) under
+  test collector (rlsuite evaluates), no Tianshou logging or progress output. Its collect -> update
+  cycle (and the on-policy buffer reset) runs unchanged: the trainer calls its ``training_fn`` hook
+  before every collection step, and that hook calls ``pause(env steps so far)``; when ``pause``
+  returns ``False`` the hook raises :class:`StopTraining`, which ends ``run``. No hand-written
+  collect/update loop is needed. The collector's ``on_step_hook`` sees every vector step: it feeds
+  rewards/dones to ``self.episodes`` and counts env steps (``peer_step``: warm-up, trainer and
+  pre-resume steps). SAC's warm-up (the example's ``collector.collect(n_step=start_timesteps,
+  random=True)``) runs before the trainer, in pieces of ``chunk_steps`` with a pause before each; its
+  steps count towards the budget. One difference from the example scripts: the collector is reset
+  by the adapter (at the first training call and after a restore), not again by the trainer
+  (``run(reset_collectors=False)``), so warm-up episodes run on into training and a later
+  ``learn()`` call continues the same episodes.
+- **Statistics** are the trainer's latest update statistics (kept from its logger calls) under
   ``train/``: PPO ``loss``, ``actor_loss``, ``vf_loss``, ``ent_loss`` (means over the update's
-  minibatches), ``gradient_steps``; SAC ``actor_loss``, ``critic1_loss``, ``critic2_loss``, ``alpha``,
-  ``alpha_loss``.
+  minibatches), ``gradient_steps`` and, with ``lr_decay``, ``learning_rate``; SAC ``actor_loss``,
+  ``critic1_loss``, ``critic2_loss``, ``alpha``, ``alpha_loss`` (of the last gradient step).
 - **Checkpoints** hold the algorithm's ``state_dict`` (networks, target networks, Tianshou's optimiser
   states), the learning-rate scheduler and auto-alpha optimiser states, the env-step counter, the
   observation normaliser and, for SAC with ``checkpoint.save_replay_buffer``, the replay buffer
   (pickled). Envs are re-seeded with ``seed + step`` and start new episodes on resume.
 
 Config fields hold the trainer- and network-level quantities Tianshou's example scripts expose,
-under the examples' names; ``algo.kwargs`` go unchanged to ``PPO(...)``/``SAC(...)`` (``eps_clip``,
-``gamma``, ``gae_lambda``, ``vf_coef``, ``max_grad_norm``, ``tau``, ``alpha``...), whose defaults are
-Tianshou's own.
+under Tianshou's names (``*TrainerParams`` fields where they exist), with the examples' defaults
+(see each config class); ``algo.kwargs`` go unchanged to ``PPO(...)``/``SAC(...)`` (``eps_clip``,
+``gamma``, ``gae_lambda``, ``vf_coef``, ``max_grad_norm``, ``tau``, ``alpha``...), whose defaults
+are the classes' own (not the example scripts' overrides of them).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import pickle
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from rlsuite.algos.base import Capabilities
-from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, PeerConfig, require
+from rlsuite.algos.peers.base import PeerConfig
+from rlsuite.algos.peers.tianshou_base import ACTIVATIONS, StopTraining, TianshouAlgorithm, round_up
 from rlsuite.config import param
-
-EXTRA = "tianshou"
-TRAIN_PREFIX = "train/"
-ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
-_NOT_STATISTICS = ("train_time", "smoothed_loss")  # timing (not reproducible) and moving averages
-
-
-class _StopTraining(Exception):
-    """Raised from the trainer's ``training_fn`` when rlsuite asks training to stop."""
 
 
 @dataclass
 class TianshouPPOConfig(PeerConfig):
-    """Tianshou PPO; defaults from Tianshou's MuJoCo PPO example (``examples/mujoco/mujoco_ppo.py``)."""
+    """Tianshou PPO settings beside ``kwargs`` (``PPO(...)``'s own arguments, Tianshou's defaults).
+
+    Defaults are those of Tianshou's MuJoCo PPO example (``examples/mujoco/mujoco_ppo.py``), except
+    ``lr_decay`` and ``obs_norm``, which the example turns on and Tianshou's classes leave off.
+    """
 
     hidden_sizes: list[int] = param([64, 64], help="hidden layer sizes of the actor and critic bodies")
     activation: str = param(
@@ -99,7 +99,10 @@ class TianshouPPOConfig(PeerConfig):
 
 @dataclass
 class TianshouSACConfig(PeerConfig):
-    """Tianshou SAC; defaults from Tianshou's MuJoCo SAC example (``examples/mujoco/mujoco_sac.py``)."""
+    """Tianshou SAC settings beside ``kwargs`` (``SAC(...)``'s own: ``tau``, ``gamma``, ``alpha``...).
+
+    All defaults are those of Tianshou's MuJoCo SAC example (``examples/mujoco/mujoco_sac.py``).
+    """
 
     hidden_sizes: list[int] = param([256, 256], help="hidden layer sizes of the actor and both critics")
     actor_lr: float = param(1e-3, min=0.0, min_exclusive=True, help="actor Adam learning rate")
@@ -122,185 +125,6 @@ class TianshouSACConfig(PeerConfig):
     buffer_size: int = param(1_000_000, min=1, help="replay buffer size (transitions)")
 
 
-class TianshouAlgorithm(PeerAlgorithm):
-    """One Tianshou algorithm behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
-
-    tianshou_class: ClassVar[str]  # attribute of tianshou.algorithm, for messages
-
-    def setup(self) -> None:
-        require("tianshou", self.name, EXTRA)
-        from tianshou.data import Collector
-        from tianshou.env import DummyVectorEnv, VectorEnvNormObs
-
-        envs = DummyVectorEnv([self.make_single_env] * self.env_config.num_envs)
-        envs.seed(self.seed)
-        self.train_envs = VectorEnvNormObs(envs) if getattr(self.config, "obs_norm", False) else envs
-        self._steps = 0
-        self._trained_for = 0  # the budget the latest trainer run was started for
-        self._latest: dict[str, Any] = {}
-        self.algorithm = self._build_with_kwargs()
-        self.policy = self.algorithm.policy
-        self.collector = Collector(
-            self.algorithm,
-            self.train_envs,
-            self._make_buffer(),
-            exploration_noise=True,
-            on_step_hook=self._on_step,
-        )
-        self.agent = PeerAgent(self._predict, self.device)
-
-    def _build_with_kwargs(self) -> Any:
-        try:
-            return self.build_algorithm(dict(self.config.kwargs))
-        except TypeError as exc:
-            raise ValueError(
-                f"{self.name}: bad algo.kwargs for Tianshou {self.tianshou_class} ({exc})"
-            ) from exc
-
-    def build_algorithm(self, kwargs: dict[str, Any]) -> Any:
-        """The Tianshou algorithm (networks, policy, optimiser factories), ``kwargs`` passed through."""
-        raise NotImplementedError
-
-    def trainer_params(self, remaining: int, training_fn: Callable[[int, int], None], logger: Any) -> Any:
-        """Tianshou's ``*TrainerParams`` for one epoch of ``remaining`` env steps."""
-        raise NotImplementedError
-
-    def _make_buffer(self) -> Any:
-        from tianshou.data import ReplayBuffer, VectorReplayBuffer
-
-        num_envs = self.env_config.num_envs
-        if self.config.buffer_size < self.collect_size():
-            raise ValueError(
-                f"{self.name}: algo.buffer_size={self.config.buffer_size} is smaller than one collection "
-                f"step ({self.collect_size()} env steps)"
-            )
-        if num_envs == 1:
-            return ReplayBuffer(self.config.buffer_size)
-        return VectorReplayBuffer(self.config.buffer_size, num_envs)
-
-    def collect_size(self) -> int:
-        """Env steps per collection step: what Tianshou collects (every env steps the same number)."""
-        num_envs = self.env_config.num_envs
-        return math.ceil(self.config.collection_step_num_env_steps / num_envs) * num_envs
-
-    # --- acting ------------------------------------------------------------------------------------
-    def _predict(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        """Env-ready actions: the policy's mode or a sample, mapped into the action space as collectors do."""
-        from tianshou.data import Batch, to_numpy
-        from tianshou.utils.torch_utils import policy_within_training_step, torch_train_mode
-
-        if getattr(self.config, "obs_norm", False):
-            obs = self.train_envs.get_obs_rms().norm(obs)
-        policy, saved = self.policy, self.policy.deterministic_eval
-        policy.deterministic_eval = deterministic
-        try:
-            with torch.no_grad(), policy_within_training_step(policy, False), torch_train_mode(policy, False):
-                act = policy(Batch(obs=np.asarray(obs, np.float32), info=Batch())).act
-        finally:
-            policy.deterministic_eval = saved
-        return policy.map_action(to_numpy(act))
-
-    # --- the peer's training call ------------------------------------------------------------------
-    def _on_step(self, action_batch: Any, rollout_batch: Any) -> None:
-        """Collector step hook: one vector step of all envs (``n_step`` collection steps every env)."""
-        rewards = np.asarray(rollout_batch.rew, np.float64).reshape(-1)
-        self.episodes.step(rewards, np.asarray(rollout_batch.done, bool).reshape(-1))
-        self._steps += len(rewards)
-
-    def collect(self) -> dict[str, float]:
-        if self._training is not None and self._training.finished and self._trained_for < self.total_steps:
-            self._training = None  # an earlier learn() call's trainer ended at its budget: run another
-        return super().collect()
-
-    def train_target(self, pause: Callable[[int], bool]) -> None:
-        self._trained_for = self.total_steps
-
-        def training_fn(epoch: int, env_step: int) -> None:
-            # env_step counts this trainer's steps; self._steps also holds warm-up and pre-resume steps.
-            if not pause(self._steps):
-                raise _StopTraining
-
-        self.collector.reset(reset_buffer=False)
-        try:
-            self.warm_up(pause)
-            remaining = self.total_steps - self._steps
-            if remaining > 0:
-                params = self.trainer_params(remaining, training_fn, _capturing_logger(self._latest))
-                self.algorithm.create_trainer(params).run(reset_collectors=False)
-        except _StopTraining:
-            pass
-
-    def warm_up(self, pause: Callable[[int], bool]) -> None:
-        """Steps before the trainer runs (SAC's random ones); none by default."""
-
-    def peer_step(self) -> int:
-        return self._steps
-
-    def rollout_steps(self) -> int:
-        return self.collect_size()
-
-    def peer_stats(self) -> dict[str, float]:
-        stats = {}
-        for key, value in self._latest.items():
-            if isinstance(value, dict) and "mean" in value:
-                value = value["mean"]
-            if key not in _NOT_STATISTICS and _is_number(value):
-                stats[TRAIN_PREFIX + key] = float(value)
-        for scheduler in self.algorithm.lr_schedulers[:1]:
-            stats[TRAIN_PREFIX + "learning_rate"] = float(scheduler.get_last_lr()[0])
-        return stats
-
-    # --- checkpoints -------------------------------------------------------------------------------
-    def algorithm_state(self) -> dict[str, Any]:
-        state = {
-            "algorithm": self.algorithm.state_dict(),  # networks, target networks, optimisers
-            "lr_schedulers": [s.state_dict() for s in self.algorithm.lr_schedulers],
-            "env_steps": self._steps,
-            "obs_rms": None,
-            "replay_buffer": None,
-        }
-        if getattr(self.config, "obs_norm", False):
-            state["obs_rms"] = copy.deepcopy(self.train_envs.get_obs_rms())
-        return state
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        if self._training is not None:  # a paused trainer of the state being replaced
-            self._training.stop()
-            self._training = None  # the next collect starts a trainer on the restored state
-        self.algorithm.load_state_dict(dict(state["algorithm"]))
-        for scheduler, saved in zip(self.algorithm.lr_schedulers, state["lr_schedulers"], strict=True):
-            scheduler.load_state_dict(saved)
-        self._steps = int(state["env_steps"])
-        if state.get("obs_rms") is not None:
-            self.train_envs.set_obs_rms(copy.deepcopy(state["obs_rms"]))
-        if state.get("replay_buffer") is not None:
-            self.collector.buffer = pickle.loads(state["replay_buffer"])
-        self.train_envs.seed(self.seed + self._steps)
-
-    def close_peer(self) -> None:
-        self.collector.close()
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float, np.floating, np.integer))
-        and not isinstance(value, bool)
-        and (np.isfinite(value))
-    )
-
-
-def _capturing_logger(latest: dict[str, Any]) -> Any:
-    """A Tianshou logger that writes nothing and keeps the trainer's latest update statistics."""
-    from tianshou.utils import LazyLogger
-
-    class CapturingLogger(LazyLogger):
-        def log_update_data(self, log_data: dict, step: int) -> None:
-            latest.clear()
-            latest.update(log_data)
-
-    return CapturingLogger()
-
-
 def _orthogonal_init(module: torch.nn.Module, gain: float) -> None:
     for layer in module.modules():
         if isinstance(layer, torch.nn.Linear):
@@ -311,6 +135,7 @@ def _orthogonal_init(module: torch.nn.Module, gain: float) -> None:
 class TianshouPPO(TianshouAlgorithm):
     name = "tianshou:PPO"
     tianshou_class = "PPO"
+    built_here = frozenset({"policy", "critic", "optim"})
     config_cls = TianshouPPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True)
 
@@ -338,10 +163,8 @@ class TianshouPPO(TianshouAlgorithm):
         from tianshou.utils.net.common import ActorCritic
         from tianshou.utils.net.discrete import DiscreteActor, DiscreteCritic
 
-        body = self._net(self.config.hidden_sizes)
-        actor = DiscreteActor(preprocess_net=body, action_shape=int(self.single_action_space.n)).to(
-            self.device
-        )
+        body, n_actions = self._net(self.config.hidden_sizes), int(self.single_action_space.n)
+        actor = DiscreteActor(preprocess_net=body, action_shape=n_actions).to(self.device)
         critic = DiscreteCritic(preprocess_net=body).to(self.device)
         _orthogonal_init(ActorCritic(actor, critic), gain=1.0)
         policy = DiscreteActorPolicy(
@@ -370,14 +193,16 @@ class TianshouPPO(TianshouAlgorithm):
             if isinstance(layer, torch.nn.Linear):
                 torch.nn.init.zeros_(layer.bias)
                 layer.weight.data.mul_(0.01)
-        policy = ProbabilisticActorPolicy(
-            actor=actor,
-            dist_fn=_diagonal_gaussian,
-            action_scaling=True,
-            action_bound_method=self.config.action_bound_method,
-            action_space=self.single_action_space,
-            deterministic_eval=True,
-        )
+        with warnings.catch_warnings():  # it warns about max_action=1, which an unbounded actor ignores
+            warnings.filterwarnings("ignore", message="action_scaling and action_bound_method are only")
+            policy = ProbabilisticActorPolicy(
+                actor=actor,
+                dist_fn=_diagonal_gaussian,
+                action_scaling=True,
+                action_bound_method=self.config.action_bound_method,
+                action_space=self.single_action_space,
+                deterministic_eval=True,
+            )
         return policy, critic
 
     def _optimizer_factory(self) -> Any:
@@ -385,8 +210,12 @@ class TianshouPPO(TianshouAlgorithm):
 
         optim = AdamOptimizerFactory(lr=self.config.lr)
         if self.config.lr_decay:
-            optim.with_lr_scheduler_factory(_LinearDecayToRunEnd(self))
+            optim.with_lr_scheduler_factory(_LinearDecayToRunEnd(self._planned_updates))
         return optim
+
+    def _planned_updates(self) -> int:
+        """Updates (one per collection step) in the run's planned ``total_steps``."""
+        return math.ceil(self.total_steps / self.collect_size())
 
     def trainer_params(self, remaining: int, training_fn: Callable[[int, int], None], logger: Any) -> Any:
         from tianshou.trainer import OnPolicyTrainerParams
@@ -412,22 +241,21 @@ def _diagonal_gaussian(loc_scale: tuple[torch.Tensor, torch.Tensor]) -> torch.di
 
 
 class _LinearDecayToRunEnd:
-    """Tianshou's linear learning-rate decay, over the updates of the whole run (``algo.total_steps``).
+    """Tianshou's linear learning-rate decay (an ``LRSchedulerFactory``), over the run's updates.
 
     Tianshou's ``LRSchedulerFactoryLinear`` needs the epoch layout when the optimiser is built; the
-    run's length is known only when training starts, so the decay reads it then. The lambda is a plain
-    function, so scheduler state dicts hold no reference to the algorithm.
+    run's length is known only when training starts, so ``updates()`` is asked at each step. The
+    lambda is a plain function, so scheduler state dicts hold nothing but counters.
     """
 
-    def __init__(self, algo: TianshouAlgorithm) -> None:
-        self.algo = algo
+    def __init__(self, updates: Callable[[], int]) -> None:
+        self.updates = updates
 
     def create_scheduler(self, optim: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
-        algo = self.algo
+        updates = self.updates
 
         def factor(update: int) -> float:
-            updates = max(math.ceil(algo.total_steps / algo.collect_size()), 1)
-            return max(1.0 - update / updates, 0.0)
+            return max(1.0 - update / max(updates(), 1), 0.0)
 
         return torch.optim.lr_scheduler.LambdaLR(optim, lr_lambda=factor)
 
@@ -435,9 +263,17 @@ class _LinearDecayToRunEnd:
 class TianshouSAC(TianshouAlgorithm):
     name = "tianshou:SAC"
     tianshou_class = "SAC"
+    built_here = frozenset({"policy", "policy_optim", "critic", "critic_optim", "critic2", "critic2_optim"})
     config_cls = TianshouSACConfig
     on_policy_chunk = False
     capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
+
+    @classmethod
+    def config_problems(cls, config: Any) -> list[str]:
+        problems = super().config_problems(config)
+        if config.auto_alpha and "alpha" in config.kwargs:
+            problems.append("algo.kwargs.alpha is set and so is algo.auto_alpha; choose one")
+        return problems
 
     def build_algorithm(self, kwargs: dict[str, Any]) -> Any:
         from tianshou.algorithm import SAC
@@ -446,14 +282,12 @@ class TianshouSAC(TianshouAlgorithm):
         from tianshou.utils.net.common import Net
         from tianshou.utils.net.continuous import ContinuousActorProbabilistic
 
-        cfg, obs_shape, act_shape = (
-            self.config,
-            self.single_observation_space.shape,
-            self.single_action_space.shape,
-        )
+        cfg = self.config
         actor = ContinuousActorProbabilistic(
-            preprocess_net=Net(state_shape=obs_shape, hidden_sizes=cfg.hidden_sizes),
-            action_shape=act_shape,
+            preprocess_net=Net(
+                state_shape=self.single_observation_space.shape, hidden_sizes=cfg.hidden_sizes
+            ),
+            action_shape=self.single_action_space.shape,
             unbounded=True,
             conditioned_sigma=True,
         ).to(self.device)
@@ -490,20 +324,18 @@ class TianshouSAC(TianshouAlgorithm):
             if isinstance(kwargs.get("alpha"), int):
                 kwargs["alpha"] = float(kwargs["alpha"])
             return kwargs
-        if "alpha" in kwargs:
-            raise ValueError(f"{self.name}: algo.kwargs.alpha is set and so is algo.auto_alpha; choose one")
         target_entropy = -float(np.prod(self.single_action_space.shape))
         alpha = AutoAlpha(target_entropy, 0.0, AdamOptimizerFactory(lr=self.config.alpha_lr))
         return {**kwargs, "alpha": alpha.to(self.device)}
 
     def warm_up(self, pause: Callable[[int], bool]) -> None:
         """The example's ``collect(n_step=start_timesteps, random=True)``, in pieces between pauses."""
-        start = self.config.start_timesteps
-        while self._steps < min(start, self.total_steps):
+        end = min(self.config.start_timesteps, self.total_steps)
+        while self._steps < end:
             if not pause(self._steps):
-                raise _StopTraining
-            piece = min(self.chunk(), start - self._steps)
-            self.collector.collect(n_step=_round_up(piece, self.env_config.num_envs), random=True)
+                raise StopTraining
+            piece = min(self.chunk(), end - self._steps)
+            self.collector.collect(n_step=round_up(piece, self.env_config.num_envs), random=True)
 
     def trainer_params(self, remaining: int, training_fn: Callable[[int, int], None], logger: Any) -> Any:
         from tianshou.trainer import OffPolicyTrainerParams
@@ -534,7 +366,3 @@ class TianshouSAC(TianshouAlgorithm):
         super().load_algorithm_state(state)
         if state.get("alpha_optim") is not None:
             self.algorithm.alpha._optim.load_state_dict(state["alpha_optim"])
-
-
-def _round_up(steps: int, multiple: int) -> int:
-    return math.ceil(steps / multiple) * multiple

@@ -1,0 +1,226 @@
+"""The machinery shared by the Tianshou peers (``tianshou:PPO``, ``tianshou:SAC``); see ``tianshou.py``."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, require
+
+EXTRA = "tianshou"
+TRAIN_PREFIX = "train/"
+ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+_NOT_STATISTICS = ("train_time", "smoothed_loss")  # timing (not reproducible) and moving averages
+
+
+class StopTraining(Exception):
+    """Raised from the trainer's ``training_fn`` when rlsuite asks training to stop."""
+
+
+class TianshouAlgorithm(PeerAlgorithm):
+    """One Tianshou algorithm behind rlsuite's ``Algorithm`` interface (see the module docstring)."""
+
+    library = "tianshou"
+    extra = EXTRA
+    tianshou_class: ClassVar[str]  # the class in tianshou.algorithm
+    built_here: ClassVar[frozenset[str]]  # its arguments the adapter sets (networks, optimisers)
+
+    @classmethod
+    def config_problems(cls, config: Any) -> list[str]:
+        """Keyword arguments Tianshou's class does not take, and settings that cannot work together."""
+        import inspect
+
+        problems = super().config_problems(config)
+        if problems:
+            return problems
+        algorithms = require("tianshou.algorithm", cls.name, EXTRA)
+        accepted = set(inspect.signature(getattr(algorithms, cls.tianshou_class)).parameters) - cls.built_here
+        unknown = sorted(set(config.kwargs) - accepted)
+        if unknown:
+            problems.append(
+                f"algo.kwargs: Tianshou {cls.tianshou_class} takes no {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(accepted))}"
+            )
+        if config.buffer_size < config.collection_step_num_env_steps:
+            problems.append(
+                f"algo.buffer_size={config.buffer_size} is smaller than one collection step "
+                f"(algo.collection_step_num_env_steps={config.collection_step_num_env_steps})"
+            )
+        return problems
+
+    def setup(self) -> None:
+        require("tianshou", self.name, EXTRA)
+        from tianshou.data import Collector
+        from tianshou.env import DummyVectorEnv, VectorEnvNormObs
+
+        problems = self.config_problems(self.config)
+        if problems:
+            raise ValueError(f"{self.name}: {'; '.join(problems)}")
+        envs = DummyVectorEnv([self.make_single_env] * self.env_config.num_envs)
+        envs.seed(self.seed)
+        self.train_envs = VectorEnvNormObs(envs) if getattr(self.config, "obs_norm", False) else envs
+        self._steps = 0
+        self._trained_for = 0  # the budget the latest trainer run was started for
+        self._collector_ready = False
+        self._latest: dict[str, Any] = {}
+        try:
+            self.algorithm = self.build_algorithm(dict(self.config.kwargs))
+        except TypeError as exc:  # a kwarg of the wrong type
+            raise ValueError(
+                f"{self.name}: bad algo.kwargs for Tianshou {self.tianshou_class} ({exc})"
+            ) from exc
+        self.policy = self.algorithm.policy
+        self.collector = Collector(
+            self.algorithm,
+            self.train_envs,
+            self._make_buffer(),
+            exploration_noise=True,
+            on_step_hook=self._on_step,
+        )
+        self.agent = PeerAgent(self._predict, self.device)
+
+    def build_algorithm(self, kwargs: dict[str, Any]) -> Any:
+        """The Tianshou algorithm (networks, policy, optimiser factories), ``kwargs`` passed through."""
+        raise NotImplementedError
+
+    def trainer_params(self, remaining: int, training_fn: Callable[[int, int], None], logger: Any) -> Any:
+        """Tianshou's ``*TrainerParams`` for one epoch of ``remaining`` env steps."""
+        raise NotImplementedError
+
+    def _make_buffer(self) -> Any:
+        from tianshou.data import ReplayBuffer, VectorReplayBuffer
+
+        num_envs = self.env_config.num_envs
+        if self.config.buffer_size < self.collect_size():
+            raise ValueError(
+                f"{self.name}: algo.buffer_size={self.config.buffer_size} is smaller than one collection "
+                f"step ({self.collect_size()} env steps with env.num_envs={num_envs})"
+            )
+        if num_envs == 1:
+            return ReplayBuffer(self.config.buffer_size)
+        return VectorReplayBuffer(self.config.buffer_size, num_envs)
+
+    def collect_size(self) -> int:
+        """Env steps per collection step: what Tianshou collects (every env steps the same number)."""
+        return round_up(self.config.collection_step_num_env_steps, self.env_config.num_envs)
+
+    # --- acting ------------------------------------------------------------------------------------
+    def _predict(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        """Env-ready actions: the policy's mode or a sample, mapped into the action space as collectors do."""
+        from tianshou.data import Batch, to_numpy
+        from tianshou.utils.torch_utils import policy_within_training_step, torch_train_mode
+
+        if getattr(self.config, "obs_norm", False):
+            obs = self.train_envs.get_obs_rms().norm(obs)
+        policy, saved = self.policy, self.policy.deterministic_eval
+        policy.deterministic_eval = deterministic
+        try:
+            with torch.no_grad(), policy_within_training_step(policy, False), torch_train_mode(policy, False):
+                act = policy(Batch(obs=np.asarray(obs, np.float32), info=Batch())).act
+        finally:
+            policy.deterministic_eval = saved
+        return policy.map_action(to_numpy(act))
+
+    # --- the peer's training call ------------------------------------------------------------------
+    def _on_step(self, action_batch: Any, rollout_batch: Any) -> None:
+        """Collector step hook: one vector step of all envs (``n_step`` collection steps every env)."""
+        rewards = np.asarray(rollout_batch.rew, np.float64).reshape(-1)
+        self.episodes.step(rewards, np.asarray(rollout_batch.done, bool).reshape(-1))
+        self._steps += len(rewards)
+
+    def train_target(self, pause: Callable[[int], bool]) -> None:
+
+        def training_fn(epoch: int, env_step: int) -> None:
+            # env_step counts this trainer's steps; self._steps also holds warm-up and pre-resume steps.
+            if not pause(self._steps):
+                raise StopTraining
+
+        if not self._collector_ready:  # first call, or restored: new episodes (a later learn() continues)
+            self.collector.reset(reset_buffer=False)
+            self._collector_ready = True
+        try:
+            self.warm_up(pause)
+            remaining = self.total_steps - self._steps
+            if remaining > 0:
+                params = self.trainer_params(remaining, training_fn, _capturing_logger(self._latest))
+                self.algorithm.create_trainer(params).run(reset_collectors=False)
+        except StopTraining:
+            pass
+
+    def warm_up(self, pause: Callable[[int], bool]) -> None:
+        """Steps before the trainer runs (SAC's random ones); none by default."""
+
+    def peer_step(self) -> int:
+        return self._steps
+
+    def rollout_steps(self) -> int:
+        return self.collect_size()
+
+    def peer_stats(self) -> dict[str, float]:
+        stats = {}
+        for key, value in self._latest.items():
+            if isinstance(value, dict) and "mean" in value:
+                value = value["mean"]
+            if key not in _NOT_STATISTICS and _is_number(value):
+                stats[TRAIN_PREFIX + key] = float(value)
+        for scheduler in self.algorithm.lr_schedulers[:1]:
+            stats[TRAIN_PREFIX + "learning_rate"] = float(scheduler.get_last_lr()[0])
+        return stats
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def algorithm_state(self) -> dict[str, Any]:
+        state = {
+            "algorithm": self.algorithm.state_dict(),  # networks, target networks, optimisers
+            "lr_schedulers": [s.state_dict() for s in self.algorithm.lr_schedulers],
+            "env_steps": self._steps,
+            "obs_rms": None,
+            "replay_buffer": None,
+        }
+        if getattr(self.config, "obs_norm", False):
+            state["obs_rms"] = copy.deepcopy(self.train_envs.get_obs_rms())
+        return state
+
+    def load_algorithm_state(self, state: dict[str, Any]) -> None:
+        if self._training is not None:  # a paused trainer of the state being replaced
+            self._training.stop()
+            self._training = None  # the next collect starts a trainer on the restored state
+        self.algorithm.load_state_dict(dict(state["algorithm"]))
+        for scheduler, saved in zip(self.algorithm.lr_schedulers, state["lr_schedulers"], strict=True):
+            scheduler.load_state_dict(saved)
+        self._steps = int(state["env_steps"])
+        if state.get("obs_rms") is not None:
+            self.train_envs.set_obs_rms(copy.deepcopy(state["obs_rms"]))
+        if state.get("replay_buffer") is not None:
+            self.collector.buffer = pickle.loads(state["replay_buffer"])
+        self.train_envs.seed(self.seed + self._steps)
+        self._collector_ready = False
+
+    def close_peer(self) -> None:
+        self.collector.close()
+
+
+def round_up(steps: int, multiple: int) -> int:
+    return math.ceil(steps / multiple) * multiple
+
+
+def _is_number(value: Any) -> bool:
+    numeric = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    return numeric and bool(np.isfinite(value))
+
+
+def _capturing_logger(latest: dict[str, Any]) -> Any:
+    """A Tianshou logger that writes nothing and keeps the trainer's latest update statistics."""
+    from tianshou.utils import LazyLogger
+
+    class CapturingLogger(LazyLogger):
+        def log_update_data(self, log_data: dict, step: int) -> None:
+            latest.clear()
+            latest.update(log_data)
+
+    return CapturingLogger()
