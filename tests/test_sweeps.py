@@ -275,3 +275,38 @@ def test_a_missing_peer_library_is_reported_before_launch(tmp_path, monkeypatch)
         run_sweep(write_sweep(tmp_path, SMALL), root=tmp_path / "out", quiet=True)
     assert "sb3:PPO × rlsuite/CartPole-v1: sb3:PPO needs the 'stable_baselines3' package" in str(error.value)
     assert "pip install 'rlsuite[sb3]'" in str(error.value) and not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_stops_the_sweep_and_the_next_invocation_finishes_it(tmp_path):
+    """A real interruption: SIGINT to ``rlsuite sweep`` while its second run trains."""
+    import signal
+    import subprocess
+    import time
+
+    ppo = {"env.num_envs": 4, "algo.num_steps": 64}
+    data = {
+        **SMALL,
+        "seeds": [0],
+        "envs": ["rlsuite/CartPole-v1"],
+        "base": {**SMALL["base"], "checkpoint": {"every_steps": 100_000}},
+        "algorithms": [  # run one by one: a short run, then a long one (interrupted)
+            {"name": "ppo", "label": "short", "overrides": {**ppo, "total_steps": 1024}},
+            {"name": "ppo", "label": "long", "overrides": {**ppo, "total_steps": 30_000}},
+        ],
+    }
+    first_dir = tmp_path / "out" / "small" / "short" / "rlsuite_CartPole-v1" / "seed0"
+    second_dir = tmp_path / "out" / "small" / "long" / "rlsuite_CartPole-v1" / "seed0"
+    sweep_file = write_sweep(tmp_path, data)
+    command = [sys.executable, "-m", "rlsuite.cli", "sweep", str(sweep_file), "--root", str(tmp_path / "out")]
+    process = subprocess.Popen([*command, "--workers", "1", "--no-report", "--quiet"])
+    deadline = time.time() + 240
+    while not (second_dir / "metrics.csv").exists() and time.time() < deadline:
+        time.sleep(0.1)  # until the second run is in its training loop
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    assert run_status(first_dir) == "done" and run_status(second_dir) == "partial"
+    kept = (first_dir / "summary.json").stat().st_mtime_ns
+    result = run_sweep(sweep_file, root=tmp_path / "out", quiet=True)
+    assert [o.id for o in result.outcomes] == ["long/rlsuite_CartPole-v1/seed0"]
+    assert result.outcomes[0].status == "done" and (first_dir / "summary.json").stat().st_mtime_ns == kept
+    assert "resuming" in (second_dir / "train.log").read_text()
