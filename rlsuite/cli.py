@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         "--root", default=None, help="folder that holds the sweep folder (default: the file's root)"
     )
     sweep.add_argument("--dry-run", action="store_true", help="check and list the runs; start nothing")
+    sweep.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="PATTERN",
+        help="run only the runs whose id matches a shell pattern, e.g. 'sb3_PPO/*' '*/Pendulum-v1/*'",
+    )
     sweep.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     sweep.add_argument("--quiet", action="store_true", help="no progress output")
     sweep.set_defaults(handler=_sweep)
@@ -197,6 +204,7 @@ def _sweep(args: argparse.Namespace) -> int:
         root=args.root,
         quiet=args.quiet,
         dry_run=args.dry_run,
+        only=args.only,
     )
     if args.dry_run:
         return 0

@@ -310,3 +310,21 @@ def test_ctrl_c_stops_the_sweep_and_the_next_invocation_finishes_it(tmp_path):
     assert [o.id for o in result.outcomes] == ["long/rlsuite_CartPole-v1/seed0"]
     assert result.outcomes[0].status == "done" and (first_dir / "summary.json").stat().st_mtime_ns == kept
     assert "resuming" in (second_dir / "train.log").read_text()
+
+
+def test_only_runs_the_matching_runs(tmp_path, capsys):
+    code = main(
+        [
+            "sweep",
+            str(write_sweep(tmp_path, SMALL)),
+            "--root",
+            str(tmp_path),
+            "--dry-run",
+            "--only",
+            "sb3_PPO/*/seed1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "2 to run" in out
+    with pytest.raises(SweepError, match="--only nothing/\\* matches no run; run ids look like ppo/"):
+        run_sweep(write_sweep(tmp_path, SMALL), root=tmp_path, only=["nothing/*"], quiet=True)

@@ -16,6 +16,7 @@ each asking for ``threads_per_run`` CPUs, to a local Ray instance or to the clus
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -70,19 +71,27 @@ def run_sweep(
     root: str | Path | None = None,
     quiet: bool = False,
     dry_run: bool = False,
+    only: list[str] | None = None,
 ) -> SweepResult:
-    """Check, lay out and run the sweep in ``path``; finished runs are kept, the rest (re-)run."""
+    """Check, lay out and run the sweep in ``path``; finished runs are kept, the rest (re-)run.
+
+    ``only``: shell patterns on run ids (``sb3_PPO/*``, ``*/Pendulum-v1/*``); the other runs are left
+    as they are (the report counts them as incomplete until they run).
+    """
     if backend not in BACKENDS:
         raise SweepError(f"backend={backend!r}; accepted: {', '.join(BACKENDS)}")
     if workers < 0:
         raise SweepError(f"workers must be >= 0 (0 = as many as the cores allow), got {workers}")
     sweep = path if isinstance(path, Sweep) else load_sweep(path, root=root)
     configs = check_sweep(sweep)
-    todo = [run for run in sweep.runs if run_status(run.directory) != "done"]
-    result = SweepResult(sweep.directory, skipped=[r.id for r in sweep.runs if r not in todo])
+    selected = [run for run in sweep.runs if not only or any(fnmatch.fnmatch(run.id, p) for p in only)]
+    if only and not selected:
+        raise SweepError(f"--only {' '.join(only)} matches no run; run ids look like {sweep.runs[0].id}")
+    todo = [run for run in selected if run_status(run.directory) != "done"]
+    result = SweepResult(sweep.directory, skipped=[r.id for r in selected if r not in todo])
     workers = workers or max(1, (os.cpu_count() or 1) // sweep.threads_per_run)
     if dry_run:
-        _print_plan(sweep, todo, backend, workers)
+        _print_plan(sweep, todo, selected, backend, workers)
         return result
     write_sweep_files(sweep)
     for run in todo:
@@ -216,11 +225,13 @@ def _import_ray() -> Any:
     return ray
 
 
-def _print_plan(sweep: Sweep, todo: list[RunSpec], backend: str, workers: int) -> None:
+def _print_plan(
+    sweep: Sweep, todo: list[RunSpec], selected: list[RunSpec], backend: str, workers: int
+) -> None:
     print(
         f"sweep {sweep.name}: {len(sweep.runs)} runs in {sweep.directory}; {len(todo)} to run on {backend} "
         f"({workers} at a time, {sweep.threads_per_run} thread(s) each)"
     )
     for run in sweep.runs:
-        state = "to run" if run in todo else "done"
+        state = "to run" if run in todo else "done" if run in selected else "not selected (--only)"
         print(f"  {run.id:60s} {run.data.get('total_steps', ''):>9} steps  {state}")

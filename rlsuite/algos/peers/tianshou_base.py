@@ -66,7 +66,6 @@ class TianshouAlgorithm(PeerAlgorithm):
         envs.seed(self.seed)
         self.train_envs = VectorEnvNormObs(envs) if getattr(self.config, "obs_norm", False) else envs
         self._steps = 0
-        self._trained_for = 0  # the budget the latest trainer run was started for
         self._collector_ready = False
         self._latest: dict[str, Any] = {}
         try:
