@@ -98,7 +98,7 @@ def run_sweep(
         prepare_run_dir(run.directory, yaml.safe_dump(experiment_to_dict(configs[run.id]), sort_keys=False))
     progress = SweepProgress(
         sweep.name,
-        len(sweep.runs),
+        len(selected),
         len(result.skipped),
         enabled=not quiet,
         running_word="running" if backend == "local" else "in flight",

@@ -221,17 +221,8 @@ class TianshouPPO(TianshouAlgorithm):
         from tianshou.trainer import OnPolicyTrainerParams
 
         return OnPolicyTrainerParams(
-            training_collector=self.collector,
-            test_collector=None,
-            max_epochs=1,
-            epoch_num_steps=remaining,
-            collection_step_num_env_steps=self.collect_size(),
+            **self.common_trainer_params(remaining, training_fn, logger),
             update_step_num_repetitions=self.config.update_step_num_repetitions,
-            batch_size=self.config.batch_size,
-            training_fn=training_fn,
-            logger=logger,
-            verbose=False,
-            show_progress=False,
         )
 
 
@@ -341,17 +332,8 @@ class TianshouSAC(TianshouAlgorithm):
         from tianshou.trainer import OffPolicyTrainerParams
 
         return OffPolicyTrainerParams(
-            training_collector=self.collector,
-            test_collector=None,
-            max_epochs=1,
-            epoch_num_steps=remaining,
-            collection_step_num_env_steps=self.collect_size(),
+            **self.common_trainer_params(remaining, training_fn, logger),
             update_step_num_gradient_steps_per_sample=self.config.update_step_num_gradient_steps_per_sample,
-            batch_size=self.config.batch_size,
-            training_fn=training_fn,
-            logger=logger,
-            verbose=False,
-            show_progress=False,
         )
 
     def algorithm_state(self) -> dict[str, Any]:

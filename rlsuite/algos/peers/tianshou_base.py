@@ -92,6 +92,23 @@ class TianshouAlgorithm(PeerAlgorithm):
         """Tianshou's ``*TrainerParams`` for one epoch of ``remaining`` env steps."""
         raise NotImplementedError
 
+    def common_trainer_params(
+        self, remaining: int, training_fn: Callable[[int, int], None], logger: Any
+    ) -> dict[str, Any]:
+        """One epoch of ``remaining`` steps, no test collector, Tianshou's own output silenced."""
+        return {
+            "training_collector": self.collector,
+            "test_collector": None,
+            "max_epochs": 1,
+            "epoch_num_steps": remaining,
+            "collection_step_num_env_steps": self.collect_size(),
+            "batch_size": self.config.batch_size,
+            "training_fn": training_fn,
+            "logger": logger,
+            "verbose": False,
+            "show_progress": False,
+        }
+
     def _make_buffer(self) -> Any:
         from tianshou.data import ReplayBuffer, VectorReplayBuffer
 
