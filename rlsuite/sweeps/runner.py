@@ -19,7 +19,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -87,11 +86,13 @@ def run_sweep(
     selected = [run for run in sweep.runs if not only or any(fnmatch.fnmatch(run.id, p) for p in only)]
     if only and not selected:
         raise SweepError(f"--only {' '.join(only)} matches no run; run ids look like {sweep.runs[0].id}")
-    todo = [run for run in selected if run_status(run.directory) != "done"]
-    result = SweepResult(sweep.directory, skipped=[r.id for r in selected if r not in todo])
+    finished = [run.id for run in selected if run_status(run.directory) == "done"]
+    finished_ids = set(finished)
+    todo = [run for run in selected if run.id not in finished_ids]
+    result = SweepResult(sweep.directory, skipped=finished)
     workers = workers or max(1, (os.cpu_count() or 1) // sweep.threads_per_run)
     if dry_run:
-        _print_plan(sweep, todo, selected, backend, workers)
+        _print_plan(sweep, {r.id for r in todo}, {r.id for r in selected}, backend, workers)
         return result
     write_sweep_files(sweep)
     for run in todo:
@@ -118,7 +119,7 @@ def write_sweep_files(sweep: Sweep) -> None:
     """``sweep.yaml`` (the file as given) and ``sweep.json`` (runs, folders, references)."""
     sweep.directory.mkdir(parents=True, exist_ok=True)
     if sweep.source.resolve() != (sweep.directory / "sweep.yaml").resolve():
-        shutil.copyfile(sweep.source, sweep.directory / "sweep.yaml")
+        atomic_write_text(sweep.directory / "sweep.yaml", sweep.source.read_text(encoding="utf-8"))
     runs = [_run_entry(run, sweep.directory) for run in sweep.runs]
     data = {"format": SWEEP_FORMAT, "name": sweep.name, "references": sweep.references, "runs": runs}
     atomic_write_text(sweep.directory / "sweep.json", json.dumps(data, indent=2) + "\n")
@@ -233,5 +234,5 @@ def _print_plan(
         f"({workers} at a time, {sweep.threads_per_run} thread(s) each)"
     )
     for run in sweep.runs:
-        state = "to run" if run in todo else "done" if run in selected else "not selected (--only)"
+        state = "to run" if run.id in todo else "done" if run.id in selected else "not selected (--only)"
         print(f"  {run.id:60s} {run.data.get('total_steps', ''):>9} steps  {state}")
