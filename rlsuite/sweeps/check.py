@@ -16,11 +16,11 @@ from rlsuite.sweeps.spec import Sweep, SweepError
 
 def check_sweep(sweep: Sweep) -> dict[str, ExperimentConfig]:
     """Validate ``sweep``; return each run's config by run id, or raise listing every problem."""
-    problems = _pair_problems(sweep)
-    bad_pairs = {tuple(p.split(": ", 1)[0].split(" × ")) for p in problems}
+    pair_problems = _pair_problems(sweep)
+    problems = [f"{algo} × {env}: {p}" for (algo, env), found in pair_problems.items() for p in found]
     configs: dict[str, ExperimentConfig] = {}
     for run in sweep.runs:
-        if (run.algo, run.env) in bad_pairs:
+        if pair_problems[(run.algo, run.env)]:
             continue
         try:
             configs[run.id] = build_experiment(run.data)
@@ -37,27 +37,27 @@ def check_sweep(sweep: Sweep) -> dict[str, ExperimentConfig]:
     return configs
 
 
-def _pair_problems(sweep: Sweep) -> list[str]:
-    """Impossible algorithm × env pairs: unknown names, missing peer libraries, unsupported spaces."""
+def _pair_problems(sweep: Sweep) -> dict[tuple[str, str], list[str]]:
+    """Per (algorithm, env) pair, why it is impossible: unknown names, a missing library, the spaces."""
     from rlsuite.algos import get_algorithm
 
-    spaces: dict[str, Any] = {}
-    problems = []
+    probes: dict[str, tuple[Any, bool] | str] = {}  # env id -> (action space, multi-agent) or the error
+    problems: dict[tuple[str, str], list[str]] = {}
     for algo_name, env_id in sweep.pairs():
+        if env_id not in probes:
+            try:
+                probes[env_id] = _probe(env_id)
+            except Exception as exc:  # unknown id, missing optional simulator, bad env kwargs
+                probes[env_id] = f"cannot build the env ({_message(exc)})"
         try:
             algo_cls = get_algorithm(algo_name)
         except (KeyError, ImportError) as exc:
-            problems.append(f"{algo_name} × {env_id}: {_message(exc)}")
+            problems[(algo_name, env_id)] = [_message(exc)]
             continue
-        try:
-            action_space, multi_agent = spaces.get(env_id) or _probe(env_id)
-        except Exception as exc:  # unknown id, missing optional simulator, bad env kwargs
-            problems.append(f"{algo_name} × {env_id}: cannot build the env ({_message(exc)})")
-            continue
-        spaces[env_id] = (action_space, multi_agent)
-        problems += [
-            f"{algo_name} × {env_id}: {p}" for p in algo_cls.capabilities.problems(action_space, multi_agent)
-        ]
+        probe = probes[env_id]
+        problems[(algo_name, env_id)] = (
+            [probe] if isinstance(probe, str) else algo_cls.capabilities.problems(*probe)
+        )
     return problems
 
 
