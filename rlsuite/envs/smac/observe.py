@@ -1,0 +1,359 @@
+"""SMAC's interface arithmetic on the battle arrays: available actions, observations, state, reward
+and episode end, exactly in the layouts of oxwhirl/smac ``starcraft2.py`` (environments.md §1.3–§1.6).
+
+Everything here reads the state arrays of :mod:`rlsuite.envs.smac.core` and writes into caller-owned
+output arrays, so the single env, the PettingZoo env, the batched vector env and the real-SC2 adapter
+(which fills the same arrays from the game) share one implementation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from rlsuite.envs.smac import units as ut
+from rlsuite.envs.smac.core import (
+    FS_COOLDOWN,
+    FS_ENERGY,
+    FS_HEALTH,
+    FS_PREV_HS,
+    FS_SHIELD,
+    FS_X,
+    FS_Y,
+    IS_ALIVE,
+    IS_DEAD,
+    IS_TYPE,
+)
+
+SIGHT_RANGE = 9.0
+SHOOT_RANGE = 6.0
+N_ACTIONS_NO_ATTACK = 6
+
+# Layout flags (indices into the ``flags`` array).
+(
+    OBS_ALL_HEALTH, OBS_OWN_HEALTH, OBS_LAST_ACTION, OBS_PATHING_GRID, OBS_TERRAIN_HEIGHT,
+    OBS_TIMESTEP_NUMBER, STATE_LAST_ACTION, STATE_TIMESTEP_NUMBER,
+) = range(8)
+N_FLAGS = 8
+
+# Reward parameters (indices into the ``reward_params`` array).
+R_SPARSE, R_ONLY_POSITIVE, R_DEATH_VALUE, R_WIN, R_DEFEAT, R_NEG_SCALE, R_SCALE, R_SCALE_RATE = range(8)
+N_REWARD_PARAMS = 8
+
+# Game-end codes.
+END_NONE, END_WON, END_LOST, END_DRAW = 0, 1, -1, 2
+
+
+@njit(cache=True)
+def _in_bounds(grid, x, y):
+    return 0 <= x < grid.shape[0] and 0 <= y < grid.shape[1]
+
+
+@njit(cache=True)
+def _can_move(fs, grid, b, u, direction, move_amount):
+    """SMAC's ``can_move``: the cell half a move away (integer-truncated) is in bounds and pathable."""
+    m = move_amount / 2.0
+    x, y = fs[b, u, FS_X], fs[b, u, FS_Y]
+    if direction == 0:
+        cx, cy = int(x), int(y + m)
+    elif direction == 1:
+        cx, cy = int(x), int(y - m)
+    elif direction == 2:
+        cx, cy = int(x + m), int(y)
+    else:
+        cx, cy = int(x - m), int(y)
+    return _in_bounds(grid, cx, cy) and grid[cx, cy]
+
+
+@njit(cache=True)
+def avail_actions(fs, ist, table, grid, n_agents, n_actions, move_amount, out):
+    """``out[B, n_agents, n_actions]``: 1 where SMAC's ``get_avail_agent_actions`` allows the action."""
+    n_batch, n_units = ist.shape[0], ist.shape[1]
+    for b in range(n_batch):
+        for a in range(n_agents):
+            for k in range(n_actions):
+                out[b, a, k] = 0
+            if ist[b, a, IS_ALIVE] == 0:
+                out[b, a, 0] = 1
+                continue
+            out[b, a, 1] = 1
+            for d in range(4):
+                out[b, a, 2 + d] = 1 if _can_move(fs, grid, b, a, d, move_amount) else 0
+            medivac = table[ist[b, a, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL
+            lo, hi = (0, n_agents) if medivac else (n_agents, n_units)
+            for t in range(lo, hi):
+                if ist[b, t, IS_ALIVE] == 0:
+                    continue
+                if medivac and table[ist[b, t, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL:
+                    continue
+                d = math.hypot(fs[b, t, FS_X] - fs[b, a, FS_X], fs[b, t, FS_Y] - fs[b, a, FS_Y])
+                if d <= SHOOT_RANGE:
+                    out[b, a, N_ACTIONS_NO_ATTACK + t - lo] = 1
+
+
+@njit(cache=True)
+def _surrounding(fs, b, u, move_amount, k):
+    """SMAC's ``get_surrounding_points``: 8 cells at 2·move on the axes and move on the diagonals
+    (then the unit's own cell when ``k == 8``)."""
+    x, y = int(fs[b, u, FS_X]), int(fs[b, u, FS_Y])
+    ma = int(move_amount)
+    if k == 0:
+        return x, y + 2 * ma
+    if k == 1:
+        return x, y - 2 * ma
+    if k == 2:
+        return x + 2 * ma, y
+    if k == 3:
+        return x - 2 * ma, y
+    if k == 4:
+        return x + ma, y + ma
+    if k == 5:
+        return x - ma, y - ma
+    if k == 6:
+        return x + ma, y - ma
+    if k == 7:
+        return x - ma, y + ma
+    return x, y
+
+
+@njit(cache=True)
+def agent_obs(fs, ist, table, grid, height, avail, last_action, steps, episode_limit, n_agents,
+              n_actions, utb, shield_ally, shield_enemy, ally_ids, enemy_ids, flags, move_amount, out):
+    """``out[B, n_agents, obs_size]``: SMAC's ``get_obs_agent`` for every agent of every battle."""
+    n_batch, n_units = ist.shape[0], ist.shape[1]
+    n_enemies = n_units - n_agents
+    all_health, own_health = flags[OBS_ALL_HEALTH], flags[OBS_OWN_HEALTH]
+    nf_en = 4 + utb + ((1 + shield_enemy) if all_health else 0)
+    nf_al = 4 + utb + ((1 + shield_ally) if all_health else 0) + (n_actions if flags[OBS_LAST_ACTION] else 0)
+    move_size = 4 + (8 if flags[OBS_PATHING_GRID] else 0) + (9 if flags[OBS_TERRAIN_HEIGHT] else 0)
+    en_start = move_size
+    al_start = en_start + n_enemies * nf_en
+    own_start = al_start + (n_agents - 1) * nf_al
+    for b in range(n_batch):
+        for a in range(n_agents):
+            for k in range(out.shape[2]):
+                out[b, a, k] = 0.0
+            if ist[b, a, IS_ALIVE] == 0:
+                continue
+            ax, ay = fs[b, a, FS_X], fs[b, a, FS_Y]
+            # Move features.
+            for d in range(4):
+                out[b, a, d] = avail[b, a, 2 + d]
+            ind = 4
+            if flags[OBS_PATHING_GRID]:
+                for k in range(8):
+                    px, py = _surrounding(fs, b, a, move_amount, k)
+                    out[b, a, ind + k] = grid[px, py] if _in_bounds(grid, px, py) else 1.0
+                ind += 8
+            if flags[OBS_TERRAIN_HEIGHT]:
+                for k in range(9):
+                    px, py = _surrounding(fs, b, a, move_amount, k)
+                    out[b, a, ind + k] = height[px, py] if _in_bounds(grid, px, py) else 1.0
+            # Enemy features.
+            for e in range(n_enemies):
+                v = n_agents + e
+                if ist[b, v, IS_ALIVE] == 0:
+                    continue
+                dx, dy = fs[b, v, FS_X] - ax, fs[b, v, FS_Y] - ay
+                dist = math.hypot(dx, dy)
+                if dist >= SIGHT_RANGE:
+                    continue
+                o = en_start + e * nf_en
+                out[b, a, o] = avail[b, a, N_ACTIONS_NO_ATTACK + e]
+                out[b, a, o + 1] = dist / SIGHT_RANGE
+                out[b, a, o + 2] = dx / SIGHT_RANGE
+                out[b, a, o + 3] = dy / SIGHT_RANGE
+                ind = 4
+                tv = ist[b, v, IS_TYPE]
+                if all_health:
+                    out[b, a, o + ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
+                    ind += 1
+                    if shield_enemy:
+                        out[b, a, o + ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
+                        ind += 1
+                if utb:
+                    out[b, a, o + ind + enemy_ids[tv]] = 1.0
+            # Ally features (other agents in id order).
+            slot = 0
+            for v in range(n_agents):
+                if v == a:
+                    continue
+                o = al_start + slot * nf_al
+                slot += 1
+                if ist[b, v, IS_ALIVE] == 0:
+                    continue
+                dx, dy = fs[b, v, FS_X] - ax, fs[b, v, FS_Y] - ay
+                dist = math.hypot(dx, dy)
+                if dist >= SIGHT_RANGE:
+                    continue
+                out[b, a, o] = 1.0
+                out[b, a, o + 1] = dist / SIGHT_RANGE
+                out[b, a, o + 2] = dx / SIGHT_RANGE
+                out[b, a, o + 3] = dy / SIGHT_RANGE
+                ind = 4
+                tv = ist[b, v, IS_TYPE]
+                if all_health:
+                    out[b, a, o + ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
+                    ind += 1
+                    if shield_ally:
+                        out[b, a, o + ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
+                        ind += 1
+                if utb:
+                    out[b, a, o + ind + ally_ids[tv]] = 1.0
+                    ind += utb
+                if flags[OBS_LAST_ACTION]:
+                    out[b, a, o + ind + last_action[b, v]] = 1.0
+            # Own features.
+            ta = ist[b, a, IS_TYPE]
+            ind = own_start
+            if own_health:
+                out[b, a, ind] = fs[b, a, FS_HEALTH] / table[ta, ut.F_HEALTH]
+                ind += 1
+                if shield_ally:
+                    out[b, a, ind] = fs[b, a, FS_SHIELD] / table[ta, ut.F_SHIELD]
+                    ind += 1
+            if utb:
+                out[b, a, ind + ally_ids[ta]] = 1.0
+                ind += utb
+            if flags[OBS_TIMESTEP_NUMBER]:
+                out[b, a, ind] = steps[b] / episode_limit
+
+
+@njit(cache=True)
+def global_state(fs, ist, table, last_action, steps, episode_limit, n_agents, n_actions, utb,
+                 shield_ally, shield_enemy, ally_ids, enemy_ids, flags, map_x, map_y, out):
+    """``out[B, state_size]``: SMAC's ``get_state`` (ally rows, enemy rows, last actions, timestep)."""
+    n_batch, n_units = ist.shape[0], ist.shape[1]
+    n_enemies = n_units - n_agents
+    nf_al = 4 + shield_ally + utb
+    nf_en = 3 + shield_enemy + utb
+    cx, cy = map_x / 2.0, map_y / 2.0
+    for b in range(n_batch):
+        for k in range(out.shape[1]):
+            out[b, k] = 0.0
+        for a in range(n_agents):
+            if ist[b, a, IS_ALIVE] == 0:
+                continue
+            t = ist[b, a, IS_TYPE]
+            o = a * nf_al
+            out[b, o] = fs[b, a, FS_HEALTH] / table[t, ut.F_HEALTH]
+            if table[t, ut.F_WEAPON] == ut.WEAPON_HEAL:
+                out[b, o + 1] = fs[b, a, FS_ENERGY] / table[t, ut.F_COOLDOWN_NORM]
+            else:
+                out[b, o + 1] = fs[b, a, FS_COOLDOWN] / table[t, ut.F_COOLDOWN_NORM]
+            out[b, o + 2] = (fs[b, a, FS_X] - cx) / map_x
+            out[b, o + 3] = (fs[b, a, FS_Y] - cy) / map_y
+            ind = 4
+            if shield_ally:
+                out[b, o + 4] = fs[b, a, FS_SHIELD] / table[t, ut.F_SHIELD]
+                ind += 1
+            if utb:
+                out[b, o + ind + ally_ids[t]] = 1.0
+        base = n_agents * nf_al
+        for e in range(n_enemies):
+            v = n_agents + e
+            if ist[b, v, IS_ALIVE] == 0:
+                continue
+            t = ist[b, v, IS_TYPE]
+            o = base + e * nf_en
+            out[b, o] = fs[b, v, FS_HEALTH] / table[t, ut.F_HEALTH]
+            out[b, o + 1] = (fs[b, v, FS_X] - cx) / map_x
+            out[b, o + 2] = (fs[b, v, FS_Y] - cy) / map_y
+            ind = 3
+            if shield_enemy:
+                out[b, o + 3] = fs[b, v, FS_SHIELD] / table[t, ut.F_SHIELD]
+                ind += 1
+            if utb:
+                out[b, o + ind + enemy_ids[t]] = 1.0
+        ind = base + n_enemies * nf_en
+        if flags[STATE_LAST_ACTION]:
+            for a in range(n_agents):
+                out[b, ind + a * n_actions + last_action[b, a]] = 1.0
+            ind += n_agents * n_actions
+        if flags[STATE_TIMESTEP_NUMBER]:
+            out[b, ind] = steps[b] / episode_limit
+
+
+@njit(cache=True)
+def _only_healers_left(ist, table, lo, hi, exactly_one):
+    """SMAC's ``only_medivac_left``: allies — no non-medivac alive; enemies — exactly one unit alive
+    and it is a medivac."""
+    others, healers = 0, 0
+    for u in range(lo, hi):
+        if ist[u, IS_ALIVE] == 0:
+            continue
+        if table[ist[u, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL:
+            healers += 1
+        else:
+            others += 1
+    if exactly_one:
+        return others == 0 and healers == 1
+    return others == 0
+
+
+@njit(cache=True)
+def battle_outcome(fs, ist, table, active, steps, n_agents, episode_limit, medivac_rule, params, max_reward,
+                   reward, end_code, timeout, dead_allies, dead_enemies):
+    """After a step: SMAC's ``reward_battle`` (updating death trackers and previous health), the game-end
+    code, the win/defeat terms, scaling, the episode-limit timeout and the dead counts."""
+    n_batch, n_units = ist.shape[0], ist.shape[1]
+    neg = params[R_NEG_SCALE]
+    for b in range(n_batch):
+        if not active[b]:
+            continue
+        steps[b] += 1
+        delta_deaths, delta_ally, delta_enemy = 0.0, 0.0, 0.0
+        n_ally, n_enemy = 0, 0
+        for u in range(n_units):
+            hs = fs[b, u, FS_HEALTH] + fs[b, u, FS_SHIELD]
+            ally = u < n_agents
+            if ist[b, u, IS_ALIVE] == 1:
+                if ally:
+                    n_ally += 1
+                else:
+                    n_enemy += 1
+            if ist[b, u, IS_DEAD] == 0:
+                prev = fs[b, u, FS_PREV_HS]
+                if ist[b, u, IS_ALIVE] == 0:
+                    ist[b, u, IS_DEAD] = 1
+                    if ally:
+                        if params[R_ONLY_POSITIVE] == 0:
+                            delta_deaths -= params[R_DEATH_VALUE] * neg
+                        delta_ally += prev * neg
+                    else:
+                        delta_deaths += params[R_DEATH_VALUE]
+                        delta_enemy += prev
+                elif ally:
+                    delta_ally += neg * (prev - hs)
+                else:
+                    delta_enemy += prev - hs
+            fs[b, u, FS_PREV_HS] = hs
+        if params[R_SPARSE] != 0:
+            r = 0.0
+        elif params[R_ONLY_POSITIVE] != 0:
+            r = abs(delta_enemy + delta_deaths)
+        else:
+            r = delta_enemy + delta_deaths - delta_ally
+        lost = (n_ally == 0 and n_enemy > 0) or (medivac_rule and _only_healers_left(ist[b], table, 0,
+                                                                                      n_agents, False))
+        won = (n_ally > 0 and n_enemy == 0) or (medivac_rule and _only_healers_left(ist[b], table, n_agents,
+                                                                                     n_units, True))
+        code = END_NONE
+        if lost:
+            code = END_LOST
+        elif won:
+            code = END_WON
+        elif n_ally == 0 and n_enemy == 0:
+            code = END_DRAW
+        if code == END_WON:
+            r = 1.0 if params[R_SPARSE] != 0 else r + params[R_WIN]
+        elif code == END_LOST:
+            r = -1.0 if params[R_SPARSE] != 0 else r + params[R_DEFEAT]
+        if params[R_SCALE] != 0:  # SMAC scales sparse rewards too
+            r /= max_reward[b] / params[R_SCALE_RATE]
+        reward[b] = r
+        end_code[b] = code
+        timeout[b] = code == END_NONE and steps[b] >= episode_limit
+        dead_allies[b] = n_agents - n_ally
+        dead_enemies[b] = n_units - n_agents - n_enemy
