@@ -63,3 +63,21 @@ for _name, (_single, _vector, _description) in GRID_WORLDS.items():
         family="text",
         description=f"{_name} as a multi-turn text env for LLM agents (Text spaces, <answer> parsing)",
     )
+
+# SMAC: the numba combat simulator of the 23 SMAC maps (docs/smac.md). Multi-agent: PettingZoo Parallel
+# env, and a batched multi-agent vector env (arrays [num_envs, n_agents, ...]) through make_vec.
+SMAC_MAPS = (
+    "3m", "8m", "25m", "5m_vs_6m", "8m_vs_9m", "10m_vs_11m", "27m_vs_30m", "MMM", "MMM2", "2s3z", "3s5z",
+    "3s5z_vs_3s6z", "3s_vs_3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "2m_vs_1z", "corridor", "6h_vs_8z",
+    "2s_vs_1sc", "so_many_baneling", "bane_vs_bane", "2c_vs_64zg",
+)
+for _map in SMAC_MAPS:
+    register(
+        f"rlsuite/SMAC-{_map}-v0",
+        entry_point="rlsuite.envs.smac.pettingzoo_env:SMACParallelEnv",
+        vector_entry_point="rlsuite.envs.smac.vector:SMACVectorEnv",
+        multi_agent=True,
+        kwargs={"map_name": _map},
+        family="smac",
+        description=f"SMAC {_map} on the numba combat simulator (PettingZoo Parallel; batched vector env)",
+    )

@@ -170,7 +170,10 @@ def make_vec(
     vectorization: str = "auto",
     **kwargs: Any,
 ) -> gym.vector.VectorEnv:
-    """Build ``num_envs`` copies of a single-agent env as one same-step-autoreset ``VectorEnv``.
+    """Build ``num_envs`` copies of an env as one same-step-autoreset vector env.
+
+    Single-agent ids give a ``gymnasium.vector.VectorEnv``; multi-agent ids with a native batched core
+    (SMAC) give their multi-agent vector env, with arrays shaped ``[num_envs, n_agents, ...]``.
 
     ``vectorization``: ``"auto"`` (native batched core if the id has one, else sync), ``"native"``,
     ``"sync"`` or ``"async"`` (one process per env).
@@ -183,7 +186,7 @@ def make_vec(
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     entry = spec(env_id)
     if entry.multi_agent:
-        raise ValueError(f"{env_id!r} is multi-agent; make_vec builds single-agent vector envs")
+        return _make_multi_agent_vec(entry, num_envs, vectorization, kwargs)
     if vectorization == "native" and not entry.has_native_vector:
         raise ValueError(f"{env_id!r} has no native batched core; use vectorization='sync' or 'async'")
     # Gymnasium's own vector entry points use next-step autoreset; "auto" takes them only for our ids.
@@ -202,6 +205,16 @@ def make_vec(
     if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
         raise RuntimeError(f"vector env for {env_id!r} must use same-step autoreset")
     return env
+
+
+def _make_multi_agent_vec(entry: EnvEntry, num_envs: int, vectorization: str, kwargs: dict[str, Any]) -> Any:
+    """Multi-agent ids: their native batched env (arrays ``[num_envs, n_agents, ...]``), if they have one."""
+    if not entry.has_native_vector or vectorization in ("sync", "async"):
+        raise ValueError(
+            f"{entry.id!r} is multi-agent and has no {vectorization!r} vector form; "
+            + ("use vectorization='auto' or 'native'" if entry.has_native_vector else "make single envs")
+        )
+    return _load(entry.vector_entry_point)(num_envs=num_envs, **{**entry.kwargs, **kwargs})
 
 
 _BUILTINS_LOADED = False

@@ -149,7 +149,7 @@ class Battles:
         self.loops = np.zeros(n, dtype=np.int64)
         self.steps = np.zeros(n, dtype=np.int64)
         self.streams = EnvStreams(n)
-        self.last_action = np.zeros((n, self.layout.n_agents), dtype=np.int64)
+        self.last_action = np.full((n, self.layout.n_agents), -1, dtype=np.int64)
         self.max_reward = np.zeros(n)
         self.spawn_types = np.zeros((n, u), dtype=np.int64)
         self.spawn_xy = np.zeros((n, u, 2))
@@ -164,7 +164,9 @@ class Battles:
              options.reward_scale, options.reward_scale_rate], dtype=np.float64)
         points = self.spec.order_points or ((0.0, 0.0),)
         self._order_points = np.array(points, dtype=np.float64).reshape(-1, 2)
-        self._medivac_rule = self.spec.map_type == "MMM"
+        # 1: SMAC's MMM rule (enemy side: exactly one unit left, a medivac); 2: SMACv2's Terran rule
+        # (enemy side: no non-medivac left). Allies lose in both when only medivacs are left.
+        self._medivac_rule = {"MMM": 1, "terran_gen": 2}.get(self.spec.map_type, 0)
 
     # ----- reset / step ---------------------------------------------------------------------------
     def _set_fixed_spawns(self) -> None:
@@ -183,7 +185,7 @@ class Battles:
                    self.spawn_xy, float(self.options.spawn_jitter), self.spec.enemy_order,
                    self._order_points, self.layout.n_agents)
         self.steps[mask] = 0
-        self.last_action[mask] = 0
+        self.last_action[mask] = -1  # SMAC starts with all-zero last-action one-hots
         enemy_types = self.spawn_types[:, self.layout.n_agents:]
         per_enemy = self.table[enemy_types, ut.F_HEALTH] + self.table[enemy_types, ut.F_SHIELD]
         max_reward = (self.layout.n_enemies * self.options.reward_death_value + self.options.reward_win

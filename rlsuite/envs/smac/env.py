@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.envs.smac import observe
-from rlsuite.envs.smac.battle import Battles, split_options
+from rlsuite.envs.smac.battle import Battles, Scenario, split_options
 from rlsuite.envs.smac.heuristic import smac_heuristic_actions
 from rlsuite.envs.smac.maps import MapSpec
 from rlsuite.envs.smac.units import UNIT_TYPES
@@ -27,10 +27,11 @@ from rlsuite.envs.smac.units import UNIT_TYPES
 class StarCraft2Env:
     """One SMAC battle on the simulator, with SMAC's methods and keyword arguments."""
 
-    def __init__(self, map_name: str | MapSpec = "8m", **kwargs: Any) -> None:
+    def __init__(self, map_name: str | MapSpec = "8m", scenario: Scenario | None = None,
+                 **kwargs: Any) -> None:
         options, game_kwargs = split_options(kwargs)
         self._seed = game_kwargs.get("seed")
-        self._battles = Battles(map_name, 1, options)
+        self._battles = Battles(map_name, 1, options, scenario=scenario)
         self.options = options
         self.map_name = self._battles.spec.name
         lay = self._battles.layout

@@ -202,7 +202,7 @@ def agent_obs(fs, ist, table, grid, height, avail, last_action, steps, episode_l
                 if utb:
                     out[b, a, o + ind + ally_ids[tv]] = 1.0
                     ind += utb
-                if flags[OBS_LAST_ACTION]:
+                if flags[OBS_LAST_ACTION] and last_action[b, v] >= 0:
                     out[b, a, o + ind + last_action[b, v]] = 1.0
             # Own features.
             ta = ist[b, a, IS_TYPE]
@@ -269,7 +269,8 @@ def global_state(fs, ist, table, last_action, steps, episode_limit, n_agents, n_
         ind = base + n_enemies * nf_en
         if flags[STATE_LAST_ACTION]:
             for a in range(n_agents):
-                out[b, ind + a * n_actions + last_action[b, a]] = 1.0
+                if last_action[b, a] >= 0:
+                    out[b, ind + a * n_actions + last_action[b, a]] = 1.0
             ind += n_agents * n_actions
         if flags[STATE_TIMESTEP_NUMBER]:
             out[b, ind] = steps[b] / episode_limit
@@ -335,10 +336,10 @@ def battle_outcome(fs, ist, table, active, steps, n_agents, episode_limit, mediv
             r = abs(delta_enemy + delta_deaths)
         else:
             r = delta_enemy + delta_deaths - delta_ally
-        lost = (n_ally == 0 and n_enemy > 0) or (medivac_rule and _only_healers_left(ist[b], table, 0,
-                                                                                      n_agents, False))
-        won = (n_ally > 0 and n_enemy == 0) or (medivac_rule and _only_healers_left(ist[b], table, n_agents,
-                                                                                     n_units, True))
+        lost = (n_ally == 0 and n_enemy > 0) or (
+            medivac_rule != 0 and _only_healers_left(ist[b], table, 0, n_agents, False))
+        won = (n_ally > 0 and n_enemy == 0) or (
+            medivac_rule != 0 and _only_healers_left(ist[b], table, n_agents, n_units, medivac_rule == 1))
         code = END_NONE
         if lost:
             code = END_LOST

@@ -1,0 +1,143 @@
+"""The batched multi-agent SMAC env for training: ``num_envs`` battles stepped by one numba call.
+
+Arrays are shaped ``[num_envs, n_agents, ...]``:
+
+    env = rlsuite.make_vec("rlsuite/SMAC-3m-v0", 64)      # or SMACVectorEnv("3m", 64)
+    obs, info = env.reset(seed=0)        # obs [64, 3, 30]; info["state"] [64, 48], info["action_mask"]
+    obs, reward, terminated, truncated, info = env.step(actions)   # actions int [64, 3]
+
+``reward``, ``terminated`` (battle won, lost or drawn) and ``truncated`` (episode limit) are per battle:
+SMAC's reward is shared by the team. Autoreset is same-step, as for every rlsuite vector env: a battle
+that ends is reset inside ``step``; its last observation, state and mask are in ``info["final_obs"]``,
+``info["final_state"]``, ``info["final_action_mask"]`` (rows of the finished battles, others zero) with
+``info["_final"]`` marking them. ``info["battle_won"]``, ``info["dead_allies"]``, ``info["dead_enemies"]``
+describe the step just played. Actions must be available (``info["action_mask"]``; dead agents take 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+
+from rlsuite.envs.batched import EnvStreams, check_positive_int, check_seed, pop_reset_mask
+from rlsuite.envs.smac import observe
+from rlsuite.envs.smac.battle import Battles, Scenario, split_options
+from rlsuite.envs.smac.maps import MapSpec
+
+
+class SMACVectorEnv:
+    """``num_envs`` SMAC battles of one map with batched arrays and same-step autoreset."""
+
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, map_name: str | MapSpec = "3m", num_envs: int = 1, scenario: Scenario | None = None,
+                 **kwargs: Any) -> None:
+        self.num_envs = check_positive_int("num_envs", num_envs)
+        options, game_kwargs = split_options(kwargs)
+        self._seed = game_kwargs.get("seed")
+        self.battles = Battles(map_name, self.num_envs, options, scenario=scenario)
+        lay = self.battles.layout
+        self.map_name = self.battles.spec.name
+        self.n_agents, self.n_enemies, self.n_actions = lay.n_agents, lay.n_enemies, lay.n_actions
+        self.obs_size, self.state_size = lay.obs_size, lay.state_size
+        self.episode_limit = self.battles.episode_limit
+        self.single_observation_space = spaces.Box(-np.inf, np.inf, (self.obs_size,), np.float32)
+        self.single_action_space = spaces.Discrete(self.n_actions)
+        self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
+        self._started = False
+        self._avail: np.ndarray | None = None
+
+    @property
+    def streams(self) -> EnvStreams:
+        return self.battles.streams
+
+    def get_env_info(self) -> dict[str, Any]:
+        """SMAC's ``get_env_info`` keys, plus ``num_envs``."""
+        return {"state_shape": self.state_size, "obs_shape": self.obs_size, "n_actions": self.n_actions,
+                "n_agents": self.n_agents, "episode_limit": self.episode_limit, "num_envs": self.num_envs}
+
+    def reset(self, *, seed: int | list[int | None] | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset all battles (or those in ``options["reset_mask"]``). ``seed=s`` seeds battle ``i`` with
+        ``s + i``; a list gives one seed (or None) per battle."""
+        mask = pop_reset_mask(dict(options or {}), self.num_envs)
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"seed list must have {self.num_envs} entries, got {len(seed)}")
+            self.streams.seed(list(seed), 0)
+        elif seed is not None:
+            self.streams.seed_range(check_seed(seed))
+        elif self._seed is not None and not self.streams.seeded.any():
+            self.streams.seed_range(check_seed(self._seed))
+        else:
+            self.streams.seed_unseeded_randomly()
+        self.battles.reset(mask)
+        self._started = True
+        return self._observe({})
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        actions = self._check_actions(actions)
+        active = np.ones(self.num_envs, dtype=np.bool_)
+        result = self.battles.step(actions, active)
+        terminated = result["end_code"] != observe.END_NONE
+        truncated = result["timeout"]
+        info: dict[str, Any] = {
+            "battle_won": result["end_code"] == observe.END_WON,
+            "dead_allies": result["dead_allies"],
+            "dead_enemies": result["dead_enemies"],
+        }
+        done = terminated | truncated
+        self._avail = None
+        if done.any():
+            avail = self.battles.avail_actions()
+            obs = self.battles.obs(avail)
+            info["final_obs"] = np.where(done[:, None, None], obs, 0.0).astype(np.float32)
+            info["final_state"] = np.where(done[:, None], self.battles.state(obs), 0.0).astype(np.float32)
+            info["final_action_mask"] = np.where(done[:, None, None], avail, 0).astype(bool)
+            info["_final"] = done.copy()
+            self.battles.reset(done)
+        obs, info = self._observe(info)
+        return obs, result["reward"].astype(np.float32), terminated, truncated, info
+
+    def _observe(self, info: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        avail = self.battles.avail_actions()
+        self._avail = avail
+        obs = self.battles.obs(avail)
+        info["state"] = self.battles.state(obs)
+        info["action_mask"] = avail.astype(bool)
+        return obs, info
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        a = np.asarray(actions)
+        shape = (self.num_envs, self.n_agents)
+        if a.shape != shape:
+            raise ValueError(f"actions must have shape {shape} (num_envs, n_agents), got {a.shape}")
+        if a.dtype.kind not in "iu":
+            raise ValueError(f"actions must be integers, got dtype {a.dtype}")
+        a = np.ascontiguousarray(a, dtype=np.int64)
+        if (a < 0).any() or (a >= self.n_actions).any():
+            raise ValueError(f"actions must be in [0, {self.n_actions}); got min {a.min()}, max {a.max()}")
+        chosen = np.take_along_axis(self._avail, a[:, :, None], axis=2)[:, :, 0]
+        if not chosen.all():
+            env, agent = map(int, np.argwhere(chosen == 0)[0])
+            allowed = np.flatnonzero(self._avail[env, agent]).tolist()
+            raise ValueError(f"battle {env}, agent {agent}: action {a[env, agent]} is not available; "
+                             f"available actions: {allowed}")
+        return a
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """All battles' state for checkpoints (``set_state`` restores it, streams included)."""
+        return self.battles.get_state()
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.battles.set_state(state)
+        self._started = True
+        self._avail = self.battles.avail_actions()
+
+    def close(self) -> None:
+        self._started = False
