@@ -284,3 +284,18 @@ def test_vector_env_draws_per_battle_armies():
     again = make_v2_vector_env("10gen_terran_10_vs_11", 8, seed=3)
     again.reset()
     assert np.array_equal(again.battles.spawn_types, first)
+
+
+def test_v2_scenarios_are_registered_with_pettingzoo_and_vector_forms():
+    from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+    import rlsuite
+
+    ids = [i for i in rlsuite.list_envs("smac") if "10gen" in i]
+    assert len(ids) == 15
+    env_id = "rlsuite/SMAC-10gen_zerg_10_vs_11-v0"
+    parallel_api_test(rlsuite.make(env_id), num_cycles=50)
+    parallel_seed_test(lambda: rlsuite.make(env_id))
+    vec = rlsuite.make_vec(env_id, 4)
+    obs, info = vec.reset(seed=0)
+    assert obs.shape == (4, 10, vec.obs_size) and info["action_mask"].shape == (4, 10, 6 + 11)

@@ -81,3 +81,17 @@ for _map in SMAC_MAPS:
         family="smac",
         description=f"SMAC {_map} on the numba combat simulator (PettingZoo Parallel; batched vector env)",
     )
+
+# SMACv2-style generated scenarios (3 races × 5v5, 10v10, 20v20, 10v11, 20v23) on the same core.
+for _race in ("terran", "protoss", "zerg"):
+    for _n, _m in ((5, 5), (10, 10), (20, 20), (10, 11), (20, 23)):
+        _scenario = f"10gen_{_race}_{_n}_vs_{_m}"
+        register(
+            f"rlsuite/SMAC-{_scenario}-v0",
+            entry_point="rlsuite.envs.smac.smacv2:make_v2_parallel_env",
+            vector_entry_point="rlsuite.envs.smac.smacv2:make_v2_vector_env",
+            multi_agent=True,
+            kwargs={"name_or_config": _scenario},
+            family="smac",
+            description=f"SMACv2-style {_race} {_n} vs {_m}: armies and start positions drawn per episode",
+        )

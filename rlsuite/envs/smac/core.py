@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from rlsuite.envs.batched import rand_float, rand_int
 from rlsuite.envs.smac import units as ut
@@ -37,6 +37,7 @@ N_IS = 8
 O_IDLE, O_MOVE, O_ATTACK, O_HEAL, O_ATTACK_MOVE, O_HUNT = range(6)
 
 LOOPS_PER_STEP = 8
+RESCAN_LOOPS = 4  # an enemy engaged with a target in reach looks for a better one every 4 game loops
 _ARRIVE_EPS = 1e-3
 _NEVER = -(10**9)
 
@@ -59,18 +60,18 @@ def _team(u, n_agents):
     return 0 if u < n_agents else 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dist(fs, b, u, v):
     return math.hypot(fs[b, v, FS_X] - fs[b, u, FS_X], fs[b, v, FS_Y] - fs[b, u, FS_Y])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gap(fs, ist, table, b, u, v):
     """Edge-to-edge distance between units ``u`` and ``v``."""
     return _dist(fs, b, u, v) - table[ist[b, u, IS_TYPE], _RADIUS] - table[ist[b, v, IS_TYPE], _RADIUS]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _can_hit(table, ist, b, u, v):
     tv = ist[b, v, IS_TYPE]
     tu = ist[b, u, IS_TYPE]
@@ -79,14 +80,14 @@ def _can_hit(table, ist, b, u, v):
     return table[tu, _HITS_GROUND] > 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walkable(grid, x, y):
     if x < 0.0 or y < 0.0 or x >= grid.shape[0] or y >= grid.shape[1]:
         return False
     return grid[int(x), int(y)]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _place(fs, ist, table, grid, b, u, nx, ny):
     """Move ``u`` to (nx, ny), sliding along an axis when the cell is not walkable (air flies anywhere)."""
     x, y = fs[b, u, FS_X], fs[b, u, FS_Y]
@@ -101,7 +102,7 @@ def _place(fs, ist, table, grid, b, u, nx, ny):
         fs[b, u, FS_Y] = ny
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _move_toward(fs, ist, table, grid, b, u, gx, gy):
     """One loop of movement toward (gx, gy); True when the point is reached."""
     speed = table[ist[b, u, IS_TYPE], _SPEED]
@@ -131,7 +132,7 @@ def _hit(fs, ist, table, b, attacker, v, damage, bonus, bonus_attr, attacks, loo
         _kill(fs, ist, b, v)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kill(fs, ist, b, v):
     fs[b, v, FS_HEALTH] = 0.0
     fs[b, v, FS_SHIELD] = 0.0
@@ -201,7 +202,7 @@ def _heal(fs, ist, table, grid, b, u, v):
         fs[b, u, FS_ENERGY] -= amount * _HEAL_COST
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _valid_target(fs, ist, table, b, u, v, n_agents):
     return (
         v >= 0
@@ -211,12 +212,12 @@ def _valid_target(fs, ist, table, b, u, v, n_agents):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _melee(table, t):
     return table[t, _RANGE] <= 0.25
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _saturated(ist, table, claims, b, u, v):
     """Whether melee attackers already surround ``v`` (as many as fit around it: π(r_v + r_u) / r_u),
     so a melee unit picks another target, as blocked melee units do in SC2."""
@@ -267,10 +268,15 @@ def _set_ai_target(ist, table, claims, b, u, v):
 
 
 @njit(cache=True)
-def _ai_target(fs, ist, table, claims, b, u, n_agents, n_units, hunt):
+def _ai_target(fs, ist, table, claims, b, u, n_agents, n_units, hunt, loop):
     """Keep a target that is still in reach or attacking us, unless a healer or (for melee units) a free
-    target is available instead; otherwise acquire one; otherwise answer the last attacker."""
+    target is available instead; otherwise acquire one; otherwise answer the last attacker.
+    A unit with a valid target in reach rescans only every ``RESCAN_LOOPS`` loops."""
     current = ist[b, u, IS_AI_TARGET]
+    if (loop + u) % RESCAN_LOOPS != 0 and _valid_target(fs, ist, table, b, u, current, n_agents):
+        tu = ist[b, u, IS_TYPE]
+        if _gap(fs, ist, table, b, u, current) <= max(table[tu, _ACQUIRE], table[tu, _RANGE]):
+            return current
     best = _acquire(fs, ist, table, claims, b, u, n_agents, n_units, hunt)
     if _valid_target(fs, ist, table, b, u, current, n_agents):
         tu = ist[b, u, IS_TYPE]
@@ -316,7 +322,7 @@ def _act_enemy(fs, ist, table, grid, claims, b, u, n_agents, n_units, loop):
     if table[ist[b, u, IS_TYPE], _WEAPON] == _W_HEAL:
         _ai_medivac(fs, ist, table, grid, b, u, n_agents, n_units)
         return
-    target = _ai_target(fs, ist, table, claims, b, u, n_agents, n_units, order == O_HUNT)
+    target = _ai_target(fs, ist, table, claims, b, u, n_agents, n_units, order == O_HUNT, loop)
     if target >= 0:
         _engage(fs, ist, table, grid, b, u, target, n_agents, n_units, loop)
     elif order == O_ATTACK_MOVE:
@@ -436,19 +442,21 @@ def _apply_action(fs, ist, table, b, u, a, move_amount, n_agents):
         ist[b, u, IS_TARGET] = n_agents + a - 6
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def simulate(fs, ist, table, grid, loops, rng, actions, active, n_agents, move_amount, loops_per_step):
-    """Apply the agents' actions ``[B, n_agents]`` and run ``loops_per_step`` game loops per active battle."""
+    """Apply the agents' actions ``[B, n_agents]`` and run ``loops_per_step`` game loops per active battle.
+    Battles run in parallel threads; each draws only from its own stream, so results do not depend on
+    the thread count."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
-    order = np.empty(n_units, dtype=np.int64)
-    claims = np.zeros(n_units, dtype=np.int64)
-    for b in range(n_batch):
+    order = np.empty((n_batch, n_units), dtype=np.int64)
+    claims = np.zeros((n_batch, n_units), dtype=np.int64)
+    for b in prange(n_batch):
         if not active[b]:
             continue
         for u in range(n_agents):
             _apply_action(fs, ist, table, b, u, actions[b, u], move_amount, n_agents)
         for _ in range(loops_per_step):
-            _game_loop(fs, ist, table, grid, loops, rng, b, n_agents, n_units, order, claims)
+            _game_loop(fs, ist, table, grid, loops, rng, b, n_agents, n_units, order[b], claims[b])
 
 
 @njit(cache=True)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
+from rlsuite.envs.batched import rand_int
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.core import FS_HEALTH, FS_X, FS_Y, IS_ALIVE, IS_TYPE
 
@@ -109,3 +110,22 @@ def attack_nearest_actions(fs, ist, table, avail, n_agents, out):
                 out[b, a] = first
             elif avail[b, a, second]:
                 out[b, a] = second
+
+
+@njit(cache=True)
+def random_available_actions(avail, rng, out):
+    """``out[B, n_agents]``: a uniform draw among each agent's available actions, from battle ``b``'s
+    splitmix64 stream ``rng[b]`` (the policy for throughput benchmarks and random baselines)."""
+    n_batch, n_agents, n_actions = avail.shape
+    for b in range(n_batch):
+        for a in range(n_agents):
+            count = 0
+            for k in range(n_actions):
+                count += avail[b, a, k]
+            pick = rand_int(rng, b, count)
+            for k in range(n_actions):
+                if avail[b, a, k]:
+                    if pick == 0:
+                        out[b, a] = k
+                        break
+                    pick -= 1

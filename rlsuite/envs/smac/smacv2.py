@@ -545,3 +545,13 @@ def make_v2_vector_env(name_or_config: str | CapabilityConfig | dict, num_envs: 
     config = resolve_config(name_or_config, smac_kwargs.pop("capability_config", None))
     return SMACVectorEnv(v2_map_spec(config), num_envs, scenario=V2Scenario(config, spread=spread),
                          **_strip_v2_kwargs(smac_kwargs))
+
+
+def make_v2_parallel_env(name_or_config: str | CapabilityConfig | dict, spread: bool = True,
+                         **smac_kwargs: Any):
+    """A SMACv2 scenario as the PettingZoo env (agents ``agent_<k>``: unit types change every episode)."""
+    from rlsuite.envs.smac.pettingzoo_env import SMACParallelEnv
+
+    config = resolve_config(name_or_config, smac_kwargs.pop("capability_config", None))
+    return SMACParallelEnv(v2_map_spec(config), scenario=V2Scenario(config, spread=spread),
+                           **_strip_v2_kwargs(smac_kwargs))
