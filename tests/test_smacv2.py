@@ -120,7 +120,8 @@ def test_truncated_enemy_team():
     for b in range(200):
         allies = list(types[b, :6])
         for t in types[b, 6:]:
-            allies.remove(t)  # each enemy is one of the ally team's units
+            assert t in allies  # each enemy is one of the ally team's units, used once
+            allies.remove(t)
 
 
 def test_surrounded_groups_on_distinct_diagonals():

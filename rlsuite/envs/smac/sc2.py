@@ -59,6 +59,7 @@ from rlsuite.envs.smac.core import (
     IS_TYPE,
 )
 from rlsuite.envs.smac.heuristic import smac_heuristic_actions
+from rlsuite.envs.smac.interface import SMACInterface
 from rlsuite.envs.smac.maps import MapSpec, get_map
 from rlsuite.envs.smac.units import TYPE_INDEX, UNIT_TYPES
 
@@ -420,7 +421,7 @@ def _close_at_exit(ref: weakref.ref) -> None:
         env.close()
 
 
-class SC2StarCraft2Env:
+class SC2StarCraft2Env(SMACInterface):
     """One SMAC battle in a running StarCraft II, with the methods of
     :class:`rlsuite.envs.smac.env.StarCraft2Env` (and of oxwhirl/smac's ``StarCraft2Env``).
 
@@ -742,12 +743,6 @@ class SC2StarCraft2Env:
         obs = self._battles.obs(self._avail_array())[0]
         return [obs[a] for a in range(self.n_agents)]
 
-    def get_obs_agent(self, agent_id: int) -> np.ndarray:
-        return self.get_obs()[agent_id]
-
-    def get_obs_size(self) -> int:
-        return self._battles.layout.obs_size
-
     def get_state(self) -> np.ndarray:
         """SMAC's state: positions relative to the map centre over the playable-area size."""
         b, lay = self._battles, self._battles.layout
@@ -766,71 +761,8 @@ class SC2StarCraft2Env:
                              lay.ally_ids, lay.enemy_ids, b._flags, float(dx), float(dy), out)
         return out[0]
 
-    def get_state_size(self) -> int:
-        return self._battles.layout.state_size
-
-    def get_avail_actions(self) -> list[list[int]]:
-        return self._avail_array()[0].tolist()
-
-    def get_avail_agent_actions(self, agent_id: int) -> list[int]:
-        return self._avail_array()[0, agent_id].tolist()
-
-    def get_total_actions(self) -> int:
-        return self.n_actions
-
-    def get_env_info(self) -> dict[str, Any]:
-        return {
-            "state_shape": self.get_state_size(),
-            "obs_shape": self.get_obs_size(),
-            "n_actions": self.n_actions,
-            "n_agents": self.n_agents,
-            "episode_limit": self.episode_limit,
-            "agent_features": self.ally_state_attr_names(),
-            "enemy_features": self.enemy_state_attr_names(),
-        }
-
-    def ally_state_attr_names(self) -> list[str]:
-        names = ["health", "energy/cooldown", "rel_x", "rel_y"]
-        if self._battles.layout.shield_ally:
-            names.append("shield")
-        names += [f"type_{k}" for k in range(self._battles.layout.unit_type_bits)]
-        return names
-
-    def enemy_state_attr_names(self) -> list[str]:
-        names = ["health", "rel_x", "rel_y"]
-        if self._battles.layout.shield_enemy:
-            names.append("shield")
-        names += [f"type_{k}" for k in range(self._battles.layout.unit_type_bits)]
-        return names
-
-    def get_stats(self) -> dict[str, Any]:
-        games = self.battles_game
-        return {
-            "battles_won": self.battles_won,
-            "battles_game": games,
-            "battles_draw": self.timeouts,
-            "win_rate": self.battles_won / games if games else 0.0,
-            "timeouts": self.timeouts,
-            "restarts": self.force_restarts,
-        }
-
     # ----- units (for scripted policies and rendering) ------------------------------------------------
-    def unit_arrays(self) -> dict[str, np.ndarray]:
-        """Positions, health, shields, types and alive flags of all units (allies first)."""
-        fs, ist = self._battles.fs[0], self._battles.ist[0]
-        return {
-            "x": fs[:, FS_X].copy(), "y": fs[:, FS_Y].copy(), "health": fs[:, FS_HEALTH].copy(),
-            "shield": fs[:, FS_SHIELD].copy(), "type": ist[:, IS_TYPE].copy(),
-            "alive": ist[:, IS_ALIVE].astype(bool), "n_agents": np.int64(self.n_agents),
-        }
-
-    def unit_type_names(self) -> list[str]:
-        return [UNIT_TYPES[t].name for t in self._battles.ist[0, :, IS_TYPE]]
-
     # ----- SMAC's remaining methods ------------------------------------------------------------------
-    def seed(self) -> int | None:
-        return self._seed
-
     def close(self) -> None:
         """Quit the game process (SMAC's ``close``)."""
         self._over = True
