@@ -6,7 +6,8 @@ Runs under a separate virtualenv that has JAX + JaxMARL (not rlsuite's venv), e.
     /work/jaxenv/bin/pip install "jax[cpu]==0.10.2" "jaxlib==0.10.2" "jaxmarl==0.2.0" "gymnax==1.0.1" \\
         "gymnasium>=1.0,<1.4" six
     /work/jaxenv/bin/python benchmarks/smax_speed.py [--maps 3m 2s3z MMM2 27m_vs_30m] [--batches 1 64 1024]
-        [--seconds 3] [--chunk 100] [--max-call-steps 8192] [--threads 2] [--json OUT.json]
+        [--seconds 3] [--repeats 3] [--chunk 100] [--max-call-steps 8192] [--threads 2] [--wait-quiet 600]
+        [--per-call-batches 1] [--json OUT.json]
 
 What is measured, per (map, batch):
 
