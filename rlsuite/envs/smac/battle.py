@@ -194,10 +194,15 @@ class Battles:
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Run one env step in the ``active`` battles; returns reward, end code, timeout and dead counts."""
-        n = self.num_battles
         core.simulate(self.fs, self.ist, self.table, self.grid, self.loops, self.streams.rng, actions,
                       active, self.layout.n_agents, float(self.options.move_amount), self.options.step_mul)
         self.last_action[active] = actions[active]
+        return self.outcome(active)
+
+    def outcome(self, active: np.ndarray) -> dict[str, np.ndarray]:
+        """SMAC's reward and game-end bookkeeping after a step of the ``active`` battles (also used by the
+        real-SC2 adapter once it has filled the arrays from the game)."""
+        n = self.num_battles
         out = {
             "reward": np.zeros(n), "end_code": np.zeros(n, dtype=np.int64),
             "timeout": np.zeros(n, dtype=np.bool_), "dead_allies": np.zeros(n, dtype=np.int64),

@@ -82,26 +82,7 @@ class StarCraft2Env(SMACInterface):
         self._avail = None
         self._episode_steps += 1
         self._total_steps += 1
-        info: dict[str, Any] = {"battle_won": False}
-        terminated = False
-        code = int(result["end_code"][0])
-        if code != observe.END_NONE:
-            terminated = True
-            self.battles_game += 1
-            if code == observe.END_WON:
-                self.battles_won += 1
-                info["battle_won"] = True
-        elif result["timeout"][0]:
-            terminated = True
-            self.battles_game += 1
-            self.timeouts += 1
-            if self.options.continuing_episode:
-                info["episode_limit"] = True
-        info["dead_allies"] = int(result["dead_allies"][0])
-        info["dead_enemies"] = int(result["dead_enemies"][0])
-        if terminated:
-            self._episode_count += 1
-            self._over = True
+        terminated, info = self._record_outcome(result)
         return float(result["reward"][0]), terminated, info
 
     # ----- observations -------------------------------------------------------------------------

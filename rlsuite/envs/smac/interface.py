@@ -10,12 +10,38 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.core import FS_HEALTH, FS_SHIELD, FS_X, FS_Y, IS_ALIVE, IS_TYPE
 from rlsuite.envs.smac.units import UNIT_TYPES
 
 
 class SMACInterface:
     """Sizes, availability, env info, stats and unit arrays in SMAC's formats."""
+
+    def _record_outcome(self, result: dict[str, np.ndarray]) -> tuple[bool, dict[str, Any]]:
+        """SMAC's ``step`` bookkeeping from a battle outcome: ``terminated``, the info dict (battle_won,
+        dead counts, ``episode_limit`` only with ``continuing_episode``) and the counters."""
+        info: dict[str, Any] = {"battle_won": False}
+        terminated = False
+        code = int(result["end_code"][0])
+        if code != observe.END_NONE:
+            terminated = True
+            self.battles_game += 1
+            if code == observe.END_WON:
+                self.battles_won += 1
+                info["battle_won"] = True
+        elif result["timeout"][0]:
+            terminated = True
+            self.battles_game += 1
+            self.timeouts += 1
+            if self.options.continuing_episode:
+                info["episode_limit"] = True
+        info["dead_allies"] = int(result["dead_allies"][0])
+        info["dead_enemies"] = int(result["dead_enemies"][0])
+        if terminated:
+            self._episode_count += 1
+            self._over = True
+        return terminated, info
 
     def get_obs_agent(self, agent_id: int) -> np.ndarray:
         return self.get_obs()[agent_id]

@@ -702,35 +702,9 @@ class SC2StarCraft2Env(SMACInterface):
 
     def _outcome(self) -> tuple[float, bool, dict[str, Any]]:
         b = self._battles
-        out = {
-            "reward": np.zeros(1), "end_code": np.zeros(1, dtype=np.int64), "timeout": np.zeros(1, np.bool_),
-            "dead_allies": np.zeros(1, dtype=np.int64), "dead_enemies": np.zeros(1, dtype=np.int64),
-        }
-        observe.battle_outcome(b.fs, b.ist, b.table, np.ones(1, np.bool_), b.steps, b.layout.n_agents,
-                               b.episode_limit, b._medivac_rule, b._reward_params, b.max_reward,
-                               out["reward"], out["end_code"], out["timeout"], out["dead_allies"],
-                               out["dead_enemies"])
-        info: dict[str, Any] = {"battle_won": False}
-        terminated = False
-        code = int(out["end_code"][0])
-        if code != observe.END_NONE:
-            terminated = True
-            self.battles_game += 1
-            if code == observe.END_WON:
-                self.battles_won += 1
-                info["battle_won"] = True
-        elif out["timeout"][0]:
-            terminated = True
-            self.battles_game += 1
-            self.timeouts += 1
-            if self.options.continuing_episode:
-                info["episode_limit"] = True
-        info["dead_allies"] = int(out["dead_allies"][0])
-        info["dead_enemies"] = int(out["dead_enemies"][0])
+        out = b.outcome(np.ones(1, dtype=np.bool_))
+        terminated, info = self._record_outcome(out)
         self._last_info = info
-        if terminated:
-            self._episode_count += 1
-            self._over = True
         return float(out["reward"][0]), terminated, info
 
     # ----- observations (the simulator's kernels on the game's units) ---------------------------------
