@@ -18,6 +18,11 @@ _ALGORITHMS: dict[str, str] = {
     "sac": "rlsuite.algos.sac:SAC",
     "td3": "rlsuite.algos.td3:TD3",
     "mpdp": "rlsuite.algos.mpdp:MPDP",
+    # Cooperative multi-agent learners (team envs such as rlsuite/SMAC-<map>-v0).
+    "qmix": "rlsuite.algos.qmix:QMIX",
+    "vdn": "rlsuite.algos.vdn:VDN",
+    "mappo": "rlsuite.algos.mappo:MAPPO",
+    "ace": "rlsuite.algos.ace:ACE",
     # Peers: other libraries' algorithms through rlsuite's loop (extras sb3 / tianshou).
     "sb3:PPO": "rlsuite.algos.peers.sb3:SB3PPO",
     "sb3:A2C": "rlsuite.algos.peers.sb3:SB3A2C",
