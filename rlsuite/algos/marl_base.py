@@ -14,8 +14,8 @@ games' last observation, state and mask are in ``info["final_obs"|"final_state"|
 ``info["battle_won"]`` says whether each game was won on this step.
 
 A :class:`MultiAgentAgent` acts on the whole observation dict (recurrent agents keep per-env hidden
-state in an attribute ``memory`` and clear rows of it with ``reset``). :class:`MultiAgentAlgorithm` builds the env, tracks returns and
-wins, and evaluates win rates (``summary.json`` gets ``win_rate``).
+state in an attribute ``memory`` and clear rows of it with ``reset``). :class:`MultiAgentAlgorithm`
+builds the env, tracks returns and wins, and evaluates win rates (``summary.json`` gets ``win_rate``).
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def final_team_obs(obs: np.ndarray, info: dict[str, Any], done: np.ndarray) -> d
     if not np.any(done):
         return out
     rows = np.asarray(done, bool)
-    for key, final_key in (("obs", "final_obs"), ("state", "final_state"), ("action_mask", "final_action_mask")):
+    for key, final_key in (
+        ("obs", "final_obs"),
+        ("state", "final_state"),
+        ("action_mask", "final_action_mask"),
+    ):
         value = out[key].copy()
         value[rows] = info[final_key][rows]
         out[key] = value
@@ -67,7 +71,7 @@ def final_team_obs(obs: np.ndarray, info: dict[str, Any], done: np.ndarray) -> d
 def evaluate_team(
     agent: MultiAgentAgent, env: Any, episodes: int, *, deterministic: bool = True, seed: int | None = None
 ) -> EvalResult:
-    """Play exactly ``episodes`` games (env ``i`` of ``n`` plays ``(episodes + i) // n``); returns and wins."""
+    """Play exactly ``episodes`` games (env ``i`` of ``n`` plays ``(episodes + i) // n``): returns, wins."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     n = env.num_envs
@@ -109,7 +113,7 @@ class MultiAgentAlgorithm(Algorithm):
         missing = [a for a in TEAM_ENV_ATTRIBUTES if not hasattr(env, a)]
         if missing:
             raise ValueError(
-                f"{self.name} needs a multi-agent vector env (a multi-agent id such as 'rlsuite/SMAC-3m-v0'); "
+                f"{self.name} needs a multi-agent vector env (a multi-agent id like 'rlsuite/SMAC-3m-v0'); "
                 f"{cfg.id!r} gives {type(env).__name__}, which lacks {', '.join(missing)}"
             )
         return env
@@ -122,7 +126,9 @@ class MultiAgentAlgorithm(Algorithm):
         self.obs, self.info = self.env.reset(seed=self.seed)
         self.n_agents, self.n_actions = self.env.n_agents, self.env.n_actions
 
-    def track(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict) -> np.ndarray:
+    def track(
+        self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict
+    ) -> np.ndarray:
         """Per-step bookkeeping of returns, lengths and wins; returns the envs whose game ended."""
         done = np.logical_or(terminated, truncated)
         ended = self.episodes.step(reward, done)
@@ -144,7 +150,9 @@ class MultiAgentAlgorithm(Algorithm):
         memory = getattr(self.agent, "memory", None)
         try:
             with torch.inference_mode():
-                return evaluate_team(self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed)
+                return evaluate_team(
+                    self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed
+                )
         finally:
             if memory is not None:
                 self.agent.memory = memory

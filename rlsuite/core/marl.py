@@ -40,7 +40,9 @@ class EpisodeBuffer:
 
     def __init__(self, fields: Mapping[str, Field], max_len: int, capacity: int, num_envs: int) -> None:
         if capacity < 1 or max_len < 1 or num_envs < 1:
-            raise ValueError(f"capacity, max_len and num_envs must be >= 1, got {capacity}, {max_len}, {num_envs}")
+            raise ValueError(
+                f"capacity, max_len and num_envs must be >= 1, got {capacity}, {max_len}, {num_envs}"
+            )
         self.fields = dict(fields)
         self.max_len, self.capacity, self.num_envs = max_len, capacity, num_envs
         self.data = {k: self._zeros(capacity, f) for k, f in self.fields.items()}
@@ -142,7 +144,9 @@ class EpisodeBuffer:
         t = flat - (ends[slots] - lengths[slots])
         return slots, t
 
-    def episodes_batch(self, slots: np.ndarray, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    def episodes_batch(
+        self, slots: np.ndarray, device: torch.device | str = "cpu"
+    ) -> dict[str, torch.Tensor]:
         """Torch tensors of the given episodes, trimmed to their longest length, plus ``mask`` [B, T]."""
         steps = int(self.length[slots].max())
         out = {}
@@ -168,7 +172,9 @@ class EpisodeBuffer:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         n = int(state["episodes"])
         if n > self.capacity:
-            raise ValueError(f"checkpoint holds {n} episodes, more than this buffer's capacity {self.capacity}")
+            raise ValueError(
+                f"checkpoint holds {n} episodes, more than this buffer's capacity {self.capacity}"
+            )
         for k in self.fields:
             self.data[k][:n] = state["data"][k]
             self._stage[k][:] = state["stage"][k]
