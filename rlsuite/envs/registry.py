@@ -208,13 +208,24 @@ def make_vec(
 
 
 def _make_multi_agent_vec(entry: EnvEntry, num_envs: int, vectorization: str, kwargs: dict[str, Any]) -> Any:
-    """Multi-agent ids: their native batched env (arrays ``[num_envs, n_agents, ...]``), if they have one."""
-    if not entry.has_native_vector or vectorization in ("sync", "async"):
+    """Multi-agent ids: a team vector env with arrays ``[num_envs, n_agents, ...]``.
+
+    ``"auto"``/``"native"``: the id's native batched env if it has one; ``"sync"`` (and ``"auto"`` without
+    a native one): :class:`rlsuite.wrappers.multi_agent.ParallelVectorEnv` over ``num_envs`` copies of
+    the PettingZoo env, stepped in-process. ``"async"`` is not supported for multi-agent ids.
+    """
+    if vectorization == "async":
         raise ValueError(
-            f"{entry.id!r} is multi-agent and has no {vectorization!r} vector form; "
-            + ("use vectorization='auto' or 'native'" if entry.has_native_vector else "make single envs")
+            f"{entry.id!r} is multi-agent: vectorization='async' is not supported for multi-agent envs; "
+            + ("use 'auto', 'native' or 'sync'" if entry.has_native_vector else "use 'auto' or 'sync'")
         )
-    return _load(entry.vector_entry_point)(num_envs=num_envs, **{**entry.kwargs, **kwargs})
+    if vectorization == "native" and not entry.has_native_vector:
+        raise ValueError(f"{entry.id!r} has no native batched core; use vectorization='auto' or 'sync'")
+    if entry.has_native_vector and vectorization in ("auto", "native"):
+        return _load(entry.vector_entry_point)(num_envs=num_envs, **{**entry.kwargs, **kwargs})
+    from rlsuite.wrappers.multi_agent import ParallelVectorEnv  # lazy: keeps `import rlsuite` light
+
+    return ParallelVectorEnv(lambda: make(entry.id, **kwargs), num_envs)
 
 
 _BUILTINS_LOADED = False

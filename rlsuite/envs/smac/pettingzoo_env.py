@@ -47,6 +47,7 @@ class SMACParallelEnv(ParallelEnv):
         self.render_mode = render_mode
         self._default_seed = game_kwargs.get("seed")
         self.battles = Battles(map_name, 1, options, scenario=scenario)
+        self.episode_limit = self.battles.episode_limit
         lay = self.battles.layout
         self.map_name = self.battles.spec.name
         self.n_actions = lay.n_actions
