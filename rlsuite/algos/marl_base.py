@@ -29,7 +29,7 @@ import torch
 from rlsuite.algos.base import Algorithm
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.evaluation import EvalResult
-from rlsuite.envs.registry import make_vec
+from rlsuite.envs.registry import list_envs, make_vec, spec
 
 TEAM_ENV_ATTRIBUTES = ("num_envs", "n_agents", "n_actions", "obs_size", "state_size", "episode_limit")
 
@@ -108,6 +108,11 @@ class MultiAgentAlgorithm(Algorithm):
 
     def _make_env(self, num_envs: int) -> Any:
         cfg = self.env_config
+        if not spec(cfg.id).multi_agent:
+            raise ValueError(
+                f"{self.name} needs a multi-agent env such as 'rlsuite/SMAC-3m-v0'; {cfg.id!r} is single-agent "
+                f"(multi-agent ids: {', '.join(list_envs(multi_agent=True)[:5])}, ...)"
+            )
         kwargs = {**cfg.kwargs, **self.env_kwargs()}
         env = make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **kwargs)
         missing = [a for a in TEAM_ENV_ATTRIBUTES if not hasattr(env, a)]
@@ -172,3 +177,7 @@ class MultiAgentAlgorithm(Algorithm):
         self.info = {k: np.copy(v) for k, v in state["team_info"].items()}
         self.recent_wins.clear()
         self.recent_wins.extend(state["recent_wins"])
+        self.on_restored()
+
+    def on_restored(self) -> None:
+        """Called after a checkpoint is loaded (env state and ``self.info`` included)."""

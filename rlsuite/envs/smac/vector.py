@@ -12,6 +12,10 @@ that ends is reset inside ``step``; its last observation, state and mask are in 
 ``info["final_state"]``, ``info["final_action_mask"]`` (rows of the finished battles, others zero) with
 ``info["_final"]`` marking them. ``info["battle_won"]``, ``info["dead_allies"]``, ``info["dead_enemies"]``
 describe the step just played. Actions must be available (``info["action_mask"]``; dead agents take 0).
+
+``entity_features=True`` adds the per-unit features entity-based learners read (ACE; see
+``rlsuite.envs.smac.entities``): ``info["entity_state"|"entity_pos"|"entity_range"|"entity_alive"|
+"entity_action_mask"|"healer"]``, and their ``final_`` forms for finished battles.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from gymnasium.vector import AutoresetMode
 from rlsuite.envs.batched import EnvStreams, check_positive_int, check_seed, pop_reset_mask
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
+from rlsuite.envs.smac.entities import entity_arrays
 from rlsuite.envs.smac.maps import MapSpec
 
 
@@ -34,8 +39,9 @@ class SMACVectorEnv:
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
     def __init__(self, map_name: str | MapSpec = "3m", num_envs: int = 1, scenario: Scenario | None = None,
-                 **kwargs: Any) -> None:
+                 entity_features: bool = False, **kwargs: Any) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)
+        self.entity_features = bool(entity_features)
         options, game_kwargs = split_options(kwargs)
         self._seed = game_kwargs.get("seed")
         self.battles = Battles(map_name, self.num_envs, options, scenario=scenario)
@@ -100,6 +106,9 @@ class SMACVectorEnv:
             info["final_state"] = np.where(done[:, None], self.battles.state(obs), 0.0).astype(np.float32)
             info["final_action_mask"] = np.where(done[:, None, None], avail, 0).astype(bool)
             info["_final"] = done.copy()
+            if self.entity_features:
+                for key, value in entity_arrays(self.battles, avail).items():
+                    info[f"final_{key}"] = value
             self.battles.reset(done)
         obs, info = self._observe(info)
         return obs, result["reward"].astype(np.float32), terminated, truncated, info
@@ -110,6 +119,8 @@ class SMACVectorEnv:
         obs = self.battles.obs(avail)
         info["state"] = self.battles.state(obs)
         info["action_mask"] = avail.astype(bool)
+        if self.entity_features:
+            info.update(entity_arrays(self.battles, avail))
         return obs, info
 
     def _check_actions(self, actions: Any) -> np.ndarray:

@@ -1,0 +1,227 @@
+"""ACE's network: entity encoders, action embeddings and the sequential decision chain.
+
+ACE (Li et al., "ACE: Cooperative Multi-agent Q-learning with Bidirectional Action-Dependency", AAAI
+2023, arXiv:2211.16068) values a *partially acted* state: agents decide one after another, and each
+decision is an embedding added into the entity embeddings the next agent reads. The layers follow the
+released code's SMAC model (opendilab/ACE ``ding/model/template/smac_ace.py``), H = ``hidden``:
+
+1. unit encoder ``e_i = MLP(entity_i)`` (F -> H -> H);
+2. relation encoder ``h_ij = MLP([r_ij, e_j])`` (6 + H -> H -> 2H), pooled over alive j as
+   ``[mean_j h_ij[:H], max_j h_ij[H:]]`` (dead units multiplied by 0), merged ``e_i <- ReLU(W[e_i, pool])``;
+3. interactive action encoder ``MLP([h_ij, e_j, e_i])`` (4H -> H -> 2H) split into an *active* embedding
+   (added to the actor i) and a *passive* one (added to the target j); the 6 non-interactive actions
+   (no-op, stop, 4 moves) are a learned 6 x H table shared by all agents;
+4. for agent k in order, every candidate action a gives hypothetical embeddings (actor row + active(a),
+   target row + passive(a)); each unit goes through the decision encoder D (H -> H -> 2H), the units are
+   pooled (mean of the first half, max of the second, over alive units) and the value head
+   (2H -> H -> 1) gives Q_k(s, a_1:k-1, a). The chosen action is *committed* into the embeddings.
+
+Only the actor's and the target's rows change between candidates, so the pooled sums and maxima of
+the unchanged units are computed once per agent (a top-2 over units gives "the max without rows i and
+j" for every j): (6 + 3E) decision-encoder rows per agent instead of (6 + E) * E, with the same result
+(``tests/test_ace.py`` checks it against the explicit per-candidate computation).
+
+Choices the reference does not settle, documented in docs/marl.md: every MLP ends in ReLU except the
+value and auxiliary heads (so that dead units, multiplied by 0, are neutral in the max-pooling); the
+relation features are computed here from positions and weapon ranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rlsuite.envs.smac.entities import N_SELF_ACTIONS
+
+RELATION_SIZE = 6
+RELATION_SCALE = 6.0  # distances in relations are in units of SMAC's shooting range
+N_DYNAMICS = 6  # per-unit quantities whose next-step change the auxiliary head predicts
+
+
+def _mlp(inp: int, hidden: int, out: int, last_relu: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(inp, hidden), nn.ReLU(), nn.Linear(hidden, out)]
+    if last_relu:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class EntityBatch:
+    """One batch of SMAC entity observations (see ``rlsuite.envs.smac.entities``)."""
+
+    state: torch.Tensor  # [B, E, F]
+    pos: torch.Tensor  # [B, E, 2] map coordinates
+    range: torch.Tensor  # [B, E] weapon range
+    alive: torch.Tensor  # [B, E] bool
+    action_mask: torch.Tensor  # [B, n, 6 + E] bool
+
+
+@dataclass
+class ChainOutput:
+    q: torch.Tensor  # [B, n, 6 + E] Q_k(s, a_1:k-1, a) for every candidate a (unmasked)
+    actions: torch.Tensor  # [B, n] the committed actions
+    embeddings: torch.Tensor  # [B, E, H] entity embeddings after all commitments
+    pooled: torch.Tensor  # [B, 2H] pooled decision embedding of the fully acted state
+
+
+def relations(pos: torch.Tensor, rng: torch.Tensor) -> torch.Tensor:
+    """``r_ij`` [B, E, E, 6]: clipped range margins of j and i, direction cos/sin, in-range flags."""
+    delta = pos[:, None, :, :] - pos[:, :, None, :]  # [B, i, j, 2]: from i to j
+    dist = torch.linalg.vector_norm(delta, dim=-1)
+    safe = dist.clamp_min(1e-6)
+    range_j, range_i = rng[:, None, :], rng[:, :, None]
+    return torch.stack(
+        [
+            ((dist - range_j) / RELATION_SCALE).clamp(-1.0, 1.0),
+            ((dist - range_i) / RELATION_SCALE).clamp(-1.0, 1.0),
+            torch.where(dist > 1e-6, delta[..., 0] / safe, 0.0),
+            torch.where(dist > 1e-6, delta[..., 1] / safe, 0.0),
+            (dist <= range_j).float(),
+            (dist <= range_i).float(),
+        ],
+        dim=-1,
+    )
+
+
+def masked_pool(h: torch.Tensor, alive: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[mean over alive of the first half, max over alive of the second half]`` along ``dim``."""
+    half = h.shape[-1] // 2
+    weight = alive.float()
+    while weight.dim() < h.dim():
+        weight = weight.unsqueeze(-1)
+    hm = h * weight
+    count = weight.sum(dim).clamp_min(1.0)
+    return torch.cat([hm[..., :half].sum(dim) / count, hm[..., half:].amax(dim)], dim=-1)
+
+
+class ACENetwork(nn.Module):
+    """Entity encoders, action encoder, decision encoder and value head of ACE (SMAC variant)."""
+
+    def __init__(self, entity_size: int, n_agents: int, hidden: int = 256) -> None:
+        super().__init__()
+        H = hidden
+        self.n_agents, self.hidden = n_agents, hidden
+        self.unit_encoder = _mlp(entity_size, H, H)
+        self.relation_encoder = _mlp(RELATION_SIZE + H, H, 2 * H)
+        self.relation_merge = nn.Sequential(nn.Linear(3 * H, H), nn.ReLU())
+        self.action_encoder = _mlp(4 * H, H, 2 * H)
+        self.self_actions = nn.Parameter(torch.empty(N_SELF_ACTIONS, H))
+        nn.init.kaiming_normal_(self.self_actions)
+        self.decision_encoder = _mlp(H, H, 2 * H)
+        self.value_head = _mlp(2 * H, H, 1, last_relu=False)
+        # Auxiliary dynamics heads (released code): per-unit deltas and allied/enemy sums of them.
+        self.unit_dynamics = _mlp(H, H // 2, N_DYNAMICS, last_relu=False)
+        self.team_dynamics = _mlp(2 * H, H, 2 * N_DYNAMICS, last_relu=False)
+
+    # --- encoding ---------------------------------------------------------------------------------
+    def encode(self, x: EntityBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Entity embeddings ``e`` [B, E, H] and the actors' active/passive embeddings [B, n, E, H]."""
+        n, H = self.n_agents, self.hidden
+        e = self.unit_encoder(x.state)
+        E = e.shape[1]
+        rel = relations(x.pos, x.range)
+        h = self.relation_encoder(torch.cat([rel, e[:, None].expand(-1, E, -1, -1)], dim=-1))
+        e = self.relation_merge(torch.cat([e, masked_pool(h, x.alive[:, None, :], dim=2)], dim=-1))
+        actor, target = e[:, :n, None].expand(-1, -1, E, -1), e[:, None].expand(-1, n, -1, -1)
+        action = self.action_encoder(torch.cat([h[:, :n], target, actor], dim=-1))
+        return e, action[..., :H], action[..., H:]
+
+    # --- the sequential decision chain ------------------------------------------------------------
+    def candidate_values(
+        self, emb: torch.Tensor, alive: torch.Tensor, agent: int, active: torch.Tensor, passive: torch.Tensor
+    ) -> torch.Tensor:
+        """Q of every candidate action of ``agent`` given the committed embeddings ``emb``: [B, 6 + E]."""
+        H, E = self.hidden, emb.shape[1]
+        weight = alive.float()[..., None]  # [B, E, 1]
+        base = self.decision_encoder(emb) * weight  # [B, E, 2H], dead rows zero
+        count = weight.sum(1).clamp_min(1.0)  # [B, 1]
+        mean_all = base[..., :H].sum(1)  # [B, H]
+        w_i = weight[:, agent]  # [B, 1]
+        # Max over units other than the actor (and, via top-2, other than each target j as well).
+        others = base[..., H:].clone()
+        others[:, agent] = -torch.inf
+        top, idx = others.topk(min(2, E), dim=1)  # [B, k, H]
+        second = top[:, 1] if E > 2 else torch.full_like(top[:, 0], -torch.inf)
+        j = torch.arange(E, device=emb.device)[None, :, None]
+        max_without = torch.where(idx[:, :1] == j, second[:, None], top[:, :1])  # [B, E, H] without i, j
+        max_without[:, agent] = top[:, 0]  # target == actor: only the actor's row changes
+        # Non-interactive actions: only the actor's row changes.
+        actor = emb[:, agent]  # [B, H]
+        own = self.decision_encoder(actor[:, None] + self.self_actions[None]) * w_i[:, None]  # [B, 6, 2H]
+        self_mean = (mean_all - base[:, agent, :H])[:, None] + own[..., :H]
+        self_max = torch.maximum(top[:, :1], own[..., H:])
+        # Interactive actions on each entity j: actor row + active, target row + passive.
+        same = (j == agent).float()  # [1, E, 1]
+        hyp_actor = actor[:, None] + active + same * passive  # [B, E, H]
+        new_actor = self.decision_encoder(hyp_actor) * w_i[:, None]
+        new_target = self.decision_encoder(emb + passive) * weight * (1.0 - same)
+        base_target = base * (1.0 - same)
+        hit_mean = (mean_all - base[:, agent, :H])[:, None] - base_target[..., :H]
+        hit_mean = hit_mean + new_actor[..., :H] + new_target[..., :H]
+        hit_max = torch.maximum(torch.maximum(max_without, new_actor[..., H:]), new_target[..., H:])
+        pooled = torch.cat(
+            [torch.cat([self_mean, hit_mean], 1) / count[:, None], torch.cat([self_max, hit_max], 1)], dim=-1
+        )
+        return self.value_head(pooled)[..., 0]
+
+    def commit(
+        self, emb: torch.Tensor, agent: int, action: torch.Tensor, active: torch.Tensor, passive: torch.Tensor
+    ) -> torch.Tensor:
+        """``emb`` with ``agent``'s ``action`` [B] added: actor += active (or table), target += passive."""
+        B, E = emb.shape[:2]
+        rows = torch.arange(B, device=emb.device)
+        target = (action - N_SELF_ACTIONS).clamp(0, E - 1)
+        interactive = (action >= N_SELF_ACTIONS).float()[:, None]
+        own = self.self_actions[action.clamp(max=N_SELF_ACTIONS - 1)]
+        actor_delta = interactive * active[rows, target] + (1.0 - interactive) * own
+        delta = torch.zeros_like(emb)
+        delta[:, agent] = actor_delta
+        delta = delta.index_put((rows, target), interactive * passive[rows, target], accumulate=True)
+        return emb + delta
+
+    def chain(
+        self,
+        x: EntityBatch,
+        actions: torch.Tensor | None = None,
+        *,
+        epsilon: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> ChainOutput:
+        """Run the decision chain over agents 0..n-1.
+
+        ``actions`` given: teacher forcing (each agent's stored action is committed). Otherwise each
+        agent picks the greedy available action, or with probability ``epsilon`` (drawn per agent) a
+        uniformly random available one; either way the picked action is committed for the agents after it.
+        """
+        emb, active, passive = self.encode(x)
+        qs, chosen = [], []
+        for agent in range(self.n_agents):
+            q = self.candidate_values(emb, x.alive, agent, active[:, agent], passive[:, agent])
+            if actions is not None:
+                a = actions[:, agent]
+            else:
+                a = _select(q, x.action_mask[:, agent], epsilon, generator)
+            qs.append(q)
+            chosen.append(a)
+            emb = self.commit(emb, agent, a, active[:, agent], passive[:, agent])
+        pooled = masked_pool(self.decision_encoder(emb), x.alive, dim=1)
+        return ChainOutput(torch.stack(qs, 1), torch.stack(chosen, 1), emb, pooled)
+
+    def dynamics(self, out: ChainOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Auxiliary predictions: per-unit deltas [B, E, 6] and allied/enemy sums [B, 12]."""
+        return self.unit_dynamics(out.embeddings), self.team_dynamics(out.pooled)
+
+
+def _select(
+    q: torch.Tensor, mask: torch.Tensor, epsilon: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Greedy available action, replaced with probability ``epsilon`` by a random available one."""
+    greedy = q.masked_fill(~mask, -torch.inf).argmax(-1)
+    if epsilon <= 0.0:
+        return greedy
+    scores = torch.rand(mask.shape, generator=generator, device=mask.device) * mask
+    random = scores.argmax(-1)
+    explore = torch.rand(q.shape[0], generator=generator, device=q.device) < epsilon
+    return torch.where(explore, random, greedy)

@@ -1,0 +1,427 @@
+"""ACE: cooperative multi-agent Q-learning with bidirectional action-dependency (Li et al., AAAI 2023).
+
+arXiv:2211.16068; implementation details from the released code (opendilab/ACE, ``ace_dqn.py``,
+``smac_ace.py``, ``exp/smac/*/config.py``), summarised in shared/reference/algorithms.md §1.
+
+ACE turns one multi-agent step into a chain of single-agent decisions. Agent k sees the actions
+a_1..a_{k-1} already chosen (committed into the entity embeddings, ``rlsuite.agents.ace``) and values
+the partially acted state:
+
+    Q_k(s_t, a_1:k) = V(s_t^{a_1:k}),        acting: a_k = argmax_{a valid} Q_k(s_t, a_1:k-1, a)
+
+Training (teacher forcing: the *stored* actions a_1:k-1 are committed, not greedy ones):
+
+    a*_1:n = greedy chain of the online net on s_{t+N}                            (double-DQN style)
+    y      = sum_{m<N} gamma^m r_{t+m} + gamma^N (1 - done) Q̄_n(s_{t+N}, a*_1:n)  (target net, last agent)
+    L_RL   = mean_{batch, k} (y_k - Q_k(s_t, a_1:k))^2
+
+``td_target`` picks y_k:
+
+* ``"shared"`` (default; the released code): y_k = y for every agent k. Every intermediate value
+  regresses onto the environment's n-step return reached through the successors' *taken* actions.
+  This is what produced the published SMAC results, so it is the default.
+* ``"intra"`` (the paper's sequential MDP): inside the step, y_k = Q̄_{k+1}(s_t, a_1:k, a'_{k+1}) with
+  a'_{k+1} the online net's greedy next action (no reward, no discount inside the chain); the last
+  agent takes the environment target y_n = y.
+
+Plus, from the code: an auxiliary dynamics loss (predict each unit's next-step change of x, y, health,
+shield, shield > 0, cooldown, and their allied/enemy sums; weight ``aux_weight``), random agent-order
+shuffling per sample (allies permuted in entities, masks, action targets and stored actions together),
+RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-averaged target net, and
+epsilon-greedy exploration drawn per agent inside the chain (the random action is committed, so the
+agents after it react to it). TD ``done`` is won | lost | draw; time-outs are bootstrapped.
+
+ACE reads entity features, which only the SMAC simulator provides (``entity_features=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlsuite.agents.ace import ACENetwork, EntityBatch
+from rlsuite.algos.base import Capabilities
+from rlsuite.algos.marl_base import MultiAgentAlgorithm
+from rlsuite.config import param
+from rlsuite.core.marl import EpisodeBuffer, Field, LinearSchedule
+from rlsuite.core.optim import clip_grad_norm
+from rlsuite.envs.smac.entities import N_SELF_ACTIONS, dynamics_columns, smac_actions
+
+ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "entity_action_mask")
+
+
+@dataclass
+class ACEConfig:
+    name: str = param("ace", help="algorithm name (fixed)", choices=("ace",))
+    # network
+    hidden: int = param(256, help="embedding width H (256 in the released SMAC configs)", min=2)
+    # targets
+    gamma: float = param(0.99, help="discount factor", min=0.0, max=1.0)
+    nstep: int = param(3, help="n-step return length N", min=1)
+    td_target: str = param(
+        "shared",
+        help="'shared': every agent regresses on the env n-step target (released code); 'intra': "
+        "agent k on the target net's value of agent k+1's greedy action (paper's sequential MDP)",
+        choices=("shared", "intra"),
+    )
+    # data
+    episodes_per_collect: int = param(32, help="episodes gathered between learning phases", min=1)
+    updates_per_collect: int = param(50, help="gradient steps after each collection", min=1)
+    batch_size: int = param(320, help="transitions per gradient step", min=1)
+    buffer_episodes: int = param(
+        3000, help="replay capacity in episodes (the code keeps 300k transitions; ~3000 SMAC episodes)", min=1
+    )
+    learning_starts: int = param(0, help="env steps before the first gradient step", min=0)
+    shuffle_agents: bool = param(
+        True, help="random agent order per sample (training) and per game step (acting)"
+    )
+    # optimisation
+    lr: float = param(3e-4, help="RMSprop learning rate at the start of the cosine schedule", min=0.0)
+    lr_min: float = param(3e-6, help="learning rate at the end of the cosine schedule", min=0.0)
+    lr_tmax: int = param(50_000, help="learner iterations of the cosine schedule (then constant)", min=1)
+    rms_alpha: float = param(0.99, help="RMSprop smoothing constant", min=0.0, max=1.0)
+    rms_eps: float = param(1e-5, help="RMSprop epsilon", min=0.0, min_exclusive=True)
+    weight_decay: float = param(1e-5, help="RMSprop weight decay", min=0.0)
+    max_grad_norm: float = param(50.0, help="global gradient-norm clip (0 disables)", min=0.0)
+    tau: float = param(
+        0.008, help="Polyak rate of the target net, applied after every gradient step", min=0.0
+    )
+    # exploration
+    eps_start: float = param(1.0, help="initial epsilon", min=0.0, max=1.0)
+    eps_end: float = param(0.05, help="final epsilon", min=0.0, max=1.0)
+    eps_decay_steps: int = param(50_000, help="env steps of the linear epsilon decay", min=0)
+    # auxiliary dynamics loss
+    aux_weight: float = param(10.0, help="weight of the auxiliary dynamics loss (0 disables it)", min=0.0)
+    aux_label_norm: bool = param(True, help="divide dynamics labels by their max |value| over units")
+
+
+class ACEAgent:
+    """Acts with the decision chain; returns SMAC actions (entity-layout ones in ``last_entity_actions``)."""
+
+    def __init__(
+        self, net: ACENetwork, n_agents: int, shuffle: bool, seed: int, device: torch.device
+    ) -> None:
+        self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed)
+        self.epsilon = 0.0
+        self.last_entity_actions: np.ndarray | None = None
+
+    def reset(self, num_envs: int, rows: np.ndarray | None = None) -> None:
+        """ACE is not recurrent: nothing to forget."""
+
+    def act(self, obs: np.ndarray, info: dict[str, Any], deterministic: bool = False) -> np.ndarray:
+        entity_actions = self.act_entities(info, 0.0 if deterministic else self.epsilon)
+        return smac_actions(entity_actions, info["healer"], self.n_agents)
+
+    @torch.no_grad()
+    def act_entities(self, info: dict[str, Any], epsilon: float) -> np.ndarray:
+        if "entity_state" not in info:
+            raise ValueError("ACE needs SMAC entity features: build the env with entity_features=True")
+        batch = to_entity_batch({k: info[k] for k in ENTITY_KEYS}, self.device)
+        perm = None
+        if self.shuffle:
+            perm = random_permutations(len(batch.state), self.n_agents, self.rng)
+            batch = permute_allies(batch, torch.as_tensor(perm, device=self.device))
+        actions = self.net.chain(batch, epsilon=epsilon, generator=self.generator).actions.cpu().numpy()
+        if perm is not None:
+            actions = unpermute_actions(actions, perm)
+        self.last_entity_actions = actions
+        return actions
+
+
+# --- agent-order shuffling ---------------------------------------------------------------------------
+def random_permutations(batch: int, n_agents: int, rng: np.random.Generator) -> np.ndarray:
+    """``[batch, n_agents]``: row b lists which original ally sits at each new position."""
+    return np.argsort(rng.random((batch, n_agents)), axis=1)
+
+
+def permute_allies(x: EntityBatch, perm: torch.Tensor, actions: torch.Tensor | None = None):
+    """Reorder the allies of every sample: new ally k is old ally ``perm[b, k]``.
+
+    Entity rows, action-mask rows and their ally-target columns (6 + j) move together; stored actions
+    are reordered and actions that target an ally are renamed to its new index.
+    """
+    B, n = perm.shape
+    E = x.state.shape[1]
+    rest = torch.arange(n, E, device=perm.device).expand(B, -1)
+    order = torch.cat([perm, rest], dim=1)  # [B, E]
+
+    def rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        idx = index.view(B, -1, *([1] * (t.dim() - 2))).expand(-1, -1, *t.shape[2:])
+        return t.gather(1, idx)
+
+    mask = rows(x.action_mask, perm)
+    cols = torch.cat(
+        [torch.arange(N_SELF_ACTIONS, device=perm.device).expand(B, -1), order + N_SELF_ACTIONS], 1
+    )
+    mask = mask.gather(2, cols[:, None, :].expand(-1, n, -1))
+    out = EntityBatch(
+        rows(x.state, order), rows(x.pos, order), rows(x.range, order), rows(x.alive, order), mask
+    )
+    if actions is None:
+        return out
+    inverse = perm.argsort(1)
+    moved = actions.gather(1, perm)
+    target = (moved - N_SELF_ACTIONS).clamp(0, n - 1)
+    renamed = inverse.gather(1, target) + N_SELF_ACTIONS
+    ally_target = (moved >= N_SELF_ACTIONS) & (moved < N_SELF_ACTIONS + n)
+    return out, torch.where(ally_target, renamed, moved)
+
+
+def unpermute_actions(actions: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Undo :func:`permute_allies` on chosen actions: back to original agent rows and ally indices."""
+    n = perm.shape[1]
+    rows = np.arange(len(perm))[:, None]
+    out = np.empty_like(actions)
+    out[rows, perm] = actions
+    ally_target = (out >= N_SELF_ACTIONS) & (out < N_SELF_ACTIONS + n)
+    original = np.take_along_axis(perm, np.clip(out - N_SELF_ACTIONS, 0, n - 1), axis=1) + N_SELF_ACTIONS
+    return np.where(ally_target, original, out)
+
+
+def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch:
+    t = {k: torch.as_tensor(np.asarray(arrays[k]), device=device) for k in ENTITY_KEYS}
+    return EntityBatch(
+        t["entity_state"].float(),
+        t["entity_pos"].float(),
+        t["entity_range"].float(),
+        t["entity_alive"].bool(),
+        t["entity_action_mask"].bool(),
+    )
+
+
+class ACE(MultiAgentAlgorithm):
+    name = "ace"
+    config_cls = ACEConfig
+    capabilities = Capabilities(
+        discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=False
+    )
+    default_log_every = 10_000
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return {"entity_features": True}
+
+    def setup(self) -> None:
+        cfg, env = self.config, self.env
+        if "entity_state" not in self.info:
+            raise ValueError(f"ACE needs SMAC entity features; {self.env_config.id!r} does not provide them")
+        entity_size = self.info["entity_state"].shape[-1]
+        self.n_entities = self.info["entity_state"].shape[1]
+        self.net = ACENetwork(entity_size, env.n_agents, cfg.hidden).to(self.device)
+        self.target_net = ACENetwork(entity_size, env.n_agents, cfg.hidden).to(self.device)
+        self.target_net.load_state_dict(self.net.state_dict())
+        self.target_net.requires_grad_(False)
+        self.optimizer = torch.optim.RMSprop(
+            self.net.parameters(),
+            lr=cfg.lr,
+            alpha=cfg.rms_alpha,
+            eps=cfg.rms_eps,
+            weight_decay=cfg.weight_decay,
+        )
+        self.agent = ACEAgent(self.net, env.n_agents, cfg.shuffle_agents, self.seed, self.device)
+        self.epsilon = LinearSchedule(cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
+        self.buffer = EpisodeBuffer(
+            self._fields(entity_size), env.episode_limit, cfg.buffer_episodes, env.num_envs
+        )
+        self.buffer.begin(self._entities(self.info))
+        self.rng = np.random.default_rng(self.seed + 1)
+        self.dynamics_cols = torch.as_tensor(dynamics_columns(env.battles.spec), device=self.device)
+        self.learner_steps = 0
+        self._stats: list[dict[str, float]] = []
+
+    def _fields(self, entity_size: int) -> dict[str, Field]:
+        n, E = self.env.n_agents, self.n_entities
+        return {
+            "entity_state": Field((E, entity_size)),
+            "entity_pos": Field((E, 2)),
+            "entity_range": Field((E,)),
+            "entity_alive": Field((E,), bool),
+            "entity_action_mask": Field((n, N_SELF_ACTIONS + E), bool),
+            "actions": Field((n,), np.int64, per_state=False),
+            "reward": Field((), np.float32, per_state=False),
+            "terminated": Field((), bool, per_state=False),
+        }
+
+    @staticmethod
+    def _entities(info: dict[str, Any], final: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Entity fields after a step: the ``final_`` ones for envs whose game just ended."""
+        out = {k: info[k] for k in ENTITY_KEYS}
+        if final is not None and final.any():
+            out = {k: np.where(_expand(final, v), info[f"final_{k}"], v) for k, v in out.items()}
+        return out
+
+    # --- acting ------------------------------------------------------------------------------------
+    def collect(self) -> dict[str, float]:
+        """Play until ``episodes_per_collect`` more games have finished (all envs stepping together)."""
+        self.agent.epsilon = self.epsilon(self.global_step)
+        finished = 0
+        with torch.inference_mode():
+            while finished < self.config.episodes_per_collect:
+                entity_actions = self.agent.act_entities(self.info, self.agent.epsilon)
+                actions = smac_actions(entity_actions, self.info["healer"], self.n_agents)
+                obs, reward, terminated, truncated, info = self.env.step(actions)
+                done = np.logical_or(terminated, truncated)
+                step = {"actions": entity_actions, "reward": reward, "terminated": terminated}
+                self.buffer.append(step, self._entities(info, done), done, self._entities(info))
+                self.track(reward, terminated, truncated, info)
+                self.obs, self.info = obs, info
+                self.global_step += self.env.num_envs
+                finished += int(done.sum())
+        return {**self.rollout_stats(), "rollout/epsilon": self.agent.epsilon}
+
+    # --- learning ----------------------------------------------------------------------------------
+    def update(self) -> dict[str, float]:
+        if self.global_step < self.config.learning_starts:
+            return {}
+        for _ in range(self.config.updates_per_collect):
+            self._stats.append(self._gradient_step())
+        return {"train/lr": self.optimizer.param_groups[0]["lr"], "train/learner_steps": self.learner_steps}
+
+    def _gradient_step(self) -> dict[str, float]:
+        cfg = self.config
+        batch = self._sample(cfg.batch_size)
+        online = self.net.chain(batch["now"], batch["actions"])
+        q_taken = online.q.gather(2, batch["actions"][..., None])[..., 0]  # [B, n]
+        with torch.no_grad():
+            target = self._td_targets(batch, online)
+        rl_loss = (target - q_taken).pow(2).mean()
+        loss = rl_loss
+        stats = {"train/td_loss": rl_loss.item(), "train/q_taken": q_taken.mean().item()}
+        if cfg.aux_weight > 0:
+            aux_loss = self._dynamics_loss(online, batch)
+            loss = loss + cfg.aux_weight * aux_loss
+            stats["train/aux_loss"] = aux_loss.item()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            stats["train/grad_norm"] = clip_grad_norm(list(self.net.parameters()), cfg.max_grad_norm).item()
+        self._set_learning_rate()
+        self.optimizer.step()
+        self.learner_steps += 1
+        self._polyak_update()
+        return stats
+
+    def _td_targets(self, batch: dict[str, Any], online) -> torch.Tensor:
+        """[B, n] regression targets (see the module docstring for both variants)."""
+        greedy = self.net.chain(batch["boot"]).actions  # a*_1:n under the online net
+        last = self.target_net.chain(batch["boot"], greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n-1, ·)
+        bootstrap = last.gather(1, greedy[:, -1:])[:, 0]
+        y = batch["returns"] + batch["discount"] * bootstrap  # discount already 0 where done
+        n = self.n_agents
+        if self.config.td_target == "shared" or n == 1:
+            return y[:, None].expand(-1, n)
+        # Intra-step: y_k = Q̄_{k+1}(s_t, a_1:k, argmax_online Q_{k+1}), the last agent takes y.
+        mask = batch["now"].action_mask[:, 1:]
+        next_greedy = online.q[:, 1:].detach().masked_fill(~mask, -torch.inf).argmax(-1, keepdim=True)
+        target_q = self.target_net.chain(batch["now"], batch["actions"]).q[:, 1:]
+        inner = target_q.gather(2, next_greedy)[..., 0]
+        return torch.cat([inner, y[:, None]], dim=1)
+
+    def _dynamics_loss(self, online, batch: dict[str, Any]) -> torch.Tensor:
+        """MSE of the predicted next-step changes of (x, y, health, shield, shield > 0, cooldown)."""
+        cols, n = self.dynamics_cols, self.n_agents
+        now, nxt = batch["now"], batch["next"]
+        delta = nxt.state[..., cols] - now.state[..., cols]  # [B, E, 6]
+        alive = now.alive[..., None].float()
+        delta = delta * alive
+        team = torch.cat([delta[:, :n].sum(1), delta[:, n:].sum(1)], dim=1)  # [B, 12]
+        if self.config.aux_label_norm:
+            delta = delta / delta.abs().amax(1, keepdim=True).clamp_min(1e-6)
+            team = team / team.abs().amax(0, keepdim=True).clamp_min(1e-6)
+        unit_pred, team_pred = self.net.dynamics(online)
+        unit_loss = ((unit_pred - delta).pow(2) * alive).sum() / (alive.sum() * delta.shape[-1]).clamp_min(
+            1.0
+        )
+        return unit_loss + (team_pred - team).pow(2).mean()
+
+    def _sample(self, size: int) -> dict[str, Any]:
+        """n-step transitions: entities now, one step later (aux labels) and N steps later (bootstrap)."""
+        cfg, buf = self.config, self.buffer
+        slots, t = buf.sample_steps(size, self.rng)
+        length = buf.length[slots]
+        boot_t = np.minimum(t + cfg.nstep, length)
+        steps = t[:, None] + np.arange(cfg.nstep)[None]
+        valid = steps < length[:, None]
+        rewards = buf.data["reward"][slots[:, None], np.minimum(steps, buf.max_len - 1)] * valid
+        returns = (rewards * cfg.gamma ** np.arange(cfg.nstep)[None]).sum(1)
+        ended = buf.data["terminated"][slots, length - 1] & (boot_t == length)
+        discount = np.where(ended, 0.0, cfg.gamma ** (boot_t - t))
+
+        def at(index: np.ndarray) -> EntityBatch:
+            return to_entity_batch({k: buf.data[k][slots, index] for k in ENTITY_KEYS}, self.device)
+
+        now, nxt, boot = at(t), at(t + 1), at(boot_t)
+        actions = torch.as_tensor(buf.data["actions"][slots, t], device=self.device)
+        if cfg.shuffle_agents:
+            perm = torch.as_tensor(random_permutations(size, self.n_agents, self.rng), device=self.device)
+            now, actions = permute_allies(now, perm, actions)
+            nxt, boot = permute_allies(nxt, perm), permute_allies(boot, perm)
+        return {
+            "now": now,
+            "next": nxt,
+            "boot": boot,
+            "actions": actions,
+            "returns": torch.as_tensor(returns, dtype=torch.float32, device=self.device),
+            "discount": torch.as_tensor(discount, dtype=torch.float32, device=self.device),
+        }
+
+    def _set_learning_rate(self) -> None:
+        """Cosine annealing from ``lr`` to ``lr_min`` over ``lr_tmax`` learner steps, then constant."""
+        cfg = self.config
+        progress = min(self.learner_steps, cfg.lr_tmax) / cfg.lr_tmax
+        lr = cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * progress))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    @torch.no_grad()
+    def _polyak_update(self) -> None:
+        tau = self.config.tau
+        for target, source in zip(self.target_net.parameters(), self.net.parameters(), strict=True):
+            target.lerp_(source, tau)
+
+    def logged_stats(self) -> dict[str, float]:
+        if not self._stats:
+            return {}
+        keys = self._stats[0].keys()
+        out = {k: float(np.mean([s[k] for s in self._stats if k in s])) for k in keys}
+        self._stats.clear()
+        return out
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def algorithm_state(self) -> dict[str, Any]:
+        return {
+            "net": self.net.state_dict(),
+            "target_net": self.target_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "learner_steps": self.learner_steps,
+            "buffer": self.buffer.state_dict() if self.save_replay_buffer else None,
+            "rng": self.rng.bit_generator.state,
+            "agent_rng": self.agent.rng.bit_generator.state,
+            "agent_generator": self.agent.generator.get_state(),
+        }
+
+    def load_algorithm_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.learner_steps = int(state["learner_steps"])
+        self._buffer_restored = state["buffer"] is not None
+        if self._buffer_restored:
+            self.buffer.load_state_dict(state["buffer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.agent.rng.bit_generator.state = state["agent_rng"]
+        self.agent.generator.set_state(state["agent_generator"])
+
+    def on_restored(self) -> None:
+        if not getattr(self, "_buffer_restored", True):  # no saved buffer: restart the staged episodes
+            self.buffer.begin(self._entities(self.info))
+
+
+def _expand(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return rows.reshape(rows.shape + (1,) * (like.ndim - 1))

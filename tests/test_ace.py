@@ -1,0 +1,264 @@
+"""ACE: entity features, the committed-embedding chain, masks, agent-order shuffling, targets, learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rlsuite
+from rlsuite.agents.ace import ACENetwork, EntityBatch, masked_pool, relations
+from rlsuite.algos.ace import (
+    ACE,
+    ACEConfig,
+    permute_allies,
+    random_permutations,
+    to_entity_batch,
+    unpermute_actions,
+)
+from rlsuite.config import EnvConfig
+from rlsuite.envs.smac.entities import ENTITY_BASE_SIZE, entity_size, smac_actions
+from rlsuite.envs.smac.maps import get_map
+
+ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "entity_action_mask")
+
+
+def _batch(map_name: str, num_envs: int = 4, seed: int = 0, steps: int = 6) -> tuple[EntityBatch, dict]:
+    """Entity observations a few random steps into battles (so units have moved, fought, died)."""
+    env = rlsuite.make_vec(f"rlsuite/SMAC-{map_name}-v0", num_envs, entity_features=True)
+    _, info = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        actions = (rng.random(info["action_mask"].shape) * info["action_mask"]).argmax(-1)
+        _, _, _, _, info = env.step(actions)
+    return to_entity_batch({k: info[k] for k in ENTITY_KEYS}, torch.device("cpu")), info
+
+
+@pytest.mark.parametrize(("map_name", "size"), [("3m", 33), ("2s3z", 34), ("MMM2", 35), ("corridor", 34)])
+def test_entity_vector_sizes_match_the_released_code(map_name, size):
+    assert entity_size(get_map(map_name)) == size == ENTITY_BASE_SIZE + (size - 32)
+    x, _ = _batch(map_name, 2, steps=0)
+    spec = get_map(map_name)
+    assert x.state.shape == (2, spec.n_agents + spec.n_enemies, size)
+    assert x.action_mask.shape == (2, spec.n_agents, 6 + spec.n_agents + spec.n_enemies)
+    assert x.state[:, : spec.n_agents, 0].eq(0).all() and x.state[:, spec.n_agents :, 0].eq(1).all()
+
+
+def test_entity_features_by_hand_on_3m():
+    env = rlsuite.make_vec("rlsuite/SMAC-3m-v0", 1, entity_features=True)
+    _, info = env.reset(seed=3)
+    b = env.battles
+    s = info["entity_state"][0]
+    x, y = b.fs[0, 0, 0], b.fs[0, 0, 1]
+    np.testing.assert_allclose(s[0, 2:4], [x / 32, y / 32], rtol=1e-6)
+    np.testing.assert_allclose(s[0, 4:7], [0.45, 0.0, 0.0], rtol=1e-6)  # marine: 45 hp, no shield
+    assert s[0, 1] == 1.0  # the only unit type
+    assert s[0, 8:15].sum() == 0  # no last action yet
+    # After a "stop" the ally's last-action class is 1.
+    actions = np.ones((1, 3), dtype=np.int64)
+    _, _, _, _, info = env.step(actions)
+    assert info["entity_state"][0, :3, 8 + 1].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_entity_action_mask_and_smac_conversion_round_trip():
+    _, info = _batch("MMM2", 3, steps=4)
+    n = 10
+    smac = info["action_mask"]
+    ent = info["entity_action_mask"]
+    healer = info["healer"]
+    assert healer.any(axis=1).all()  # MMM2 has medivacs
+    # Enemy-target columns of attackers and ally-target columns of healers carry SMAC's target columns.
+    for b in range(3):
+        for a in range(n):
+            cols = ent[b, a, 6 : 6 + n] if healer[b, a] else ent[b, a, 6 + n :]
+            np.testing.assert_array_equal(cols, smac[b, a, 6 : 6 + cols.shape[0]])
+            assert not (ent[b, a, 6 + n :] if healer[b, a] else ent[b, a, 6 : 6 + n]).any()
+    # Every available entity action maps to an available SMAC action.
+    for b in range(3):
+        for a in range(n):
+            for e in np.flatnonzero(ent[b, a]):
+                entity_actions = np.zeros((1, n), dtype=np.int64)
+                entity_actions[0, a] = e
+                s = smac_actions(entity_actions, healer[b : b + 1], n)[0, a]
+                assert smac[b, a, s]
+
+
+def test_relations_by_hand():
+    pos = torch.tensor([[[0.0, 0.0], [3.0, 4.0]]])
+    rng = torch.tensor([[6.0, 2.0]])
+    r = relations(pos, rng)
+    # i=0 -> j=1: distance 5, j's range 2, i's range 6.
+    torch.testing.assert_close(r[0, 0, 1], torch.tensor([0.5, -1 / 6, 0.6, 0.8, 0.0, 1.0]))
+    torch.testing.assert_close(r[0, 1, 0], torch.tensor([-1 / 6, 0.5, -0.6, -0.8, 1.0, 0.0]))
+
+
+def _explicit_candidate_values(net, emb, alive, agent, active, passive):
+    """Q of every candidate from fully re-encoded hypothetical embeddings (the definition)."""
+    E = emb.shape[1]
+    out = []
+    for a in range(6 + E):
+        hyp = emb.clone()
+        if a < 6:
+            hyp[:, agent] += net.self_actions[a]
+        else:
+            hyp[:, agent] += active[:, a - 6]
+            hyp[:, a - 6] += passive[:, a - 6]
+        out.append(net.value_head(masked_pool(net.decision_encoder(hyp), alive, 1))[:, 0])
+    return torch.stack(out, 1)
+
+
+@pytest.mark.parametrize("map_name", ["3m", "MMM2"])
+def test_committed_chain_equals_explicit_agent_by_agent_loop(map_name):
+    torch.manual_seed(0)
+    x, _ = _batch(map_name, 3, steps=8)
+    x.alive[0, 1] = False  # a dead ally and (below) a dead enemy change the pooling
+    x.alive[1, -1] = False
+    net = ACENetwork(x.state.shape[-1], x.action_mask.shape[1], hidden=16).double()
+    x = EntityBatch(x.state.double(), x.pos.double(), x.range.double(), x.alive, x.action_mask)
+    actions = torch.as_tensor(
+        (np.random.default_rng(1).random(x.action_mask.shape) * x.action_mask.numpy()).argmax(-1)
+    )
+    out = net.chain(x, actions)
+    # Explicit loop: agent k sees embeddings with agents 0..k-1's stored actions added, one by one.
+    emb, active, passive = net.encode(x)
+    for k in range(x.action_mask.shape[1]):
+        expected = _explicit_candidate_values(net, emb, x.alive, k, active[:, k], passive[:, k])
+        torch.testing.assert_close(out.q[:, k], expected, rtol=1e-9, atol=1e-9)
+        for b in range(len(actions)):
+            a = int(actions[b, k])
+            if a < 6:
+                emb[b, k] = emb[b, k] + net.self_actions[a]
+            else:
+                emb[b, k] = emb[b, k] + active[b, k, a - 6]
+                emb[b, a - 6] = emb[b, a - 6] + passive[b, k, a - 6]
+    torch.testing.assert_close(out.embeddings, emb, rtol=1e-9, atol=1e-9)
+
+
+def test_greedy_and_random_actions_are_always_available():
+    torch.manual_seed(0)
+    x, _ = _batch("2s3z", 8, steps=10)
+    net = ACENetwork(x.state.shape[-1], x.action_mask.shape[1], hidden=16)
+    gen = torch.Generator().manual_seed(0)
+    for epsilon in (0.0, 0.5, 1.0):
+        for _ in range(5):
+            chosen = net.chain(x, epsilon=epsilon, generator=gen).actions
+            assert x.action_mask.gather(2, chosen[..., None]).all()
+
+
+def test_shuffling_permutes_entities_masks_and_actions_consistently():
+    x, _ = _batch("MMM2", 4, steps=5)
+    n = x.action_mask.shape[1]
+    rng = np.random.default_rng(0)
+    perm_np = random_permutations(4, n, rng)
+    perm = torch.as_tensor(perm_np)
+    actions = torch.as_tensor((rng.random(x.action_mask.shape) * x.action_mask.numpy()).argmax(-1))
+    px, pa = permute_allies(x, perm, actions)
+    for b in range(4):
+        for k in range(n):
+            old = int(perm[b, k])
+            torch.testing.assert_close(px.state[b, k], x.state[b, old])
+            torch.testing.assert_close(px.pos[b, k], x.pos[b, old])
+            assert px.alive[b, k] == x.alive[b, old]
+            # The mask row of the new agent k is old agent's, with ally-target columns renamed.
+            for j in range(n):
+                assert px.action_mask[b, k, 6 + j] == x.action_mask[b, old, 6 + int(perm[b, j])]
+            torch.testing.assert_close(px.action_mask[b, k, 6 + n :], x.action_mask[b, old, 6 + n :])
+            # The renamed action targets the same unit.
+            a_old, a_new = int(actions[b, old]), int(pa[b, k])
+            if 6 <= a_old < 6 + n:
+                assert int(perm[b, a_new - 6]) == a_old - 6
+            else:
+                assert a_new == a_old
+        assert px.action_mask[b].gather(1, pa[b][:, None]).all()  # still available after renaming
+    # Enemies are untouched, and un-permuting restores the original actions.
+    torch.testing.assert_close(px.state[:, n:], x.state[:, n:])
+    np.testing.assert_array_equal(unpermute_actions(pa.numpy(), perm_np), actions.numpy())
+
+
+def test_network_is_equivariant_to_the_ally_permutation_with_one_agent():
+    """The first agent's values (no predecessors) do not depend on the order of the others."""
+    torch.manual_seed(0)
+    x, _ = _batch("3m", 4, steps=3)
+    net = ACENetwork(x.state.shape[-1], 3, hidden=16).double()
+    x = EntityBatch(x.state.double(), x.pos.double(), x.range.double(), x.alive, x.action_mask)
+    perm = torch.tensor([[0, 2, 1]] * 4)  # agent 0 stays first
+    q = net.chain(x, epsilon=0.0).q[:, 0]
+    q_perm = net.chain(permute_allies(x, perm), epsilon=0.0).q[:, 0]
+    torch.testing.assert_close(q[:, :6], q_perm[:, :6])
+    torch.testing.assert_close(q[:, 6 + 3 :], q_perm[:, 6 + 3 :])  # attacks on enemies
+
+
+def _small_config(**overrides) -> ACEConfig:
+    base = dict(
+        hidden=16,
+        episodes_per_collect=4,
+        updates_per_collect=2,
+        batch_size=16,
+        buffer_episodes=64,
+        eps_decay_steps=2000,
+    )
+    return ACEConfig(**{**base, **overrides})
+
+
+@pytest.mark.parametrize("td_target", ["shared", "intra"])
+def test_td_targets_bootstrap_only_available_greedy_actions(td_target, monkeypatch):
+    algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=4), _small_config(td_target=td_target), seed=0)
+    algo.collect()
+    batch = algo._sample(32)
+    seen = []
+    original = ACENetwork.chain
+
+    def spy(self, x, actions=None, **kw):
+        out = original(self, x, actions, **kw)
+        if actions is None:
+            seen.append((x.action_mask, out.actions))
+        return out
+
+    monkeypatch.setattr(ACENetwork, "chain", spy)
+    online = algo.net.chain(batch["now"], batch["actions"])
+    with torch.no_grad():
+        y = algo._td_targets(batch, online)
+    assert y.shape == (32, 3)
+    mask, greedy = seen[0]
+    assert mask.gather(2, greedy[..., None]).all()
+    if td_target == "shared":
+        assert torch.equal(y, y[:, :1].expand(-1, 3))
+    # Terminal transitions (discount 0) have targets equal to their n-step return.
+    done = batch["discount"] == 0
+    torch.testing.assert_close(y[done, -1], batch["returns"][done])
+
+
+def test_nstep_returns_by_hand():
+    algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=2), _small_config(nstep=3, gamma=0.5), seed=0)
+    algo.collect()
+    buf = algo.buffer
+    rng = np.random.default_rng(0)
+    algo.rng = np.random.default_rng(0)
+    slots, t = buf.sample_steps(40, rng)
+    batch = algo._sample(40)
+    for i in range(40):
+        s, ti, L = slots[i], t[i], buf.length[slots[i]]
+        r = buf.data["reward"][s]
+        expected = sum(0.5**k * r[ti + k] for k in range(3) if ti + k < L)
+        boot = min(ti + 3, L)
+        disc = 0.0 if (boot == L and buf.data["terminated"][s, L - 1]) else 0.5 ** (boot - ti)
+        assert batch["returns"][i].item() == pytest.approx(expected, abs=1e-5)
+        assert batch["discount"][i].item() == pytest.approx(disc)
+
+
+def test_checkpoint_resume_continues_identically(tmp_path):
+    cfg = _small_config()
+    a = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=2), cfg, seed=5)
+    a.learn(150)
+    a.save(tmp_path / "ckpt.pt")
+    a.learn(300)
+    b = ACE.from_checkpoint(tmp_path / "ckpt.pt")
+    b.learn(300)
+    assert a.global_step == b.global_step
+    for p, q in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+
+
+def test_ace_rejects_envs_without_entity_features():
+    with pytest.raises(ValueError, match="needs a multi-agent env"):
+        ACE(EnvConfig(id="rlsuite/CartPole-v1", num_envs=2), _small_config(), seed=0)
