@@ -110,7 +110,7 @@ class MultiAgentAlgorithm(Algorithm):
         cfg = self.env_config
         if not spec(cfg.id).multi_agent:
             raise ValueError(
-                f"{self.name} needs a multi-agent env such as 'rlsuite/SMAC-3m-v0'; {cfg.id!r} is single-agent "
+                f"{self.name} needs a multi-agent env like 'rlsuite/SMAC-3m-v0'; {cfg.id!r} is single-agent "
                 f"(multi-agent ids: {', '.join(list_envs(multi_agent=True)[:5])}, ...)"
             )
         kwargs = {**cfg.kwargs, **self.env_kwargs()}
