@@ -134,6 +134,18 @@ def test_committed_chain_equals_explicit_agent_by_agent_loop(map_name):
     torch.testing.assert_close(out.embeddings, emb, rtol=1e-9, atol=1e-9)
 
 
+def test_taken_values_equal_the_full_chain_at_the_taken_actions():
+    torch.manual_seed(0)
+    x, _ = _batch("MMM2", 3, steps=8)
+    net = ACENetwork(x.state.shape[-1], x.action_mask.shape[1], hidden=16).double()
+    x = EntityBatch(x.state.double(), x.pos.double(), x.range.double(), x.alive, x.action_mask)
+    rng = np.random.default_rng(2)
+    actions = torch.as_tensor((rng.random(x.action_mask.shape) * x.action_mask.numpy()).argmax(-1))
+    full, taken = net.chain(x, actions), net.taken_values(x, actions)
+    torch.testing.assert_close(taken.q, full.q.gather(2, actions[..., None])[..., 0], rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(taken.pooled, full.pooled, rtol=1e-9, atol=1e-9)
+
+
 def test_greedy_and_random_actions_are_always_available():
     torch.manual_seed(0)
     x, _ = _batch("2s3z", 8, steps=10)
@@ -215,9 +227,8 @@ def test_td_targets_bootstrap_only_available_greedy_actions(td_target, monkeypat
         return out
 
     monkeypatch.setattr(ACENetwork, "chain", spy)
-    online = algo.net.chain(batch["now"], batch["actions"])
     with torch.no_grad():
-        y = algo._td_targets(batch, online)
+        y = algo._td_targets(batch)
     assert y.shape == (32, 3)
     mask, greedy = seen[0]
     assert mask.gather(2, greedy[..., None]).all()

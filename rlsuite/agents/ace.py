@@ -130,12 +130,21 @@ class ACENetwork(nn.Module):
 
     # --- the sequential decision chain ------------------------------------------------------------
     def candidate_values(
-        self, emb: torch.Tensor, alive: torch.Tensor, agent: int, active: torch.Tensor, passive: torch.Tensor
+        self,
+        emb: torch.Tensor,
+        decoded: torch.Tensor,
+        alive: torch.Tensor,
+        agent: int,
+        active: torch.Tensor,
+        passive: torch.Tensor,
     ) -> torch.Tensor:
-        """Q of every candidate action of ``agent`` given the committed embeddings ``emb``: [B, 6 + E]."""
+        """Q of every candidate action of ``agent`` given the committed embeddings ``emb``: [B, 6 + E].
+
+        ``decoded`` is ``decision_encoder(emb)`` (kept up to date by the caller, row by row).
+        """
         H, E = self.hidden, emb.shape[1]
         weight = alive.float()[..., None]  # [B, E, 1]
-        base = self.decision_encoder(emb) * weight  # [B, E, 2H], dead rows zero
+        base = decoded * weight  # [B, E, 2H], dead rows zero
         count = weight.sum(1).clamp_min(1.0)  # [B, 1]
         mean_all = base[..., :H].sum(1)  # [B, H]
         w_i = weight[:, agent]  # [B, 1]
@@ -196,18 +205,48 @@ class ACENetwork(nn.Module):
         uniformly random available one; either way the picked action is committed for the agents after it.
         """
         emb, active, passive = self.encode(x)
+        decoded = self.decision_encoder(emb)
         qs, chosen = [], []
         for agent in range(self.n_agents):
-            q = self.candidate_values(emb, x.alive, agent, active[:, agent], passive[:, agent])
+            q = self.candidate_values(emb, decoded, x.alive, agent, active[:, agent], passive[:, agent])
             if actions is not None:
                 a = actions[:, agent]
             else:
                 a = _select(q, x.action_mask[:, agent], epsilon, generator)
             qs.append(q)
             chosen.append(a)
-            emb = self.commit(emb, agent, a, active[:, agent], passive[:, agent])
-        pooled = masked_pool(self.decision_encoder(emb), x.alive, dim=1)
+            emb, decoded = self._commit_and_decode(
+                emb, decoded, agent, a, active[:, agent], passive[:, agent]
+            )
+        pooled = masked_pool(decoded, x.alive, dim=1)
         return ChainOutput(torch.stack(qs, 1), torch.stack(chosen, 1), emb, pooled)
+
+    def taken_values(self, x: EntityBatch, actions: torch.Tensor) -> ChainOutput:
+        """Teacher-forced Q_k(s, a_1:k) of the given actions only: ``q`` is [B, n] (no candidates).
+
+        Equal to ``chain(x, actions).q.gather(2, actions)``, at the cost of re-decoding the two rows each
+        commitment changes instead of evaluating every candidate: what the TD loss needs.
+        """
+        emb, active, passive = self.encode(x)
+        decoded = self.decision_encoder(emb)
+        qs = []
+        for agent in range(self.n_agents):
+            a = actions[:, agent]
+            emb, decoded = self._commit_and_decode(
+                emb, decoded, agent, a, active[:, agent], passive[:, agent]
+            )
+            qs.append(self.value_head(masked_pool(decoded, x.alive, dim=1))[:, 0])
+        pooled = masked_pool(decoded, x.alive, dim=1)
+        return ChainOutput(torch.stack(qs, 1), actions, emb, pooled)
+
+    def _commit_and_decode(self, emb, decoded, agent, action, active, passive):
+        """Commit ``action`` and re-decode the actor's and the target's rows."""
+        emb = self.commit(emb, agent, action, active, passive)
+        rows = torch.arange(emb.shape[0], device=emb.device)
+        target = torch.where(action >= N_SELF_ACTIONS, action - N_SELF_ACTIONS, agent)
+        changed = torch.stack([torch.full_like(target, agent), target], dim=1)  # [B, 2]
+        new = self.decision_encoder(emb[rows[:, None], changed])  # [B, 2, 2H]
+        return emb, decoded.index_put((rows[:, None].expand(-1, 2), changed), new)
 
     def dynamics(self, out: ChainOutput) -> tuple[torch.Tensor, torch.Tensor]:
         """Auxiliary predictions: per-unit deltas [B, E, 6] and allied/enemy sums [B, 12]."""

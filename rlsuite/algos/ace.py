@@ -265,7 +265,7 @@ class ACE(MultiAgentAlgorithm):
             while finished < self.config.episodes_per_collect:
                 entity_actions = self.agent.act_entities(self.info, self.agent.epsilon)
                 actions = smac_actions(entity_actions, self.info["healer"], self.n_agents)
-                obs, reward, terminated, truncated, info = self.env.step(actions)
+                obs, reward, terminated, truncated, info = self.step_env(actions)
                 done = np.logical_or(terminated, truncated)
                 step = {"actions": entity_actions, "reward": reward, "terminated": terminated}
                 self.buffer.append(step, self._entities(info, done), done, self._entities(info))
@@ -279,6 +279,7 @@ class ACE(MultiAgentAlgorithm):
     def update(self) -> dict[str, float]:
         if self.global_step < self.config.learning_starts:
             return {}
+        self.restore_torch_threads()  # evaluation may have stepped an env since the last collect
         for _ in range(self.config.updates_per_collect):
             self._stats.append(self._gradient_step())
         return {"train/lr": self.optimizer.param_groups[0]["lr"], "train/learner_steps": self.learner_steps}
@@ -286,10 +287,10 @@ class ACE(MultiAgentAlgorithm):
     def _gradient_step(self) -> dict[str, float]:
         cfg = self.config
         batch = self._sample(cfg.batch_size)
-        online = self.net.chain(batch["now"], batch["actions"])
-        q_taken = online.q.gather(2, batch["actions"][..., None])[..., 0]  # [B, n]
+        online = self.net.taken_values(batch["now"], batch["actions"])
+        q_taken = online.q  # [B, n]: Q_k(s_t, a_1:k) of the stored actions
         with torch.no_grad():
-            target = self._td_targets(batch, online)
+            target = self._td_targets(batch)
         rl_loss = (target - q_taken).pow(2).mean()
         loss = rl_loss
         stats = {"train/td_loss": rl_loss.item(), "train/q_taken": q_taken.mean().item()}
@@ -307,18 +308,18 @@ class ACE(MultiAgentAlgorithm):
         self._polyak_update()
         return stats
 
-    def _td_targets(self, batch: dict[str, Any], online) -> torch.Tensor:
+    def _td_targets(self, batch: dict[str, Any]) -> torch.Tensor:
         """[B, n] regression targets (see the module docstring for both variants)."""
         greedy = self.net.chain(batch["boot"]).actions  # a*_1:n under the online net
-        last = self.target_net.chain(batch["boot"], greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n-1, ·)
-        bootstrap = last.gather(1, greedy[:, -1:])[:, 0]
+        bootstrap = self.target_net.taken_values(batch["boot"], greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n)
         y = batch["returns"] + batch["discount"] * bootstrap  # discount already 0 where done
         n = self.n_agents
         if self.config.td_target == "shared" or n == 1:
             return y[:, None].expand(-1, n)
         # Intra-step: y_k = Q̄_{k+1}(s_t, a_1:k, argmax_online Q_{k+1}), the last agent takes y.
         mask = batch["now"].action_mask[:, 1:]
-        next_greedy = online.q[:, 1:].detach().masked_fill(~mask, -torch.inf).argmax(-1, keepdim=True)
+        online_q = self.net.chain(batch["now"], batch["actions"]).q[:, 1:]  # candidates of agents 2..n
+        next_greedy = online_q.masked_fill(~mask, -torch.inf).argmax(-1, keepdim=True)
         target_q = self.target_net.chain(batch["now"], batch["actions"]).q[:, 1:]
         inner = target_q.gather(2, next_greedy)[..., 0]
         return torch.cat([inner, y[:, None]], dim=1)
