@@ -96,7 +96,7 @@ class ACEConfig:
     eps_decay_steps: int = param(50_000, help="env steps of the linear epsilon decay", min=0)
     # auxiliary dynamics loss
     aux_weight: float = param(10.0, help="weight of the auxiliary dynamics loss (0 disables it)", min=0.0)
-    aux_label_norm: bool = param(True, help="divide dynamics labels by their max |value| over units")
+    aux_label_norm: bool = param(True, help="divide each dynamics label by its max |value| in the batch")
 
 
 class ACEAgent:
@@ -332,8 +332,8 @@ class ACE(MultiAgentAlgorithm):
         alive = now.alive[..., None].float()
         delta = delta * alive
         team = torch.cat([delta[:, :n].sum(1), delta[:, n:].sum(1)], dim=1)  # [B, 12]
-        if self.config.aux_label_norm:
-            delta = delta / delta.abs().amax(1, keepdim=True).clamp_min(1e-6)
+        if self.config.aux_label_norm:  # per quantity, by its largest |change| in the batch
+            delta = delta / delta.abs().amax((0, 1), keepdim=True).clamp_min(1e-6)
             team = team / team.abs().amax(0, keepdim=True).clamp_min(1e-6)
         unit_pred, team_pred = self.net.dynamics(online)
         unit_loss = ((unit_pred - delta).pow(2) * alive).sum() / (alive.sum() * delta.shape[-1]).clamp_min(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+import numba
 import numpy as np
 
 from rlsuite.envs.batched import EnvStreams
@@ -129,6 +130,9 @@ def make_layout(spec: MapSpec, options: SMACOptions) -> Layout:
                   type_onehot_ids(spec, True), type_onehot_ids(spec, False))
 
 
+PARALLEL_MIN_BATTLES = 32  # battles stepped in parallel threads from this batch size on
+
+
 class Battles:
     """``num_battles`` battles of one map: reset, step with SMAC actions, and read SMAC's arrays."""
 
@@ -194,6 +198,11 @@ class Battles:
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Run one env step in the ``active`` battles; returns reward, end code, timeout and dead counts."""
+        # Few battles: one thread. Waking numba's pool costs more than it saves there, and its spinning
+        # threads slow whatever runs next (a learner's torch kernels) on a busy machine.
+        threads = numba.config.NUMBA_NUM_THREADS if self.num_battles >= PARALLEL_MIN_BATTLES else 1
+        if numba.get_num_threads() != threads:
+            numba.set_num_threads(threads)
         core.simulate(self.fs, self.ist, self.table, self.grid, self.loops, self.streams.rng, actions,
                       active, self.layout.n_agents, float(self.options.move_amount), self.options.step_mul)
         self.last_action[active] = actions[active]
