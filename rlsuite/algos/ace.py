@@ -401,7 +401,7 @@ class ACE(MultiAgentAlgorithm):
             "target_net": self.target_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "learner_steps": self.learner_steps,
-            "buffer": self.buffer.state_dict() if self.save_replay_buffer else None,
+            "buffer": self.buffer.state_dict(include_episodes=self.save_replay_buffer),
             "rng": self.rng.bit_generator.state,
             "agent_rng": self.agent.rng.bit_generator.state,
             "agent_generator": self.agent.generator.get_state(),
@@ -412,16 +412,10 @@ class ACE(MultiAgentAlgorithm):
         self.target_net.load_state_dict(state["target_net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.learner_steps = int(state["learner_steps"])
-        self._buffer_restored = state["buffer"] is not None
-        if self._buffer_restored:
-            self.buffer.load_state_dict(state["buffer"])
+        self.buffer.load_state_dict(state["buffer"])
         self.rng.bit_generator.state = state["rng"]
         self.agent.rng.bit_generator.state = state["agent_rng"]
         self.agent.generator.set_state(state["agent_generator"])
-
-    def on_restored(self) -> None:
-        if not getattr(self, "_buffer_restored", True):  # no saved buffer: restart the staged episodes
-            self.buffer.begin(self._entities(self.info))
 
 
 def _expand(rows: np.ndarray, like: np.ndarray) -> np.ndarray:

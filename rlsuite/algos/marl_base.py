@@ -195,7 +195,3 @@ class MultiAgentAlgorithm(Algorithm):
         self.info = {k: np.copy(v) for k, v in state["team_info"].items()}
         self.recent_wins.clear()
         self.recent_wins.extend(state["recent_wins"])
-        self.on_restored()
-
-    def on_restored(self) -> None:
-        """Called after a checkpoint is loaded (env state and ``self.info`` included)."""

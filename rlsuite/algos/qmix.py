@@ -351,25 +351,12 @@ class QMIX(MultiAgentAlgorithm):
             "target_mixer": self.target_mixer.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "acting": self.agent.acting_state(),
-            "buffer": self.buffer.state_dict() if self.save_replay_buffer else self._staging_state(),
+            "buffer": self.buffer.state_dict(include_episodes=self.save_replay_buffer),
             "replay_saved": self.save_replay_buffer,
             "sample_rng": self.sample_rng.bit_generator.state,
             "gradient_steps": self.gradient_steps,
             "last_target_update": self.last_target_update,
             "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
-        }
-
-    def _staging_state(self) -> dict[str, Any]:
-        """The buffer without its stored episodes: the episodes in progress and the episode count."""
-        buf = self.buffer
-        return {
-            "data": {k: v[:0] for k, v in buf.data.items()},
-            "length": buf.length[:0],
-            "stage": {k: v.copy() for k, v in buf._stage.items()},
-            "t": buf._t.copy(),
-            "next_slot": 0,
-            "episodes": 0,
-            "total_episodes": buf.total_episodes,
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:

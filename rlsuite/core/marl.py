@@ -157,14 +157,16 @@ class EpisodeBuffer:
         return out
 
     # --- checkpoints ---------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        n = self.episodes
+    def state_dict(self, include_episodes: bool = True) -> dict[str, Any]:
+        """Everything needed to continue; without ``include_episodes`` only the episodes in progress
+        (and the episode count) are kept: a small checkpoint whose replay restarts empty."""
+        n = self.episodes if include_episodes else 0
         return {
             "data": {k: v[:n].copy() for k, v in self.data.items()},
             "length": self.length[:n].copy(),
             "stage": {k: v.copy() for k, v in self._stage.items()},
             "t": self._t.copy(),
-            "next_slot": self.next_slot,
+            "next_slot": self.next_slot if include_episodes else 0,
             "episodes": n,
             "total_episodes": self.total_episodes,
         }
