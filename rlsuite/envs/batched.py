@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -193,3 +194,33 @@ def warn_render_without_mode(where: str = 'gym.make(..., render_mode="rgb_array"
         "You are calling render method without specifying any render mode. "
         f'Pass render_mode="rgb_array" ({where}).'
     )
+
+
+def check_team_actions(
+    actions: Any, mask: np.ndarray, *, env_word: str = "env", agent_names: Sequence[str] | None = None
+) -> np.ndarray:
+    """Validate joint actions ``[num_envs, n_agents]`` of a team vector env against its action ``mask``.
+
+    Returns them as contiguous int64; raises ValueError naming the shape, dtype, range or the first
+    unavailable action (with the env, the agent and the actions that were available).
+    """
+    num_envs, n_agents, n_actions = mask.shape
+    a = np.asarray(actions)
+    shape = (num_envs, n_agents)
+    if a.shape != shape:
+        raise ValueError(f"actions must have shape {shape} (num_envs, n_agents), got {a.shape}")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"actions must be integers of shape {shape}, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    if (a < 0).any() or (a >= n_actions).any():
+        raise ValueError(f"actions must be in [0, {n_actions}); got min {a.min()}, max {a.max()}")
+    chosen = np.take_along_axis(mask, a[:, :, None], axis=2)[:, :, 0]
+    if not chosen.all():
+        env, agent = map(int, np.argwhere(chosen == 0)[0])
+        allowed = np.flatnonzero(mask[env, agent]).tolist()
+        name = f" ({agent_names[agent]!r})" if agent_names is not None else ""
+        raise ValueError(
+            f"{env_word} {env}, agent {agent}{name}: action {a[env, agent]} is not available; "
+            f"available actions: {allowed}"
+        )
+    return a

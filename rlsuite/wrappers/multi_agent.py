@@ -53,7 +53,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from pettingzoo import ParallelEnv
 
-from rlsuite.envs.batched import check_positive_int, check_seed, pop_reset_mask
+from rlsuite.envs.batched import check_positive_int, check_seed, check_team_actions, pop_reset_mask
 
 _SEED_BOUND = 2**31 - 1  # seeds drawn for sub-env resets: accepted by every seeding API
 
@@ -243,7 +243,7 @@ class ParallelVectorEnv:
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        actions = self._check_actions(actions)
+        actions = check_team_actions(actions, self._mask, env_word="env", agent_names=self.possible_agents)
         n = self.num_envs
         reward = np.zeros(n, dtype=np.float32)
         terminated = np.zeros(n, dtype=np.bool_)
@@ -285,26 +285,6 @@ class ParallelVectorEnv:
         info["state"] = self._state.copy()
         info["action_mask"] = self._mask.copy()
         return self._obs.copy(), reward, terminated, truncated, info
-
-    def _check_actions(self, actions: Any) -> np.ndarray:
-        a = np.asarray(actions)
-        shape = (self.num_envs, self.n_agents)
-        if a.shape != shape:
-            raise ValueError(f"actions must have shape {shape} (num_envs, n_agents), got {a.shape}")
-        if a.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers of shape {shape}, got dtype {a.dtype}")
-        a = a.astype(np.int64)
-        if (a < 0).any() or (a >= self.n_actions).any():
-            raise ValueError(f"actions must be in [0, {self.n_actions}); got min {a.min()}, max {a.max()}")
-        chosen = np.take_along_axis(self._mask, a[:, :, None], axis=2)[:, :, 0]
-        if not chosen.all():
-            env, agent = map(int, np.argwhere(~chosen)[0])
-            allowed = np.flatnonzero(self._mask[env, agent]).tolist()
-            raise ValueError(
-                f"env {env}, agent {agent} ({self.possible_agents[agent]!r}): action "
-                f"{a[env, agent]} is not available; available actions: {allowed}"
-            )
-        return a
 
     def _draw_seed(self, i: int) -> int:
         if self._rngs[i] is None:

@@ -26,7 +26,13 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from rlsuite.envs.batched import EnvStreams, check_positive_int, check_seed, pop_reset_mask
+from rlsuite.envs.batched import (
+    EnvStreams,
+    check_positive_int,
+    check_seed,
+    check_team_actions,
+    pop_reset_mask,
+)
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
 from rlsuite.envs.smac.entities import entity_arrays
@@ -87,7 +93,7 @@ class SMACVectorEnv:
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        actions = self._check_actions(actions)
+        actions = check_team_actions(actions, self._avail, env_word="battle")
         active = np.ones(self.num_envs, dtype=np.bool_)
         result = self.battles.step(actions, active)
         terminated = result["end_code"] != observe.END_NONE
@@ -122,24 +128,6 @@ class SMACVectorEnv:
         if self.entity_features:
             info.update(entity_arrays(self.battles, avail))
         return obs, info
-
-    def _check_actions(self, actions: Any) -> np.ndarray:
-        a = np.asarray(actions)
-        shape = (self.num_envs, self.n_agents)
-        if a.shape != shape:
-            raise ValueError(f"actions must have shape {shape} (num_envs, n_agents), got {a.shape}")
-        if a.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers, got dtype {a.dtype}")
-        a = np.ascontiguousarray(a, dtype=np.int64)
-        if (a < 0).any() or (a >= self.n_actions).any():
-            raise ValueError(f"actions must be in [0, {self.n_actions}); got min {a.min()}, max {a.max()}")
-        chosen = np.take_along_axis(self._avail, a[:, :, None], axis=2)[:, :, 0]
-        if not chosen.all():
-            env, agent = map(int, np.argwhere(chosen == 0)[0])
-            allowed = np.flatnonzero(self._avail[env, agent]).tolist()
-            raise ValueError(f"battle {env}, agent {agent}: action {a[env, agent]} is not available; "
-                             f"available actions: {allowed}")
-        return a
 
     def get_state(self) -> dict[str, np.ndarray]:
         """All battles' state for checkpoints (``set_state`` restores it, streams included)."""
