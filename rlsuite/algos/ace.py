@@ -107,6 +107,8 @@ class ACEAgent:
     ) -> None:
         self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
         self.rng = np.random.default_rng(seed)
+        # Evaluation draws its agent orders from its own stream, so evaluating does not change training.
+        self.eval_rng = np.random.default_rng(seed + 1_000_003)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
         self.epsilon = 0.0
@@ -116,17 +118,20 @@ class ACEAgent:
         """ACE is not recurrent: nothing to forget."""
 
     def act(self, obs: np.ndarray, info: dict[str, Any], deterministic: bool = False) -> np.ndarray:
-        entity_actions = self.act_entities(info, 0.0 if deterministic else self.epsilon)
+        epsilon, rng = (0.0, self.eval_rng) if deterministic else (self.epsilon, self.rng)
+        entity_actions = self.act_entities(info, epsilon, rng)
         return smac_actions(entity_actions, info["healer"], self.n_agents)
 
     @torch.no_grad()
-    def act_entities(self, info: dict[str, Any], epsilon: float) -> np.ndarray:
+    def act_entities(
+        self, info: dict[str, Any], epsilon: float, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         if "entity_state" not in info:
             raise ValueError("ACE needs SMAC entity features: build the env with entity_features=True")
         batch = to_entity_batch({k: info[k] for k in ENTITY_KEYS}, self.device)
         perm = None
         if self.shuffle:
-            perm = random_permutations(len(batch.state), self.n_agents, self.rng)
+            perm = random_permutations(len(batch.state), self.n_agents, rng or self.rng)
             batch = permute_allies(batch, torch.as_tensor(perm, device=self.device))
         actions = self.net.chain(batch, epsilon=epsilon, generator=self.generator).actions.cpu().numpy()
         if perm is not None:
@@ -404,6 +409,7 @@ class ACE(MultiAgentAlgorithm):
             "buffer": self.buffer.state_dict(include_episodes=self.save_replay_buffer),
             "rng": self.rng.bit_generator.state,
             "agent_rng": self.agent.rng.bit_generator.state,
+            "agent_eval_rng": self.agent.eval_rng.bit_generator.state,
             "agent_generator": self.agent.generator.get_state(),
         }
 
@@ -415,6 +421,7 @@ class ACE(MultiAgentAlgorithm):
         self.buffer.load_state_dict(state["buffer"])
         self.rng.bit_generator.state = state["rng"]
         self.agent.rng.bit_generator.state = state["agent_rng"]
+        self.agent.eval_rng.bit_generator.state = state["agent_eval_rng"]
         self.agent.generator.set_state(state["agent_generator"])
 
 
