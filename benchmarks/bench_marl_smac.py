@@ -83,17 +83,20 @@ def run_one(algo: str, map_name: str, seed: int, args: argparse.Namespace, out: 
         "map": map_name,
         "seed": seed,
         "win_rate": data.get("win_rate"),
+        "return": data.get("eval_return_mean"),
         "sps": data.get("sps"),
         "curve": curve,
         "wall_s": data.get("wall_s"),
     }
 
 
-def aggregate(results: list[dict[str, Any]], maps: list[str], algos: list[str]) -> tuple[str, dict]:
+def aggregate(
+    results: list[dict[str, Any]], maps: list[str], algos: list[str], eval_every: int
+) -> tuple[str, dict]:
     lines = [
-        "| map | algo | seeds | final win rate mean | IQM | 95% CI (mean) | train env-steps/s "
-        "| curve (step: mean win rate) |"
-        "|---|---|---|---|---|---|---|---|",
+        "| map | algo | seeds | final win rate mean | IQM | 95% CI (mean) | final return | train env-steps/s "
+        "| curve (step: mean win rate) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     table: dict[str, Any] = {}
     for m in maps:
@@ -103,9 +106,12 @@ def aggregate(results: list[dict[str, Any]], maps: list[str], algos: list[str]) 
                 continue
             wins = np.array([r["win_rate"] for r in runs])
             low, high = bootstrap_ci(wins, "mean", seed=0)
-            steps = sorted({s for r in runs for s, _ in r["curve"]})
-            curve = [(s, float(np.mean([w for r in runs for t, w in r["curve"] if t == s]))) for s in steps]
+            # Evaluations land on the first iteration past each multiple of eval_every: bin them there.
+            binned = [{round(t / eval_every) * eval_every: w for t, w in r["curve"]} for r in runs]
+            steps = sorted(set().union(*binned))
+            curve = [(s, float(np.mean([b[s] for b in binned if s in b]))) for s in steps]
             sps = float(np.mean([r["sps"] for r in runs]))
+            ret = float(np.mean([r["return"] for r in runs]))
             table[f"{m}/{a}"] = {
                 "wins": wins.tolist(),
                 "mean": float(wins.mean()),
@@ -117,7 +123,7 @@ def aggregate(results: list[dict[str, Any]], maps: list[str], algos: list[str]) 
             text = ", ".join(f"{s // 1000}k: {w:.2f}" for s, w in curve)
             lines.append(
                 f"| {m} | {a} | {len(runs)} | {wins.mean():.2f} | {iqm(wins):.2f} | "
-                f"[{low:.2f}, {high:.2f}] | {sps:.0f} | {text} |"
+                f"[{low:.2f}, {high:.2f}] | {ret:.2f} | {sps:.0f} | {text} |"
             )
     return "\n".join(lines), table
 
@@ -143,7 +149,7 @@ def main() -> None:
     for r in results:
         if "error" in r:
             print(f"FAILED {r['algo']} {r['map']} s{r['seed']}:\n{r['error']}", file=sys.stderr)
-    text, table = aggregate(results, args.maps, args.algos)
+    text, table = aggregate(results, args.maps, args.algos, args.eval_every)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(text + "\n")
     (args.out / "results.json").write_text(
