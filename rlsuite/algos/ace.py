@@ -421,7 +421,8 @@ class ACE(MultiAgentAlgorithm):
         self.buffer.load_state_dict(state["buffer"])
         self.rng.bit_generator.state = state["rng"]
         self.agent.rng.bit_generator.state = state["agent_rng"]
-        self.agent.eval_rng.bit_generator.state = state["agent_eval_rng"]
+        if "agent_eval_rng" in state:  # absent in checkpoints written before evaluation had its own stream
+            self.agent.eval_rng.bit_generator.state = state["agent_eval_rng"]
         self.agent.generator.set_state(state["agent_generator"])
 
 
