@@ -291,7 +291,7 @@ def test_ctrl_c_stops_the_sweep_and_the_next_invocation_finishes_it(tmp_path):
         "base": {**SMALL["base"], "checkpoint": {"every_steps": 100_000}},
         "algorithms": [  # run one by one: a short run, then a long one (interrupted)
             {"name": "ppo", "label": "short", "overrides": {**ppo, "total_steps": 1024}},
-            {"name": "ppo", "label": "long", "overrides": {**ppo, "total_steps": 30_000}},
+            {"name": "ppo", "label": "long", "overrides": {**ppo, "total_steps": 60_000}},
         ],
     }
     first_dir = tmp_path / "out" / "small" / "short" / "rlsuite_CartPole-v1" / "seed0"
@@ -302,8 +302,10 @@ def test_ctrl_c_stops_the_sweep_and_the_next_invocation_finishes_it(tmp_path):
     deadline = time.time() + 240
     while not (second_dir / "metrics.csv").exists() and time.time() < deadline:
         time.sleep(0.1)  # until the second run is in its training loop
+    assert process.poll() is None, f"the sweep ended (code {process.returncode}) before the interrupt"
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=120) == 130
+    code = process.wait(timeout=120)
+    assert code == 130, f"exit code {code}; second run status {run_status(second_dir)}"
     assert run_status(first_dir) == "done" and run_status(second_dir) == "partial"
     kept = (first_dir / "summary.json").stat().st_mtime_ns
     result = run_sweep(sweep_file, root=tmp_path / "out", quiet=True)
