@@ -54,6 +54,7 @@ from rlsuite.agents.marl_actor_critic import (
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs
 from rlsuite.config import param
+from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.optim import clip_grad_norm
 
 
@@ -195,16 +196,18 @@ def compute_gae(
     (truncations included: their bootstrap is already in ``rewards``), ``last_values [N, V]`` are the
     values of the observation after the rollout's last step.
     """
-    steps = rewards.shape[0]
-    advantages = np.zeros_like(rewards, dtype=np.float32)
-    last = np.zeros_like(last_values, dtype=np.float32)
-    for t in reversed(range(steps)):
-        next_values = last_values if t == steps - 1 else values[t + 1]
-        nonterminal = 1.0 - dones[t].astype(np.float32)[:, None]
-        delta = rewards[t] + gamma * next_values * nonterminal - values[t]
-        last = delta + gamma * gae_lambda * nonterminal * last
-        advantages[t] = last
-    return advantages
+    steps, n_envs, n_values = rewards.shape
+    # The single-agent kernel over [T, N * V] columns: every agent column shares its env's done flag.
+    flat_dones = np.repeat(np.asarray(dones, np.float64), n_values, axis=1)
+    advantages = generalized_advantages(
+        np.ascontiguousarray(rewards, np.float64).reshape(steps, -1),
+        np.ascontiguousarray(values, np.float64).reshape(steps, -1),
+        flat_dones,
+        np.ascontiguousarray(last_values, np.float64).reshape(-1),
+        gamma,
+        gae_lambda,
+    )
+    return advantages.reshape(steps, n_envs, n_values)
 
 
 class MAPPO(MultiAgentAlgorithm):
