@@ -23,6 +23,9 @@ _ALGORITHMS: dict[str, str] = {
     "vdn": "rlsuite.algos.vdn:VDN",
     "mappo": "rlsuite.algos.mappo:MAPPO",
     "ace": "rlsuite.algos.ace:ACE",
+    # Language-model learners on text envs (rlsuite/Arithmetic-v0, rlsuite/Countdown-v0, ...).
+    "llm_sft": "rlsuite.algos.llm_sft:LLMSFT",
+    "llm_ppo": "rlsuite.algos.llm_ppo:LLMPPO",
     # Peers: other libraries' algorithms through rlsuite's loop (extras sb3 / tianshou).
     "sb3:PPO": "rlsuite.algos.peers.sb3:SB3PPO",
     "sb3:A2C": "rlsuite.algos.peers.sb3:SB3A2C",

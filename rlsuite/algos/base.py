@@ -50,6 +50,12 @@ class Capabilities:
 
     def problems(self, action_space: spaces.Space, multi_agent: bool = False) -> list[str]:
         found = []
+        if isinstance(action_space, spaces.Text) or self.text:
+            if not self.text:
+                found.append("the env has text actions and the algorithm needs numeric ones")
+            elif not isinstance(action_space, spaces.Text):
+                found.append("the algorithm trains language models and needs a text env (Text actions)")
+            return found
         if multi_agent and not self.multi_agent:
             found.append("the env is multi-agent and the algorithm is single-agent")
         if isinstance(action_space, spaces.Discrete) and not self.discrete_actions:

@@ -95,7 +95,9 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     log_every = cfg.log.every_steps or algo.default_log_every
     if log_every == 0 or evaluated or _crossed(previous, step, log_every):
         stats.update(algo.logged_stats())
-        run.logger.log(step, stats, timing={"time/sps": sps})
+        # Wall-clock figures ("time/..." keys) go to TensorBoard only; metrics.csv holds what the seed fixes.
+        timing = {key: stats.pop(key) for key in [k for k in stats if k.startswith("time/")]}
+        run.logger.log(step, stats, timing={"time/sps": sps, **timing})
 
 
 def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:

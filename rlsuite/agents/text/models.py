@@ -1,0 +1,70 @@
+"""Building text policies and critics from a config section (``algo.model`` in LLM experiments)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rlsuite.agents.text.gpt import GPTConfig, SmallGPT
+from rlsuite.agents.text.policy import SamplingParams, TextPolicy, ValueModel
+from rlsuite.agents.text.tokenizer import ByteTokenizer
+from rlsuite.config import param
+
+__all__ = ["TextAgent", "TextModelConfig", "build_critic", "build_policy"]
+
+
+@dataclass
+class TextModelConfig:
+    """Which causal LM to train: the suite's small GPT (from scratch) or a local Hugging Face checkpoint."""
+
+    source: str = param(
+        "gpt",
+        help="'gpt' (the suite's small GPT with a byte tokenizer, randomly initialised) or the path of a "
+        "local Hugging Face checkpoint folder (never downloaded)",
+    )
+    gpt: GPTConfig = param(default_factory=GPTConfig, help="shape of the small GPT (source 'gpt')")
+    dtype: str = param(
+        "float32",
+        help="weights dtype of a Hugging Face checkpoint",
+        choices=("float32", "bfloat16", "float16"),
+    )
+    add_bos: bool = param(True, help="prefix prompts with the tokenizer's BOS token (when it has one)")
+
+
+def build_policy(config: TextModelConfig, device: torch.device) -> TextPolicy:
+    if config.source == "gpt":
+        tokenizer = ByteTokenizer()
+        backend = SmallGPT(config.gpt, tokenizer.vocab_size)
+    else:
+        from rlsuite.agents.text.hf import load_hf_backend
+
+        backend, tokenizer = load_hf_backend(config.source, config.dtype)
+    return TextPolicy(backend, tokenizer, add_bos=config.add_bos).to(device)
+
+
+def build_critic(policy: TextPolicy) -> ValueModel:
+    """A separate critic initialised from the policy's current weights (ORZ: same base checkpoint), with a
+    fresh value head."""
+    return ValueModel(copy.deepcopy(policy.backend)).to(policy.device)
+
+
+class TextAgent:
+    """The acting side for text envs: prompts in, responses out (``Agent.act`` for LLM policies)."""
+
+    def __init__(self, policy: TextPolicy, sampling: SamplingParams) -> None:
+        self.policy = policy
+        self.sampling = sampling
+
+    @property
+    def device(self) -> torch.device:
+        return self.policy.device
+
+    def act(self, obs: Sequence[str], deterministic: bool = False) -> np.ndarray:
+        """Responses (an object array of str) for a batch of prompts; ``deterministic`` decodes greedily."""
+        params = SamplingParams(**{**self.sampling.__dict__, "greedy": deterministic})
+        texts = self.policy.generate(list(obs), params).texts
+        return np.array(texts, dtype=object)
