@@ -5,6 +5,8 @@ Entry points are strings, so importing this module is cheap: nothing heavy loads
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rlsuite.envs.registry import register
 
 # Classic control: a numba-batched CartPole equal to Gymnasium's CartPole-v1 (truncation at 500 is
@@ -95,3 +97,34 @@ for _race in ("terran", "protoss", "zerg"):
             family="smac",
             description=f"SMACv2-style {_race} {_n} vs {_m}: armies and start positions drawn per episode",
         )
+
+# LLM reasoning: single-turn verifiable tasks (prompt in, response out; docs/reasoning.md). Options are
+# keyword arguments of rlsuite.envs.reasoning.ReasoningEnv / ReasoningVectorEnv (task options included).
+# ReasoningJSONL-v0 reads problems from path=...; its registered default is a small file shipped with
+# the package, so the id also works (and is checked) without one.
+_SAMPLE_PROBLEMS = str(Path(__file__).parent / "reasoning" / "data" / "sample_problems.jsonl")
+REASONING_TASKS = {
+    "Arithmetic": ({"task": "arithmetic"}, "multi-digit arithmetic, ORZ prompt, math reward"),
+    "Countdown": (
+        {"task": "countdown", "template": "tinyzero", "reward": "countdown"},
+        "TinyZero Countdown (generated, always solvable), 0 / 0.1 / 1 reward",
+    ),
+    "LinearEquation": ({"task": "linear_equation"}, "a*x + b = c with an integer solution, math reward"),
+    "CompoundQA": (
+        {"task": "compound", "reward": "compound"},
+        "several numbered sub-problems answered in order (stand-in for DialogueReason's Compound-QA)",
+    ),
+    "ReasoningJSONL": (
+        {"task": "jsonl", "path": _SAMPLE_PROBLEMS, "test_size": 8},
+        "problems from a local JSONL/JSON/parquet file (plain, ORZ or verl layout), math reward",
+    ),
+}
+for _name, (_kwargs, _description) in REASONING_TASKS.items():
+    register(
+        f"rlsuite/{_name}-v0",
+        entry_point="rlsuite.envs.reasoning.env:ReasoningEnv",
+        vector_entry_point="rlsuite.envs.reasoning.env:ReasoningVectorEnv",
+        kwargs=_kwargs,
+        family="reasoning",
+        description=f"{_description}; Text spaces, one step per episode",
+    )
