@@ -113,6 +113,7 @@ def is_repetitive(text: str, *, ngram: int = 8, threshold: float = 0.5) -> bool:
     return len(set(grams)) < threshold * len(grams)
 
 
+_RIGHT_UNITS = re.compile(r"^([-+]?[\d.,/]+)\s*\\(?:text|mbox|mathrm)\s*\{\s*[A-Za-z ]+\}$")
 _TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _FRAC_SHORT = re.compile(r"\\[dt]?frac(\d)(\d)")
@@ -132,6 +133,7 @@ def normalize_answer(answer: str) -> str:
     )
     s = s.replace("\\%", "").replace("%", "").replace("^\\circ", "").replace("^{\\circ}", "")
     s = s.replace("\\(", "").replace("\\)", "").replace("\\[", "").replace("\\]", "").strip("$ ")
+    s = _RIGHT_UNITS.sub(r"\1", s)  # "12 \text{ cm}" -> "12"
     s = _TEXT_WRAPPERS.sub(r"\1", s)
     s = _FRAC_SHORT.sub(r"\1/\2", s)
     s = _FRAC.sub(r"(\1)/(\2)", s)
