@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -98,6 +100,15 @@ def test_math_verify_only_forms():
     pytest.importorskip("math_verify")
     assert answers_equal(r"\sqrt{4}", "2")  # needs symbolic evaluation
     assert not answers_equal(r"\sqrt{4}", "2", use_math_verify=False)
+
+
+def test_math_verify_off_the_main_thread():
+    pytest.importorskip("math_verify")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(answers_equal(r"\sqrt{9}", "3")))
+    worker.start()
+    worker.join()
+    assert results == [True]
 
 
 def test_use_math_verify_true_without_package(monkeypatch):
