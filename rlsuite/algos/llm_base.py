@@ -81,15 +81,18 @@ class TextAlgorithm(Algorithm):
 
     def _make_text_env(self, num_envs: int, group_size: int, split: str):
         cfg = self.env_config
-        env = make_vec(
-            cfg.id,
-            num_envs,
-            vectorization=cfg.vectorization,
-            **{**cfg.kwargs, "group_size": group_size, "split": split},
+        problem = (
+            f"{self.name} trains on single-turn text envs with a held-out split (rlsuite/Arithmetic-v0, "
+            f"rlsuite/Countdown-v0, ... or rlsuite.envs.reasoning.ReasoningVectorEnv); {cfg.id!r} is not one"
         )
+        kwargs = {**cfg.kwargs, "group_size": group_size, "split": split}
+        try:
+            env = make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **kwargs)
+        except TypeError as exc:
+            raise ValueError(f"{problem} ({exc})") from exc
         if not isinstance(env.single_action_space, spaces.Text):
             env.close()
-            raise ValueError(f"{self.name} trains on text envs (Text action space); {cfg.id!r} is not one")
+            raise ValueError(problem)
         return env
 
     @property
@@ -130,7 +133,7 @@ class TextAlgorithm(Algorithm):
             self._eval_env = self._make_text_env(width, 1, "test")
         prompts, _ = self._eval_env.reset(seed=self.seed)
         params = self.sampling_params(greedy=greedy)
-        returns, lengths, correct = [], [], []
+        returns, lengths, correct, texts = [], [], [], []
         was_training = self.policy.training
         self.policy.eval()
         while len(returns) < episodes:
@@ -141,7 +144,9 @@ class TextAlgorithm(Algorithm):
             returns += [float(r) for r in rewards]
             lengths += [len(r) for r in generation.response_ids]
             correct += [bool(c) for c in infos["correct"]]
+            texts += generation.texts
         self.policy.train(was_training)
+        self.last_eval_texts = texts[:episodes]  # the responses, for inspection
         return EvalResult(returns[:episodes], lengths[:episodes], correct[:episodes])
 
     # --- shared bookkeeping ----------------------------------------------------------------------

@@ -59,6 +59,7 @@ class LLMPPOConfig:
     # warm start (models trained from scratch)
     sft_warmup_steps: int = param(0, help="SFT steps on gold responses before RL (batch env.num_envs)", min=0)
     sft_lr: float = param(1e-3, help="learning rate of the SFT warm-up", min=0.0, min_exclusive=True)
+    sft_batch_size: int = param(0, help="gold responses per SFT warm-up step; 0 = env.num_envs", min=0)
     # rollout
     samples_per_prompt: int = param(8, help="responses sampled per prompt (ORZ: 64)", min=1)
     max_new_tokens: int = param(32, help="response token budget; responses that hit it score 0", min=1)
@@ -197,7 +198,7 @@ class LLMPPO(TextAlgorithm):
     def _warm_start(self) -> dict[str, float]:
         """``sft_warmup_steps`` SFT steps on gold responses (own problem stream), then a fresh critic."""
         cfg = self.config
-        env = self._make_text_env(self.env_config.num_envs, 1, "train")
+        env = self._make_text_env(cfg.sft_batch_size or self.env_config.num_envs, 1, "train")
         prompts, _ = env.reset(seed=self.seed + 1)
         optimizer = make_adamw(self.policy.parameters(), cfg.sft_lr, cfg.adam_betas, cfg.weight_decay)
         for step in range(cfg.sft_warmup_steps):
@@ -304,7 +305,7 @@ class LLMPPO(TextAlgorithm):
                     / tokens
                 )
                 loss.backward()
-                total += float(loss)
+                total += float(loss.detach())
             self._clip_and_step(self.critic, self.critic_optimizer)
             self.critic_steps += 1
             losses.append(total)

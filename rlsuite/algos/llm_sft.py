@@ -67,7 +67,7 @@ def sft_step(policy, optimizer, batch: TokenBatch, micro_batch_size: int, max_gr
     for rows in microbatches(len(batch), micro_batch_size):
         loss_sum, _ = sequence_cross_entropy(policy, batch.select(rows))
         (loss_sum / total_tokens).backward()
-        total_loss += float(loss_sum)
+        total_loss += float(loss_sum.detach())
     if max_grad_norm:
         clip_grad_norm([p for p in policy.parameters() if p.grad is not None], max_grad_norm)
     optimizer.step()
