@@ -29,8 +29,16 @@ def one_digit_env(num_envs: int) -> EnvConfig:
 
 
 def ppo(seed: int = 0, **overrides) -> LLMPPO:
-    settings = dict(model=TINY, max_new_tokens=22, samples_per_prompt=8, actor_lr=1e-3, critic_lr=1e-3,
-                    warmup_steps=0, critic_steps_per_rollout=4, sft_warmup_steps=30)
+    settings = dict(
+        model=TINY,
+        max_new_tokens=22,
+        samples_per_prompt=8,
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        warmup_steps=0,
+        critic_steps_per_rollout=4,
+        sft_warmup_steps=30,
+    )
     config = LLMPPOConfig(**{**settings, **overrides})
     return LLMPPO(one_digit_env(16), config, seed=seed, device="cpu", eval_config=EvalConfig(episodes=20))
 
@@ -47,7 +55,12 @@ def test_policy_loss_clips_the_ratio_and_averages_over_tokens():
 
 
 def test_value_loss_takes_the_larger_of_clipped_and_unclipped_errors():
-    values, old, returns, mask = torch.tensor([[1.0]]), torch.tensor([[0.0]]), torch.tensor([[2.0]]), torch.ones(1, 1)
+    values, old, returns, mask = (
+        torch.tensor([[1.0]]),
+        torch.tensor([[0.0]]),
+        torch.tensor([[2.0]]),
+        torch.ones(1, 1),
+    )
     assert clipped_value_loss(values, old, returns, mask, 0.2).item() == pytest.approx(0.5 * (2.0 - 0.2) ** 2)
     assert clipped_value_loss(values, old, returns, mask, 0.0).item() == pytest.approx(0.5 * 1.0)
 
@@ -60,8 +73,13 @@ def test_k3_kl_is_zero_at_equal_policies_and_positive_otherwise():
 
 def test_sft_learns_the_answer_format_and_its_gold_answers_score_one():
     torch.manual_seed(0)
-    algo = LLMSFT(one_digit_env(32), LLMSFTConfig(model=TINY, lr=3e-3, warmup_steps=5, max_new_tokens=22),
-                  seed=0, device="cpu", eval_config=EvalConfig(episodes=20))
+    algo = LLMSFT(
+        one_digit_env(32),
+        LLMSFTConfig(model=TINY, lr=3e-3, warmup_steps=5, max_new_tokens=22),
+        seed=0,
+        device="cpu",
+        eval_config=EvalConfig(episodes=20),
+    )
     stats = {}
     for _ in range(60):
         stats = algo.collect()
@@ -122,9 +140,11 @@ def test_init_from_loads_an_sft_checkpoint_and_rejects_a_mismatched_model(tmp_pa
     sft = LLMSFT(one_digit_env(8), LLMSFTConfig(model=TINY), seed=0, device="cpu")
     sft.learn(16)
     sft.save(tmp_path / "sft.pt")
-    algo = LLMPPO(one_digit_env(2), LLMPPOConfig(model=TINY, init_from=str(tmp_path / "sft.pt")), device="cpu")
+    algo = LLMPPO(
+        one_digit_env(2), LLMPPOConfig(model=TINY, init_from=str(tmp_path / "sft.pt")), device="cpu"
+    )
     for a, b in zip(sft.policy.parameters(), algo.policy.parameters()):
         assert torch.equal(a, b)
     bigger = TextModelConfig(gpt=GPTConfig(layers=3, heads=2, dim=64, context=48))
-    with pytest.raises(ValueError, match="does not fit algo.model"):
+    with pytest.raises(ValueError, match=r"does not fit algo\.model"):
         LLMPPO(one_digit_env(2), LLMPPOConfig(model=bigger, init_from=str(tmp_path / "sft.pt")), device="cpu")
