@@ -220,18 +220,25 @@ class _DecodeState:
         self.done = [False] * rows
         self.cut_texts: list[str | None] = [None] * rows
 
+    @staticmethod
+    def window(stops: Sequence[str]) -> int:
+        return max(len(stop.encode("utf-8")) for stop in stops) + 1
+
     @property
     def all_done(self) -> bool:
         return all(self.done)
 
     def advance(self, tokens: list[int], tokenizer, stops: Sequence[str]) -> None:
+        tail = self.window(stops) if stops else 0
         for row, token in enumerate(tokens):
             if self.done[row]:
                 continue
             self.response_ids[row].append(token)
             if token == tokenizer.eos_id:
                 self.finished[row] = self.done[row] = True
-            elif stops:
+            elif stops and _cut_at_stop(tokenizer.decode(self.response_ids[row][-tail:]), stops):
+                # A stop string of n UTF-8 bytes spans at most n tokens (every token covers >= 1 byte), so the
+                # tail is checked every step and the whole response decoded only once it matches.
                 cut = _cut_at_stop(tokenizer.decode(self.response_ids[row]), stops)
                 if cut is not None:
                     self.cut_texts[row] = cut
