@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from rlsuite.agents.text import SamplingParams
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import load_experiment
 from rlsuite.core.experiment import train
@@ -38,7 +37,7 @@ def throughput(run_dir: Path, prompts: int = 512) -> dict[str, float]:
     """Generation tokens/s (sampling, batch ``prompts``) and PPO training tokens/s (one rollout + update)."""
     algo = Algorithm.from_checkpoint(run_dir / "checkpoints" / "latest.pt", device="cpu")
     problems = [f"What is {10 + i % 90} + {10 + (7 * i) % 90}?\n" for i in range(prompts)]
-    params = SamplingParams(algo.config.max_new_tokens, stop=algo.sampling_params().stop)
+    params = algo.sampling_params()  # the run's sampling settings (temperature 1)
     started = time.perf_counter()
     generation = algo.generate(problems, params)
     gen_tps = generation.num_response_tokens / (time.perf_counter() - started)

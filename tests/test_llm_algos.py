@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlsuite.agents.text import GPTConfig, TextModelConfig
+from rlsuite.agents.text import GPTConfig, SamplingConfig, TextModelConfig
 from rlsuite.algos.base import Algorithm
 from rlsuite.algos.llm_ppo import (
     LLMPPO,
@@ -31,7 +31,7 @@ def one_digit_env(num_envs: int) -> EnvConfig:
 def ppo(seed: int = 0, **overrides) -> LLMPPO:
     settings = dict(
         model=TINY,
-        max_new_tokens=22,
+        sampling=SamplingConfig(max_new_tokens=22),
         samples_per_prompt=8,
         actor_lr=1e-3,
         critic_lr=1e-3,
@@ -75,7 +75,7 @@ def test_sft_learns_the_answer_format_and_its_gold_answers_score_one():
     torch.manual_seed(0)
     algo = LLMSFT(
         one_digit_env(32),
-        LLMSFTConfig(model=TINY, lr=3e-3, warmup_steps=5, max_new_tokens=22),
+        LLMSFTConfig(model=TINY, lr=3e-3, warmup_steps=5, sampling=SamplingConfig(max_new_tokens=22)),
         seed=0,
         device="cpu",
         eval_config=EvalConfig(episodes=20),

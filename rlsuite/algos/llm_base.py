@@ -107,9 +107,7 @@ class TextAlgorithm(Algorithm):
         return policy
 
     def sampling_params(self, *, greedy: bool = False) -> SamplingParams:
-        cfg = self.config
-        stop = tuple(cfg.stop) if cfg.stop is not None else tuple(self.template.stop_strings)
-        return SamplingParams(cfg.max_new_tokens, cfg.temperature, cfg.top_p, stop, greedy)
+        return self.config.sampling.params(self.template.stop_strings, greedy=greedy)
 
     def make_agent(self) -> TextAgent:
         return TextAgent(self.policy, self.sampling_params())
@@ -118,7 +116,7 @@ class TextAlgorithm(Algorithm):
         """Sample in chunks of ``generation_batch_size`` prompts (0 = all at once); one Generation back."""
         chunks = [
             self.policy.generate(prompts[s], params)
-            for s in microbatches(len(prompts), self.config.generation_batch_size)
+            for s in microbatches(len(prompts), self.config.sampling.generation_batch_size)
         ]
         fields = ("prompt_ids", "response_ids", "texts", "finished")
         return Generation(*([item for chunk in chunks for item in getattr(chunk, f)] for f in fields))

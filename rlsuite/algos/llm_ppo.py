@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlsuite.agents.text.models import TextModelConfig, build_critic
+from rlsuite.agents.text.models import SamplingConfig, TextModelConfig, build_critic
 from rlsuite.agents.text.policy import Generation, TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches
 from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step, warmup_factor
@@ -62,13 +62,10 @@ class LLMPPOConfig:
     sft_batch_size: int = param(0, help="gold responses per SFT warm-up step; 0 = env.num_envs", min=0)
     # rollout
     samples_per_prompt: int = param(8, help="responses sampled per prompt (ORZ: 64)", min=1)
-    max_new_tokens: int = param(32, help="response token budget; responses that hit it score 0", min=1)
-    temperature: float = param(
-        1.0, help="sampling temperature (ORZ: 1.0; the PPO ratio assumes 1.0)", min=0.0, min_exclusive=True
+    sampling: SamplingConfig = param(
+        default_factory=SamplingConfig,
+        help="response sampling (ORZ: temperature 1, top-p 1, its stop strings)",
     )
-    top_p: float = param(1.0, help="nucleus sampling mass (ORZ: 1.0)", min=0.0, max=1.0, min_exclusive=True)
-    stop: tuple[str, ...] | None = param(None, help="stop strings; null = the env template's")
-    generation_batch_size: int = param(0, help="prompts per generate call; 0 = the whole batch", min=0)
     drop_empty_responses: bool = param(True, help="leave responses with empty text out of the update (ORZ)")
     # advantage
     gamma: float = param(1.0, help="discount over response tokens (ORZ: 1)", min=0.0, max=1.0)

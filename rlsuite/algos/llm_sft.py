@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from rlsuite.agents.text.models import TextModelConfig
+from rlsuite.agents.text.models import SamplingConfig, TextModelConfig
 from rlsuite.agents.text.policy import TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches, sequence_cross_entropy
 from rlsuite.config import param
@@ -45,14 +45,9 @@ class LLMSFTConfig:
     micro_batch_size: int = param(
         0, help="rows per forward/backward (gradient accumulation); 0 = whole batch", min=0
     )
-    # decoding for evaluation
-    max_new_tokens: int = param(32, help="response token budget when evaluating", min=1)
-    temperature: float = param(
-        1.0, help="sampling temperature (non-greedy evaluation)", min=0.0, min_exclusive=True
+    sampling: SamplingConfig = param(
+        default_factory=SamplingConfig, help="response sampling when evaluating (greedy by default)"
     )
-    top_p: float = param(1.0, help="nucleus sampling mass", min=0.0, max=1.0, min_exclusive=True)
-    stop: tuple[str, ...] | None = param(None, help="stop strings; null = the env template's")
-    generation_batch_size: int = param(0, help="prompts per generate call when evaluating; 0 = all", min=0)
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:

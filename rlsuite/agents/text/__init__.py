@@ -2,7 +2,7 @@
 batched sampling, token log-probs and a value-head critic."""
 
 from rlsuite.agents.text.gpt import GPTConfig, SmallGPT
-from rlsuite.agents.text.models import TextAgent, TextModelConfig, build_critic, build_policy
+from rlsuite.agents.text.models import SamplingConfig, TextAgent, TextModelConfig, build_critic, build_policy
 from rlsuite.agents.text.policy import Generation, SamplingParams, TextPolicy, TokenBatch, ValueModel
 from rlsuite.agents.text.tokenizer import ByteTokenizer
 
@@ -10,6 +10,7 @@ __all__ = [
     "ByteTokenizer",
     "GPTConfig",
     "Generation",
+    "SamplingConfig",
     "SamplingParams",
     "SmallGPT",
     "TextAgent",

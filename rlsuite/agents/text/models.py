@@ -14,7 +14,7 @@ from rlsuite.agents.text.policy import SamplingParams, TextPolicy, ValueModel
 from rlsuite.agents.text.tokenizer import ByteTokenizer
 from rlsuite.config import param
 
-__all__ = ["TextAgent", "TextModelConfig", "build_critic", "build_policy"]
+__all__ = ["SamplingConfig", "TextAgent", "TextModelConfig", "build_critic", "build_policy"]
 
 
 @dataclass
@@ -33,6 +33,23 @@ class TextModelConfig:
         choices=("float32", "bfloat16", "float16"),
     )
     add_bos: bool = param(True, help="prefix prompts with the tokenizer's BOS token (when it has one)")
+
+
+@dataclass
+class SamplingConfig:
+    """How responses are sampled (``algo.sampling``); evaluation uses the same settings, decoding greedily."""
+
+    max_new_tokens: int = param(32, help="response token budget; a response that hits it is truncated", min=1)
+    temperature: float = param(
+        1.0, help="sampling temperature (ORZ: 1.0; PPO's ratio assumes 1.0)", min=0.0, min_exclusive=True
+    )
+    top_p: float = param(1.0, help="nucleus sampling mass (ORZ: 1.0)", min=0.0, max=1.0, min_exclusive=True)
+    stop: tuple[str, ...] | None = param(None, help="stop strings; null = the env template's")
+    generation_batch_size: int = param(0, help="prompts per generate call; 0 = the whole batch", min=0)
+
+    def params(self, default_stop: Sequence[str], *, greedy: bool = False) -> SamplingParams:
+        stop = tuple(self.stop) if self.stop is not None else tuple(default_stop)
+        return SamplingParams(self.max_new_tokens, self.temperature, self.top_p, stop, greedy)
 
 
 def build_policy(config: TextModelConfig, device: torch.device) -> TextPolicy:
