@@ -342,12 +342,12 @@ class LLMPPO(TextAlgorithm):
         if self.reference is not None:
             kl_sum = (k3_kl(logprobs, data["reference_logprobs"][index]) * mask).sum()
             loss = loss + cfg.kl_coef * kl_sum
-            sums["kl_ref"] += float(kl_sum)
+            sums["kl_ref"] += kl_sum.item()
         (loss / tokens).backward()
-        sums["policy_loss"] += float(policy_loss)
-        sums["clipfrac"] += float(clipped)
-        sums["approx_kl"] += float(approx_kl)
-        sums["entropy"] += float(entropy_sum)
+        sums["policy_loss"] += policy_loss.item()
+        sums["clipfrac"] += clipped.item()
+        sums["approx_kl"] += approx_kl.item()
+        sums["entropy"] += entropy_sum.item()
 
     def _clip_and_step(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
         if self.config.max_grad_norm:
