@@ -298,7 +298,12 @@ def test_ctrl_c_stops_the_sweep_and_the_next_invocation_finishes_it(tmp_path):
     second_dir = tmp_path / "out" / "small" / "long" / "rlsuite_CartPole-v1" / "seed0"
     sweep_file = write_sweep(tmp_path, data)
     command = [sys.executable, "-m", "rlsuite.cli", "sweep", str(sweep_file), "--root", str(tmp_path / "out")]
-    process = subprocess.Popen([*command, "--workers", "1", "--no-report", "--quiet"])
+    # A shell without job control starts background commands with SIGINT ignored, and children inherit
+    # that (a suite launched with `&` would make the sweep deaf to Ctrl-C): give the sweep the default.
+    process = subprocess.Popen(
+        [*command, "--workers", "1", "--no-report", "--quiet"],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 240
     while not (second_dir / "metrics.csv").exists() and time.time() < deadline:
         time.sleep(0.1)  # until the second run is in its training loop
