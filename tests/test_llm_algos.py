@@ -148,3 +148,35 @@ def test_init_from_loads_an_sft_checkpoint_and_rejects_a_mismatched_model(tmp_pa
     bigger = TextModelConfig(gpt=GPTConfig(layers=3, heads=2, dim=64, context=48))
     with pytest.raises(ValueError, match=r"does not fit algo\.model"):
         LLMPPO(one_digit_env(2), LLMPPOConfig(model=bigger, init_from=str(tmp_path / "sft.pt")), device="cpu")
+
+
+def test_the_shipped_config_trains_into_a_run_folder_with_accuracy_in_the_summary(tmp_path):
+    import json
+    from pathlib import Path
+
+    from rlsuite.config import load_experiment
+    from rlsuite.core.experiment import train
+
+    config = Path(__file__).resolve().parents[1] / "experiments" / "llm_ppo" / "addition_cpu.yaml"
+    overrides = [
+        f"runs_root={tmp_path}",
+        "total_steps=256",
+        "env.num_envs=8",
+        "eval.episodes=8",
+        "algo.sft_warmup_steps=2",
+        "algo.sft_batch_size=8",
+        "algo.model.gpt.layers=1",
+        "algo.model.gpt.dim=32",
+        "log.tensorboard=false",
+    ]
+    run_dir = train(load_experiment(config, overrides), quiet=True)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["algo"] == "llm_ppo" and summary["total_steps"] == 256
+    assert summary["eval_episodes"] == 8 and 0.0 <= summary["success_rate"] <= 1.0
+    assert summary["success_rate"] == summary["eval_return_mean"]  # the math reward is 1/0
+    header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert "rollout/accuracy" in header and "warmup/eval_success_rate" in header
+    assert not [column for column in header if column.startswith("time/")]  # wall-clock stays out of the csv
+    agent = Algorithm.from_checkpoint(run_dir / "checkpoints" / "latest.pt", device="cpu").agent
+    responses = agent.act(["What is 12 + 34?\n", "What is 50 + 50?\n"], deterministic=True)
+    assert responses.shape == (2,) and all(isinstance(r, str) for r in responses)
