@@ -95,3 +95,32 @@ for _race in ("terran", "protoss", "zerg"):
             family="smac",
             description=f"SMACv2-style {_race} {_n} vs {_m}: armies and start positions drawn per episode",
         )
+
+# Google Research Football academy scenarios (docs/football.md): the built-in numba simulator (PettingZoo
+# Parallel env; batched multi-agent vector env through make_vec) and the real gfootball engine (optional,
+# installed by scripts/install_football.sh; make_vec steps copies of it in-process).
+FOOTBALL_SCENARIOS = (
+    "academy_3_vs_1_with_keeper",
+    "academy_pass_and_shoot_with_keeper",
+    "academy_run_pass_and_shoot_with_keeper",
+    "academy_counterattack_easy", "academy_counterattack_hard", "academy_corner",
+)
+for _scenario in FOOTBALL_SCENARIOS:
+    register(
+        f"rlsuite/GRFSim-{_scenario}-v0",
+        entry_point="rlsuite.envs.football.pettingzoo_env:GRFSimParallelEnv",
+        vector_entry_point="rlsuite.envs.football.vector:GRFSimVectorEnv",
+        multi_agent=True,
+        kwargs={"scenario": _scenario},
+        family="football",
+        description=f"GRF {_scenario} on the numba football simulator (simple115v2, 19 actions)",
+    )
+    register(
+        f"rlsuite/GRF-{_scenario}-v0",
+        entry_point="rlsuite.envs.football.real:GRFParallelEnv",
+        multi_agent=True,
+        kwargs={"scenario": _scenario},
+        family="football",
+        description=f"GRF {_scenario} on the real gfootball engine (extra 'football')",
+        requires=("gfootball",),
+    )
