@@ -33,6 +33,7 @@ from rlsuite.envs.football.physics import (
     B_X,
     B_Y,
     B_Z,
+    G_KICKED,
     G_MODE,
     G_OVER,
     G_OWNER,
@@ -234,6 +235,7 @@ def _step_one(
     goals,
 ):
     desired[:, :] = 0.0
+    game[b, G_KICKED] = 0
     slide = np.zeros(2 * TEAM, dtype=np.bool_)
     controlled = np.zeros(2 * TEAM, dtype=np.bool_)
     for k in range(agents.shape[1]):

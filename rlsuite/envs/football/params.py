@@ -38,22 +38,22 @@ class Physics:
     pass_delay: float = 4.0  # the same for passes (measured: 4)
     # challenges
     tackle_radius: float = 0.022  # a defender this close to the ball may win it
-    tackle_chance: float = 0.02  # per step, for an AI defender at difficulty 0 ...
-    tackle_chance_difficulty: float = 0.08  # ... plus this times the difficulty
+    tackle_chance: float = 0.002  # per step, for an AI defender at difficulty 0 ...
+    tackle_chance_difficulty: float = 0.01  # ... plus this times the difficulty
     dribble_protection: float = 0.5  # tackle chance factor against a dribbling (sticky dribble) carrier
     slide_radius: float = 0.035  # the reach of an agent's sliding tackle
     slide_chance: float = 0.45  # its success chance
     slide_cooldown: float = 6.0  # steps a slider is on the ground (cannot control the ball)
     # keeper
     keeper_reach: float = 0.03  # a keeper saves balls passing this close (plus difficulty * 0.01)
-    keeper_save: float = 0.45  # chance to hold a fast ball within reach at difficulty 0 ...
-    keeper_save_difficulty: float = 0.35  # ... plus this times the difficulty
+    keeper_save: float = 0.1  # chance to hold a moving ball within reach at difficulty 0 ...
+    keeper_save_difficulty: float = 0.1  # ... plus this times the difficulty
     keeper_rush_distance: float = 0.25  # a carrier this close to goal makes the keeper come out
     # ball
     gravity: float = 0.15  # height units per step per step (measured on a shot's flight)
     ball_radius: float = 0.11  # the resting ball's z (measured: 0.1106)
     ground_friction: float = 0.965  # ground ball velocity factor per step
-    air_drag: float = 0.98  # airborne ball velocity factor per step (measured: ~0.97-0.98)
+    air_drag: float = 0.965  # airborne ball velocity factor per step (measured on a shot: ~0.965)
     bounce: float = 0.45  # vertical restitution
     crossbar: float = 2.44  # height units (2.44 m in the real game; the engine's z unit is not stated)
     # kicks
@@ -67,8 +67,8 @@ class Physics:
     high_pass_lift: float = 0.9
     shot_speed: float = 0.0475  # measured
     shot_lift: float = 0.3  # measured (vertical speed of the ball leaving the foot)
-    shot_spread: float = 0.008  # std of the shot's aim (units of y at the goal line) close in ...
-    shot_spread_per_distance: float = 0.05  # ... growing with the distance beyond 0.1
+    shot_spread: float = 0.045  # std of the shot's aim (units of y at the goal line) close in ...
+    shot_spread_per_distance: float = 0.15  # ... growing with the distance beyond 0.1
     set_piece_wait: float = 20.0  # steps before a waiting set piece is taken with a short pass
     # opponents
     right_difficulty: float = -1.0  # the right team's difficulty; < 0: the scenario's (0.6)

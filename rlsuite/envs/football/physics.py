@@ -7,7 +7,7 @@ State of a batch of ``B`` matches (see :mod:`rlsuite.envs.football.core` for the
   11-21 the right team; ``exists[22]`` marks the slots the scenario fills.
 * ``ball[B, 6]``: x, y, z (height units; a resting ball is at 0.11), velocity per step.
 * ``game[B, G_*]`` int64: ball owner slot (-1 free), last owning team, last touching team, game mode,
-  steps played, score, set-piece wait, whether the episode is over.
+  steps played, score, set-piece wait, whether the episode is over, whether the ball was kicked this step.
 * ``agents[B, N, A_*]`` int64: controlled slot, sticky direction (0 none, 1-8), sticky sprint and
   dribble, checkpoints collected, the pass or shot being wound up and the steps until the ball leaves
   (the engine plays a kick a few steps after the action: 3 for a shot, 4 for a pass, measured).
@@ -38,8 +38,8 @@ from rlsuite.envs.football.actions import (
 P_X, P_Y, P_VX, P_VY, P_FX, P_FY, P_COOL = range(7)
 N_P = 7
 B_X, B_Y, B_Z, B_VX, B_VY, B_VZ = range(6)
-G_OWNER, G_PREV_TEAM, G_TOUCH_TEAM, G_MODE, G_STEPS, G_SCORE_L, G_SCORE_R, G_WAIT, G_OVER = range(9)
-N_G = 9
+G_OWNER, G_PREV_TEAM, G_TOUCH_TEAM, G_MODE, G_STEPS, G_SCORE_L, G_SCORE_R, G_WAIT, G_OVER, G_KICKED = range(10)
+N_G = 10
 A_PLAYER, A_DIR, A_SPRINT, A_DRIBBLE, A_CHECKPOINTS, A_KICK, A_KICK_WAIT = range(7)
 N_A = 7
 
@@ -103,6 +103,7 @@ def kick(players, ball, game, b, kicker, vx, vy, vz, prm):
     ball[b, B_VZ] = vz
     game[b, G_OWNER] = -1
     game[b, G_TOUCH_TEAM] = team_of(kicker)
+    game[b, G_KICKED] = 1
     players[b, kicker, P_COOL] = prm[pr.KICK_COOLDOWN]
 
 

@@ -15,6 +15,7 @@ from rlsuite.envs.football.physics import (
     B_X,
     B_Y,
     B_Z,
+    G_KICKED,
     G_OWNER,
     G_TOUCH_TEAM,
     P_COOL,
@@ -72,8 +73,6 @@ def _control_chance(game, roles, b, p, speed, prm):
     if speed <= prm[pr.SLOW_BALL]:
         return 1.0
     if roles[p] == GK:
-        if speed <= prm[pr.FAST_BALL]:
-            return 0.9
         difficulty = prm[pr.RIGHT_DIFFICULTY] if p >= TEAM else LEFT_DIFFICULTY
         return prm[pr.KEEPER_SAVE] + prm[pr.KEEPER_SAVE_DIFFICULTY] * difficulty
     if speed > prm[pr.FAST_BALL]:
@@ -97,6 +96,8 @@ def control_free_ball(players, ball, game, exists, roles, rng, b, prm, x0, y0):
         for p in range(2 * TEAM):
             if not exists[p] or players[b, p, P_COOL] > 0.0 or (taken >> p) & 1:
                 continue
+            if game[b, G_KICKED] and team_of(p) != game[b, G_TOUCH_TEAM]:
+                continue  # a ball kicked this step gets past the opponents around the kicker
             keeper = roles[p] == GK
             reach = (
                 prm[pr.KEEPER_REACH] + 0.01 * prm[pr.RIGHT_DIFFICULTY] if keeper else prm[pr.CONTROL_RADIUS]
