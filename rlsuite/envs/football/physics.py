@@ -38,7 +38,9 @@ from rlsuite.envs.football.actions import (
 P_X, P_Y, P_VX, P_VY, P_FX, P_FY, P_COOL = range(7)
 N_P = 7
 B_X, B_Y, B_Z, B_VX, B_VY, B_VZ = range(6)
-G_OWNER, G_PREV_TEAM, G_TOUCH_TEAM, G_MODE, G_STEPS, G_SCORE_L, G_SCORE_R, G_WAIT, G_OVER, G_KICKED = range(10)
+(G_OWNER, G_PREV_TEAM, G_TOUCH_TEAM, G_MODE, G_STEPS, G_SCORE_L, G_SCORE_R, G_WAIT, G_OVER, G_KICKED) = range(
+    10
+)
 N_G = 10
 A_PLAYER, A_DIR, A_SPRINT, A_DRIBBLE, A_CHECKPOINTS, A_KICK, A_KICK_WAIT = range(7)
 N_A = 7
