@@ -74,7 +74,7 @@ class Matches:
         self.terminated = np.zeros(num_envs, dtype=np.bool_)
         self.truncated = np.zeros(num_envs, dtype=np.bool_)
         self.goals = np.zeros(num_envs, dtype=np.int64)
-        self._obs = np.zeros((num_envs, self.n_agents, OBS_SIZE))
+        self._obs = np.zeros((num_envs, self.n_agents, OBS_SIZE), dtype=np.float32)
         self.obs_size, self.n_actions = OBS_SIZE, N_ACTIONS
         self.state_size = state_size(self.n_agents)
 
@@ -125,7 +125,7 @@ class Matches:
     def obs(self) -> np.ndarray:
         """simple115v2 rows ``float32 [num_envs, n_agents, 115]``."""
         observe_kernel(self.players, self.ball, self.game, self.agents, self.exists, self._obs)
-        return self._obs.astype(np.float32)
+        return self._obs.copy()
 
     @staticmethod
     def state(obs: np.ndarray) -> np.ndarray:

@@ -99,8 +99,8 @@ class GRFSimVectorEnv:
         done = terminated | truncated
         if done.any():
             final = self.match.obs()
-            info["final_obs"] = np.where(done[:, None, None], final, 0.0).astype(np.float32)
-            info["final_state"] = np.where(done[:, None], self.match.state(final), 0.0).astype(np.float32)
+            info["final_obs"] = np.where(done[:, None, None], final, np.float32(0.0))
+            info["final_state"] = np.where(done[:, None], self.match.state(final), np.float32(0.0))
             info["final_action_mask"] = np.where(done[:, None, None], self._mask, False)
             info["_final"] = done.copy()
             self.match.reset(done)
