@@ -4,10 +4,11 @@ episode length, per scenario, in one run.
     <football venv>/bin/python benchmarks/bench_football_compare.py [--scenarios academy_3_vs_1_with_keeper]
         [--episodes 200] [--real-episodes 100] [--json OUT.json]
 
-The policy (``rlsuite.envs.football.scripted``) reads only simple115v2 observations, so it plays both
-engines alike. Episodes are seeded 0..E-1 on both. Also reported: how episodes end (goal, the ball out
-of play by the game mode it led to, the ball lost to the other team, the step limit), with Wilson 95%
-intervals for the goal rates. Without gfootball only the simulator is played.
+The scripted policy (``rlsuite.envs.football.scripted``) reads only simple115v2 observations, so it plays
+both engines alike; a uniformly random policy (seeded) is played too. Episodes are seeded 0..E-1 on
+both. Also reported: how episodes end (goal, the ball out of play by the game mode it led to, the ball
+lost to the other team, the step limit), with Wilson 95% intervals for the goal rates. Without gfootball
+only the simulator is played.
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ from rlsuite.envs.football.scenarios import GAME_MODE_NAMES
 from rlsuite.envs.football.scripted import scripted_actions
 
 
-def play(env_id: str, episodes: int) -> dict:
+def random_actions(rows: np.ndarray, rng=np.random.default_rng(0)) -> np.ndarray:  # noqa: B008
+    return rng.integers(0, 19, len(rows))
+
+
+POLICIES = {"scripted": scripted_actions, "random": random_actions}
+
+
+def play(env_id: str, episodes: int, policy: str) -> dict:
     env = rlsuite.make(env_id)
+    act = POLICIES[policy]
     ends: collections.Counter[str] = collections.Counter()
     lengths, goals = [], 0
     for seed in range(episodes):
@@ -38,7 +47,7 @@ def play(env_id: str, episodes: int) -> dict:
         steps, won = 0, False
         while env.agents:
             rows = np.stack([obs[a] for a in env.possible_agents])
-            actions = dict(zip(env.possible_agents, scripted_actions(rows).tolist()))
+            actions = dict(zip(env.possible_agents, act(rows).tolist()))
             obs, _, _, truncs, infos = env.step(actions)
             steps += 1
             won = won or infos["player_0"]["battle_won"]
@@ -60,6 +69,7 @@ def play(env_id: str, episodes: int) -> dict:
     low, high = wilson(goals, episodes)
     return {
         "env": env_id,
+        "policy": policy,
         "episodes": episodes,
         "goal_rate": goals / episodes,
         "goal_rate_ci": [low, high],
@@ -83,20 +93,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", nargs="+", default=["academy_3_vs_1_with_keeper"])
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--real-episodes", type=int, default=100)
+    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=list(POLICIES))
     parser.add_argument("--json", default="")
     args = parser.parse_args(argv)
     results = []
     for scenario in args.scenarios:
-        results.append(play(f"rlsuite/GRFSim-{scenario}-v0", args.episodes))
-        if gfootball_available():
-            results.append(play(f"rlsuite/GRF-{scenario}-v0", args.real_episodes))
-    print("\n| env | episodes | goal rate (95% CI) | episode length (mean ± std) | episode ends |")
-    print("|---|---|---|---|---|")
+        for policy in args.policies:
+            results.append(play(f"rlsuite/GRFSim-{scenario}-v0", args.episodes, policy))
+            if gfootball_available():
+                results.append(play(f"rlsuite/GRF-{scenario}-v0", args.real_episodes, policy))
+    print("\n| env | policy | episodes | goal rate (95% CI) | episode length (mean ± std) | episode ends |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         ends = ", ".join(f"{k} {v}" for k, v in sorted(r["ends"].items(), key=lambda kv: -kv[1]))
         low, high = r["goal_rate_ci"]
         print(
-            f"| {r['env']} | {r['episodes']} | {r['goal_rate']:.2f} ({low:.2f}-{high:.2f}) | "
+            f"| {r['env']} | {r['policy']} | {r['episodes']} | {r['goal_rate']:.2f} ({low:.2f}-{high:.2f}) | "
             f"{r['length_mean']:.1f} ± {r['length_std']:.1f} | {ends} |"
         )
     if args.json:

@@ -118,6 +118,5 @@ def ai_carrier_clears(players, ball, game, rng, b, controlled, prm):
         return
     forward = 1.0 if owner < TEAM else -1.0
     vy = (rand_float(rng, b) - 0.5) * 0.04
-    kick(
-        players, ball, game, b, owner, forward * prm[pr.LONG_PASS_MAX], vy, prm[pr.HIGH_PASS_LIFT] * 0.6, prm
-    )
+    speed = 0.75 * prm[pr.LONG_PASS_MAX]
+    kick(players, ball, game, b, owner, forward * speed, vy, prm[pr.HIGH_PASS_LIFT] * 0.6, prm)

@@ -154,11 +154,11 @@ def _line_crossing(ball, game, b, x0, y0, z0, prm):
 
 
 @njit(cache=True)
-def _switch_to_carrier(players, game, agents, exists, b):
+def _switch_to_carrier(players, game, agents, roles, b):
     """An uncontrolled left outfield player who gained the ball is taken over by the agent whose player is
-    farthest from it (the engine switches control to the carrier)."""
+    farthest from it (the engine switches control to the carrier; never to the keeper during play)."""
     owner = game[b, G_OWNER]
-    if owner < 0 or owner >= TEAM:
+    if owner < 0 or owner >= TEAM or roles[owner] == GK:
         return
     far, far_d = -1, -1.0
     for k in range(agents.shape[1]):
@@ -260,7 +260,7 @@ def _step_one(
         if slide[p]:
             players[b, p, P_COOL] = prm[pr.SLIDE_COOLDOWN]
     goal = _line_crossing(ball, game, b, x0, y0, z0, prm) if game[b, G_MODE] == MODE_NORMAL else 0
-    _switch_to_carrier(players, game, agents, exists, b)
+    _switch_to_carrier(players, game, agents, roles, b)
     game[b, G_STEPS] += 1
     _rewards(ball, game, agents, b, goal, checkpoints, reward)
     owner = game[b, G_OWNER]

@@ -156,7 +156,7 @@ def make_pass(players, ball, game, exists, b, kicker, kind, ax, ay, prm):
         lift = prm[pr.LONG_PASS_LIFT]
     else:  # high pass: lands on the receiver after its flight time
         lift = prm[pr.HIGH_PASS_LIFT]
-        speed = dist / (2.0 * lift / prm[pr.GRAVITY])
+        speed = min(dist / (2.0 * lift / prm[pr.GRAVITY]), prm[pr.LONG_PASS_MAX])
     if q >= 0:  # lead the receiver by his velocity over the flight
         t = dist / max(speed, 1e-6)
         dx += players[b, q, P_VX] * t

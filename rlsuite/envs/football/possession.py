@@ -72,13 +72,14 @@ def _control_chance(game, roles, b, p, speed, prm):
     """The chance player ``p`` controls a free ball moving at ``speed`` that passes within his reach."""
     if speed <= prm[pr.SLOW_BALL]:
         return 1.0
-    if roles[p] == GK:
+    team_mate = team_of(p) == game[b, G_TOUCH_TEAM]
+    if roles[p] == GK and not team_mate:  # a save
         difficulty = prm[pr.RIGHT_DIFFICULTY] if p >= TEAM else LEFT_DIFFICULTY
         return prm[pr.KEEPER_SAVE] + prm[pr.KEEPER_SAVE_DIFFICULTY] * difficulty
+    if roles[p] == GK or (team_mate and speed <= prm[pr.FAST_BALL]):
+        return prm[pr.RECEIVE_CHANCE]
     if speed > prm[pr.FAST_BALL]:
         return prm[pr.FAST_BALL_CONTROL]
-    if team_of(p) == game[b, G_TOUCH_TEAM]:
-        return prm[pr.RECEIVE_CHANCE]
     return prm[pr.INTERCEPT_CHANCE]
 
 
