@@ -80,13 +80,7 @@ class GRFSimParallelEnv(ParallelEnv):
         return self.action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        streams = self.match.streams
-        if seed is not None:
-            streams.seed([seed], 0)
-        elif not streams.seeded[0] and self._default_seed is not None:
-            streams.seed([int(self._default_seed)], 0)
-        else:
-            streams.seed_unseeded_randomly()
+        self.match.streams.seed_for_reset(seed, self._default_seed)
         self.match.reset(np.ones(1, dtype=np.bool_))
         self.agents = list(self.possible_agents)
         self._obs = self.match.obs()

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from rlsuite.envs.batched import check_positive_int, check_seed, check_team_actions, pop_reset_mask
+from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
 from rlsuite.envs.football.match import Matches
 from rlsuite.envs.football.scenarios import Scenario
@@ -68,17 +68,7 @@ class GRFSimVectorEnv:
         """Reset all matches (or those in ``options["reset_mask"]``). ``seed=s`` seeds match ``i`` with
         ``s + i``; a list gives one seed (or None) per match."""
         mask = pop_reset_mask(dict(options or {}), self.num_envs)
-        streams = self.match.streams
-        if isinstance(seed, (list, tuple)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed list must have {self.num_envs} entries, got {len(seed)}")
-            streams.seed(list(seed), 0)
-        elif seed is not None:
-            streams.seed_range(check_seed(seed))
-        elif self._seed is not None and not streams.seeded.any():
-            streams.seed_range(check_seed(self._seed))
-        else:
-            streams.seed_unseeded_randomly()
+        self.match.streams.seed_for_reset(seed, self._seed)
         self.match.reset(mask)
         self._started = True
         obs = self.match.obs()
