@@ -307,6 +307,7 @@ def test_vector_env_equals_the_parallel_env_under_one_seed():
     obs_v, info = vec.reset(seed=7)
     obs_p, _ = env.reset(seed=7)
     assert obs_v.shape == (4, 3, 115) and info["state"].shape == (4, 137) and info["action_mask"].all()
+    assert vec.action_space.sample().shape == (4, 3)
     rng = np.random.default_rng(0)
     ended = 0
     for _ in range(150):

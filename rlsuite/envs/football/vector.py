@@ -47,6 +47,8 @@ class GRFSimVectorEnv:
         self.episode_limit = self.match.episode_limit
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (OBS_SIZE,), np.float32)
         self.single_action_space = spaces.Discrete(N_ACTIONS)
+        # Joint actions of all matches (every action is always available): `rlsuite bench` samples these.
+        self.action_space = spaces.MultiDiscrete(np.full((self.num_envs, self.n_agents), N_ACTIONS))
         self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
         self._mask = np.ones((self.num_envs, self.n_agents, N_ACTIONS), dtype=np.bool_)
         self._started = False
