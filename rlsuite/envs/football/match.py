@@ -3,6 +3,8 @@ vector env (one source of truth for both)."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,31 @@ from rlsuite.envs.football.physics import (
 from rlsuite.envs.football.scenarios import Scenario, check_agent_count, get_scenario
 
 _STATE_KEYS = ("players", "ball", "game", "agents", "rng", "seeded")
+
+
+def _drop_stale_kernel_caches() -> None:
+    """Numba's on-disk cache of a kernel is keyed on its own file only, but the kernels read constants
+    (column indices, parameter slots) from sibling modules: when any football source changes, drop the
+    package's cached kernels so none runs with stale constants. Runs before any kernel is called."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))).hexdigest()
+    cache = here / "__pycache__"
+    stamp = cache / "football-kernels.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return
+    except OSError:
+        pass
+    try:
+        for path in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            path.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then caches elsewhere or not at all
+        pass
+
+
+_drop_stale_kernel_caches()
 
 
 class Matches:
