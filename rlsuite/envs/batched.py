@@ -106,6 +106,21 @@ class EnvStreams:
         _seed_kernel(self.rng, values, np.ones(self.n, dtype=np.bool_))
         self.seeded[:] = True
 
+    def seed_for_reset(self, seed: Any, default: int | None = None) -> None:
+        """A team env's ``reset(seed=...)``: ``s`` seeds env ``i`` with ``s + i``; a list gives one seed (or
+        None) per env; None keeps the streams going, seeding never-seeded ones from ``default + i`` (the
+        env's constructor seed) the first time, else from OS entropy."""
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != self.n:
+                raise ValueError(f"seed list must have {self.n} entries, got {len(seed)}")
+            self.seed(list(seed), 0)
+        elif seed is not None:
+            self.seed_range(check_seed(seed))
+        elif default is not None and not self.seeded.any():
+            self.seed_range(check_seed(default))
+        else:
+            self.seed_unseeded_randomly()
+
     def seed_unseeded_randomly(self) -> None:
         """Give never-seeded envs fresh OS entropy (e.g. before an autoreset after ``set_state``)."""
         if not self.seeded.all():

@@ -128,3 +128,32 @@ for _name, (_kwargs, _description) in REASONING_TASKS.items():
         family="reasoning",
         description=f"{_description}; Text spaces, one step per episode",
     )
+
+# Google Research Football academy scenarios (docs/football.md): the built-in numba simulator (PettingZoo
+# Parallel env; batched multi-agent vector env through make_vec) and the real gfootball engine (optional,
+# installed by scripts/install_football.sh; make_vec steps copies of it in-process).
+FOOTBALL_SCENARIOS = (
+    "academy_3_vs_1_with_keeper",
+    "academy_pass_and_shoot_with_keeper",
+    "academy_run_pass_and_shoot_with_keeper",
+    "academy_counterattack_easy", "academy_counterattack_hard", "academy_corner",
+)
+for _scenario in FOOTBALL_SCENARIOS:
+    register(
+        f"rlsuite/GRFSim-{_scenario}-v0",
+        entry_point="rlsuite.envs.football.pettingzoo_env:GRFSimParallelEnv",
+        vector_entry_point="rlsuite.envs.football.vector:GRFSimVectorEnv",
+        multi_agent=True,
+        kwargs={"scenario": _scenario},
+        family="football",
+        description=f"GRF {_scenario} on the numba football simulator (simple115v2, 19 actions)",
+    )
+    register(
+        f"rlsuite/GRF-{_scenario}-v0",
+        entry_point="rlsuite.envs.football.real:GRFParallelEnv",
+        multi_agent=True,
+        kwargs={"scenario": _scenario},
+        family="football",
+        description=f"GRF {_scenario} on the real gfootball engine (extra 'football')",
+        requires=("gfootball",),
+    )

@@ -63,9 +63,15 @@ def check_vector_env(env_id: str, num_envs: int = 3, steps: int = 50) -> None:
 
 
 def check_all(ids: list[str] | None = None, *, verbose: bool = False) -> dict[str, str]:
-    """Check every id (default: the whole registry); return ``{id: error}`` for the failures."""
+    """Check every id (default: the whole registry); return ``{id: error}`` for the failures. Ids whose
+    optional requirements (``EnvEntry.requires``) are not installed are skipped."""
     failures = {}
     for env_id in ids if ids is not None else list_envs():
+        missing = spec(env_id).missing_requirements()
+        if missing:  # an optional engine that is not installed: nothing to check
+            if verbose:
+                print(f"{env_id:42s} skipped: needs {', '.join(missing)}")
+            continue
         try:
             check_env_id(env_id)
             status = "ok"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,10 +41,15 @@ class EnvEntry:
     max_episode_steps: int | None = None
     family: str = "user"
     description: str = ""
+    requires: tuple[str, ...] = ()  # optional modules the env needs (e.g. "gfootball")
 
     @property
     def has_native_vector(self) -> bool:
         return self.vector_entry_point is not None
+
+    def missing_requirements(self) -> list[str]:
+        """The modules of ``requires`` that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
 
 _REGISTRY: dict[str, EnvEntry] = {}
@@ -60,6 +66,7 @@ def register(
     family: str = "user",
     description: str = "",
     override: bool = False,
+    requires: tuple[str, ...] = (),
 ) -> EnvEntry:
     """Add an environment to the registry.
 
@@ -80,6 +87,7 @@ def register(
         max_episode_steps=max_episode_steps,
         family=family,
         description=description,
+        requires=tuple(requires),
     )
     _REGISTRY[id] = entry
     if not multi_agent:
