@@ -218,4 +218,5 @@ def test_so2_fine_tuning_improves_on_a_small_task(pretrained):
     before = so2.evaluate().mean
     so2.learn(600)
     after = so2.evaluate().mean
+    print(f"SO2 fine-tuning: {before:.2f} -> {after:.2f}")
     assert after > before + 1.0 and after > -2.0, (before, after)
