@@ -165,6 +165,9 @@ def test_update_frequency_critic_and_actor_counts(pretrained):
     actor_steps = {int(s["step"]) for s in so2.actor_optimizer.state.values()}
     critic_steps = {int(s["step"]) for s in so2.critic_optimizer.state.values()}
     assert actor_steps == {15} and critic_steps == {150}
+    big_batch = make_so2(pretrained, learning_starts=64, batch_size=640)  # 64 online + 576 from the pool
+    big_batch.learn(74)
+    assert big_batch.gradient_steps == 100  # 10 env steps past learning_starts: 64 online samples suffice
     naive = make_so2(pretrained, learning_starts=50, utd_ratio=1, actor_update_freq=1, online_ratio=1.0)
     naive.learn(50 + 15)
     assert naive.gradient_steps == 15

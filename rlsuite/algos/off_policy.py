@@ -143,7 +143,7 @@ class OffPolicyAlgorithm(Algorithm):
         self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
 
     def update(self) -> dict[str, float]:
-        if self.global_step <= self.config.learning_starts or len(self.buffer) < self.config.batch_size:
+        if self.global_step <= self.config.learning_starts or not self.can_sample():
             return {}
         self.update_debt += self.config.utd_ratio * self.config.train_freq * self.env.num_envs
         steps = int(self.update_debt)
@@ -154,6 +154,10 @@ class OffPolicyAlgorithm(Algorithm):
                 self.gradient_steps += 1
                 self._accumulate(stats)
         return {}
+
+    def can_sample(self) -> bool:
+        """Whether ``sample_batch`` has enough data (a full batch in the replay buffer)."""
+        return len(self.buffer) >= self.config.batch_size
 
     def sample_batch(self) -> dict[str, torch.Tensor]:
         """One minibatch for ``train_step`` (uniform from the replay buffer; SO2 mixes in offline data)."""

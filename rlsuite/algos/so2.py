@@ -158,6 +158,13 @@ class SO2(SAC):
         if self.pool is not None:
             self.pool.extend(obs, action, np.asarray(reward), next_obs, terminated, truncated)
 
+    def online_batch_size(self) -> int:
+        return round(self.config.batch_size * self.config.online_ratio)
+
+    def can_sample(self) -> bool:
+        """The online part of a batch must fit in the online buffer (the pool holds the dataset already)."""
+        return len(self.buffer) >= max(self.online_batch_size(), 1)
+
     def sample_batch(self) -> dict[str, torch.Tensor]:
         """``online_ratio`` of the batch from the online buffer, the rest from the offline+online pool."""
         size = self.config.batch_size
@@ -168,7 +175,7 @@ class SO2(SAC):
                 "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "
                 "(or algo.online_ratio=1 for online data only)"
             )
-        online = round(size * self.config.online_ratio)
+        online = self.online_batch_size()
         first, second = self.buffer.sample(online), self.pool.sample(size - online)
         return {key: torch.cat([first[key], second[key]]) for key in first}
 
