@@ -223,9 +223,7 @@ def report(results: dict, points: list[int], args: argparse.Namespace) -> tuple[
         f"# SO2 vs naive fine-tuning: D4RL-normalised score ({budget})\n\n"
         f"online steps {args.online_steps}, seeds {args.seeds}, eval episodes {args.episodes}; "
         "cells: mean over seeds (IQM over seeds; 95% bootstrap CI of the mean); "
-        "'all': IQM over env x seed runs\n\n"
-        + "\n".join(lines)
-        + "\n"
+        "'all': IQM over env x seed runs\n\n" + "\n".join(lines) + "\n"
     )
     return text, table
 

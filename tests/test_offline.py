@@ -332,3 +332,25 @@ def test_sac_n_and_edac_beat_the_behaviour_policy(noisy_dataset, cls, config_cls
     )
     algo.learn(3000)
     assert algo.evaluate().mean > 0.5 * behaviour
+
+
+def test_replay_extend_writes_a_single_stream_in_order_and_wraps():
+    from rlsuite.core.replay import ReplayBuffer
+
+    buffer = ReplayBuffer(5, 1, (1,), (1,), device="cpu")
+
+    def steps(start, count):
+        values = np.arange(start, start + count, dtype=np.float32)
+        flags = np.zeros(count, bool)
+        return values[:, None], values[:, None], values, values[:, None] + 0.5, flags, flags
+
+    buffer.extend(*steps(0, 3))
+    assert len(buffer) == 3 and buffer.pos == 3 and not buffer.full
+    buffer.extend(*steps(3, 4))  # wraps: rows 3, 4, then 0, 1 are overwritten
+    assert buffer.full and buffer.pos == 2 and len(buffer) == 5
+    assert buffer.rewards[:, 0].tolist() == [5, 6, 2, 3, 4]
+    buffer.extend(*steps(10, 7))  # more than the capacity: only the newest 5 are kept
+    assert sorted(buffer.rewards[:, 0].tolist()) == [12, 13, 14, 15, 16] and buffer.pos == 4
+    assert buffer.next_obs[4, 0, 0] == 12.5
+    with pytest.raises(ValueError, match="num_envs=2"):
+        ReplayBuffer(4, 2, (1,), (1,)).extend(*steps(0, 2))

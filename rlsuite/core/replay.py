@@ -73,15 +73,8 @@ class ReplayBuffer:
         truncated: np.ndarray,
     ) -> None:
         """Write one vector step (arrays with leading dimension ``num_envs``)."""
-        row = self.pos
-        self.obs[row] = _tensor(obs, self.device)
-        self.actions[row] = _tensor(actions, self.device)
-        self.rewards[row] = _tensor(rewards, self.device)
-        self.next_obs[row] = _tensor(next_obs, self.device)
-        terminated_t = torch.as_tensor(np.asarray(terminated, bool), device=self.device)
-        self.terminated[row] = terminated_t
-        self.dones[row] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
-        self.pos = (row + 1) % self.rows
+        self._write(self.pos, obs, actions, rewards, next_obs, terminated, truncated)
+        self.pos = (self.pos + 1) % self.rows
         self.full = self.full or self.pos == 0
 
     def extend(
@@ -103,16 +96,20 @@ class ReplayBuffer:
         count = len(rewards)
         keep = slice(max(0, count - self.rows), count)  # more than capacity: only the newest fit
         rows = (self.pos + torch.arange(count, device=self.device)[keep]) % self.rows
-        self.obs[rows, 0] = _tensor(obs[keep], self.device)
-        self.actions[rows, 0] = _tensor(actions[keep], self.device)
-        self.rewards[rows, 0] = _tensor(rewards[keep], self.device)
-        self.next_obs[rows, 0] = _tensor(next_obs[keep], self.device)
-        terminated_t = torch.as_tensor(np.asarray(terminated[keep], bool), device=self.device)
-        self.terminated[rows, 0] = terminated_t
-        truncated_t = torch.as_tensor(np.asarray(truncated[keep], bool), device=self.device)
-        self.dones[rows, 0] = terminated_t | truncated_t
+        fields = (obs, actions, rewards, next_obs, terminated, truncated)
+        self._write((rows, 0), *(np.asarray(value)[keep] for value in fields))
         self.full = self.full or self.pos + count >= self.rows
         self.pos = (self.pos + count) % self.rows
+
+    def _write(self, index, obs, actions, rewards, next_obs, terminated, truncated) -> None:
+        """Store one transition per index (a row of every env, or ``(rows, 0)`` for a single env)."""
+        self.obs[index] = _tensor(obs, self.device)
+        self.actions[index] = _tensor(actions, self.device)
+        self.rewards[index] = _tensor(rewards, self.device)
+        self.next_obs[index] = _tensor(next_obs, self.device)
+        terminated_t = torch.as_tensor(np.asarray(terminated, bool), device=self.device)
+        self.terminated[index] = terminated_t
+        self.dones[index] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
 
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         """Uniform sample of stored transitions: ``obs, actions, rewards, next_obs, discount``."""

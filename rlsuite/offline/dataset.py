@@ -144,9 +144,17 @@ def validate_fields(arrays: dict[str, Any], *, where: str) -> dict[str, np.ndarr
     return out
 
 
+def _h5py():
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError("dataset files are HDF5: install h5py (pip install 'rlsuite[offline]')") from exc
+    return h5py
+
+
 def save_dataset(dataset: OfflineDataset, path: str | os.PathLike) -> Path:
     """Write ``dataset`` to ``path`` (HDF5, atomically: a crash leaves no half-written file)."""
-    import h5py
+    h5py = _h5py()
 
     path = Path(path)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
@@ -160,7 +168,7 @@ def save_dataset(dataset: OfflineDataset, path: str | os.PathLike) -> Path:
 
 def load_dataset(path: str | os.PathLike) -> OfflineDataset:
     """Read an rlsuite dataset or a D4RL HDF5 file (same six fields); errors name the missing field."""
-    import h5py
+    h5py = _h5py()
 
     path = Path(path)
     if not path.is_file():
