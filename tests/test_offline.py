@@ -354,3 +354,23 @@ def test_replay_extend_writes_a_single_stream_in_order_and_wraps():
     assert buffer.next_obs[4, 0, 0] == 12.5
     with pytest.raises(ValueError, match="num_envs=2"):
         ReplayBuffer(4, 2, (1,), (1,)).extend(*steps(0, 2))
+
+
+def test_sweep_rejects_an_offline_learner_without_a_dataset_before_launch(tmp_path):
+    from rlsuite.sweeps.runner import run_sweep
+    from rlsuite.sweeps.spec import SweepError
+
+    sweep = {
+        "name": "offline",
+        "seeds": 1,
+        "total_steps": 10,
+        "base": {"device": "cpu", "log": {"tensorboard": False}},
+        "envs": ["Pendulum-v1"],
+        "algorithms": ["td3bc", "edac"],
+    }
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    with pytest.raises(SweepError) as error:
+        run_sweep(tmp_path / "sweep.yaml", root=tmp_path / "out", quiet=True)
+    assert "td3bc × Pendulum-v1: offline.dataset: td3bc trains from a dataset" in str(error.value)
+    assert "edac × Pendulum-v1: offline.dataset: edac trains from a dataset" in str(error.value)
+    assert not (tmp_path / "out").exists()
