@@ -302,7 +302,7 @@ def test_sac_n_target_is_the_min_over_all_members(noisy_dataset):
     y = batch["rewards"] + batch["discount"] * (
         algo.critic_target(batch["next_obs"], next_a).min(0).values - alpha * next_logp
     )
-    assert float(loss) == pytest.approx(float((q - y).square().mean(1).sum()), rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(float((q.detach() - y).square().mean(1).sum()), rel=1e-6)
 
 
 @pytest.mark.parametrize("cls", [TD3BC, EDAC])
