@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command: train, eval, sweep, report, envs, algos, bench."""
+"""The ``rlsuite`` command: train, eval, sweep, report, envs, algos, bench, data."""
 
 from __future__ import annotations
 
@@ -104,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     algos = sub.add_parser("algos", help="list algorithms, or one algorithm's config keys")
     algos.add_argument("name", nargs="?")
     algos.set_defaults(handler=_algos)
+
+    from rlsuite.offline.commands import add_data_parser
+
+    add_data_parser(sub)
 
     bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
     bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1")

@@ -472,6 +472,21 @@ class LogConfig:
 
 
 @dataclass
+class OfflineConfig:
+    """Offline data and pretrained weights: what offline learners train on and SO2 starts from."""
+
+    dataset: str | None = param(
+        None,
+        help="offline dataset file (rlsuite data collect, or a D4RL HDF5 file): the training data of offline "
+        "learners (td3bc, sac_n, edac) and SO2's offline pool",
+    )
+    init_from: str | None = param(
+        None,
+        help="offline checkpoint (run folder or .pt of sac_n/edac) that online fine-tuning (so2) starts from",
+    )
+
+
+@dataclass
 class ExperimentConfig:
     """A complete experiment: algorithm, environment and run settings."""
 
@@ -494,6 +509,9 @@ class ExperimentConfig:
     eval: EvalConfig = param(default_factory=EvalConfig, help="evaluation section")
     checkpoint: CheckpointConfig = param(default_factory=CheckpointConfig, help="checkpoint section")
     log: LogConfig = param(default_factory=LogConfig, help="logging section")
+    offline: OfflineConfig = param(
+        default_factory=OfflineConfig, help="offline dataset and pretrained checkpoint section"
+    )
 
     def validate(self) -> None:
         """Check the device spelling and that ``algo`` is an algorithm config dataclass."""

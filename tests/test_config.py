@@ -115,7 +115,7 @@ def test_yaml_round_trip(tmp_path):
     assert data["checkpoint"] == {"every_steps": 0, "keep": 3, "save_replay_buffer": True}
     assert list(data) == [
         "algo", "env", "experiment", "seed", "total_steps", "device", "torch_threads",
-        "run_dir", "runs_root", "resume", "imports", "eval", "checkpoint", "log",
+        "run_dir", "runs_root", "resume", "imports", "eval", "checkpoint", "log", "offline",
     ]  # fmt: skip
 
     saved = tmp_path / "resolved.yaml"

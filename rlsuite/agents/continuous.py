@@ -116,9 +116,67 @@ class EnsembleQ(nn.Module):
         """``Q_k(s, a)`` for every member: ``[K, B]``."""
         return torch.stack(self.net(torch.cat([obs, actions], dim=-1))).squeeze(-1)
 
+    def per_member(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``Q_k(s, a_k)`` with a separate action batch per member (``actions`` ``[K, B, A]``): ``[K, B]``.
+
+        EDAC needs it to take each member's gradient with respect to its own copy of the actions.
+        """
+        obs_k = obs.unsqueeze(0).expand(self.num_q, *obs.shape)
+        return torch.stack(self.net(torch.cat([obs_k, actions], dim=-1), per_member=True)).squeeze(-1)
+
     @property
     def flat(self) -> nn.Parameter:
         return self.net.flat
+
+    @torch.no_grad()
+    def load_first_members(self, source_flat: torch.Tensor) -> int:
+        """Copy members ``0..K-1`` of a larger ensemble of the same widths (its ``flat`` parameter).
+
+        SO2 fine-tunes with the first N members of the offline ensemble (algorithms.md section 3).
+        Returns the source's member count; raises if widths differ or it has fewer than ``K`` members.
+        """
+        per_member = self.flat.numel() // self.num_q
+        if source_flat.numel() % per_member:
+            raise ValueError(
+                "the checkpoint's critic ensemble has different layer widths (hidden_sizes or obs/action "
+                "sizes differ)"
+            )
+        members = source_flat.numel() // per_member
+        if members < self.num_q:
+            raise ValueError(f"the checkpoint's critic ensemble has {members} members; {self.num_q} needed")
+        pieces, offset = [], 0
+        for shape in self.net.shapes:
+            size = math.prod(shape) // self.num_q * members
+            piece = source_flat[offset : offset + size].reshape(members, *shape[1:])
+            pieces.append(piece[: self.num_q].flatten())
+            offset += size
+        self.flat.copy_(torch.cat(pieces).to(self.flat.device))
+        return members
+
+
+class InputNormalizedActor(nn.Module):
+    """An actor fed standardised observations: ``actor((obs - mean) / std)`` with fixed statistics.
+
+    TD3-BC normalises states with the dataset's mean and std; the statistics are buffers, so they are
+    saved with the agent and evaluation in the env sees exactly what training saw.
+    """
+
+    def __init__(self, actor: nn.Module, obs_dim: int) -> None:
+        super().__init__()
+        self.actor = actor
+        self.register_buffer("mean", torch.zeros(obs_dim))
+        self.register_buffer("std", torch.ones(obs_dim))
+
+    @torch.no_grad()
+    def set_statistics(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.std.copy_(torch.as_tensor(std, dtype=torch.float32))
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return (obs - self.mean) / self.std
+
+    def action(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        return self.actor.action(self.normalize(obs), deterministic)
 
 
 @torch.no_grad()

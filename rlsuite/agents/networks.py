@@ -160,9 +160,11 @@ class StackedMLP(nn.Module):
         """Views ``[W0, b0, W1, b1, ...]`` into ``flat``."""
         return [chunk.view(shape) for chunk, shape in zip(self.flat.split(self.sizes), self.shapes)]
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, per_member: bool = False) -> list[torch.Tensor]:
+        """Every member on the same input ``x`` ``[B, in]``, or with ``per_member`` member ``k`` on
+        ``x[k]`` (``x`` shaped ``[K, B, in]``)."""
         tensors = self.tensors()
-        h = x.unsqueeze(0).expand(len(self.out_dims), *x.shape)
+        h = x if per_member else x.unsqueeze(0).expand(len(self.out_dims), *x.shape)
         last = len(tensors) // 2 - 1
         for layer in range(last + 1):
             h = torch.baddbmm(tensors[2 * layer + 1], h, tensors[2 * layer])

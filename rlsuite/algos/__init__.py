@@ -18,6 +18,11 @@ _ALGORITHMS: dict[str, str] = {
     "sac": "rlsuite.algos.sac:SAC",
     "td3": "rlsuite.algos.td3:TD3",
     "mpdp": "rlsuite.algos.mpdp:MPDP",
+    # Offline learners (train from offline.dataset) and offline-to-online fine-tuning.
+    "td3bc": "rlsuite.algos.td3bc:TD3BC",
+    "sac_n": "rlsuite.algos.sac_n:SACN",
+    "edac": "rlsuite.algos.sac_n:EDAC",
+    "so2": "rlsuite.algos.so2:SO2",
     # Cooperative multi-agent learners (team envs such as rlsuite/SMAC-<map>-v0).
     "qmix": "rlsuite.algos.qmix:QMIX",
     "vdn": "rlsuite.algos.vdn:VDN",

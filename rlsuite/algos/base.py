@@ -22,7 +22,7 @@ import torch
 from gymnasium import spaces
 
 from rlsuite.agents.base import Agent
-from rlsuite.config import EnvConfig, EvalConfig, to_dict
+from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig, to_dict
 from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
@@ -88,6 +88,7 @@ class Algorithm(ABC):
         seed: int = 0,
         device: str | torch.device = "auto",
         eval_config: EvalConfig | None = None,
+        offline: OfflineConfig | None = None,
     ) -> None:
         self.config = self.config_cls() if config is None else config
         if not isinstance(self.config, self.config_cls):
@@ -96,6 +97,7 @@ class Algorithm(ABC):
             )
         self.env_config = EnvConfig(id=env) if isinstance(env, str) else env
         self.eval_config = eval_config or EvalConfig()
+        self.offline_config = offline or OfflineConfig()  # dataset / pretrained checkpoint (offline learners)
         self.seed = seed
         self.device = resolve_device(device)
         seed_everything(seed)
@@ -130,6 +132,11 @@ class Algorithm(ABC):
     @classmethod
     def config_problems(cls, config: Any) -> list[str]:
         """Problems with ``config`` that only this algorithm can see (checked before a sweep starts)."""
+        return []
+
+    @classmethod
+    def offline_problems(cls, offline: OfflineConfig) -> list[str]:
+        """What the ``offline`` section lacks for this algorithm (checked before a run folder is made)."""
         return []
 
     def logged_stats(self) -> dict[str, float]:

@@ -72,9 +72,7 @@ class OffPolicyAlgorithm(Algorithm):
     # --- Algorithm hooks -----------------------------------------------------------------------------
     def setup(self) -> None:
         cfg, env = self.config, self.env
-        check_box_actions(env.single_action_space)
-        self.obs_dim = int(np.prod(env.single_observation_space.shape))
-        self.act_dim = int(np.prod(env.single_action_space.shape))
+        self.setup_counters()
         self.buffer = ReplayBuffer(
             cfg.buffer_size,
             env.num_envs,
@@ -85,12 +83,18 @@ class OffPolicyAlgorithm(Algorithm):
             gamma=cfg.gamma,
             seed=self.seed,
         )
+        self.build()
+
+    def setup_counters(self) -> None:
+        """Action/observation sizes, the random-action generator and the gradient-step bookkeeping."""
+        check_box_actions(self.env.single_action_space)
+        self.obs_dim = int(np.prod(self.env.single_observation_space.shape))
+        self.act_dim = int(np.prod(self.env.single_action_space.shape))
         self.random_actions = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.update_debt = 0.0  # fractional gradient steps owed by utd_ratio
         self._stat_sums: dict[str, torch.Tensor] = {}
         self._stat_count = 0
-        self.build()
 
     def collect(self) -> dict[str, float]:
         with single_threaded_blas(), torch.inference_mode():
@@ -102,14 +106,14 @@ class OffPolicyAlgorithm(Algorithm):
         n = self.env.num_envs
         obs = np.asarray(self.obs, np.float32).reshape(n, -1)
         if self.global_step < self.config.learning_starts:
-            action = self.random_actions.uniform(-1.0, 1.0, (n, self.act_dim)).astype(np.float32)
+            action = self.warmup_action(obs)
         else:
             action = self.exploration_action(torch.as_tensor(obs, device=self.device)).cpu().numpy()
-            if not np.isfinite(action).all():
-                raise FloatingPointError(
-                    f"{self.name}: the policy produced non-finite actions at step {self.global_step} "
-                    "(diverged networks; try a lower learning rate or check the observations for NaN)"
-                )
+        if not np.isfinite(action).all():
+            raise FloatingPointError(
+                f"{self.name}: the policy produced non-finite actions at step {self.global_step} "
+                "(diverged networks; try a lower learning rate or check the observations for NaN)"
+            )
         next_obs, reward, terminated, truncated, infos = self.env.step(self.agent.to_env_action(action))
         done = np.logical_or(terminated, truncated)
         successor = np.asarray(next_obs, np.float32).reshape(n, -1)
@@ -117,23 +121,47 @@ class OffPolicyAlgorithm(Algorithm):
         if ended.size:
             successor = successor.copy()
             successor[ended] = final_observations(infos, ended).reshape(ended.size, -1)
-        self.buffer.add(obs, action, reward, successor, terminated, truncated)
+        self.store_transition(obs, action, reward, successor, terminated, truncated)
         self.episodes.step(reward, done)
         self.obs = next_obs
         self.global_step += n
 
+    def warmup_action(self, obs: np.ndarray) -> np.ndarray:
+        """Actions for the first ``learning_starts`` env steps: uniform in ``[-1, 1]^d``."""
+        return self.random_actions.uniform(-1.0, 1.0, (len(obs), self.act_dim)).astype(np.float32)
+
+    def store_transition(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Where one collected vector step goes (the replay buffer; SO2 also feeds its data pool)."""
+        self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
+
     def update(self) -> dict[str, float]:
-        if self.global_step <= self.config.learning_starts or len(self.buffer) < self.config.batch_size:
+        if self.global_step <= self.config.learning_starts or not self.can_sample():
             return {}
         self.update_debt += self.config.utd_ratio * self.config.train_freq * self.env.num_envs
         steps = int(self.update_debt)
         self.update_debt -= steps
         with single_threaded_blas():
             for _ in range(steps):
-                stats = self.train_step(self.buffer.sample(self.config.batch_size))
+                stats = self.train_step(self.sample_batch())
                 self.gradient_steps += 1
                 self._accumulate(stats)
         return {}
+
+    def can_sample(self) -> bool:
+        """Whether ``sample_batch`` has enough data (a full batch in the replay buffer)."""
+        return len(self.buffer) >= self.config.batch_size
+
+    def sample_batch(self) -> dict[str, torch.Tensor]:
+        """One minibatch for ``train_step`` (uniform from the replay buffer; SO2 mixes in offline data)."""
+        return self.buffer.sample(self.config.batch_size)
 
     def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
         for key, value in stats.items():

@@ -91,6 +91,16 @@ class SAC(OffPolicyAlgorithm):
         }
 
     def critic_update(self, batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One Adam step on ``critic_loss``; returns the loss and the mean Q."""
+        loss, q = self.critic_loss(batch, alpha)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_optimizer.step()
+        return loss.detach(), q.detach().mean()
+
+    def critic_loss(
+        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Soft Bellman residual (paper eq. 5), both critics against one clipped double-Q target:
 
         y = r + gamma (1 - d) [ min_k Qbar_k(s', a') - alpha log pi(a'|s') ],   a' ~ pi(.|s')
@@ -101,11 +111,7 @@ class SAC(OffPolicyAlgorithm):
             next_q = self.critic_target(batch["next_obs"], next_actions).min(0).values
             target = batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
         q = self.critic(batch["obs"], batch["actions"])
-        loss = 0.5 * (q - target).square().mean(1).sum()
-        self.critic_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.critic_optimizer.step()
-        return loss.detach(), q.detach().mean()
+        return 0.5 * (q - target).square().mean(1).sum(), q
 
     def actor_update(self, obs: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy improvement by the reparameterised KL projection (paper eq. 12):

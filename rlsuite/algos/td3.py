@@ -62,7 +62,7 @@ class TD3(OffPolicyAlgorithm):
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         critic_loss, q_mean = self.critic_update(batch)
         if self.gradient_steps % self.config.policy_delay == 0:
-            self.last_actor_loss = self.actor_update(batch["obs"])
+            self.last_actor_loss = self.actor_update(batch)
             polyak_update(self.critic_target, self.critic, self.config.tau)
             polyak_update(self.actor_target, self.actor, self.config.tau)
         return {"critic_loss": critic_loss, "actor_loss": self.last_actor_loss, "q_mean": q_mean}
@@ -89,15 +89,20 @@ class TD3(OffPolicyAlgorithm):
         self.critic_optimizer.step()
         return loss.detach(), q.detach().mean()
 
-    def actor_update(self, obs: torch.Tensor) -> torch.Tensor:
-        """Deterministic policy gradient through the first critic: J_mu = -E[Q_1(s, mu(s))]."""
+    def actor_update(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One Adam step on ``policy_loss`` with the critic frozen (gradients reach the actor only)."""
         self.critic.requires_grad_(False)
-        loss = -self.critic(obs, self.actor(obs))[0].mean()
+        loss = self.policy_loss(batch)
         self.critic.requires_grad_(True)
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()
         return loss.detach()
+
+    def policy_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Deterministic policy gradient through the first critic: J_mu = -E[Q_1(s, mu(s))]."""
+        obs = batch["obs"]
+        return -self.critic(obs, self.actor(obs))[0].mean()
 
     # --- checkpoint ---------------------------------------------------------------------------------
     def networks_state(self) -> dict[str, Any]:

@@ -66,7 +66,17 @@ def import_user_modules(modules: list[str]) -> None:
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:
     algo_cls = get_algorithm(config.algo.name)
-    algo = algo_cls(config.env, config.algo, seed=config.seed, device=config.device, eval_config=config.eval)
+    problems = algo_cls.offline_problems(config.offline)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    algo = algo_cls(
+        config.env,
+        config.algo,
+        seed=config.seed,
+        device=config.device,
+        eval_config=config.eval,
+        offline=config.offline,
+    )
     algo.save_replay_buffer = config.checkpoint.save_replay_buffer
     return algo
 

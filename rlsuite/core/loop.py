@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import rlsuite
 from rlsuite.core.progress import TrainingProgress
+from rlsuite.offline.scores import normalized_score
 
 if TYPE_CHECKING:
     from rlsuite.algos.base import Algorithm
@@ -126,6 +127,9 @@ def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
         "device": str(algo.device),
         "rlsuite_version": rlsuite.__version__,
     }
+    score = normalized_score(algo.env_config.id, result.mean)
+    if score is not None:  # D4RL's normalised score, for the envs it has reference returns for
+        summary["normalized_score"] = round(score, 4)
     if result.successes:
         summary["success_rate"] = sum(result.successes) / len(result.successes)
     if result.wins:

@@ -73,16 +73,43 @@ class ReplayBuffer:
         truncated: np.ndarray,
     ) -> None:
         """Write one vector step (arrays with leading dimension ``num_envs``)."""
-        row = self.pos
-        self.obs[row] = _tensor(obs, self.device)
-        self.actions[row] = _tensor(actions, self.device)
-        self.rewards[row] = _tensor(rewards, self.device)
-        self.next_obs[row] = _tensor(next_obs, self.device)
-        terminated_t = torch.as_tensor(np.asarray(terminated, bool), device=self.device)
-        self.terminated[row] = terminated_t
-        self.dones[row] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
-        self.pos = (row + 1) % self.rows
+        self._write(self.pos, obs, actions, rewards, next_obs, terminated, truncated)
+        self.pos = (self.pos + 1) % self.rows
         self.full = self.full or self.pos == 0
+
+    def extend(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Write many transitions at once into a single-env buffer (``num_envs == 1``), in order.
+
+        Used for offline datasets (one contiguous stream of episodes, so n-step returns still work) and
+        for SO2's pool of offline plus online data. Past capacity the oldest rows are overwritten.
+        """
+        if self.num_envs != 1:
+            raise ValueError(f"extend writes single-env streams; this buffer has num_envs={self.num_envs}")
+        count = len(rewards)
+        keep = slice(max(0, count - self.rows), count)  # more than capacity: only the newest fit
+        rows = (self.pos + torch.arange(count, device=self.device)[keep]) % self.rows
+        fields = (obs, actions, rewards, next_obs, terminated, truncated)
+        self._write((rows, 0), *(np.asarray(value)[keep] for value in fields))
+        self.full = self.full or self.pos + count >= self.rows
+        self.pos = (self.pos + count) % self.rows
+
+    def _write(self, index, obs, actions, rewards, next_obs, terminated, truncated) -> None:
+        """Store one transition per index (a row of every env, or ``(rows, 0)`` for a single env)."""
+        self.obs[index] = _tensor(obs, self.device)
+        self.actions[index] = _tensor(actions, self.device)
+        self.rewards[index] = _tensor(rewards, self.device)
+        self.next_obs[index] = _tensor(next_obs, self.device)
+        terminated_t = torch.as_tensor(np.asarray(terminated, bool), device=self.device)
+        self.terminated[index] = terminated_t
+        self.dones[index] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
 
     def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
         """Uniform sample of stored transitions: ``obs, actions, rewards, next_obs, discount``."""
@@ -136,12 +163,20 @@ class ReplayBuffer:
         }
 
     # --- checkpointing -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """The filled rows only (CPU tensors), positions and the sampling generator's state."""
+    def state_dict(self, first_row: int = 0) -> dict[str, Any]:
+        """The filled rows only (CPU tensors), positions and the sampling generator's state.
+
+        ``first_row`` leaves out rows the owner can rebuild itself (SO2's pool starts with a dataset
+        that is reloaded from its file); it is ignored once the buffer has wrapped.
+        """
         filled = self.rows if self.full else self.pos
+        first_row = 0 if self.full else min(first_row, filled)
         # clone: saving a view would write the whole underlying (capacity-sized) storage
-        state: dict[str, Any] = {name: getattr(self, name)[:filled].cpu().clone() for name in REPLAY_FIELDS}
+        state: dict[str, Any] = {
+            name: getattr(self, name)[first_row:filled].cpu().clone() for name in REPLAY_FIELDS
+        }
         state.update(pos=self.pos, full=self.full, rows=self.rows, num_envs=self.num_envs)
+        state["first_row"] = first_row
         state["generator"] = self.generator.get_state()
         return state
 
@@ -151,9 +186,10 @@ class ReplayBuffer:
                 f"replay buffer layout mismatch: checkpoint has {state['rows']} rows x {state['num_envs']} "
                 f"envs, this buffer {self.rows} x {self.num_envs} (buffer_size or num_envs changed)"
             )
+        first_row = int(state.get("first_row", 0))
         for name in REPLAY_FIELDS:
             saved = state[name]
-            getattr(self, name)[: len(saved)] = saved.to(self.device)
+            getattr(self, name)[first_row : first_row + len(saved)] = saved.to(self.device)
         self.pos, self.full = int(state["pos"]), bool(state["full"])
         self.generator.set_state(state["generator"])
 

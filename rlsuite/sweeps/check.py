@@ -65,7 +65,8 @@ def _algorithm_config_problems(run: Any, configs: dict[str, ExperimentConfig]) -
     from rlsuite.algos import get_algorithm
 
     try:
-        return get_algorithm(run.algo).config_problems(configs[run.id].algo)
+        algo_cls, config = get_algorithm(run.algo), configs[run.id]
+        return algo_cls.config_problems(config.algo) + algo_cls.offline_problems(config.offline)
     except ImportError as exc:
         return [_message(exc)]
 
