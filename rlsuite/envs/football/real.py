@@ -168,6 +168,11 @@ class GRFParallelEnv(ParallelEnv):
     def render(self) -> None:
         return None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A running C++ game cannot be pickled; saying so up front (even before the first reset builds it)
+        # lets vector envs and checkpoints know that this env's state cannot be saved.
+        raise TypeError("GRFParallelEnv holds a running gfootball engine, which cannot be pickled")
+
     def close(self) -> None:
         self.agents = []
         if self._env is not None:
