@@ -78,6 +78,8 @@ def test_rejects_checkpoints_without_a_stochastic_actor_and_ensemble(pretrained,
     with pytest.raises(ConfigError, match="'td3bc' checkpoint; so2 starts from sac_n, edac, so2"):
         make_so2({**pretrained, "checkpoint": tmp_path / "td3bc.pt"})
     assert "offline.init_from" in SO2.offline_problems(OfflineConfig())[0]
+    with pytest.raises(ConfigError, match=r"offline\.dataset: so2 with online_ratio < 1 mixes in offline"):
+        make_so2(pretrained, dataset=False)  # SO2's default 10%/90% mixing needs the dataset
 
 
 def test_pvu_target_by_hand_with_fixed_noise(pretrained):
