@@ -120,7 +120,7 @@ def test_critic_loss_is_the_mean_over_members_and_batch(pretrained):
     loss, q = so2.critic_loss(batch, torch.tensor(0.2))
     torch.manual_seed(1)
     target = so2.td_target(batch, torch.tensor(0.2))
-    assert float(loss) == pytest.approx(float(((q - target) ** 2).sum() / (3 * 8)), rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(float(((q.detach() - target) ** 2).sum() / (3 * 8)), rel=1e-6)
 
 
 def test_minibatch_is_ten_percent_online_ninety_percent_pool(pretrained):
@@ -214,7 +214,8 @@ def test_cli_offline_then_so2_then_naive(pretrained, tmp_path):
         summary = json.loads((tmp_path / name / "summary.json").read_text())
         assert summary["algo"] == "so2" and summary["total_steps"] == 60
         assert "normalized_score" not in summary  # the test env has no D4RL reference
-    assert main(["eval", str(tmp_path / "hopper_medium"), "--episodes", "2"]) == 0
+    with pytest.warns(UserWarning, match="no replay buffer"):  # the configs keep checkpoints small
+        assert main(["eval", str(tmp_path / "hopper_medium"), "--episodes", "2"]) == 0
 
 
 @pytest.mark.slow
