@@ -155,7 +155,7 @@ def test_initial_collection_uses_the_pretrained_policy(pretrained):
         so2.learn(100)
         assert so2.gradient_steps == 0 and len(so2.buffer) == 100
         mode = torch.tanh(so2.actor.distribution(so2.buffer.obs[:100, 0])[0])
-        return float((so2.buffer.actions[:100, 0] - mode).abs().max())
+        return float((so2.buffer.actions[:100, 0] - mode).abs().max().detach())
 
     assert gap_to_the_policy_mode("pretrained") < 0.01  # the stored actions are the pretrained policy's
     assert gap_to_the_policy_mode("random") > 0.5  # uniform actions, unrelated to it
