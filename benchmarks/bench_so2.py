@@ -8,8 +8,8 @@ skipped, so running the same command again continues an interrupted benchmark:
 
 1. **Expert SAC** per env: ``rlsuite train experiments/sac/<env>.yaml`` with an evaluation and a kept
    checkpoint every ``--sac-every`` steps (``--sac-steps``, default 1M).
-2. **Medium policy**: the checkpoint whose evaluation return is closest to one third of the run's best
-   evaluation return (D4RL's medium: a policy early-stopped at about 1/3 of expert).
+2. **Medium policy**: the kept checkpoint whose evaluation return is closest to random + (best - random)/3
+   with D4RL's random reference return (D4RL's medium: a policy early-stopped at about 1/3 of expert).
 3. **Dataset**: ``rlsuite data collect --level medium --policy CKPT --steps N`` (1M, stochastic actions).
 4. **Offline pretraining**: ``rlsuite train experiments/offline/edac_<env>_medium.yaml`` (EDAC, one
    checkpoint per env shared by every fine-tuning run, as SO2's released checkpoints are).
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # use this checkout's rlsuite when run as a script
 
 from rlsuite.core.stats import bootstrap_ci, iqm  # noqa: E402
-from rlsuite.offline.scores import normalized_score  # noqa: E402
+from rlsuite.offline.scores import normalized_score, reference_returns  # noqa: E402
 
 TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d"}
 VARIANTS = {"so2": "{task}_medium.yaml", "naive": "{task}_medium_naive.yaml"}
@@ -98,15 +98,21 @@ def eval_rows(run_dir: Path) -> list[tuple[int, float]]:
         ]
 
 
-def medium_checkpoint(sac_dir: Path) -> tuple[Path, float, float]:
-    """The kept checkpoint whose evaluation is closest to 1/3 of the best one; (path, its return, best)."""
+def medium_checkpoint(sac_dir: Path, env_id: str) -> tuple[Path, float, float]:
+    """The kept checkpoint whose evaluation is closest to a third of the way from random to the run's best.
+
+    "Random" is D4RL's random reference return for the task (the lowest evaluation for other envs), so
+    medium sits at about 1/3 of this SAC run's expert on D4RL's normalised scale. Returns (path, its
+    evaluation return, the best evaluation return).
+    """
     evals = dict(eval_rows(sac_dir))
     kept = {int(p.stem.split("_")[1]): p for p in (sac_dir / "checkpoints").glob("step_*.pt")}
     candidates = {step: evals[step] for step in kept if step in evals}
     if not candidates:
         raise RuntimeError(f"{sac_dir}: no checkpoint at an evaluation step (check --sac-every)")
     best = max(evals.values())
-    random_return = min(evals.values())
+    refs = reference_returns(env_id)
+    random_return = refs[0] if refs else min(evals.values())
     target = random_return + (best - random_return) / 3.0
     step = min(candidates, key=lambda s: (abs(candidates[s] - target), s))
     return kept[step], candidates[step], best
@@ -129,7 +135,8 @@ def prepare_env(task: str, args: argparse.Namespace, out: Path) -> dict[str, Any
         ],
         logs / "sac.log",
     )
-    checkpoint, medium_return, best = medium_checkpoint(sac_dir)
+    env_id = f"rlsuite/{TASKS[task]}-v5"
+    checkpoint, medium_return, best = medium_checkpoint(sac_dir, env_id)
     dataset = out / "data" / f"{task}-medium.hdf5"
     if not dataset.exists():
         rlsuite(
@@ -149,7 +156,6 @@ def prepare_env(task: str, args: argparse.Namespace, out: Path) -> dict[str, Any
         text = rlsuite("eval", str(edac_dir), "--episodes", str(args.episodes), log=logs / "eval.log")
         step0_file.write_text(text[text.index("{") :])
     step0 = json.loads(step0_file.read_text())["return_mean"]
-    env_id = f"rlsuite/{TASKS[task]}-v5"
     return {
         "env_id": env_id,
         "medium_checkpoint": str(checkpoint),

@@ -88,6 +88,10 @@ class SO2Config(SACConfig):
 class SO2(SAC):
     name = "so2"
     config_cls = SO2Config
+    MISSING_DATASET = (
+        "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "
+        "(or algo.online_ratio=1 for online data only)"
+    )
 
     @classmethod
     def offline_problems(cls, offline: OfflineConfig) -> list[str]:
@@ -104,8 +108,11 @@ class SO2(SAC):
         self.last_actor_loss = torch.zeros((), device=self.device)
         self.last_entropy = torch.zeros((), device=self.device)
         self.pool, self.pool_base = None, 0  # offline + online pool; rows below pool_base are the dataset
-        if self.config.online_ratio < 1.0 and self.offline_config.dataset:
+        mixing = self.config.online_ratio < 1.0
+        if mixing and self.offline_config.dataset:
             self.attach_pool(self.offline_config.dataset)
+        elif mixing and self.offline_config.init_from:  # a new fine-tuning run (not a rebuilt checkpoint)
+            raise ConfigError(self.MISSING_DATASET)
         if self.offline_config.init_from:
             self.load_pretrained(self.offline_config.init_from)
 
@@ -171,10 +178,7 @@ class SO2(SAC):
         if self.config.online_ratio >= 1.0:
             return self.buffer.sample(size)
         if self.pool is None:
-            raise ConfigError(
-                "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "
-                "(or algo.online_ratio=1 for online data only)"
-            )
+            raise ConfigError(self.MISSING_DATASET)
         online = self.online_batch_size()
         first, second = self.buffer.sample(online), self.pool.sample(size - online)
         return {key: torch.cat([first[key], second[key]]) for key in first}

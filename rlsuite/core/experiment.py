@@ -12,7 +12,7 @@ import torch
 
 from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
-from rlsuite.config import ConfigError, ExperimentConfig, experiment_to_dict, load_yaml
+from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
 
@@ -69,13 +69,10 @@ def build_algorithm(config: ExperimentConfig) -> Algorithm:
     problems = algo_cls.offline_problems(config.offline)
     if problems:
         raise ConfigError("; ".join(problems))
+    # only when set: algorithms that never read it need not accept the keyword
+    offline = {"offline": config.offline} if config.offline != OfflineConfig() else {}
     algo = algo_cls(
-        config.env,
-        config.algo,
-        seed=config.seed,
-        device=config.device,
-        eval_config=config.eval,
-        offline=config.offline,
+        config.env, config.algo, seed=config.seed, device=config.device, eval_config=config.eval, **offline
     )
     algo.save_replay_buffer = config.checkpoint.save_replay_buffer
     return algo
