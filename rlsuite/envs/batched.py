@@ -127,6 +127,18 @@ class EnvStreams:
             self.seed([None] * self.n, int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))
 
 
+def team_env_info(env: Any) -> dict[str, Any]:
+    """SMAC's ``get_env_info`` keys, plus ``num_envs``, read from a team vector env's attributes."""
+    return {
+        "state_shape": env.state_size,
+        "obs_shape": env.obs_size,
+        "n_actions": env.n_actions,
+        "n_agents": env.n_agents,
+        "episode_limit": env.episode_limit,
+        "num_envs": env.num_envs,
+    }
+
+
 def as_action_array(actions: Any, num_envs: int, hint: str = "") -> np.ndarray:
     """Discrete actions as a contiguous ``int64[num_envs]`` array; a clear error for wrong shape or dtype.
     Range checks stay in the kernels (they report the first bad index)."""

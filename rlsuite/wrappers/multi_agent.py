@@ -53,7 +53,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from pettingzoo import ParallelEnv
 
-from rlsuite.envs.batched import check_positive_int, check_seed, check_team_actions, pop_reset_mask
+from rlsuite.envs.batched import (
+    check_positive_int,
+    check_seed,
+    check_team_actions,
+    pop_reset_mask,
+    team_env_info,
+)
 
 _SEED_BOUND = 2**31 - 1  # seeds drawn for sub-env resets: accepted by every seeding API
 
@@ -204,14 +210,7 @@ class ParallelVectorEnv:
 
     def get_env_info(self) -> dict[str, Any]:
         """SMAC's ``get_env_info`` keys, plus ``num_envs``."""
-        return {
-            "state_shape": self.state_size,
-            "obs_shape": self.obs_size,
-            "n_actions": self.n_actions,
-            "n_agents": self.n_agents,
-            "episode_limit": self.episode_limit,
-            "num_envs": self.num_envs,
-        }
+        return team_env_info(self)
 
     # --- reset / step ---------------------------------------------------------------------------
     def reset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,6 +83,6 @@ class TextAgent:
 
     def act(self, obs: Sequence[str], deterministic: bool = False) -> np.ndarray:
         """Responses (an object array of str) for a batch of prompts; ``deterministic`` decodes greedily."""
-        params = SamplingParams(**{**self.sampling.__dict__, "greedy": deterministic})
+        params = dataclasses.replace(self.sampling, greedy=deterministic)
         texts = self.policy.generate(list(obs), params).texts
         return np.array(texts, dtype=object)

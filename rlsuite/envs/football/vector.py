@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask
+from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask, team_env_info
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
 from rlsuite.envs.football.match import Matches
 from rlsuite.envs.football.scenarios import Scenario
@@ -55,14 +55,7 @@ class GRFSimVectorEnv:
 
     def get_env_info(self) -> dict[str, Any]:
         """SMAC-style ``get_env_info`` keys, plus ``num_envs``."""
-        return {
-            "state_shape": self.state_size,
-            "obs_shape": self.obs_size,
-            "n_actions": self.n_actions,
-            "n_agents": self.n_agents,
-            "episode_limit": self.episode_limit,
-            "num_envs": self.num_envs,
-        }
+        return team_env_info(self)
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None

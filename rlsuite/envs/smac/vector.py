@@ -29,9 +29,9 @@ from gymnasium.vector import AutoresetMode
 from rlsuite.envs.batched import (
     EnvStreams,
     check_positive_int,
-    check_seed,
     check_team_actions,
     pop_reset_mask,
+    team_env_info,
 )
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
@@ -68,24 +68,14 @@ class SMACVectorEnv:
 
     def get_env_info(self) -> dict[str, Any]:
         """SMAC's ``get_env_info`` keys, plus ``num_envs``."""
-        return {"state_shape": self.state_size, "obs_shape": self.obs_size, "n_actions": self.n_actions,
-                "n_agents": self.n_agents, "episode_limit": self.episode_limit, "num_envs": self.num_envs}
+        return team_env_info(self)
 
     def reset(self, *, seed: int | list[int | None] | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all battles (or those in ``options["reset_mask"]``). ``seed=s`` seeds battle ``i`` with
         ``s + i``; a list gives one seed (or None) per battle."""
         mask = pop_reset_mask(dict(options or {}), self.num_envs)
-        if isinstance(seed, (list, tuple)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed list must have {self.num_envs} entries, got {len(seed)}")
-            self.streams.seed(list(seed), 0)
-        elif seed is not None:
-            self.streams.seed_range(check_seed(seed))
-        elif self._seed is not None and not self.streams.seeded.any():
-            self.streams.seed_range(check_seed(self._seed))
-        else:
-            self.streams.seed_unseeded_randomly()
+        self.streams.seed_for_reset(seed, self._seed)
         self.battles.reset(mask)
         self._started = True
         return self._observe({})
