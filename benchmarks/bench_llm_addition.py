@@ -63,19 +63,30 @@ def main() -> None:
     sft_dir = run("experiments/llm_sft/addition_cpu.yaml", out, common)
     sft_s = time.perf_counter() - started
     started = time.perf_counter()
-    ppo_dir = run("experiments/llm_ppo/addition_cpu.yaml", out, [
-        *common, f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", f"total_steps={args.ppo_steps}",
-    ])
+    ppo_dir = run(
+        "experiments/llm_ppo/addition_cpu.yaml",
+        out,
+        [
+            *common,
+            f"algo.init_from={sft_dir}",
+            "algo.sft_warmup_steps=0",
+            f"total_steps={args.ppo_steps}",
+        ],
+    )
     ppo_s = time.perf_counter() - started
     before, after = summary(sft_dir), summary(ppo_dir)
     speed = throughput(ppo_dir)
-    print("| seed | SFT accuracy (held-out 200) | after PPO | lift | SFT wall | PPO wall | PPO responses "
-          "| gen tokens/s | train tokens/s |")
+    print(
+        "| seed | SFT accuracy (held-out 200) | after PPO | lift | SFT wall | PPO wall | PPO responses "
+        "| gen tokens/s | train tokens/s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     lift = 100 * (after["success_rate"] - before["success_rate"])
-    print(f"| {args.seed} | {before['success_rate']:.3f} | {after['success_rate']:.3f} | {lift:+.1f} pts | "
-          f"{sft_s:.0f} s | {ppo_s:.0f} s | {after['total_steps']} | {speed['gen_tokens_per_s']:.0f} | "
-          f"{speed['train_tokens_per_s']:.0f} |")
+    print(
+        f"| {args.seed} | {before['success_rate']:.3f} | {after['success_rate']:.3f} | {lift:+.1f} pts | "
+        f"{sft_s:.0f} s | {ppo_s:.0f} s | {after['total_steps']} | {speed['gen_tokens_per_s']:.0f} | "
+        f"{speed['train_tokens_per_s']:.0f} |"
+    )
 
 
 if __name__ == "__main__":

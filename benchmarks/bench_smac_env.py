@@ -57,15 +57,26 @@ def measure_rlsuite(map_name: str, batch: int, seconds: float) -> float:
 def measure_smax(python: str, maps: list[str], batches: list[int], seconds: float) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "smax.json"
-        cmd = [python, str(HERE / "smax_speed.py"), "--maps", *maps, "--batches", *map(str, batches),
-               "--seconds", str(seconds), "--json", str(out)]
+        cmd = [
+            python,
+            str(HERE / "smax_speed.py"),
+            "--maps",
+            *maps,
+            "--batches",
+            *map(str, batches),
+            "--seconds",
+            str(seconds),
+            "--json",
+            str(out),
+        ]
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": ""})
         return json.loads(out.read_text())
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--maps", nargs="+", default=["3m", "2s3z", "MMM2", "27m_vs_30m"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 64, 1024])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -88,8 +99,13 @@ def main(argv: list[str] | None = None) -> None:
 def print_table(rows: list[dict], maps: list[str], batches: list[int]) -> None:
     def find(impl: str, map_name: str, batch: int, mode: str | None = None) -> float | None:
         for r in rows:
-            if r["impl"] == impl and r["map"] == map_name and r["batch"] == batch and (
-                    mode is None or r.get("mode") == mode) and r.get("steps_per_s"):
+            if (
+                r["impl"] == impl
+                and r["map"] == map_name
+                and r["batch"] == batch
+                and (mode is None or r.get("mode") == mode)
+                and r.get("steps_per_s")
+            ):
                 return r["steps_per_s"]
         return None
 

@@ -26,9 +26,16 @@ def hf_model(layers: int, dim: int, heads: int, context: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     tokenizer = ByteTokenizer()
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_layer=layers, n_embd=dim, n_head=heads,
-                        n_positions=context, bos_token_id=tokenizer.bos_id, eos_token_id=tokenizer.eos_id,
-                        pad_token_id=tokenizer.pad_id)
+    config = GPT2Config(
+        vocab_size=tokenizer.vocab_size,
+        n_layer=layers,
+        n_embd=dim,
+        n_head=heads,
+        n_positions=context,
+        bos_token_id=tokenizer.bos_id,
+        eos_token_id=tokenizer.eos_id,
+        pad_token_id=tokenizer.pad_id,
+    )
     return GPT2LMHeadModel(config).eval()
 
 
@@ -44,8 +51,16 @@ def time_hf(model, policy: TextPolicy, prompts: list[str], new_tokens: int) -> f
     ids, mask = policy._left_pad(policy.encode_prompts(prompts))
     started = time.perf_counter()
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=1.0, top_k=0,
-                             top_p=1.0, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            do_sample=True,
+            temperature=1.0,
+            top_k=0,
+            top_p=1.0,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+        )
     assert out.shape[1] - ids.shape[1] == new_tokens
     return len(prompts) * new_tokens / (time.perf_counter() - started)
 
@@ -66,10 +81,13 @@ def main() -> None:
     model = hf_model(args.layers, args.dim, args.heads, context)
     tokenizer = ByteTokenizer()
     via_adapter = TextPolicy(HFBackend(model), tokenizer).eval()
-    own = TextPolicy(SmallGPT(GPTConfig(args.layers, args.heads, args.dim, context), tokenizer.vocab_size),
-                     tokenizer).eval()
-    print("| batch | rlsuite sampler on the HF model (tokens/s) | HF generate (tokens/s) | ratio "
-          "| rlsuite SmallGPT (tokens/s) |")
+    own = TextPolicy(
+        SmallGPT(GPTConfig(args.layers, args.heads, args.dim, context), tokenizer.vocab_size), tokenizer
+    ).eval()
+    print(
+        "| batch | rlsuite sampler on the HF model (tokens/s) | HF generate (tokens/s) | ratio "
+        "| rlsuite SmallGPT (tokens/s) |"
+    )
     print("|---|---|---|---|---|")
     for batch in args.batch:
         prompts = [f"What is {10 + i % 90} + {10 + (7 * i) % 90}?\n" for i in range(batch)]

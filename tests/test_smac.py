@@ -17,13 +17,28 @@ from rlsuite.envs.smac.maps import MAPS, Group, MapSpec
 
 # environments.md §1.1: n_actions, obs and state sizes under SMAC's default flags.
 SIZES = {
-    "3m": (3, 9, 30, 48), "8m": (8, 14, 80, 168), "25m": (25, 31, 250, 950), "5m_vs_6m": (5, 12, 55, 98),
-    "8m_vs_9m": (8, 15, 85, 179), "10m_vs_11m": (10, 17, 105, 243), "27m_vs_30m": (27, 36, 285, 1170),
-    "MMM": (10, 16, 160, 290), "MMM2": (10, 18, 176, 322), "2s3z": (5, 11, 80, 120),
-    "3s5z": (8, 14, 128, 216), "3s5z_vs_3s6z": (8, 15, 136, 230), "3s_vs_3z": (3, 9, 36, 54),
-    "3s_vs_4z": (3, 10, 42, 61), "3s_vs_5z": (3, 11, 48, 68), "1c3s5z": (9, 15, 162, 270),
-    "2m_vs_1z": (2, 7, 16, 26), "corridor": (6, 30, 156, 282), "6h_vs_8z": (6, 14, 78, 140),
-    "2s_vs_1sc": (2, 7, 17, 27), "so_many_baneling": (7, 38, 202, 397), "bane_vs_bane": (24, 30, 336, 984),
+    "3m": (3, 9, 30, 48),
+    "8m": (8, 14, 80, 168),
+    "25m": (25, 31, 250, 950),
+    "5m_vs_6m": (5, 12, 55, 98),
+    "8m_vs_9m": (8, 15, 85, 179),
+    "10m_vs_11m": (10, 17, 105, 243),
+    "27m_vs_30m": (27, 36, 285, 1170),
+    "MMM": (10, 16, 160, 290),
+    "MMM2": (10, 18, 176, 322),
+    "2s3z": (5, 11, 80, 120),
+    "3s5z": (8, 14, 128, 216),
+    "3s5z_vs_3s6z": (8, 15, 136, 230),
+    "3s_vs_3z": (3, 9, 36, 54),
+    "3s_vs_4z": (3, 10, 42, 61),
+    "3s_vs_5z": (3, 11, 48, 68),
+    "1c3s5z": (9, 15, 162, 270),
+    "2m_vs_1z": (2, 7, 16, 26),
+    "corridor": (6, 30, 156, 282),
+    "6h_vs_8z": (6, 14, 78, 140),
+    "2s_vs_1sc": (2, 7, 17, 27),
+    "so_many_baneling": (7, 38, 202, 397),
+    "bane_vs_bane": (24, 30, 336, 984),
     "2c_vs_64zg": (2, 70, 332, 342),
 }
 LIMITS = {"3m": 60, "corridor": 400, "2s_vs_1sc": 300, "so_many_baneling": 100, "MMM2": 180}
@@ -40,7 +55,11 @@ def test_env_info_matches_smac_sizes(map_name):
     info = env.get_env_info()
     n_agents, n_actions, obs, state = SIZES[map_name]
     assert (info["n_agents"], info["n_actions"], info["obs_shape"], info["state_shape"]) == (
-        n_agents, n_actions, obs, state)
+        n_agents,
+        n_actions,
+        obs,
+        state,
+    )
     if map_name in LIMITS:
         assert info["episode_limit"] == LIMITS[map_name]
     obs_list, state_vec = env.reset()
@@ -50,8 +69,15 @@ def test_env_info_matches_smac_sizes(map_name):
 
 def test_option_flags_change_sizes_as_smac_formulas():
     base = StarCraft2Env("2s3z").get_env_info()
-    wide = StarCraft2Env("2s3z", obs_last_action=True, obs_pathing_grid=True, obs_terrain_height=True,
-                         obs_timestep_number=True, state_last_action=False, state_timestep_number=True)
+    wide = StarCraft2Env(
+        "2s3z",
+        obs_last_action=True,
+        obs_pathing_grid=True,
+        obs_terrain_height=True,
+        obs_timestep_number=True,
+        state_last_action=False,
+        state_timestep_number=True,
+    )
     info = wide.get_env_info()
     # 4 other allies × 11 last-action bits, 8 pathing + 9 height cells, 1 timestep.
     assert info["obs_shape"] == base["obs_shape"] + 4 * 11 + 8 + 9 + 1
@@ -71,9 +97,19 @@ def test_unknown_option_and_map_are_rejected_with_accepted_values():
 def _battle(allies, enemies, order=0, **options):
     """A 1-battle Battles with the given (unit, x, y) lists on an open-band map; enemies hold still
     (no opening order) unless ``order`` is given."""
-    spec = MapSpec("test", tuple(Group(u, 1, x, y) for u, x, y in allies),
-                   tuple(Group(u, 1, x, y) for u, x, y in enemies), 60, "T", "T", 0, "marines",
-                   enemy_order=order, order_points=((9.0, 16.0),), terrain="3m")
+    spec = MapSpec(
+        "test",
+        tuple(Group(u, 1, x, y) for u, x, y in allies),
+        tuple(Group(u, 1, x, y) for u, x, y in enemies),
+        60,
+        "T",
+        "T",
+        0,
+        "marines",
+        enemy_order=order,
+        order_points=((9.0, 16.0),),
+        terrain="3m",
+    )
     b = Battles(spec, 1, SMACOptions(spawn_jitter=0.0, **options))
     b.streams.seed_range(0)
     b.reset(np.ones(1, dtype=bool))
@@ -89,8 +125,19 @@ def _disarm(b, unit_type):
 
 
 def _run_loops(b, actions, loops):
-    core.simulate(b.fs, b.ist, b.table, b.grid, b.loops, b.streams.rng, np.asarray([actions], dtype=np.int64),
-                  np.ones(1, dtype=bool), b.layout.n_agents, 2.0, loops)
+    core.simulate(
+        b.fs,
+        b.ist,
+        b.table,
+        b.grid,
+        b.loops,
+        b.streams.rng,
+        np.asarray([actions], dtype=np.int64),
+        np.ones(1, dtype=bool),
+        b.layout.n_agents,
+        2.0,
+        loops,
+    )
 
 
 def test_marine_kills_marine_in_eight_shots():
@@ -146,9 +193,15 @@ def test_marine_damage_on_zealot_and_minimum_damage():
 def test_colossus_beam_hits_the_strip_across_the_line_of_fire():
     # Colossus at x=8 firing east at the target at x=14; units 1 map unit above/below the target are
     # inside the 2.8-wide strip, a unit 2 map units behind the target is not.
-    b = _battle([("colossus", 8.0, 16.0)],
-                [("zergling", 14.0, 16.0), ("zergling", 14.0, 17.0), ("zergling", 14.0, 15.0),
-                 ("zergling", 16.0, 16.0)])
+    b = _battle(
+        [("colossus", 8.0, 16.0)],
+        [
+            ("zergling", 14.0, 16.0),
+            ("zergling", 14.0, 17.0),
+            ("zergling", 14.0, 15.0),
+            ("zergling", 16.0, 16.0),
+        ],
+    )
     _disarm(b, ut.ZERGLING)
     _run_loops(b, [6], 1)
     hp = b.fs[0, 1:, core.FS_HEALTH]
@@ -158,8 +211,9 @@ def test_colossus_beam_hits_the_strip_across_the_line_of_fire():
 
 
 def test_baneling_burst_splash_radius_and_suicide():
-    b = _battle([("baneling", 10.0, 16.0)],
-                [("marine", 10.8, 16.0), ("marine", 10.0, 18.0), ("marine", 10.0, 19.5)])
+    b = _battle(
+        [("baneling", 10.0, 16.0)], [("marine", 10.8, 16.0), ("marine", 10.0, 18.0), ("marine", 10.0, 19.5)]
+    )
     _disarm(b, ut.MARINE)
     _run_loops(b, [6], 1)
     assert not b.ist[0, 0, core.IS_ALIVE]  # the baneling dies
@@ -179,8 +233,9 @@ def test_medivac_heals_bio_at_nine_per_second_for_energy():
 
 # ----- availability -----------------------------------------------------------------------------------
 def test_availability_rules():
-    b = _battle([("marine", 10.0, 16.0), ("marine", 10.0, 7.2)],
-                [("marine", 15.9, 16.0), ("marine", 16.1, 16.0)])
+    b = _battle(
+        [("marine", 10.0, 16.0), ("marine", 10.0, 7.2)], [("marine", 15.9, 16.0), ("marine", 16.1, 16.0)]
+    )
     avail = b.avail_actions()[0]
     assert avail[0].tolist() == [0, 1, 1, 1, 1, 1, 1, 0]  # enemy 0 at 5.9 ≤ 6, enemy 1 at 6.1 > 6
     # Unit 1 stands at the bottom edge of the walkable band (row y=7): south is blocked.
@@ -208,8 +263,10 @@ def test_step_rejects_unavailable_actions():
 
 # ----- observation and state layout -----------------------------------------------------------------
 def test_obs_and_state_layout_by_hand():
-    b = _battle([("marine", 10.0, 16.0), ("marine", 12.0, 17.0), ("marine", 25.0, 16.0)],
-                [("marine", 13.0, 16.0), ("marine", 30.0, 16.0), ("marine", 14.0, 12.0)])
+    b = _battle(
+        [("marine", 10.0, 16.0), ("marine", 12.0, 17.0), ("marine", 25.0, 16.0)],
+        [("marine", 13.0, 16.0), ("marine", 30.0, 16.0), ("marine", 14.0, 12.0)],
+    )
     b.fs[0, 3, core.FS_HEALTH] = 22.5
     b.fs[0, 0, core.FS_COOLDOWN] = 7.5
     b.ist[0, 5, core.IS_ALIVE] = 0
@@ -312,8 +369,9 @@ def test_timeout_terminates_and_episode_limit_flag_only_when_continuing():
 
 
 def test_negative_reward_mode_penalises_ally_damage_and_sparse_mode():
-    b = _battle([("marine", 10.0, 16.0)], [("marine", 24.0, 16.0)], reward_only_positive=False,
-                reward_scale=False)
+    b = _battle(
+        [("marine", 10.0, 16.0)], [("marine", 24.0, 16.0)], reward_only_positive=False, reward_scale=False
+    )
     b.fs[0, 0, core.FS_HEALTH] -= 10.0  # the ally lost 10 hp this step
     out = b.step(np.array([[1]]), np.ones(1, dtype=bool))
     assert out["reward"][0] == pytest.approx(-5.0)

@@ -30,7 +30,7 @@ def _disc_pixels(frame: np.ndarray, x: float, y: float, radius: float, scale: in
     """The pixels within 0.8 radius of a map point (lower half: bars of units above cannot reach it)."""
     row, col = _to_pixel(x, y, scale)
     r = int(0.8 * radius * scale)
-    rows, cols = np.mgrid[row: row + r + 1, col - r: col + r + 1]
+    rows, cols = np.mgrid[row : row + r + 1, col - r : col + r + 1]
     inside = (rows - row) ** 2 + (cols - col) ** 2 <= r * r
     return frame[rows[inside], cols[inside]]
 

@@ -70,8 +70,10 @@ def test_availability_without_sc2path_uses_home_starcraftii(tmp_path, monkeypatc
     monkeypatch.delenv("SC2PATH", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     missing = sc2_availability("MMM")
-    assert any(f"no StarCraft II directory at {tmp_path}/StarCraftII" in m and "SC2PATH is unset" in m
-               for m in missing)
+    assert any(
+        f"no StarCraft II directory at {tmp_path}/StarCraftII" in m and "SC2PATH is unset" in m
+        for m in missing
+    )
     assert any(f"{tmp_path}/StarCraftII/Maps/SMAC_Maps/MMM.SC2Map" in m for m in missing)
 
 
@@ -91,8 +93,10 @@ def test_availability_checks_the_newest_build_smacv2_maps_and_unknown_names(tmp_
 
 
 def test_module_imports_without_pysc2_and_constructor_fails_before_anything():
-    code = ("import sys; sys.modules['pysc2'] = None; import rlsuite.envs.smac.sc2 as m; "
-            "assert any('pip install' in x for x in m.sc2_availability('3m'))")
+    code = (
+        "import sys; sys.modules['pysc2'] = None; import rlsuite.envs.smac.sc2 as m; "
+        "assert any('pip install' in x for x in m.sc2_availability('3m'))"
+    )
     import subprocess
     import sys
 
@@ -157,17 +161,22 @@ def test_pysc2_pitfalls_in_a_fresh_process(tmp_path):
         "try:\n    run_configs.get()\nexcept flags.UnparsedFlagAccessError:\n    print('unparsed')\n"
         "import rlsuite.envs.smac.sc2 as m\n"
         "m.import_pysc2()\n"
-        "print(run_configs.get().version.build_version)\n")
+        "print(run_configs.get().version.build_version)\n"
+    )
     env = {**os.environ, "SC2PATH": str(tmp_path), "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    out = subprocess.run([sys.executable, "-c", flags_code], env=env, capture_output=True, text=True,
-                         timeout=60, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", flags_code], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
     assert out == ["unparsed", "75689"]
-    upb_code = ("import google.protobuf.descriptor_pool\n"
-                "import rlsuite.envs.smac.sc2 as m\n"
-                "print('|'.join(m.sc2_availability('3m')))\n")
+    upb_code = (
+        "import google.protobuf.descriptor_pool\n"
+        "import rlsuite.envs.smac.sc2 as m\n"
+        "print('|'.join(m.sc2_availability('3m')))\n"
+    )
     env.pop("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION")
-    out = subprocess.run([sys.executable, "-c", upb_code], env=env, capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", upb_code], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     if "does not import" in out:  # protobuf >= 4 with the upb/cpp backend (older protobuf imports fine)
         assert "export PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python" in out
 
@@ -195,8 +204,9 @@ def test_smacv2_maps_are_refused_by_the_game_adapter():
 def _smac_pathing(data, bpp, map_x, map_y):  # oxwhirl/smac starcraft2.py, verbatim
     if bpp == 1:
         vals = np.array(list(data)).reshape(map_x, int(map_y / 8))
-        return np.transpose(np.array([[(b >> i) & 1 for b in row for i in range(7, -1, -1)] for row in vals],
-                                     dtype=bool))
+        return np.transpose(
+            np.array([[(b >> i) & 1 for b in row for i in range(7, -1, -1)] for row in vals], dtype=bool)
+        )
     return np.invert(np.flip(np.transpose(np.array(list(data), dtype=bool).reshape(map_x, map_y)), axis=1))
 
 
@@ -218,10 +228,17 @@ def test_unit_commands_are_smacs():
     allies, enemies = [11, 12, 13], [21, 22]
     assert unit_command(0, 11, 5.0, 6.0, False, 2.0, allies, enemies) is None
     assert unit_command(1, 11, 5.0, 6.0, False, 2.0, allies, enemies) == {
-        "ability_id": 4, "unit_tags": [11], "queue_command": False}
+        "ability_id": 4,
+        "unit_tags": [11],
+        "queue_command": False,
+    }
     moves = {a: unit_command(a, 12, 5.0, 6.0, False, 2.0, allies, enemies) for a in (2, 3, 4, 5)}
     assert {a: m["target_world_space_pos"] for a, m in moves.items()} == {
-        2: (5.0, 8.0), 3: (5.0, 4.0), 4: (7.0, 6.0), 5: (3.0, 6.0)}
+        2: (5.0, 8.0),
+        3: (5.0, 4.0),
+        4: (7.0, 6.0),
+        5: (3.0, 6.0),
+    }
     assert all(m["ability_id"] == 16 and m["unit_tags"] == [12] for m in moves.values())
     assert unit_command(7, 11, 0, 0, False, 2.0, allies, enemies)["target_unit_tag"] == 22
     assert unit_command(7, 11, 0, 0, False, 2.0, allies, enemies)["ability_id"] == 23
@@ -245,11 +262,20 @@ def raw_units(battles, rng=None):
         if not ist[u, core.IS_ALIVE]:
             continue
         t = int(ist[u, core.IS_TYPE])
-        units.append(SimpleNamespace(
-            tag=TAG_BASE + u, owner=1 if u < n_agents else 2, unit_type=_sc2_type(spec, t, u < n_agents),
-            health=fs[u, core.FS_HEALTH], health_max=table[t, 0], shield=fs[u, core.FS_SHIELD],
-            shield_max=table[t, 1], energy=fs[u, core.FS_ENERGY], weapon_cooldown=fs[u, core.FS_COOLDOWN],
-            pos=SimpleNamespace(x=fs[u, core.FS_X], y=fs[u, core.FS_Y], z=0.0)))
+        units.append(
+            SimpleNamespace(
+                tag=TAG_BASE + u,
+                owner=1 if u < n_agents else 2,
+                unit_type=_sc2_type(spec, t, u < n_agents),
+                health=fs[u, core.FS_HEALTH],
+                health_max=table[t, 0],
+                shield=fs[u, core.FS_SHIELD],
+                shield_max=table[t, 1],
+                energy=fs[u, core.FS_ENERGY],
+                weapon_cooldown=fs[u, core.FS_COOLDOWN],
+                pos=SimpleNamespace(x=fs[u, core.FS_X], y=fs[u, core.FS_Y], z=0.0),
+            )
+        )
     if rng is not None:
         allies = [x for x in units if x.owner == 1]
         enemies = [x for x in units if x.owner == 2]
@@ -286,8 +312,9 @@ def test_raw_units_give_the_simulators_obs_state_and_avail(map_name):
     assert order.ally_min_type == ALLY_MIN_TYPE
     fields = [core.FS_X, core.FS_Y, core.FS_HEALTH, core.FS_SHIELD, core.FS_ENERGY, core.FS_COOLDOWN]
     np.testing.assert_array_equal(conv.fs[0][:, fields], b.fs[0][:, fields])
-    np.testing.assert_array_equal(conv.ist[0][:, [core.IS_TYPE, core.IS_ALIVE]],
-                                  b.ist[0][:, [core.IS_TYPE, core.IS_ALIVE]])
+    np.testing.assert_array_equal(
+        conv.ist[0][:, [core.IS_TYPE, core.IS_ALIVE]], b.ist[0][:, [core.IS_TYPE, core.IS_ALIVE]]
+    )
     # Mid-episode, with dead units: matched by tag.
     for _ in range(25):
         avail = np.array(sim.get_avail_actions())
@@ -310,8 +337,12 @@ def test_unknown_unit_types_and_wrong_counts_are_reported():
     b = sim._battles
     units = raw_units(b)
     units[0].unit_type = 4242
-    order = UnitOrder([TAG_BASE + u for u in range(3)], [TAG_BASE + u for u in range(3, 6)], ALLY_MIN_TYPE,
-                      {ALLY_MIN_TYPE: 0})
+    order = UnitOrder(
+        [TAG_BASE + u for u in range(3)],
+        [TAG_BASE + u for u in range(3, 6)],
+        ALLY_MIN_TYPE,
+        {ALLY_MIN_TYPE: 0},
+    )
     with pytest.raises(ValueError, match="SC2 type id 4242"):
         fill_unit_arrays(units, b.spec, b.fs[0].copy(), b.ist[0].copy(), order)
     with pytest.raises(ValueError, match="the map has 3 \\+ 3"):
@@ -361,7 +392,8 @@ class FakeGame:
             playable_area=SimpleNamespace(p0=SimpleNamespace(x=0, y=0), p1=SimpleNamespace(x=32, y=32)),
             map_size=SimpleNamespace(x=32, y=32),
             pathing_grid=SimpleNamespace(data=packed, bits_per_pixel=1),
-            terrain_height=SimpleNamespace(data=bytes(32 * 32)))
+            terrain_height=SimpleNamespace(data=bytes(32 * 32)),
+        )
 
     def actions(self, request):
         fs = self.battles.fs[0]
@@ -391,8 +423,19 @@ class FakeGame:
             self.respawn = False
             b.reset(np.ones(1, dtype=np.bool_))
             return
-        core.simulate(b.fs, b.ist, b.table, b.grid, b.loops, b.streams.rng, self.pending,
-                      np.ones(1, dtype=np.bool_), self.n_agents, float(b.options.move_amount), int(loops))
+        core.simulate(
+            b.fs,
+            b.ist,
+            b.table,
+            b.grid,
+            b.loops,
+            b.streams.rng,
+            self.pending,
+            np.ones(1, dtype=np.bool_),
+            self.n_agents,
+            float(b.options.move_amount),
+            int(loops),
+        )
         self.pending[:] = 0
 
     def observe(self):
@@ -424,11 +467,14 @@ def fake_game(monkeypatch):
     return games
 
 
-@pytest.mark.parametrize(("map_name", "kwargs"), [
-    ("3m", {}),
-    ("MMM", {"obs_last_action": True, "reward_only_positive": False}),
-    ("2s3z", {"obs_pathing_grid": True, "state_timestep_number": True}),
-])
+@pytest.mark.parametrize(
+    ("map_name", "kwargs"),
+    [
+        ("3m", {}),
+        ("MMM", {"obs_last_action": True, "reward_only_positive": False}),
+        ("2s3z", {"obs_pathing_grid": True, "state_timestep_number": True}),
+    ],
+)
 def test_env_on_a_fake_game_matches_the_simulator_env(fake_game, map_name, kwargs):
     seed = 11
     env = SC2StarCraft2Env(map_name, seed=seed, spawn_jitter=0.0, **kwargs)

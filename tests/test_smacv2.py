@@ -36,8 +36,11 @@ def draw(config: CapabilityConfig, n: int = 2000, seed: int = 0, spread: bool = 
 
 
 def test_official_scenarios_and_map_specs():
-    names = {f"10gen_{r}_{n}_vs_{m}" for r in ("terran", "protoss", "zerg")
-             for n, m in ((5, 5), (10, 10), (20, 20), (10, 11), (20, 23))}
+    names = {
+        f"10gen_{r}_{n}_vs_{m}"
+        for r in ("terran", "protoss", "zerg")
+        for n, m in ((5, 5), (10, 10), (20, 20), (10, 11), (20, 23))
+    }
     assert set(SCENARIOS) == names
     for name, config in SCENARIOS.items():
         spec = v2_map_spec(config)
@@ -103,14 +106,14 @@ def test_enemy_team_is_mirrored_copy_plus_extras(name):
         assert not sur.any()
         for b in range(types.shape[0]):
             allies = sorted((int(t), x, y) for t, (x, y) in zip(types[b, :n], xy[b, :n]))
-            copies = sorted((int(t), 32.0 - x, y) for t, (x, y) in zip(types[b, n:2 * n], xy[b, n:2 * n]))
+            copies = sorted((int(t), 32.0 - x, y) for t, (x, y) in zip(types[b, n : 2 * n], xy[b, n : 2 * n]))
             assert [a[0] for a in allies] == [c[0] for c in copies]
             np.testing.assert_allclose(np.array(allies)[:, 1:], np.array(copies)[:, 1:], atol=1e-9)
         if not spread:  # requested points: allies in x∈[0.5, 15), extras in the right half
             assert (xy[:, :n, 0] >= 0.5).all() and (xy[:, :n, 0] < 15).all()
-            assert (xy[:, 2 * n:, 0] >= 16).all() and (xy[:, 2 * n:, 0] <= 31.5).all()
+            assert (xy[:, 2 * n :, 0] >= 16).all() and (xy[:, 2 * n :, 0] <= 31.5).all()
     if m > n:
-        extras = types[:, 2 * n:]
+        extras = types[:, 2 * n :]
         for exc in base.exception_unit_types:
             assert not (extras == T[exc]).all(axis=1).any()
 
@@ -157,8 +160,24 @@ def test_spread_units_do_not_overlap_and_allies_are_sorted():
     config = SCENARIOS["10gen_protoss_20_vs_23"]
     types, xy, _ = draw(config, n=200, seed=2, spread=True)
     assert (xy >= 0.5).all() and (xy <= 31.5).all()
-    rank = {n: i for i, n in enumerate(sorted(["baneling", "colossus", "hydralisk", "marauder", "marine",
-                                               "medivac", "stalker", "zealot", "zergling"]))}
+    rank = {
+        n: i
+        for i, n in enumerate(
+            sorted(
+                [
+                    "baneling",
+                    "colossus",
+                    "hydralisk",
+                    "marauder",
+                    "marine",
+                    "medivac",
+                    "stalker",
+                    "zealot",
+                    "zergling",
+                ]
+            )
+        )
+    }
     names = [u.name for u in ut.UNIT_TYPES]
     for b in range(200):
         for lo, hi in ((0, 20), (20, 43)):
@@ -184,8 +203,8 @@ def test_seeding_reproduces_armies():
         return out
 
     (t1, x1, f1), (_, x1b, _) = armies(7, resets=2)
-    (t2, x2, f2), = armies(7)
-    (t3, x3, _), = armies(8)
+    ((t2, x2, f2),) = armies(7)
+    ((t3, x3, _),) = armies(8)
     assert np.array_equal(t1, t2) and np.array_equal(x1, x2) and np.array_equal(f1, f2)
     assert not np.array_equal(x1, x3)
     assert not np.array_equal(x1, x1b)  # a new army every episode
@@ -196,19 +215,33 @@ def test_seeding_reproduces_armies():
 
 def test_from_smacv2_dict_and_errors():
     d = {
-        "n_units": 10, "n_enemies": 11,
-        "team_gen": {"dist_type": "weighted_teams", "unit_types": ["marine", "marauder", "medivac"],
-                     "weights": [0.45, 0.45, 0.1], "observe": True, "exception_unit_types": ["medivac"]},
-        "start_positions": {"dist_type": "surrounded_and_reflect", "p": 0.3, "n_enemies": 11, "map_x": 32,
-                            "map_y": 32},
+        "n_units": 10,
+        "n_enemies": 11,
+        "team_gen": {
+            "dist_type": "weighted_teams",
+            "unit_types": ["marine", "marauder", "medivac"],
+            "weights": [0.45, 0.45, 0.1],
+            "observe": True,
+            "exception_unit_types": ["medivac"],
+        },
+        "start_positions": {
+            "dist_type": "surrounded_and_reflect",
+            "p": 0.3,
+            "n_enemies": 11,
+            "map_x": 32,
+            "map_y": 32,
+        },
     }
     config = from_smacv2_dict(d)
     assert (config.race, config.n_units, config.n_enemies) == ("terran", 10, 11)
     assert config.exception_unit_types == ("medivac",) and abs(config.p_surrounded - 0.7) < 1e-12
     assert config.name == "10gen_terran_10_vs_11"
     assert from_smacv2_dict(config.to_smacv2_dict()) == config
-    zerg_team = {"dist_type": "weighted_teams", "unit_types": ["zergling", "baneling", "hydralisk"],
-                 "weights": [0.45, 0.1, 0.45]}
+    zerg_team = {
+        "dist_type": "weighted_teams",
+        "unit_types": ["zergling", "baneling", "hydralisk"],
+        "weights": [0.45, 0.1, 0.45],
+    }
     zerg = {**d, "team_gen": zerg_team}
     assert from_smacv2_dict(zerg).exception_unit_types == ()  # SMACv2: absent means none
     with pytest.raises(ValueError, match=r"accepted: .*marine"):

@@ -69,9 +69,29 @@ for _name, (_single, _vector, _description) in GRID_WORLDS.items():
 # SMAC: the numba combat simulator of the 23 SMAC maps (docs/smac.md). Multi-agent: PettingZoo Parallel
 # env, and a batched multi-agent vector env (arrays [num_envs, n_agents, ...]) through make_vec.
 SMAC_MAPS = (
-    "3m", "8m", "25m", "5m_vs_6m", "8m_vs_9m", "10m_vs_11m", "27m_vs_30m", "MMM", "MMM2", "2s3z", "3s5z",
-    "3s5z_vs_3s6z", "3s_vs_3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "2m_vs_1z", "corridor", "6h_vs_8z",
-    "2s_vs_1sc", "so_many_baneling", "bane_vs_bane", "2c_vs_64zg",
+    "3m",
+    "8m",
+    "25m",
+    "5m_vs_6m",
+    "8m_vs_9m",
+    "10m_vs_11m",
+    "27m_vs_30m",
+    "MMM",
+    "MMM2",
+    "2s3z",
+    "3s5z",
+    "3s5z_vs_3s6z",
+    "3s_vs_3z",
+    "3s_vs_4z",
+    "3s_vs_5z",
+    "1c3s5z",
+    "2m_vs_1z",
+    "corridor",
+    "6h_vs_8z",
+    "2s_vs_1sc",
+    "so_many_baneling",
+    "bane_vs_bane",
+    "2c_vs_64zg",
 )
 for _map in SMAC_MAPS:
     register(
@@ -136,7 +156,9 @@ FOOTBALL_SCENARIOS = (
     "academy_3_vs_1_with_keeper",
     "academy_pass_and_shoot_with_keeper",
     "academy_run_pass_and_shoot_with_keeper",
-    "academy_counterattack_easy", "academy_counterattack_hard", "academy_corner",
+    "academy_counterattack_easy",
+    "academy_counterattack_hard",
+    "academy_corner",
 )
 for _scenario in FOOTBALL_SCENARIOS:
     register(

@@ -74,8 +74,14 @@ class SMACOptions:
 
 # SMAC keyword arguments that only concern the game process; accepted and ignored.
 GAME_ONLY_OPTIONS = (
-    "difficulty", "game_version", "seed", "replay_dir", "replay_prefix", "window_size_x",
-    "window_size_y", "debug",
+    "difficulty",
+    "game_version",
+    "seed",
+    "replay_dir",
+    "replay_prefix",
+    "window_size_x",
+    "window_size_y",
+    "debug",
 )
 
 
@@ -126,8 +132,18 @@ def make_layout(spec: MapSpec, options: SMACOptions) -> Layout:
     else:
         state_size = n_agents * (4 + sa + utb) + n_enemies * (3 + se + utb)
         state_size += n_agents * n_actions * options.state_last_action + options.state_timestep_number
-    return Layout(n_agents, n_enemies, n_actions, obs_size, state_size, utb, sa, se,
-                  type_onehot_ids(spec, True), type_onehot_ids(spec, False))
+    return Layout(
+        n_agents,
+        n_enemies,
+        n_actions,
+        obs_size,
+        state_size,
+        utb,
+        sa,
+        se,
+        type_onehot_ids(spec, True),
+        type_onehot_ids(spec, False),
+    )
 
 
 PARALLEL_MIN_BATTLES = 32  # battles stepped in parallel threads from this batch size on
@@ -136,8 +152,13 @@ PARALLEL_MIN_BATTLES = 32  # battles stepped in parallel threads from this batch
 class Battles:
     """``num_battles`` battles of one map: reset, step with SMAC actions, and read SMAC's arrays."""
 
-    def __init__(self, map_name: str | MapSpec, num_battles: int, options: SMACOptions,
-                 scenario: Scenario | None = None) -> None:
+    def __init__(
+        self,
+        map_name: str | MapSpec,
+        num_battles: int,
+        options: SMACOptions,
+        scenario: Scenario | None = None,
+    ) -> None:
         self.spec = map_name if isinstance(map_name, MapSpec) else get_map(map_name)
         self.scenario = scenario
         self.options = options
@@ -159,13 +180,31 @@ class Battles:
         self.spawn_xy = np.zeros((n, u, 2))
         self._set_fixed_spawns()
         self._flags = np.array(
-            [options.obs_all_health, options.obs_own_health, options.obs_last_action,
-             options.obs_pathing_grid, options.obs_terrain_height, options.obs_timestep_number,
-             options.state_last_action, options.state_timestep_number], dtype=np.int64)
+            [
+                options.obs_all_health,
+                options.obs_own_health,
+                options.obs_last_action,
+                options.obs_pathing_grid,
+                options.obs_terrain_height,
+                options.obs_timestep_number,
+                options.state_last_action,
+                options.state_timestep_number,
+            ],
+            dtype=np.int64,
+        )
         self._reward_params = np.array(
-            [options.reward_sparse, options.reward_only_positive, options.reward_death_value,
-             options.reward_win, options.reward_defeat, options.reward_negative_scale,
-             options.reward_scale, options.reward_scale_rate], dtype=np.float64)
+            [
+                options.reward_sparse,
+                options.reward_only_positive,
+                options.reward_death_value,
+                options.reward_win,
+                options.reward_defeat,
+                options.reward_negative_scale,
+                options.reward_scale,
+                options.reward_scale_rate,
+            ],
+            dtype=np.float64,
+        )
         points = self.spec.order_points or ((0.0, 0.0),)
         self._order_points = np.array(points, dtype=np.float64).reshape(-1, 2)
         # 1: SMAC's MMM rule (enemy side: exactly one unit left, a medivac); 2: SMACv2's Terran rule
@@ -185,15 +224,29 @@ class Battles:
         """Start new episodes in the battles where ``mask`` (the streams must be seeded)."""
         if self.scenario is not None:
             self.scenario.fill(self.streams.rng, mask, self.spawn_types, self.spawn_xy)
-        core.spawn(self.fs, self.ist, self.table, self.loops, self.streams.rng, mask, self.spawn_types,
-                   self.spawn_xy, float(self.options.spawn_jitter), self.spec.enemy_order,
-                   self._order_points, self.layout.n_agents)
+        core.spawn(
+            self.fs,
+            self.ist,
+            self.table,
+            self.loops,
+            self.streams.rng,
+            mask,
+            self.spawn_types,
+            self.spawn_xy,
+            float(self.options.spawn_jitter),
+            self.spec.enemy_order,
+            self._order_points,
+            self.layout.n_agents,
+        )
         self.steps[mask] = 0
         self.last_action[mask] = -1  # SMAC starts with all-zero last-action one-hots
-        enemy_types = self.spawn_types[:, self.layout.n_agents:]
+        enemy_types = self.spawn_types[:, self.layout.n_agents :]
         per_enemy = self.table[enemy_types, ut.F_HEALTH] + self.table[enemy_types, ut.F_SHIELD]
-        max_reward = (self.layout.n_enemies * self.options.reward_death_value + self.options.reward_win
-                      + per_enemy.sum(axis=1))
+        max_reward = (
+            self.layout.n_enemies * self.options.reward_death_value
+            + self.options.reward_win
+            + per_enemy.sum(axis=1)
+        )
         self.max_reward[mask] = max_reward[mask]
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
@@ -203,8 +256,19 @@ class Battles:
         threads = numba.config.NUMBA_NUM_THREADS if self.num_battles >= PARALLEL_MIN_BATTLES else 1
         if numba.get_num_threads() != threads:
             numba.set_num_threads(threads)
-        core.simulate(self.fs, self.ist, self.table, self.grid, self.loops, self.streams.rng, actions,
-                      active, self.layout.n_agents, float(self.options.move_amount), self.options.step_mul)
+        core.simulate(
+            self.fs,
+            self.ist,
+            self.table,
+            self.grid,
+            self.loops,
+            self.streams.rng,
+            actions,
+            active,
+            self.layout.n_agents,
+            float(self.options.move_amount),
+            self.options.step_mul,
+        )
         self.last_action[active] = actions[active]
         return self.outcome(active)
 
@@ -213,32 +277,72 @@ class Battles:
         real-SC2 adapter once it has filled the arrays from the game)."""
         n = self.num_battles
         out = {
-            "reward": np.zeros(n), "end_code": np.zeros(n, dtype=np.int64),
-            "timeout": np.zeros(n, dtype=np.bool_), "dead_allies": np.zeros(n, dtype=np.int64),
+            "reward": np.zeros(n),
+            "end_code": np.zeros(n, dtype=np.int64),
+            "timeout": np.zeros(n, dtype=np.bool_),
+            "dead_allies": np.zeros(n, dtype=np.int64),
             "dead_enemies": np.zeros(n, dtype=np.int64),
         }
-        observe.battle_outcome(self.fs, self.ist, self.table, active, self.steps, self.layout.n_agents,
-                               self.episode_limit, self._medivac_rule, self._reward_params, self.max_reward,
-                               out["reward"], out["end_code"], out["timeout"], out["dead_allies"],
-                               out["dead_enemies"])
+        observe.battle_outcome(
+            self.fs,
+            self.ist,
+            self.table,
+            active,
+            self.steps,
+            self.layout.n_agents,
+            self.episode_limit,
+            self._medivac_rule,
+            self._reward_params,
+            self.max_reward,
+            out["reward"],
+            out["end_code"],
+            out["timeout"],
+            out["dead_allies"],
+            out["dead_enemies"],
+        )
         return out
 
     # ----- SMAC arrays ----------------------------------------------------------------------------
     def avail_actions(self) -> np.ndarray:
         lay = self.layout
         out = np.zeros((self.num_battles, lay.n_agents, lay.n_actions), dtype=np.int64)
-        observe.avail_actions(self.fs, self.ist, self.table, self.grid, lay.n_agents, lay.n_actions,
-                              float(self.options.move_amount), out)
+        observe.avail_actions(
+            self.fs,
+            self.ist,
+            self.table,
+            self.grid,
+            lay.n_agents,
+            lay.n_actions,
+            float(self.options.move_amount),
+            out,
+        )
         return out
 
     def obs(self, avail: np.ndarray | None = None) -> np.ndarray:
         lay = self.layout
         avail = self.avail_actions() if avail is None else avail
         out = np.zeros((self.num_battles, lay.n_agents, lay.obs_size), dtype=np.float32)
-        observe.agent_obs(self.fs, self.ist, self.table, self.grid, self.height, avail, self.last_action,
-                          self.steps, self.episode_limit, lay.n_agents, lay.n_actions, lay.unit_type_bits,
-                          lay.shield_ally, lay.shield_enemy, lay.ally_ids, lay.enemy_ids, self._flags,
-                          float(self.options.move_amount), out)
+        observe.agent_obs(
+            self.fs,
+            self.ist,
+            self.table,
+            self.grid,
+            self.height,
+            avail,
+            self.last_action,
+            self.steps,
+            self.episode_limit,
+            lay.n_agents,
+            lay.n_actions,
+            lay.unit_type_bits,
+            lay.shield_ally,
+            lay.shield_enemy,
+            lay.ally_ids,
+            lay.enemy_ids,
+            self._flags,
+            float(self.options.move_amount),
+            out,
+        )
         return out
 
     def state(self, obs: np.ndarray | None = None) -> np.ndarray:
@@ -247,10 +351,25 @@ class Battles:
             obs = self.obs() if obs is None else obs
             return obs.reshape(self.num_battles, -1).copy()
         out = np.zeros((self.num_battles, lay.state_size), dtype=np.float32)
-        observe.global_state(self.fs, self.ist, self.table, self.last_action, self.steps, self.episode_limit,
-                             lay.n_agents, lay.n_actions, lay.unit_type_bits, lay.shield_ally,
-                             lay.shield_enemy, lay.ally_ids, lay.enemy_ids, self._flags, float(MAP_SIZE),
-                             float(MAP_SIZE), out)
+        observe.global_state(
+            self.fs,
+            self.ist,
+            self.table,
+            self.last_action,
+            self.steps,
+            self.episode_limit,
+            lay.n_agents,
+            lay.n_actions,
+            lay.unit_type_bits,
+            lay.shield_ally,
+            lay.shield_enemy,
+            lay.ally_ids,
+            lay.enemy_ids,
+            self._flags,
+            float(MAP_SIZE),
+            float(MAP_SIZE),
+            out,
+        )
         return out
 
     # ----- checkpoints ----------------------------------------------------------------------------

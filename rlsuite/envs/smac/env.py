@@ -27,8 +27,9 @@ from rlsuite.envs.smac.maps import MapSpec
 class StarCraft2Env(SMACInterface):
     """One SMAC battle on the simulator, with SMAC's methods and keyword arguments."""
 
-    def __init__(self, map_name: str | MapSpec = "8m", scenario: Scenario | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, map_name: str | MapSpec = "8m", scenario: Scenario | None = None, **kwargs: Any
+    ) -> None:
         options, game_kwargs = split_options(kwargs)
         self._seed = game_kwargs.get("seed")
         self._battles = Battles(map_name, 1, options, scenario=scenario)
@@ -71,8 +72,9 @@ class StarCraft2Env(SMACInterface):
             raise ValueError(f"step expects {self.n_agents} actions (one per agent), got {actions.shape[0]}")
         avail = self._avail_array()
         if self.options.heuristic_ai:
-            actions = smac_heuristic_actions(self._battles, self._heuristic_targets, avail[0],
-                                             self.options.heuristic_rest)
+            actions = smac_heuristic_actions(
+                self._battles, self._heuristic_targets, avail[0], self.options.heuristic_rest
+            )
         else:
             for a, act in enumerate(actions):
                 if not 0 <= act < self.n_actions or not avail[0, a, act]:

@@ -42,14 +42,22 @@ def smac_heuristic_actions(battles, targets: np.ndarray, avail: np.ndarray, rest
         t = targets[a]
         if medivac:
             lost = t < 0 or not ist[t, IS_ALIVE] or fs[t, FS_HEALTH] >= table[ist[t, IS_TYPE], ut.F_HEALTH]
-            candidates = [v for v in range(n_agents) if table[ist[v, IS_TYPE], ut.F_WEAPON] != ut.WEAPON_HEAL
-                          and ist[v, IS_ALIVE] and fs[v, FS_HEALTH] < table[ist[v, IS_TYPE], ut.F_HEALTH]]
+            candidates = [
+                v
+                for v in range(n_agents)
+                if table[ist[v, IS_TYPE], ut.F_WEAPON] != ut.WEAPON_HEAL
+                and ist[v, IS_ALIVE]
+                and fs[v, FS_HEALTH] < table[ist[v, IS_TYPE], ut.F_HEALTH]
+            ]
             offset = 0
         else:
             lost = t < 0 or not ist[n_agents + t, IS_ALIVE]
             skip_medivac = ist[a, IS_TYPE] == ut.MARAUDER
-            candidates = [v for v in range(n_agents, n_units) if ist[v, IS_ALIVE]
-                          and not (skip_medivac and ist[v, IS_TYPE] == ut.MEDIVAC)]
+            candidates = [
+                v
+                for v in range(n_agents, n_units)
+                if ist[v, IS_ALIVE] and not (skip_medivac and ist[v, IS_TYPE] == ut.MEDIVAC)
+            ]
             offset = n_agents
         if lost:
             if not candidates:

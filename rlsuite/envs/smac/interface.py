@@ -101,9 +101,13 @@ class SMACInterface:
         """Positions, health, shields, types and alive flags of all units (allies first)."""
         fs, ist = self._battles.fs[0], self._battles.ist[0]
         return {
-            "x": fs[:, FS_X].copy(), "y": fs[:, FS_Y].copy(), "health": fs[:, FS_HEALTH].copy(),
-            "shield": fs[:, FS_SHIELD].copy(), "type": ist[:, IS_TYPE].copy(),
-            "alive": ist[:, IS_ALIVE].astype(bool), "n_agents": np.int64(self.n_agents),
+            "x": fs[:, FS_X].copy(),
+            "y": fs[:, FS_Y].copy(),
+            "health": fs[:, FS_HEALTH].copy(),
+            "shield": fs[:, FS_SHIELD].copy(),
+            "type": ist[:, IS_TYPE].copy(),
+            "alive": ist[:, IS_ALIVE].astype(bool),
+            "n_agents": np.int64(self.n_agents),
         }
 
     def unit_type_names(self) -> list[str]:

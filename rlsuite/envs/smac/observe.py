@@ -32,8 +32,14 @@ N_ACTIONS_NO_ATTACK = 6
 
 # Layout flags (indices into the ``flags`` array).
 (
-    OBS_ALL_HEALTH, OBS_OWN_HEALTH, OBS_LAST_ACTION, OBS_PATHING_GRID, OBS_TERRAIN_HEIGHT,
-    OBS_TIMESTEP_NUMBER, STATE_LAST_ACTION, STATE_TIMESTEP_NUMBER,
+    OBS_ALL_HEALTH,
+    OBS_OWN_HEALTH,
+    OBS_LAST_ACTION,
+    OBS_PATHING_GRID,
+    OBS_TERRAIN_HEIGHT,
+    OBS_TIMESTEP_NUMBER,
+    STATE_LAST_ACTION,
+    STATE_TIMESTEP_NUMBER,
 ) = range(8)
 N_FLAGS = 8
 
@@ -118,8 +124,27 @@ def _surrounding(fs, b, u, move_amount, k):
 
 
 @njit(cache=True)
-def agent_obs(fs, ist, table, grid, height, avail, last_action, steps, episode_limit, n_agents,
-              n_actions, utb, shield_ally, shield_enemy, ally_ids, enemy_ids, flags, move_amount, out):
+def agent_obs(
+    fs,
+    ist,
+    table,
+    grid,
+    height,
+    avail,
+    last_action,
+    steps,
+    episode_limit,
+    n_agents,
+    n_actions,
+    utb,
+    shield_ally,
+    shield_enemy,
+    ally_ids,
+    enemy_ids,
+    flags,
+    move_amount,
+    out,
+):
     """``out[B, n_agents, obs_size]``: SMAC's ``get_obs_agent`` for every agent of every battle."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
     n_enemies = n_units - n_agents
@@ -221,8 +246,25 @@ def agent_obs(fs, ist, table, grid, height, avail, last_action, steps, episode_l
 
 
 @njit(cache=True)
-def global_state(fs, ist, table, last_action, steps, episode_limit, n_agents, n_actions, utb,
-                 shield_ally, shield_enemy, ally_ids, enemy_ids, flags, map_x, map_y, out):
+def global_state(
+    fs,
+    ist,
+    table,
+    last_action,
+    steps,
+    episode_limit,
+    n_agents,
+    n_actions,
+    utb,
+    shield_ally,
+    shield_enemy,
+    ally_ids,
+    enemy_ids,
+    flags,
+    map_x,
+    map_y,
+    out,
+):
     """``out[B, state_size]``: SMAC's ``get_state`` (ally rows, enemy rows, last actions, timestep)."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
     n_enemies = n_units - n_agents
@@ -294,8 +336,23 @@ def _only_healers_left(ist, table, lo, hi, exactly_one):
 
 
 @njit(cache=True)
-def battle_outcome(fs, ist, table, active, steps, n_agents, episode_limit, medivac_rule, params, max_reward,
-                   reward, end_code, timeout, dead_allies, dead_enemies):
+def battle_outcome(
+    fs,
+    ist,
+    table,
+    active,
+    steps,
+    n_agents,
+    episode_limit,
+    medivac_rule,
+    params,
+    max_reward,
+    reward,
+    end_code,
+    timeout,
+    dead_allies,
+    dead_enemies,
+):
     """After a step: SMAC's ``reward_battle`` (updating death trackers and previous health), the game-end
     code, the win/defeat terms, scaling, the episode-limit timeout and the dead counts."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
@@ -337,9 +394,11 @@ def battle_outcome(fs, ist, table, active, steps, n_agents, episode_limit, mediv
         else:
             r = delta_enemy + delta_deaths - delta_ally
         lost = (n_ally == 0 and n_enemy > 0) or (
-            medivac_rule != 0 and _only_healers_left(ist[b], table, 0, n_agents, False))
+            medivac_rule != 0 and _only_healers_left(ist[b], table, 0, n_agents, False)
+        )
         won = (n_ally > 0 and n_enemy == 0) or (
-            medivac_rule != 0 and _only_healers_left(ist[b], table, n_agents, n_units, medivac_rule == 1))
+            medivac_rule != 0 and _only_healers_left(ist[b], table, n_agents, n_units, medivac_rule == 1)
+        )
         code = END_NONE
         if lost:
             code = END_LOST

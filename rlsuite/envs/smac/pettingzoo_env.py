@@ -33,11 +33,19 @@ class SMACParallelEnv(ParallelEnv):
     """One SMAC battle behind PettingZoo's Parallel API, with action masks and ``state()``."""
 
     metadata: ClassVar[dict[str, Any]] = {
-        "name": "rlsuite_smac_v0", "render_modes": ["rgb_array"], "is_parallelizable": True,
+        "name": "rlsuite_smac_v0",
+        "render_modes": ["rgb_array"],
+        "is_parallelizable": True,
     }
 
-    def __init__(self, map_name: str | MapSpec = "3m", render_mode: str | None = None,
-                 invalid_action: str = "stop", scenario: Scenario | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        map_name: str | MapSpec = "3m",
+        render_mode: str | None = None,
+        invalid_action: str = "stop",
+        scenario: Scenario | None = None,
+        **kwargs: Any,
+    ) -> None:
         options, game_kwargs = split_options(kwargs)
         if invalid_action not in ("stop", "raise"):
             raise ValueError(f"invalid_action={invalid_action!r}; accepted: 'stop', 'raise'")
@@ -106,8 +114,9 @@ class SMACParallelEnv(ParallelEnv):
             if not self._avail[0, i, act]:
                 if self.invalid_action == "raise":
                     allowed = (np.flatnonzero(self._avail[0, i, 1:])).tolist()
-                    raise ValueError(f"agent {agent!r}: action {act - 1} is not available; "
-                                     f"available: {allowed}")
+                    raise ValueError(
+                        f"agent {agent!r}: action {act - 1} is not available; available: {allowed}"
+                    )
                 act = 1
                 invalid.add(agent)
             smac_actions[0, i] = act

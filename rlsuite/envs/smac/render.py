@@ -48,8 +48,16 @@ HEADER_HEIGHT = 16
 AIR_ALPHA = 120  # fill opacity of air units
 
 UNIT_LETTERS = {
-    "marine": "m", "marauder": "M", "medivac": "V", "stalker": "S", "zealot": "Z", "colossus": "C",
-    "hydralisk": "H", "zergling": "g", "baneling": "b", "spine_crawler": "Sp",
+    "marine": "m",
+    "marauder": "M",
+    "medivac": "V",
+    "stalker": "S",
+    "zealot": "Z",
+    "colossus": "C",
+    "hydralisk": "H",
+    "zergling": "g",
+    "baneling": "b",
+    "spine_crawler": "Sp",
 }
 
 Policy = Callable[[Any], Sequence[int]]
@@ -77,8 +85,9 @@ def terrain_image(grid: np.ndarray, scale: int) -> np.ndarray:
     return np.repeat(np.repeat(cells, scale, axis=0), scale, axis=1)
 
 
-def fired_recently(fs: np.ndarray, ist: np.ndarray, table: np.ndarray, b: int, u: int,
-                   loops_per_step: int) -> bool:
+def fired_recently(
+    fs: np.ndarray, ist: np.ndarray, table: np.ndarray, b: int, u: int, loops_per_step: int
+) -> bool:
     """Whether unit ``u`` fired its weapon during the last env step (its cooldown was reset in it)."""
     cd = table[ist[b, u, core.IS_TYPE], ut.F_COOLDOWN]
     cooldown = fs[b, u, core.FS_COOLDOWN]
@@ -124,8 +133,12 @@ def battle_events(battles, b: int) -> list[tuple[int, int, str]]:
                 v = ist[b, u, core.IS_TARGET] if ist[b, u, core.IS_ORDER] == core.O_HEAL else -1
             else:
                 v = _enemy_heal_target(fs, ist, table, b, u, n_agents, n_units)
-            if (0 <= v < n_units and ist[b, v, core.IS_ALIVE] == 1 and fs[b, u, core.FS_ENERGY] > 0.0
-                    and _gap(fs, ist, table, b, u, v) <= table[tu, ut.F_RANGE]):
+            if (
+                0 <= v < n_units
+                and ist[b, v, core.IS_ALIVE] == 1
+                and fs[b, u, core.FS_ENERGY] > 0.0
+                and _gap(fs, ist, table, b, u, v) <= table[tu, ut.F_RANGE]
+            ):
                 events.append((u, int(v), "heal"))
             continue
         if not fired_recently(fs, ist, table, b, u, step_mul):
@@ -184,8 +197,12 @@ def render_frame(battles, b: int = 0, scale: int = 16, caption: str | None = Non
         text = _letter(int(ist[b, u, core.IS_TYPE]))
         x, y = pixel(u)
         left, top, right, bottom = target.textbbox((0, 0), text, font=font)
-        target.text((round(x - (right - left) / 2 - left), round(y - (bottom - top) / 2 - top)), text,
-                    fill=colour, font=font)
+        target.text(
+            (round(x - (right - left) / 2 - left), round(y - (bottom - top) / 2 - top)),
+            text,
+            fill=colour,
+            font=font,
+        )
 
     # Ground units, then air units translucent on top.
     for u in alive:
@@ -204,8 +221,9 @@ def render_frame(battles, b: int = 0, scale: int = 16, caption: str | None = Non
             x, y = pixel(u)
             r = radius_px(u)
             colour = ALLY_COLOR if u < n_agents else ENEMY_COLOR
-            odraw.ellipse([x - r, y - r, x + r, y + r], fill=(*colour, AIR_ALPHA), outline=(*colour, 255),
-                          width=2)
+            odraw.ellipse(
+                [x - r, y - r, x + r, y + r], fill=(*colour, AIR_ALPHA), outline=(*colour, 255), width=2
+            )
         image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
         draw = ImageDraw.Draw(image)
         for u in air:  # the letter in the team's colour: white is unreadable on the translucent fill
@@ -251,8 +269,10 @@ def render_frame(battles, b: int = 0, scale: int = 16, caption: str | None = Non
     steps = int(np.asarray(getattr(battles, "steps", np.zeros(b + 1)))[b])
     loops = int(np.asarray(battles.loops)[b])
     limit = getattr(battles, "episode_limit", None)
-    text = (f"{battles.spec.name}  step {steps}{f'/{limit}' if limit else ''}  loop {loops}  "
-            f"allies {n_ally}/{n_agents}  enemies {n_enemy}/{n_units - n_agents}")
+    text = (
+        f"{battles.spec.name}  step {steps}{f'/{limit}' if limit else ''}  loop {loops}  "
+        f"allies {n_ally}/{n_agents}  enemies {n_enemy}/{n_units - n_agents}"
+    )
     if caption:
         text += f"  {caption}"
     draw.text((4, 3), text, fill=TEXT_COLOR, font=font)
@@ -295,8 +315,14 @@ def _outcome(env, info: dict[str, Any], terminated: bool) -> str:
     return "defeat"
 
 
-def record_episode(env, policy: Policy, path: str | os.PathLike, max_steps: int | None = None, fps: float = 8,
-                   scale: int = 16) -> dict[str, Any]:
+def record_episode(
+    env,
+    policy: Policy,
+    path: str | os.PathLike,
+    max_steps: int | None = None,
+    fps: float = 8,
+    scale: int = 16,
+) -> dict[str, Any]:
     """Reset ``env`` (a ``StarCraft2Env``), play ``policy(env) -> actions`` and record a frame per step.
 
     The format follows ``path``'s suffix: ``.gif`` (Pillow) or ``.mp4`` (ffmpeg of ``imageio-ffmpeg``)
@@ -358,23 +384,33 @@ def make_policy(policy: str | Policy, seed: int = 0) -> Policy:
     raise ValueError(f"unknown policy {policy!r}; accepted: 'attack_nearest', 'random' or a callable")
 
 
-def render_smac_episode(map_name: str, out_path: str | os.PathLike, seed: int = 0,
-                        policy: str | Policy = "attack_nearest", max_steps: int | None = None, fps: float = 8,
-                        scale: int = 16, **env_kwargs: Any) -> dict[str, Any]:
+def render_smac_episode(
+    map_name: str,
+    out_path: str | os.PathLike,
+    seed: int = 0,
+    policy: str | Policy = "attack_nearest",
+    max_steps: int | None = None,
+    fps: float = 8,
+    scale: int = 16,
+    **env_kwargs: Any,
+) -> dict[str, Any]:
     """Play one episode of ``map_name`` with ``policy`` and write it to ``out_path`` (.gif/.mp4/.png)."""
     from rlsuite.envs.smac.env import StarCraft2Env
 
     env = StarCraft2Env(map_name, seed=seed, **env_kwargs)
     try:
-        return record_episode(env, make_policy(policy, seed), out_path, max_steps=max_steps, fps=fps,
-                              scale=scale)
+        return record_episode(
+            env, make_policy(policy, seed), out_path, max_steps=max_steps, fps=fps, scale=scale
+        )
     finally:
         env.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rlsuite.envs.smac.render",
-                                     description="Record a SMAC episode as a top-down GIF, MP4 or PNG.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rlsuite.envs.smac.render",
+        description="Record a SMAC episode as a top-down GIF, MP4 or PNG.",
+    )
     parser.add_argument("map_name")
     parser.add_argument("out_path", help="output file: .gif, .mp4 or .png (last frame)")
     parser.add_argument("--seed", type=int, default=0)
@@ -383,10 +419,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=8)
     parser.add_argument("--scale", type=int, default=16, help="pixels per map unit")
     args = parser.parse_args(argv)
-    result = render_smac_episode(args.map_name, args.out_path, seed=args.seed, policy=args.policy,
-                                 max_steps=args.max_steps, fps=args.fps, scale=args.scale)
-    print(f"wrote {result['path']}: {result['frames']} frame(s), {result['steps']} steps, "
-          f"return {result['return']:.2f}, battle won: {result['battle_won']}")
+    result = render_smac_episode(
+        args.map_name,
+        args.out_path,
+        seed=args.seed,
+        policy=args.policy,
+        max_steps=args.max_steps,
+        fps=args.fps,
+        scale=args.scale,
+    )
+    print(
+        f"wrote {result['path']}: {result['frames']} frame(s), {result['steps']} steps, "
+        f"return {result['return']:.2f}, battle won: {result['battle_won']}"
+    )
     return 0
 
 

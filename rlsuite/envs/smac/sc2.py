@@ -75,8 +75,16 @@ MIN_BUILD = 55958
 ABILITY_MOVE, ABILITY_ATTACK, ABILITY_STOP, ABILITY_HEAL = 16, 23, 4, 386
 # SMAC's difficulty codes → s2clientprotocol Difficulty names.
 DIFFICULTIES = {
-    "1": "VeryEasy", "2": "Easy", "3": "Medium", "4": "MediumHard", "5": "Hard", "6": "Harder",
-    "7": "VeryHard", "8": "CheatVision", "9": "CheatMoney", "A": "CheatInsane",
+    "1": "VeryEasy",
+    "2": "Easy",
+    "3": "Medium",
+    "4": "MediumHard",
+    "5": "Hard",
+    "6": "Harder",
+    "7": "VeryHard",
+    "8": "CheatVision",
+    "9": "CheatMoney",
+    "A": "CheatInsane",
 }
 _RACES = {"T": "Terran", "P": "Protoss", "Z": "Zerg", "R": "Random"}
 # Game loops SMAC's reset waits at most for the map trigger to respawn both armies (SMAC waits forever).
@@ -141,8 +149,10 @@ def _has_module(name: str) -> bool:
 
 def _pysc2_problems() -> list[str]:
     if not (_has_module("pysc2") and _has_module("s2clientprotocol")):
-        return [f"pysc2 is not installed (module 'pysc2' not importable): {PIP_INSTALL} "
-                "(pysc2 4.0.0 + s2clientprotocol; keep it out of environments that need pygame-ce)"]
+        return [
+            f"pysc2 is not installed (module 'pysc2' not importable): {PIP_INSTALL} "
+            "(pysc2 4.0.0 + s2clientprotocol; keep it out of environments that need pygame-ce)"
+        ]
     try:
         import_pysc2()
     except Exception as exc:  # every failure is reported, with its cause
@@ -164,43 +174,59 @@ def sc2_availability(map_name: str | MapSpec = "3m", game_version: str | None = 
         get_map(name)  # an unknown name raises, listing the known maps
     missing = _pysc2_problems()
     if platform.system() != "Linux":
-        missing.append(f"this adapter drives the Linux SC2 package; the platform is {platform.system()} "
-                       "(pysc2 itself also supports the Windows/macOS clients, untested here)")
+        missing.append(
+            f"this adapter drives the Linux SC2 package; the platform is {platform.system()} "
+            "(pysc2 itself also supports the Windows/macOS clients, untested here)"
+        )
     root = sc2_path()
     source = "from SC2PATH" if os.environ.get("SC2PATH") else "SC2PATH is unset, so ~/StarCraftII"
     if not root.is_dir():
-        missing.append(f"no StarCraft II directory at {root} ({source}): unpack the Linux package "
-                       "SC2.4.10.zip (password 'iagreetotheeula') there or set SC2PATH to its location")
+        missing.append(
+            f"no StarCraft II directory at {root} ({source}): unpack the Linux package "
+            "SC2.4.10.zip (password 'iagreetotheeula') there or set SC2PATH to its location"
+        )
     versions = root / "Versions"
     builds = _builds(versions)
     if not builds:
-        missing.append(f"no game binary {versions}/Base<build>/SC2_x64 (SC2 4.10 is "
-                       f"{versions}/Base75689/SC2_x64): the Versions/ folder of the Linux package")
+        missing.append(
+            f"no game binary {versions}/Base<build>/SC2_x64 (SC2 4.10 is "
+            f"{versions}/Base75689/SC2_x64): the Versions/ folder of the Linux package"
+        )
     else:
         candidates = [builds[-1]] if game_version is None else builds
         binaries = [versions / f"Base{b:05d}" / "SC2_x64" for b in candidates]
         present = [p for p in binaries if p.is_file()]
         if not present:
             which = "the newest build, the one pysc2 runs" if game_version is None else "any build"
-            missing.append(f"no game binary at {binaries[-1]} ({which}): copy SC2_x64 from the Linux "
-                           "package, or remove the empty Base* folder")
+            missing.append(
+                f"no game binary at {binaries[-1]} ({which}): copy SC2_x64 from the Linux "
+                "package, or remove the empty Base* folder"
+            )
         elif not any(os.access(p, os.X_OK) for p in present):
             missing.append(f"{present[-1]} is not executable: chmod +x {present[-1]}")
         if builds[-1] < MIN_BUILD:
-            missing.append(f"build {builds[-1]} in {versions} is older than 3.16.1 ({MIN_BUILD}); pysc2 "
-                           "refuses it: install SC2 4.10 (Base75689)")
+            missing.append(
+                f"build {builds[-1]} in {versions} is older than 3.16.1 ({MIN_BUILD}); pysc2 "
+                "refuses it: install SC2 4.10 (Base75689)"
+            )
     libs = root / "Libs"
     if not libs.is_dir():
-        missing.append(f"no {libs}/ (the game's shared libraries, put on LD_LIBRARY_PATH by pysc2): the "
-                       "Libs/ folder of the Linux package")
+        missing.append(
+            f"no {libs}/ (the game's shared libraries, put on LD_LIBRARY_PATH by pysc2): the "
+            "Libs/ folder of the Linux package"
+        )
     map_path = root / "Maps" / "SMAC_Maps" / f"{map_file_name(map_name)}.SC2Map"
     if not map_path.is_file():
         if is_smacv2_map(map_name):
-            source = ("SMACv2's map: copy it from SMAC_Maps.zip (oxwhirl/smacv2 releases, tag 'maps') or the "
-                      "smacv2 repo's smacv2/env/starcraft2/maps/SMAC_Maps/")
+            source = (
+                "SMACv2's map: copy it from SMAC_Maps.zip (oxwhirl/smacv2 releases, tag 'maps') or the "
+                "smacv2 repo's smacv2/env/starcraft2/maps/SMAC_Maps/"
+            )
         else:
-            source = ("the SMAC map: copy it from SMAC_Maps.zip (oxwhirl/smac releases) or the smac repo's "
-                      "smac/env/starcraft2/maps/SMAC_Maps/")
+            source = (
+                "the SMAC map: copy it from SMAC_Maps.zip (oxwhirl/smac releases) or the smac repo's "
+                "smac/env/starcraft2/maps/SMAC_Maps/"
+            )
         missing.append(f"no {map_path} ({source} into {root}/Maps/SMAC_Maps/)")
     return missing
 
@@ -277,12 +303,19 @@ def import_pysc2() -> SimpleNamespace:
             f"{first} — protobuf's backend is {backend!r} but pysc2's generated files need the pure-python "
             "one: export PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python before starting Python (or call "
             "rlsuite.envs.smac.sc2.import_pysc2() before anything else imports protobuf, e.g. "
-            "tensorboard)") from exc
+            "tensorboard)"
+        ) from exc
     _patch_pysc2_colors()
     _parse_absl_flags()
     _PYSC2 = SimpleNamespace(
-        run_configs=run_configs, protocol=protocol, remote_controller=remote_controller,
-        sc_process=sc_process, maps_lib=maps_lib, sc_common=common_pb2, sc_pb=sc2api_pb2, r_pb=raw_pb2,
+        run_configs=run_configs,
+        protocol=protocol,
+        remote_controller=remote_controller,
+        sc_process=sc_process,
+        maps_lib=maps_lib,
+        sc_common=common_pb2,
+        sc_pb=sc2api_pb2,
+        r_pb=raw_pb2,
         d_pb=debug_pb2,
     )
     return _PYSC2
@@ -314,8 +347,10 @@ def _type_index(unit, table: dict[int, int], team: str) -> int:
     try:
         return table[int(unit.unit_type)]
     except KeyError:
-        raise ValueError(f"{team} unit of SC2 type id {int(unit.unit_type)} is not one of this map's types "
-                         f"(known ids: {sorted(table)})") from None
+        raise ValueError(
+            f"{team} unit of SC2 type id {int(unit.unit_type)} is not one of this map's types "
+            f"(known ids: {sorted(table)})"
+        ) from None
 
 
 def order_units(units: Sequence[Any], spec: MapSpec) -> UnitOrder:
@@ -335,8 +370,9 @@ def order_units(units: Sequence[Any], spec: MapSpec) -> UnitOrder:
     )
 
 
-def fill_unit_arrays(units: Sequence[Any], spec: MapSpec, fs: np.ndarray, ist: np.ndarray,
-                     order: UnitOrder | None = None) -> UnitOrder:
+def fill_unit_arrays(
+    units: Sequence[Any], spec: MapSpec, fs: np.ndarray, ist: np.ndarray, order: UnitOrder | None = None
+) -> UnitOrder:
     """Write raw units (pysc2 ``observation.raw_data.units`` records or look-alikes with ``unit_type``,
     ``owner``, ``health``, ``shield``, ``energy``, ``weapon_cooldown``, ``pos.x``, ``pos.y`` and
     optionally ``tag``) into one battle's arrays ``fs[U, N_FS]`` / ``ist[U, N_IS]`` (allies first).
@@ -353,8 +389,10 @@ def fill_unit_arrays(units: Sequence[Any], spec: MapSpec, fs: np.ndarray, ist: n
     n_agents = len(order.ally_tags)
     tags = order.ally_tags + order.enemy_tags
     if len(tags) != ist.shape[0]:
-        raise ValueError(f"{n_agents} allies + {len(order.enemy_tags)} enemies observed, the map has "
-                         f"{spec.n_agents} + {spec.n_enemies}")
+        raise ValueError(
+            f"{n_agents} allies + {len(order.enemy_tags)} enemies observed, the map has "
+            f"{spec.n_agents} + {spec.n_enemies}"
+        )
     for u, tag in enumerate(tags):
         unit = by_tag.get(tag)
         if unit is None:  # gone from the observation: dead
@@ -363,8 +401,9 @@ def fill_unit_arrays(units: Sequence[Any], spec: MapSpec, fs: np.ndarray, ist: n
             fs[u, FS_SHIELD] = 0.0
             continue
         ally = u < n_agents
-        ist[u, IS_TYPE] = _type_index(unit, order.ally_types if ally else ENEMY_TYPE_IDS,
-                                      "ally" if ally else "enemy")
+        ist[u, IS_TYPE] = _type_index(
+            unit, order.ally_types if ally else ENEMY_TYPE_IDS, "ally" if ally else "enemy"
+        )
         alive = float(unit.health) > 0.0
         ist[u, IS_ALIVE] = int(alive)
         fs[u, FS_X], fs[u, FS_Y] = _pos(unit)
@@ -393,8 +432,16 @@ def decode_terrain_height(data: bytes, map_x: int, map_y: int) -> np.ndarray:
     return np.ascontiguousarray(np.flip(raw.reshape(map_x, map_y).T, axis=1) / 255.0)
 
 
-def unit_command(action: int, tag: int, x: float, y: float, healer: bool, move_amount: float,
-                 ally_tags: Sequence[int], enemy_tags: Sequence[int]) -> dict[str, Any] | None:
+def unit_command(
+    action: int,
+    tag: int,
+    x: float,
+    y: float,
+    healer: bool,
+    move_amount: float,
+    ally_tags: Sequence[int],
+    enemy_tags: Sequence[int],
+) -> dict[str, Any] | None:
     """SMAC's ``get_agent_action`` as plain data: ``{"ability_id", "unit_tags", "queue_command"}`` plus
     ``target_world_space_pos`` (x, y) or ``target_unit_tag``; None for the no-op."""
     if action == 0:
@@ -431,15 +478,17 @@ class SC2StarCraft2Env(SMACInterface):
     pysc2 waits for the game's websocket and for each answer (None: pysc2's ``--sc2_timeout``, 360).
     """
 
-    def __init__(self, map_name: str | MapSpec = "8m", *, sc2_timeout: int | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, map_name: str | MapSpec = "8m", *, sc2_timeout: int | None = None, **kwargs: Any
+    ) -> None:
         options, game_kwargs = split_options(kwargs)
         if is_smacv2_map(map_name):
             name = map_name.name if isinstance(map_name, MapSpec) else map_name
             raise NotImplementedError(
                 f"{name}: SMACv2 scenarios create their units with debug commands from the capability "
                 "config; the real-game adapter plays the SMAC (v1) maps only. Use rlsuite.envs.smac.smacv2 "
-                "on the simulator.")
+                "on the simulator."
+            )
         spec = map_name if isinstance(map_name, MapSpec) else get_map(map_name)
         self.difficulty = str(game_kwargs.get("difficulty", "7"))
         if self.difficulty not in DIFFICULTIES:
@@ -449,8 +498,10 @@ class SC2StarCraft2Env(SMACInterface):
         if missing:
             raise SC2NotAvailableError(spec.name, missing)
         self._seed = game_kwargs.get("seed")
-        self.window_size = (int(game_kwargs.get("window_size_x", 1920)),
-                            int(game_kwargs.get("window_size_y", 1200)))
+        self.window_size = (
+            int(game_kwargs.get("window_size_x", 1920)),
+            int(game_kwargs.get("window_size_y", 1200)),
+        )
         self.replay_dir = game_kwargs.get("replay_dir") or ""
         self.replay_prefix = game_kwargs.get("replay_prefix") or ""
         self.debug = bool(game_kwargs.get("debug", False))
@@ -490,8 +541,14 @@ class SC2StarCraft2Env(SMACInterface):
         """Start SC2 and create the game (SMAC's ``_launch``)."""
         sc2 = self._sc2 = import_pysc2()
         sc_pb, sc_common = sc2.sc_pb, sc2.sc_common
-        launch_errors = (sc2.remote_controller.ConnectError, sc2.sc_process.SC2LaunchError,
-                         sc2.protocol.ProtocolError, sc2.protocol.ConnectionError, OSError, RuntimeError)
+        launch_errors = (
+            sc2.remote_controller.ConnectError,
+            sc2.sc_process.SC2LaunchError,
+            sc2.protocol.ProtocolError,
+            sc2.protocol.ConnectionError,
+            OSError,
+            RuntimeError,
+        )
         try:
             self._run_config = sc2.run_configs.get(version=self.game_version)
         except (sc2.sc_process.SC2LaunchError, ValueError, OSError) as exc:
@@ -503,8 +560,9 @@ class SC2StarCraft2Env(SMACInterface):
         build = self._run_config.version.build_version
         exec_path = os.path.join(data_dir, "Versions", f"Base{build:05d}", "SC2_x64")
         try:
-            self._proc = self._run_config.start(window_size=self.window_size, want_rgb=False,
-                                                timeout_seconds=self.sc2_timeout)
+            self._proc = self._run_config.start(
+                window_size=self.window_size, want_rgb=False, timeout_seconds=self.sc2_timeout
+            )
         except launch_errors as exc:
             self._proc = None
             raise SC2GameError(
@@ -512,26 +570,37 @@ class SC2StarCraft2Env(SMACInterface):
                 f"-tempDir <tmp>/sc-*/) but never answered on its websocket ({type(exc).__name__}: {exc}). "
                 f"Check that the binary runs on this machine (a 64-bit Linux package such as SC2 4.10, its "
                 f"libraries in {os.path.join(data_dir, 'Libs')}) and that nothing blocks 127.0.0.1; "
-                f"see {DOCS}.") from exc
+                f"see {DOCS}."
+            ) from exc
         self._controller = self._proc.controller
         spec = self._battles.spec
         try:
             create = sc_pb.RequestCreateGame(
-                local_map=sc_pb.LocalMap(map_path=smac_map.path,
-                                         map_data=self._run_config.map_data(smac_map.path)),
-                realtime=False, random_seed=self._seed)
+                local_map=sc_pb.LocalMap(
+                    map_path=smac_map.path, map_data=self._run_config.map_data(smac_map.path)
+                ),
+                realtime=False,
+                random_seed=self._seed,
+            )
             create.player_setup.add(type=sc_pb.Participant)
-            create.player_setup.add(type=sc_pb.Computer, race=getattr(sc_common, _RACES[spec.enemy_race]),
-                                    difficulty=getattr(sc_pb, DIFFICULTIES[self.difficulty]))
+            create.player_setup.add(
+                type=sc_pb.Computer,
+                race=getattr(sc_common, _RACES[spec.enemy_race]),
+                difficulty=getattr(sc_pb, DIFFICULTIES[self.difficulty]),
+            )
             self._controller.create_game(create)
-            join = sc_pb.RequestJoinGame(race=getattr(sc_common, _RACES[spec.ally_race]),
-                                         options=sc_pb.InterfaceOptions(raw=True, score=False))
+            join = sc_pb.RequestJoinGame(
+                race=getattr(sc_common, _RACES[spec.ally_race]),
+                options=sc_pb.InterfaceOptions(raw=True, score=False),
+            )
             self._controller.join_game(join)
             game_info = self._controller.game_info()
         except (sc2.remote_controller.RequestError, ValueError, *launch_errors) as exc:
             self.close()
-            raise SC2GameError(f"StarCraft II did not start a game on {smac_map.path} "
-                               f"({type(exc).__name__}: {exc}); see {DOCS}") from exc
+            raise SC2GameError(
+                f"StarCraft II did not start a game on {smac_map.path} "
+                f"({type(exc).__name__}: {exc}); see {DOCS}"
+            ) from exc
         self._read_map(game_info.start_raw)
 
     def _read_map(self, map_info) -> None:
@@ -560,8 +629,11 @@ class SC2StarCraft2Env(SMACInterface):
     def _kill_all_units(self) -> None:
         assert self._sc2 is not None and self._order is not None
         d_pb = self._sc2.d_pb
-        alive = [tag for u, tag in enumerate(self._order.ally_tags + self._order.enemy_tags)
-                 if self._battles.ist[0, u, IS_ALIVE]]
+        alive = [
+            tag
+            for u, tag in enumerate(self._order.ally_tags + self._order.enemy_tags)
+            if self._battles.ist[0, u, IS_ALIVE]
+        ]
         self._controller.debug([d_pb.DebugCommand(kill_unit=d_pb.DebugKillUnit(tag=alive))])
 
     def full_restart(self) -> None:
@@ -610,9 +682,11 @@ class SC2StarCraft2Env(SMACInterface):
             self._controller.step(1)
             self._obs = self._controller.observe()
         else:
-            raise SC2GameError(f"the map {map_file_name(spec)}.SC2Map did not spawn {spec.n_agents} allies "
-                               f"and {spec.n_enemies} enemies within {MAX_SPAWN_WAIT_LOOPS} game loops "
-                               f"(last seen: {n_al} and {n_en}); is it the SMAC map of that name?")
+            raise SC2GameError(
+                f"the map {map_file_name(spec)}.SC2Map did not spawn {spec.n_agents} allies "
+                f"and {spec.n_enemies} enemies within {MAX_SPAWN_WAIT_LOOPS} game loops "
+                f"(last seen: {n_al} and {n_en}); is it the SMAC map of that name?"
+            )
         battles = self._battles
         order = order_units(units, spec)
         if self._order is not None:  # SMAC resolves the ally ids once, in the first episode
@@ -656,8 +730,9 @@ class SC2StarCraft2Env(SMACInterface):
         battles = self._battles
         avail = self._avail_array()
         if self.options.heuristic_ai:
-            actions = smac_heuristic_actions(battles, self._heuristic_targets, avail[0],
-                                             self.options.heuristic_rest)
+            actions = smac_heuristic_actions(
+                battles, self._heuristic_targets, avail[0], self.options.heuristic_rest
+            )
         else:
             for a, act in enumerate(actions):
                 if not 0 <= act < self.n_actions or not avail[0, a, act]:
@@ -687,8 +762,16 @@ class SC2StarCraft2Env(SMACInterface):
             if not ist[a, IS_ALIVE]:
                 continue
             healer = table[ist[a, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL
-            cmd = unit_command(int(act), order.ally_tags[a], fs[a, FS_X], fs[a, FS_Y], bool(healer),
-                               float(self.options.move_amount), order.ally_tags, order.enemy_tags)
+            cmd = unit_command(
+                int(act),
+                order.ally_tags[a],
+                fs[a, FS_X],
+                fs[a, FS_Y],
+                bool(healer),
+                float(self.options.move_amount),
+                order.ally_tags,
+                order.enemy_tags,
+            )
             if cmd is None:
                 continue
             pos = cmd.pop("target_world_space_pos", None)
@@ -730,9 +813,25 @@ class SC2StarCraft2Env(SMACInterface):
             fs[..., FS_X] += (dx - mx) / 2.0
             fs[..., FS_Y] += (dy - my) / 2.0
         out = np.zeros((1, lay.state_size), dtype=np.float32)
-        observe.global_state(fs, b.ist, b.table, b.last_action, b.steps, b.episode_limit, lay.n_agents,
-                             lay.n_actions, lay.unit_type_bits, lay.shield_ally, lay.shield_enemy,
-                             lay.ally_ids, lay.enemy_ids, b._flags, float(dx), float(dy), out)
+        observe.global_state(
+            fs,
+            b.ist,
+            b.table,
+            b.last_action,
+            b.steps,
+            b.episode_limit,
+            lay.n_agents,
+            lay.n_actions,
+            lay.unit_type_bits,
+            lay.shield_ally,
+            lay.shield_enemy,
+            lay.ally_ids,
+            lay.enemy_ids,
+            b._flags,
+            float(dx),
+            float(dy),
+            out,
+        )
         return out[0]
 
     # ----- units (for scripted policies and rendering) ------------------------------------------------
@@ -759,8 +858,11 @@ class SC2StarCraft2Env(SMACInterface):
         """Save an SC2 replay (SMAC's ``save_replay``); returns its path."""
         if self._controller is None:
             raise RuntimeError("no game is running; reset() first")
-        path = self._run_config.save_replay(self._controller.save_replay(), replay_dir=self.replay_dir,
-                                            prefix=self.replay_prefix or self.map_name)
+        path = self._run_config.save_replay(
+            self._controller.save_replay(),
+            replay_dir=self.replay_dir,
+            prefix=self.replay_prefix or self.map_name,
+        )
         log.info("Replay saved at: %s", path)
         return path
 
@@ -770,4 +872,3 @@ class SC2StarCraft2Env(SMACInterface):
 
     def set_state_dict(self, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError("a running StarCraft II game cannot be set to a saved state")
-

@@ -55,14 +55,20 @@ RACE_UNITS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_WEIGHTS = (0.45, 0.45, 0.1)
 DEFAULT_EXCEPTIONS: dict[str, tuple[str, ...]] = {
-    "terran": ("medivac",), "protoss": (), "zerg": ("baneling",),
+    "terran": ("medivac",),
+    "protoss": (),
+    "zerg": ("baneling",),
 }
 _RACE_CODE = {"terran": "T", "protoss": "P", "zerg": "Z"}
 START_MODES = ("surrounded_and_reflect", "surrounded", "reflect")
 _MODE_BOTH, _MODE_SURROUNDED, _MODE_REFLECT = range(3)
 # SMACv2's start_positions dist_type names → ours.
-_SMACV2_POSITION_TYPES = {"surrounded_and_reflect": "surrounded_and_reflect", "surrounded": "surrounded",
-                          "reflect_position": "reflect", "reflect": "reflect"}
+_SMACV2_POSITION_TYPES = {
+    "surrounded_and_reflect": "surrounded_and_reflect",
+    "surrounded": "surrounded",
+    "reflect_position": "reflect",
+    "reflect": "reflect",
+}
 SIZES = ((5, 5), (10, 10), (20, 20), (10, 11), (20, 23))
 EDGE = 0.5  # spawn points are clipped to [EDGE, MAP_SIZE - EDGE]
 SURROUND_OFFSET = 2.0  # SMACv2: groups stop at the centre ± 2 on their diagonal
@@ -102,8 +108,10 @@ class CapabilityConfig:
         types = tuple(self.unit_types) if self.unit_types else allowed
         for t in types:
             if t not in allowed:
-                raise ValueError(f"unit_types: {t!r} is not a {self.race} unit of the 10gen maps; "
-                                 f"accepted: {', '.join(allowed)}")
+                raise ValueError(
+                    f"unit_types: {t!r} is not a {self.race} unit of the 10gen maps; "
+                    f"accepted: {', '.join(allowed)}"
+                )
         if len(set(types)) != len(types):
             raise ValueError(f"unit_types must not repeat a type, got {types}")
         if self.weights:
@@ -111,26 +119,37 @@ class CapabilityConfig:
         elif len(types) == len(DEFAULT_WEIGHTS):
             weights = tuple(DEFAULT_WEIGHTS[allowed.index(t)] for t in types)
         else:
-            raise ValueError(f"weights must be given when unit_types is not the race's three types "
-                             f"({', '.join(allowed)}); got unit_types={types}")
+            raise ValueError(
+                f"weights must be given when unit_types is not the race's three types "
+                f"({', '.join(allowed)}); got unit_types={types}"
+            )
         if len(weights) != len(types):
-            raise ValueError(f"weights must have one entry per unit type ({len(types)}: {', '.join(types)}), "
-                             f"got {len(weights)}")
+            raise ValueError(
+                f"weights must have one entry per unit type ({len(types)}: {', '.join(types)}), "
+                f"got {len(weights)}"
+            )
         if any(not math.isfinite(w) or w < 0 for w in weights) or abs(sum(weights) - 1.0) > 1e-6:
             raise ValueError(f"weights must be non-negative and sum to 1, got {weights}")
-        exceptions = (DEFAULT_EXCEPTIONS[self.race] if self.exception_unit_types is None
-                      else tuple(self.exception_unit_types))
+        exceptions = (
+            DEFAULT_EXCEPTIONS[self.race]
+            if self.exception_unit_types is None
+            else tuple(self.exception_unit_types)
+        )
         for t in exceptions:
             if t not in types:
-                raise ValueError(f"exception_unit_types: {t!r} is not one of the unit_types "
-                                 f"({', '.join(types)})")
+                raise ValueError(
+                    f"exception_unit_types: {t!r} is not one of the unit_types ({', '.join(types)})"
+                )
         if not any(w > 0 and t not in exceptions for t, w in zip(types, weights)):
-            raise ValueError("exception_unit_types: at least one unit type with a positive weight must not "
-                             f"be an exception type (unit_types={types}, weights={weights}, "
-                             f"exception_unit_types={exceptions})")
+            raise ValueError(
+                "exception_unit_types: at least one unit type with a positive weight must not "
+                f"be an exception type (unit_types={types}, weights={weights}, "
+                f"exception_unit_types={exceptions})"
+            )
         if self.start_positions not in START_MODES:
-            raise ValueError(f"start_positions must be one of {', '.join(START_MODES)}; "
-                             f"got {self.start_positions!r}")
+            raise ValueError(
+                f"start_positions must be one of {', '.join(START_MODES)}; got {self.start_positions!r}"
+            )
         p = self.p_surrounded
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p_surrounded must be a probability in [0, 1], got {p!r}")
@@ -138,7 +157,8 @@ class CapabilityConfig:
             raise ValueError(
                 f"n_enemies ({self.n_enemies}) < n_units ({self.n_units}) is not supported for terran: "
                 "SMACv2 then has 6 + n_units actions (medivac heal targets), which the simulator's layout "
-                "(6 + n_enemies) does not model")
+                "(6 + n_enemies) does not model"
+            )
         object.__setattr__(self, "unit_types", types)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "exception_unit_types", exceptions)
@@ -154,18 +174,29 @@ class CapabilityConfig:
 
     def to_smacv2_dict(self) -> dict[str, Any]:
         """SMACv2's ``capability_config`` for this scenario (``from_smacv2_dict`` inverts it)."""
-        dist = {"surrounded_and_reflect": "surrounded_and_reflect", "surrounded": "surrounded",
-                "reflect": "reflect_position"}[self.start_positions]
-        positions: dict[str, Any] = {"dist_type": dist, "n_enemies": self.n_enemies, "map_x": MAP_SIZE,
-                                     "map_y": MAP_SIZE}
+        dist = {
+            "surrounded_and_reflect": "surrounded_and_reflect",
+            "surrounded": "surrounded",
+            "reflect": "reflect_position",
+        }[self.start_positions]
+        positions: dict[str, Any] = {
+            "dist_type": dist,
+            "n_enemies": self.n_enemies,
+            "map_x": MAP_SIZE,
+            "map_y": MAP_SIZE,
+        }
         if dist == "surrounded_and_reflect":
             positions["p"] = 1.0 - self.p_surrounded
         return {
             "n_units": self.n_units,
             "n_enemies": self.n_enemies,
-            "team_gen": {"dist_type": "weighted_teams", "unit_types": list(self.unit_types),
-                         "weights": list(self.weights),
-                         "exception_unit_types": list(self.exception_unit_types or ()), "observe": True},
+            "team_gen": {
+                "dist_type": "weighted_teams",
+                "unit_types": list(self.unit_types),
+                "weights": list(self.weights),
+                "exception_unit_types": list(self.exception_unit_types or ()),
+                "observe": True,
+            },
             "start_positions": positions,
         }
 
@@ -175,11 +206,14 @@ def _race_of(unit_types: list[str]) -> str:
     unknown = [t for t in unit_types if not any(t in names for names in RACE_UNITS.values())]
     if unknown:
         accepted = ", ".join(n for names in RACE_UNITS.values() for n in names)
-        raise ValueError(f"team_gen.unit_types: unknown unit(s) {', '.join(map(repr, unknown))}; "
-                         f"accepted: {accepted}")
+        raise ValueError(
+            f"team_gen.unit_types: unknown unit(s) {', '.join(map(repr, unknown))}; accepted: {accepted}"
+        )
     if len(races) != 1:
-        raise ValueError(f"team_gen.unit_types must all belong to one race (10gen maps are mirror matches), "
-                         f"got {unit_types}")
+        raise ValueError(
+            f"team_gen.unit_types must all belong to one race (10gen maps are mirror matches), "
+            f"got {unit_types}"
+        )
     return races.pop()
 
 
@@ -191,8 +225,9 @@ def from_smacv2_dict(d: dict[str, Any], race: str | None = None) -> CapabilityCo
     supported = ("n_units", "n_enemies", "team_gen", "start_positions")
     unknown = sorted(k for k in d if k not in supported)
     if unknown:
-        raise ValueError(f"capability_config key(s) {', '.join(unknown)} not supported; "
-                         f"supported: {', '.join(supported)}")
+        raise ValueError(
+            f"capability_config key(s) {', '.join(unknown)} not supported; supported: {', '.join(supported)}"
+        )
     missing = [k for k in supported if k not in d]
     if missing:
         raise ValueError(f"capability_config is missing {', '.join(missing)}")
@@ -207,23 +242,32 @@ def from_smacv2_dict(d: dict[str, Any], race: str | None = None) -> CapabilityCo
     pos = d["start_positions"]
     dist = pos.get("dist_type")
     if dist not in _SMACV2_POSITION_TYPES:
-        raise ValueError(f"start_positions.dist_type must be one of {', '.join(_SMACV2_POSITION_TYPES)}; "
-                         f"got {dist!r}")
+        raise ValueError(
+            f"start_positions.dist_type must be one of {', '.join(_SMACV2_POSITION_TYPES)}; got {dist!r}"
+        )
     for key in ("map_x", "map_y"):
         if pos.get(key, MAP_SIZE) != MAP_SIZE:
-            raise ValueError(f"start_positions.{key} must be {MAP_SIZE} (the 32x32_flat map), "
-                             f"got {pos.get(key)!r}")
+            raise ValueError(
+                f"start_positions.{key} must be {MAP_SIZE} (the 32x32_flat map), got {pos.get(key)!r}"
+            )
     if "n_enemies" in pos and pos["n_enemies"] != d["n_enemies"]:
-        raise ValueError(f"start_positions.n_enemies ({pos['n_enemies']}) differs from n_enemies "
-                         f"({d['n_enemies']})")
+        raise ValueError(
+            f"start_positions.n_enemies ({pos['n_enemies']}) differs from n_enemies ({d['n_enemies']})"
+        )
     mode = _SMACV2_POSITION_TYPES[dist]
     p_reflect = pos.get("p", 0.5) if mode == "surrounded_and_reflect" else 0.5
     if isinstance(p_reflect, bool) or not isinstance(p_reflect, (int, float)) or not 0 <= p_reflect <= 1:
         raise ValueError(f"start_positions.p must be a probability in [0, 1], got {p_reflect!r}")
     return CapabilityConfig(
-        race=race, n_units=d["n_units"], n_enemies=d["n_enemies"], unit_types=tuple(unit_types),
-        weights=tuple(team["weights"]), exception_unit_types=tuple(team.get("exception_unit_types", ())),
-        start_positions=mode, p_surrounded=1.0 - float(p_reflect))
+        race=race,
+        n_units=d["n_units"],
+        n_enemies=d["n_enemies"],
+        unit_types=tuple(unit_types),
+        weights=tuple(team["weights"]),
+        exception_unit_types=tuple(team.get("exception_unit_types", ())),
+        start_positions=mode,
+        p_surrounded=1.0 - float(p_reflect),
+    )
 
 
 SCENARIOS: dict[str, CapabilityConfig] = {
@@ -243,10 +287,18 @@ def v2_map_spec(config: CapabilityConfig) -> MapSpec:
     code = _RACE_CODE[config.race]
     first = config.unit_types[0]
     return MapSpec(
-        config.name, (Group(first, config.n_units, 8.0, 16.0),),
+        config.name,
+        (Group(first, config.n_units, 8.0, 16.0),),
         (Group(first, config.n_enemies, 24.0, 16.0),),
-        EPISODE_LIMIT, code, code, UNIT_TYPE_BITS, config.map_type, enemy_order=ORDER_HUNT, order_points=(),
-        terrain="open")
+        EPISODE_LIMIT,
+        code,
+        code,
+        UNIT_TYPE_BITS,
+        config.map_type,
+        enemy_order=ORDER_HUNT,
+        order_points=(),
+        terrain="open",
+    )
 
 
 # ----- per-episode armies (numba) -----------------------------------------------------------------
@@ -333,8 +385,9 @@ def _sort_allies(types, xy, b, n_units, rank):
         j = i - 1
         while j >= 0:
             tj = types[b, j]
-            later = rank[tj] > rank[t] or (rank[tj] == rank[t] and (
-                xy[b, j, 0] > x or (xy[b, j, 0] == x and xy[b, j, 1] > y)))
+            later = rank[tj] > rank[t] or (
+                rank[tj] == rank[t] and (xy[b, j, 0] > x or (xy[b, j, 0] == x and xy[b, j, 1] > y))
+            )
             if not later:
                 break
             types[b, j + 1] = tj
@@ -345,8 +398,26 @@ def _sort_allies(types, xy, b, n_units, rank):
 
 
 @njit(cache=True)
-def fill_kernel(rng, mask, types, xy, surrounded, n_units, n_enemies, type_ids, cum_w, exc, mode,
-                p_surrounded, spread, radius, air, rank, lattice, map_size):
+def fill_kernel(
+    rng,
+    mask,
+    types,
+    xy,
+    surrounded,
+    n_units,
+    n_enemies,
+    type_ids,
+    cum_w,
+    exc,
+    mode,
+    p_surrounded,
+    spread,
+    radius,
+    air,
+    rank,
+    lattice,
+    map_size,
+):
     """Draw teams and start positions of the battles in ``mask`` (see the module docstring)."""
     n_batch = types.shape[0]
     n_all = n_units + n_enemies
@@ -438,7 +509,7 @@ class V2Scenario:
         self._type_ids = np.array([ut.TYPE_INDEX[t] for t in config.unit_types], dtype=np.int64)
         w = np.asarray(config.weights, dtype=np.float64)
         cum = np.cumsum(w / w.sum())
-        cum[int(np.flatnonzero(w > 0)[-1]):] = 2.0  # rounding can never fall past the last possible type
+        cum[int(np.flatnonzero(w > 0)[-1]) :] = 2.0  # rounding can never fall past the last possible type
         self._cum = np.ascontiguousarray(cum)
         self._exc = np.array([t in config.exception_unit_types for t in config.unit_types], dtype=np.bool_)
         self._mode = START_MODES.index(config.start_positions)
@@ -452,21 +523,45 @@ class V2Scenario:
     def fill(self, rng: np.ndarray, mask: np.ndarray, types: np.ndarray, xy: np.ndarray) -> None:
         n_all = self.n_units + self.n_enemies
         if types.ndim != 2 or types.shape[1] != n_all or xy.shape != (*types.shape, 2):
-            raise ValueError(f"{self.config.name} needs types [B, {n_all}] and xy [B, {n_all}, 2]; "
-                             f"got {types.shape} and {xy.shape}")
+            raise ValueError(
+                f"{self.config.name} needs types [B, {n_all}] and xy [B, {n_all}, 2]; "
+                f"got {types.shape} and {xy.shape}"
+            )
         if self.last_surrounded.shape[0] != types.shape[0]:
             self.last_surrounded = np.zeros(types.shape[0], dtype=np.bool_)
-        fill_kernel(rng, np.asarray(mask, dtype=np.bool_), types, xy, self.last_surrounded, self.n_units,
-                    self.n_enemies, self._type_ids, self._cum, self._exc, self._mode,
-                    self.config.p_surrounded, self.spread, self._radius, self._air, self._rank, self._lattice,
-                    float(MAP_SIZE))
+        fill_kernel(
+            rng,
+            np.asarray(mask, dtype=np.bool_),
+            types,
+            xy,
+            self.last_surrounded,
+            self.n_units,
+            self.n_enemies,
+            self._type_ids,
+            self._cum,
+            self._exc,
+            self._mode,
+            self.config.p_surrounded,
+            self.spread,
+            self._radius,
+            self._air,
+            self._rank,
+            self._lattice,
+            float(MAP_SIZE),
+        )
 
 
 # ----- the single env -----------------------------------------------------------------------------
 # SMACv2-only keyword arguments: accepted at the value that matches the simulator (SMAC v1 features).
-_V2_NEUTRAL: dict[str, Any] = {"conic_fov": False, "obs_own_pos": False, "use_unit_ranges": False,
-                               "fully_observable": False, "prob_obs_enemy": 1.0, "action_mask": True,
-                               "obs_starcraft": True}
+_V2_NEUTRAL: dict[str, Any] = {
+    "conic_fov": False,
+    "obs_own_pos": False,
+    "use_unit_ranges": False,
+    "fully_observable": False,
+    "prob_obs_enemy": 1.0,
+    "action_mask": True,
+    "obs_starcraft": True,
+}
 _V2_IGNORED = ("min_attack_range", "num_fov_actions", "kill_unit_step_mul")
 
 
@@ -476,8 +571,10 @@ def _strip_v2_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         if name in out:
             value = out.pop(name)
             if value != neutral:
-                raise ValueError(f"SMACv2 option {name}={value!r} is not modelled by the simulator; "
-                                 f"only {name}={neutral!r} is accepted")
+                raise ValueError(
+                    f"SMACv2 option {name}={value!r} is not modelled by the simulator; "
+                    f"only {name}={neutral!r} is accepted"
+                )
     for name in _V2_IGNORED:
         out.pop(name, None)
     return out
@@ -496,8 +593,9 @@ class SMACv2Env(StarCraft2Env):
 _BASE_MAP = re.compile(r"^10gen_(terran|protoss|zerg)$")
 
 
-def resolve_config(name_or_config: str | CapabilityConfig | dict,
-                   capability_config: CapabilityConfig | dict | None = None) -> CapabilityConfig:
+def resolve_config(
+    name_or_config: str | CapabilityConfig | dict, capability_config: CapabilityConfig | dict | None = None
+) -> CapabilityConfig:
     """A scenario name, a :class:`CapabilityConfig`, SMACv2's dict, or ``"10gen_<race>"`` with
     ``capability_config`` → the :class:`CapabilityConfig`."""
     cap = capability_config
@@ -507,8 +605,10 @@ def resolve_config(name_or_config: str | CapabilityConfig | dict,
         config = from_smacv2_dict(name_or_config)
     elif isinstance(name_or_config, str) and _BASE_MAP.match(name_or_config):
         if cap is None:
-            raise ValueError(f"{name_or_config!r} needs capability_config={{...}} (team sizes, unit mix, "
-                             f"start positions), or use one of: {', '.join(SCENARIOS)}")
+            raise ValueError(
+                f"{name_or_config!r} needs capability_config={{...}} (team sizes, unit mix, "
+                f"start positions), or use one of: {', '.join(SCENARIOS)}"
+            )
         race = _BASE_MAP.match(name_or_config).group(1)
         config = cap if isinstance(cap, CapabilityConfig) else from_smacv2_dict(cap, race=race)
         if config.race != race:
@@ -517,8 +617,10 @@ def resolve_config(name_or_config: str | CapabilityConfig | dict,
     elif isinstance(name_or_config, str):
         config = get_config(name_or_config)
     else:
-        raise TypeError("expected a scenario name, a CapabilityConfig or a capability_config dict, "
-                        f"got {type(name_or_config).__name__}")
+        raise TypeError(
+            "expected a scenario name, a CapabilityConfig or a capability_config dict, "
+            f"got {type(name_or_config).__name__}"
+        )
     if cap is not None:
         raise ValueError("capability_config= is only taken with a base map name ('10gen_<race>')")
     return config
@@ -536,22 +638,29 @@ def make_v2_env(name_or_config: str | CapabilityConfig | dict, **smac_kwargs: An
     return SMACv2Env(config, **smac_kwargs)
 
 
-def make_v2_vector_env(name_or_config: str | CapabilityConfig | dict, num_envs: int = 1,
-                       spread: bool = True, **smac_kwargs: Any):
+def make_v2_vector_env(
+    name_or_config: str | CapabilityConfig | dict, num_envs: int = 1, spread: bool = True, **smac_kwargs: Any
+):
     """A SMACv2 scenario as :class:`~rlsuite.envs.smac.vector.SMACVectorEnv`: ``num_envs`` battles, each
     drawing its own army from its own stream at every (auto)reset."""
     from rlsuite.envs.smac.vector import SMACVectorEnv
 
     config = resolve_config(name_or_config, smac_kwargs.pop("capability_config", None))
-    return SMACVectorEnv(v2_map_spec(config), num_envs, scenario=V2Scenario(config, spread=spread),
-                         **_strip_v2_kwargs(smac_kwargs))
+    return SMACVectorEnv(
+        v2_map_spec(config),
+        num_envs,
+        scenario=V2Scenario(config, spread=spread),
+        **_strip_v2_kwargs(smac_kwargs),
+    )
 
 
-def make_v2_parallel_env(name_or_config: str | CapabilityConfig | dict, spread: bool = True,
-                         **smac_kwargs: Any):
+def make_v2_parallel_env(
+    name_or_config: str | CapabilityConfig | dict, spread: bool = True, **smac_kwargs: Any
+):
     """A SMACv2 scenario as the PettingZoo env (agents ``agent_<k>``: unit types change every episode)."""
     from rlsuite.envs.smac.pettingzoo_env import SMACParallelEnv
 
     config = resolve_config(name_or_config, smac_kwargs.pop("capability_config", None))
-    return SMACParallelEnv(v2_map_spec(config), scenario=V2Scenario(config, spread=spread),
-                           **_strip_v2_kwargs(smac_kwargs))
+    return SMACParallelEnv(
+        v2_map_spec(config), scenario=V2Scenario(config, spread=spread), **_strip_v2_kwargs(smac_kwargs)
+    )

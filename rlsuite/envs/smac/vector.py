@@ -44,8 +44,14 @@ class SMACVectorEnv:
 
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
-    def __init__(self, map_name: str | MapSpec = "3m", num_envs: int = 1, scenario: Scenario | None = None,
-                 entity_features: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        map_name: str | MapSpec = "3m",
+        num_envs: int = 1,
+        scenario: Scenario | None = None,
+        entity_features: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.entity_features = bool(entity_features)
         options, game_kwargs = split_options(kwargs)
@@ -70,8 +76,9 @@ class SMACVectorEnv:
         """SMAC's ``get_env_info`` keys, plus ``num_envs``."""
         return team_env_info(self)
 
-    def reset(self, *, seed: int | list[int | None] | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all battles (or those in ``options["reset_mask"]``). ``seed=s`` seeds battle ``i`` with
         ``s + i``; a list gives one seed (or None) per battle."""
         mask = pop_reset_mask(dict(options or {}), self.num_envs)
