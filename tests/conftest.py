@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -67,11 +70,61 @@ for _env_id, _cls in TINY_ENVS.items():
         rlsuite.register(_env_id, entry_point=_cls, family="test")
 
 
+# Tests run torch on one thread by default (fast on a busy 2-core machine, and one fixed reduction order).
+# RLSUITE_TEST_TORCH_THREADS=2 runs them on two, which changes the reduction order of every parallel kernel:
+# the learning tests must pass under both (see check_margin() below and docs/reliability.md).
+TEST_TORCH_THREADS = int(os.environ.get("RLSUITE_TEST_TORCH_THREADS", "1"))
+
+
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
+def _test_torch_threads():
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(TEST_TORCH_THREADS)
     yield
     torch.set_num_threads(threads)
+
+
+def check_margin(name: str, value: float, threshold: float, *, above: bool = True) -> None:
+    """Assert a learning test's figure clears its threshold, and record how far it cleared it.
+
+    With ``RLSUITE_MARGIN_LOG=FILE`` each call appends one JSON line (test, figure, value, threshold, margin,
+    numerics settings), so the margins of every fixed-seed learning test can be compared across CPUs,
+    thread counts and BLAS kernels (``scripts/learning_margins.py``).
+    """
+    value, threshold = float(value), float(threshold)
+    room = value - threshold if above else threshold - value
+    log = os.environ.get("RLSUITE_MARGIN_LOG")
+    if log:
+        import torch
+
+        record = {
+            "test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+            "figure": name,
+            "value": value,
+            "threshold": threshold,
+            "above": above,
+            "margin": room,
+            "torch_threads": torch.get_num_threads(),
+            **{key: os.environ.get(key, "") for key in NUMERICS_ENV},
+        }
+        with open(log, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+    sign = ">=" if above else "<="
+    assert room >= 0, f"{name}: {value:.4g} not {sign} {threshold:.4g}"
+
+
+NUMERICS_ENV = (
+    "OMP_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_CBWR",
+    "OPENBLAS_CORETYPE",
+)
+
+
+@pytest.fixture
+def margin():
+    """``margin(name, value, threshold, above=True)``: see :func:`check_margin`."""
+    return check_margin

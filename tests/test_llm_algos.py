@@ -17,6 +17,8 @@ from rlsuite.algos.llm_ppo import (
 )
 from rlsuite.algos.llm_sft import LLMSFT, LLMSFTConfig
 from rlsuite.config import EnvConfig, EvalConfig
+from rlsuite.envs.reasoning.checking import extract_answer
+from rlsuite.envs.reasoning.rewards import RewardResult, register_reward
 
 TINY = TextModelConfig(gpt=GPTConfig(layers=2, heads=2, dim=64, context=48))
 # Single-digit addition, compact template ("What is 3 + 4?\n" -> "<answer>7</answer>"): 100 problems,
@@ -71,7 +73,7 @@ def test_k3_kl_is_zero_at_equal_policies_and_positive_otherwise():
     assert torch.all(k3_kl(logprobs, logprobs + 0.3) > 0)
 
 
-def test_sft_learns_the_answer_format_and_its_gold_answers_score_one():
+def test_sft_learns_the_answer_format_and_its_gold_answers_score_one(margin):
     torch.manual_seed(0)
     algo = LLMSFT(
         one_digit_env(32),
@@ -85,24 +87,52 @@ def test_sft_learns_the_answer_format_and_its_gold_answers_score_one():
         stats = algo.collect()
         stats.update(algo.update())
     assert stats["rollout/gold_reward_mean"] == 1.0  # the reward function accepts the template's gold answers
-    assert stats["train/sft_loss"] < 0.5
+    margin("sft loss", stats["train/sft_loss"], 0.5, above=False)
     result = algo.evaluate()
     assert len(result.returns) == 20
     assert np.mean(result.lengths) == pytest.approx(len("<answer>10</answer>"), abs=1.5)
     assert np.mean([text.endswith("</answer>") for text in algo.last_eval_texts]) == 1.0
 
 
-def test_ppo_raises_the_reward_with_a_fixed_seed():
-    """Single-digit addition after a short SFT warm-up (about 10% right): 25 PPO rollouts lift the reward."""
-    algo = ppo(seed=0, sft_warmup_steps=200, sft_lr=3e-3, actor_lr=3e-4)
-    first = algo.collect()  # the SFT warm-up runs here, then the first rollout
-    algo.update()
-    rewards = [first["rollout/reward_mean"]]
-    for _ in range(25):
-        rewards.append(algo.collect()["rollout/reward_mean"])
+def odd_answer_reward(response: str, problem, finished: bool) -> RewardResult:
+    """1 for a finished response whose answer is an odd whole number, else 0."""
+    answer = extract_answer(response)
+    odd = bool(finished) and answer is not None and answer.strip().isdigit() and int(answer) % 2 == 1
+    return RewardResult(float(odd), odd, answer, {})
+
+
+register_reward("test_odd_answer", odd_answer_reward, override=True)
+
+
+def test_ppo_raises_the_reward_with_a_fixed_seed(margin):
+    """PPO's mechanics end to end (sampling, rewards, GAE, clipped updates) on a reward with a clear signal.
+
+    After a short SFT warm-up the policy answers in the format, with an odd sum about half the time; a reward
+    of 1 for an odd answer is then learnable in a few rollouts, whatever the CPU's last bits. Measured on
+    one thread: seed 0 rises 0.55 -> 0.90 (mean of the last 5 rollouts) in 15 rollouts, seed 1 0.38 -> 0.80.
+    (Correctness rewards move far more slowly at this size: benchmarks/bench_llm_addition.py shows them.)
+    """
+    env = EnvConfig(
+        id="rlsuite/Arithmetic-v0", num_envs=16, kwargs={**ONE_DIGIT, "reward": "test_odd_answer"}
+    )
+    config = LLMPPOConfig(
+        model=TINY,
+        sampling=SamplingConfig(max_new_tokens=22),
+        samples_per_prompt=8,
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        warmup_steps=0,
+        critic_steps_per_rollout=4,
+        sft_warmup_steps=100,
+        sft_lr=3e-3,
+    )
+    algo = LLMPPO(env, config, seed=0, device="cpu", eval_config=EvalConfig(episodes=20))
+    rewards = []
+    for _ in range(16):
+        rewards.append(algo.collect()["rollout/reward_mean"])  # the first collect runs the warm-up
         algo.update()
-    assert np.mean(rewards[:3]) < 0.15
-    assert np.mean(rewards[-10:]) >= np.mean(rewards[:3]) + 0.05, np.round(rewards, 2)
+    margin("reward before any PPO update", rewards[0], 0.75, above=False)
+    margin("reward lift (last 5 rollouts - first)", np.mean(rewards[-5:]) - rewards[0], 0.2)
 
 
 def test_ppo_takes_exactly_one_actor_step_and_the_configured_critic_steps_per_rollout():

@@ -36,9 +36,9 @@ THRESHOLD = -300.0
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_learns_pendulum(name):
+def test_learns_pendulum(name, margin):
     cls, config, steps = CASES[name]
     algo = cls(EnvConfig(id="Pendulum-v1", num_envs=1), config, seed=0, device="cpu")
     algo.learn(steps)
     result = algo.evaluate(episodes=10)
-    assert result.mean > THRESHOLD, f"{name}: eval return {result.mean:.1f} after {steps} steps"
+    margin(f"{name} eval return after {steps} steps", result.mean, THRESHOLD)

@@ -250,7 +250,7 @@ def test_offline_run_on_hopper_writes_normalized_score(tmp_path):
 
 
 # --- offline learners ------------------------------------------------------------------------------
-def test_td3bc_beats_the_behaviour_policy(noisy_dataset):
+def test_td3bc_beats_the_behaviour_policy(noisy_dataset, margin):
     behaviour = load_dataset(noisy_dataset).metadata["policy_return_mean"]
     algo = offline_algo(TD3BC, TD3BCConfig(hidden_sizes=(32, 32), batch_size=128), noisy_dataset, seed=1)
     before = algo.evaluate().mean
@@ -258,7 +258,7 @@ def test_td3bc_beats_the_behaviour_policy(noisy_dataset):
     after = algo.evaluate().mean
     assert behaviour < -4.0 and before < -4.0  # noise 0.6 over 20 steps; an untrained actor is as poor
     print(f"behaviour {behaviour:.2f} untrained {before:.2f} td3bc {after:.2f}")
-    assert after > 0.3 * behaviour, (before, behaviour, after)  # at least 70% of the regret removed
+    margin("return vs 30% of behaviour's regret", after, 0.3 * behaviour)  # >= 70% of the regret removed
 
 
 def test_td3bc_agent_normalises_with_the_dataset_statistics(noisy_dataset, tmp_path):

@@ -70,7 +70,7 @@ def short_ppo_runs(tmp_path_factory):
 
 
 # --- learning -----------------------------------------------------------------------------------
-def test_ppo_learns_cartpole_through_the_loop(tmp_path):
+def test_ppo_learns_cartpole_through_the_loop(tmp_path, margin):
     run_dir = run(tmp_path, 16_000, CARTPOLE, PPO_CARTPOLE, eval={"episodes": 10})
     result = summary(run_dir)
     assert result["algo"] == "tianshou:PPO" and result["env"] == "rlsuite/CartPole-v1"
@@ -78,20 +78,20 @@ def test_ppo_learns_cartpole_through_the_loop(tmp_path):
     assert result["requested_steps"] == 16_000 and result["iterations"] == 8
     assert result["eval_episodes"] == 10 and result["sps"] > 0 and result["seed"] == 0
     # Measured 377.6 (seed 0; seeds 1 and 2: 222.4 and 287.3). Random play scores about 22.
-    assert result["eval_return_mean"] >= 180, result["eval_return_mean"]
+    margin("eval return", result["eval_return_mean"], 180)
     table = rows(run_dir)
     assert [int(r["step"]) for r in table][:8] == [2048 * (k + 1) for k in range(8)]
     assert float(table[0]["train/gradient_steps"]) == 80  # 10 passes over 2048 steps in 256s
     assert all(float(r["rollout/ep_return_mean"]) > 0 for r in table[:8])
 
 
-def test_sac_learns_a_continuous_target(tmp_path):
+def test_sac_learns_a_continuous_target(tmp_path, margin):
     algo = {**SMALL_SAC, "start_timesteps": 100}
     run_dir = run(tmp_path, 400, IDENTITY, algo, eval={"episodes": 10})
     result = summary(run_dir)
     assert result["algo"] == "tianshou:SAC" and result["total_steps"] == 400
     # Measured -0.17 after 300 updates (seeds 1, 2: -0.14, -0.21); random actions score about -13.
-    assert result["eval_return_mean"] >= -2.0, result["eval_return_mean"]
+    margin("eval return", result["eval_return_mean"], -2.0)
     last = rows(run_dir)[-2]
     assert float(last["train/critic1_loss"]) >= 0 and float(last["train/alpha"]) == pytest.approx(0.2)
 

@@ -283,7 +283,7 @@ def test_checkpoint_without_replay_keeps_episodes_in_progress(tmp_path):
 
 
 # --- learning --------------------------------------------------------------------------------------------
-def test_qmix_learns_3m():
+def test_qmix_learns_3m(margin):
     """QMIX beats random play on 3m within 20k env steps (8 envs).
 
     Random play (uniform over available actions): return 1.7 +- 0.6 per episode, no wins in 400. PyMARL's
@@ -299,4 +299,5 @@ def test_qmix_learns_3m():
     training = algo.episodes.summary()["rollout/ep_return_mean"]
     result = algo.evaluate()
     algo.close()
-    assert training >= 5.0 and result.mean >= 5.0, (training, result.metrics())
+    margin("training return (last 100 episodes)", training, 5.0)
+    margin("greedy return", result.mean, 5.0)
