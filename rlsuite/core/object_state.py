@@ -6,7 +6,7 @@ Checkpoints never pickle objects (see :mod:`rlsuite.core.plain_data`), so envs t
 hold, recursively, and records
 
 * plain values (numbers, strings, bytes, ``None``, NumPy arrays and scalars, tensors, and lists,
-  tuples, dicts and deques of them) as copies;
+  tuples and dicts of them) as copies; deques as their items and ``maxlen``;
 * ``np.random.Generator``, ``np.random.RandomState`` and ``random.Random`` as their states;
 * Gymnasium spaces as the states of their samplers (the space itself is part of the env's definition);
 * MuJoCo's ``MjData`` as its full integration state (``mj_getState(mjSTATE_INTEGRATION)``) plus its
@@ -68,13 +68,19 @@ def restore_object(obj: Any, node: dict[str, Any], where: str = "env") -> None:
     _restore(obj, node, where, set())
 
 
+def restore_value(current: Any, node: dict[str, Any], where: str = "value") -> Any:
+    """The value a :func:`capture_object` state stands for, written into ``current`` where it can be
+    (objects, generators, arrays of the same shape); assign the result in ``current``'s place."""
+    return _restore(current, node, where, set())
+
+
 def is_plain(value: Any) -> bool:
     """Whether ``value`` is stored as a copy (numbers, strings, arrays, containers of them)."""
     if isinstance(value, (*_ATOMS, torch.Tensor)):
         return True
     if isinstance(value, np.ndarray):
         return value.dtype.kind != "O"
-    if type(value) in (list, tuple, deque):
+    if type(value) in (list, tuple):
         return all(is_plain(item) for item in value)
     if type(value) in (dict, OrderedDict):
         return all(is_plain(key) and is_plain(item) for key, item in value.items())
@@ -100,7 +106,10 @@ class _Capture:
         self.seen.add(id(value))
         if type(value) in (list, tuple, deque):
             items = [self.node(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
-            return {"kind": type(value).__name__, "items": items}
+            node = {"kind": type(value).__name__, "items": items}
+            if isinstance(value, deque):
+                node["maxlen"] = value.maxlen
+            return node
         if type(value) in (dict, OrderedDict):
             return self.mapping(value, where, depth)
         special = _special_state(value, where)
@@ -285,7 +294,11 @@ def _restore_sequence(target: Any, node: dict[str, Any], where: str, done: set[i
         target[:] = values  # in place: others may hold this list
         return target
     if node["kind"] == "deque":
-        return deque(values, maxlen=target.maxlen if isinstance(target, deque) else None)
+        if isinstance(target, deque) and target.maxlen == node["maxlen"]:
+            target.clear()
+            target.extend(values)
+            return target
+        return deque(values, maxlen=node["maxlen"])
     return (
         type(target)(values)
         if isinstance(target, tuple)

@@ -20,7 +20,6 @@ class, learning-rate and exploration schedules, ``train_freq``) is rebuilt from 
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import torch
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, PeerConfig, require
 from rlsuite.config import param
-from rlsuite.core.object_state import capture_object, is_plain, restore_object
+from rlsuite.core.object_state import capture_object, restore_object, restore_value
 
 EXTRA = "sb3"
 TRAIN_PREFIX = "train/"
@@ -212,33 +211,30 @@ def _is_number(value: Any) -> bool:
 
 
 def _model_state(model: Any) -> dict[str, Any]:
-    """What SB3's ``save`` writes, as plain data: parameters, torch variables, data attributes, spaces."""
+    """What SB3's ``save`` writes, as plain data: parameters, torch variables and the model's other
+    attributes (counters, last observations, episode-info deques, space samplers). Attributes that are
+    configuration (classes, schedules, ``train_freq``) are rebuilt from the run's config instead."""
     save_util = require("stable_baselines3.common.save_util", "sb3", EXTRA)
     state_dicts, variables = model._get_torch_save_params()
     skipped = set(model._excluded_save_params()) | {name.split(".")[0] for name in state_dicts + variables}
-    attributes, spaces = {}, {}
+    attributes = {}
     for name, value in vars(model).items():
-        if name in skipped:
-            continue
-        if _is_space(value):
-            spaces[name] = capture_object(value, name)
         # Lists of tensors (batch-norm statistics) are views of the networks, restored with them.
-        elif is_plain(value) and not _holds_tensor(value):
-            attributes[name] = copy.deepcopy(value)
+        if name not in skipped and not _holds_tensor(value) and not _is_configuration(value):
+            attributes[name] = capture_object(value, name)
     return {
         "parameters": model.get_parameters(),
         "variables": {name: save_util.recursive_getattr(model, name).detach().clone() for name in variables},
         "attributes": attributes,
-        "spaces": spaces,
     }
 
 
 def _load_model_state(model: Any, state: dict[str, Any], device: Any) -> None:
     """Write a :func:`_model_state` into ``model`` (built from the same config), as SB3's ``load`` does."""
-    for name, value in state["attributes"].items():
-        setattr(model, name, copy.deepcopy(value))
-    for name, saved in state["spaces"].items():
-        restore_object(getattr(model, name), saved, name)
+    for name, saved in state["attributes"].items():
+        setattr(model, name, restore_value(getattr(model, name, None), saved, name))
+    # As SB3's load(force_reset=True): the envs are not checkpointed, so learn() resets them first.
+    model._last_obs = None
     model.set_parameters(state["parameters"], exact_match=True, device=device)
     save_util = require("stable_baselines3.common.save_util", "sb3", EXTRA)
     for name, tensor in state["variables"].items():
@@ -247,10 +243,11 @@ def _load_model_state(model: Any, state: dict[str, Any], device: Any) -> None:
         model.policy.reset_noise()
 
 
-def _is_space(value: Any) -> bool:
-    from gymnasium.spaces import Space
-
-    return isinstance(value, Space)
+def _is_configuration(value: Any) -> bool:
+    """Classes, schedules (callables) and named tuples such as ``TrainFreq``: set from the config."""
+    return (
+        isinstance(value, type) or callable(value) or (isinstance(value, tuple) and hasattr(value, "_fields"))
+    )
 
 
 def _holds_tensor(value: Any) -> bool:
