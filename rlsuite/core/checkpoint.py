@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import pickletools
 import re
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on unusual pickle protocols: the error below says it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise _unreadable(path, exc) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
@@ -80,19 +84,38 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 def _unreadable(path: Path, exc: Exception) -> CheckpointError:
     """The error for a file the safe unpickler refused: the objects it names, when it names any."""
-    try:
+    message = str(exc)
+    try:  # a zip checkpoint: list every global it would import (read without running anything)
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception:  # not a zip checkpoint: fall back to the unpickler's own words
-        names = []
-    if not names:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "Unsupported global" not in str(exc) and "Unsupported operand" not in str(exc):
-            return CheckpointError(f"{path}: not a readable rlsuite checkpoint ({first_line})")
-    listing = ", ".join(names) if names else "objects the safe loader does not accept"
+    except Exception:  # not a zip file: a bare pickle (or not a pickle at all)
+        names = _pickled_globals(path)
+    with path.open("rb") as handle:
+        pickled = handle.read(1) == b"\x80"  # pickle protocol 2+ (bare pickles, old torch files)
+    if not names and not (pickled and "Unsupported operand" in message):
+        first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+        return CheckpointError(f"{path}: not a readable rlsuite checkpoint ({first_line})")
+    listing = ", ".join(names) if names else "pickle instructions the safe loader does not accept"
     return UnsafeCheckpointError(
         f"{path} contains non-data objects ({listing}); rlsuite loads only tensors, arrays, numbers, "
         "strings, lists and dicts from checkpoints, so it refuses this file (loading it could run code)"
     )
+
+
+def _pickled_globals(path: Path) -> list[str]:
+    """The globals a bare pickle file would import, read by ``pickletools`` (which runs nothing)."""
+    names, strings = set(), []
+    with path.open("rb") as handle:
+        try:
+            for opcode, arg, _ in pickletools.genops(handle):
+                if isinstance(arg, str | bytes) and ("UNICODE" in opcode.name or "STRING" in opcode.name):
+                    strings.append(str(arg))
+                elif opcode.name in ("GLOBAL", "INST"):
+                    names.add(str(arg).replace(" ", "."))
+                elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    names.add(f"{strings[-2]}.{strings[-1]}")
+        except Exception:  # a damaged or non-pickle stream: what was read so far
+            pass
+    return sorted(names)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:

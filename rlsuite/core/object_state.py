@@ -277,7 +277,7 @@ def _restore_attributes(target: Any, node: dict[str, Any], where: str, done: set
             raise StateRestoreError(f"{where}.{name} is missing from the freshly built object")
         value = _restore(current, child, f"{where}.{name}", done)
         if name not in vars(target) or value is not current:
-            setattr(target, name, value)
+            vars(target)[name] = value  # as unpickling does: no __setattr__ hooks, frozen dataclasses too
 
 
 def _restore_sequence(target: Any, node: dict[str, Any], where: str, done: set[int]) -> Any:
