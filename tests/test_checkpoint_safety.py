@@ -254,6 +254,12 @@ def test_pickled_numpy_arrays_and_garbage_are_refused(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match=r"non-data objects \(builtins.exec\)"):
         load_checkpoint(bare)
     assert not (tmp_path / "MARKER").exists()
+    damaged = tmp_path / "damaged.pt"  # a stored array whose data is not an array
+    torch.save(
+        {"obs": {"__rlsuite_ndarray__": torch.zeros(2, dtype=torch.bfloat16), "dtype": "<f4"}}, damaged
+    )
+    with pytest.raises(CheckpointError, match="a damaged rlsuite checkpoint"):
+        load_checkpoint(damaged)
     listed = tmp_path / "list.pt"
     torch.save([1, 2], listed)
     with pytest.raises(CheckpointError, match="holds a list"):

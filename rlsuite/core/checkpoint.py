@@ -79,7 +79,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: not a readable rlsuite checkpoint ({first_line})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: not an rlsuite checkpoint (it holds a {type(data).__name__})")
-    return plain_data.decode(data, torch.device(map_location))
+    try:
+        return plain_data.decode(data, torch.device(map_location))
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:  # a stored array that is not one
+        raise CheckpointError(f"{path}: a damaged rlsuite checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def _unreadable(path: Path, exc: Exception) -> CheckpointError:
