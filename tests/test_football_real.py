@@ -119,7 +119,7 @@ def test_make_vec_steps_copies_of_the_engine():
     vec = rlsuite.make_vec(f"rlsuite/GRF-{SCENARIO}-v0", 2)
     try:
         assert isinstance(vec, ParallelVectorEnv)
-        assert not hasattr(vec, "get_state")  # the engine cannot be pickled: checkpoints skip its state
+        assert not hasattr(vec, "get_state")  # a C++ engine is not plain data: checkpoints skip its state
         obs, info = vec.reset(seed=0)
         assert obs.shape == (2, 3, 115) and info["state"].shape == (2, 137) and vec.episode_limit == 401
         for _ in range(20):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -189,14 +191,18 @@ def test_seeded_runs_are_reproducible_and_checkpoints_restore():
     assert all(all(np.array_equal(x, y) for x, y in zip(s, t)) for s, t in zip(rest, again))
 
 
-def test_unpicklable_sub_envs_have_no_checkpoint_methods():
-    def make():
+def test_sub_envs_without_plain_data_state_have_no_checkpoint_methods():
+    def make(hook):
         env = Duo()
-        env.hook = lambda: None  # a lambda does not pickle
+        env.hook = hook
         return env
 
-    env = ParallelVectorEnv(make, 1)
+    # A lock keeps its state in C: it cannot be saved as plain data, so neither can the env.
+    env = ParallelVectorEnv(lambda: make(threading.Lock()), 1)
     assert not hasattr(env, "get_state") and not hasattr(env, "set_state")
+    # Code (a lambda) is not state: the env is still checkpointed, its hook kept as built.
+    env = ParallelVectorEnv(lambda: make(lambda: None), 1)
+    assert hasattr(env, "get_state") and hasattr(env, "set_state")
 
 
 def test_registry_sync_for_ids_without_native_vector():

@@ -15,6 +15,7 @@ from rlsuite.algos.so2 import SO2, SO2Config
 from rlsuite.algos.td3bc import TD3BC, TD3BCConfig
 from rlsuite.cli import main
 from rlsuite.config import ConfigError, EnvConfig, EvalConfig, OfflineConfig
+from rlsuite.core.checkpoint import load_checkpoint
 from rlsuite.offline import save_dataset
 from rlsuite.offline.collect import collect_dataset
 
@@ -191,7 +192,7 @@ def test_resume_continues_exactly_with_the_pool(pretrained, tmp_path):
     resumed.learn(80)
     torch.testing.assert_close(resumed.critic.flat, straight.critic.flat, rtol=0, atol=0)
     # the checkpoint holds the pool's online rows only, not the dataset
-    saved = torch.load(tmp_path / "half.pt", weights_only=False)["algorithm"]["pool"]
+    saved = load_checkpoint(tmp_path / "half.pt")["algorithm"]["pool"]
     assert len(saved["rewards"]) == 60 and saved["first_row"] == 1000
 
 

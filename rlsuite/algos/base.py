@@ -9,7 +9,6 @@ saves). The outer loop (collect -> update -> log -> evaluate -> checkpoint) live
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -27,13 +26,14 @@ from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.evaluation import EvalResult, evaluate_policy
+from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
 from rlsuite.core.seeding import capture_rng_state, restore_rng_state, seed_everything
 from rlsuite.envs.registry import make_vec, spec
 
 if TYPE_CHECKING:
     from rlsuite.core.run import Run
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: plain data only, read with torch.load(weights_only=True)
 EVAL_SEED_OFFSET = 1_000_003
 
 
@@ -192,6 +192,11 @@ class Algorithm(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("algo") != self.name:
             raise ValueError(f"checkpoint is for algorithm {state.get('algo')!r}, not {self.name!r}")
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"checkpoint format {state.get('format')!r}; this version of rlsuite reads format "
+                f"{CHECKPOINT_FORMAT} (plain data, loaded without running code)"
+            )
         self.global_step = int(state["global_step"])
         self.iteration = int(state["iteration"])
         self.total_steps = int(state["total_steps"])
@@ -231,32 +236,42 @@ class Algorithm(ABC):
         if problems:
             raise ValueError(f"{self.name} cannot train on {self.env_config.id!r}: {'; '.join(problems)}")
 
-    def _env_state(self) -> Any:
-        """The vector env's full state: its own ``get_state`` or a pickle of its sub-envs."""
-        if hasattr(self.env, "get_state"):
-            return {"kind": "native", "state": self.env.get_state()}
+    def _env_state(self) -> dict[str, Any]:
+        """The vector env's full state as plain data: its own ``get_state``, else its attributes.
+
+        Envs whose state cannot be expressed as plain data (processes, engines in C extensions) are
+        not saved (``kind: none``, with the reason): the resumed run then starts new episodes.
+        """
         try:
-            return {"kind": "pickle", "state": pickle.dumps(self.env.envs)}
-        except Exception as exc:  # sub-envs holding OS handles or C objects without pickle support
-            return {"kind": "none", "reason": f"{type(exc).__name__}: {exc}"}
+            if hasattr(self.env, "get_state"):
+                return {"kind": "native", "state": self.env.get_state()}
+            return {"kind": "attributes", "state": capture_object(self.env, "env")}
+        except StateCaptureError as exc:
+            return {"kind": "none", "reason": str(exc)}
 
     def _restore_env_state(self, saved: dict[str, Any], obs: np.ndarray) -> None:
-        if saved["kind"] == "native":
-            self.env.set_state(saved["state"])
-            self.obs = np.copy(obs)
-        elif saved["kind"] == "pickle":
-            for env in self.env.envs:
-                env.close()
-            self.env.envs = pickle.loads(saved["state"])
-            self.obs = np.copy(obs)
+        kind = saved.get("kind")
+        if kind in ("native", "attributes"):
+            try:
+                if kind == "native":
+                    self.env.set_state(saved["state"])
+                else:
+                    restore_object(self.env, saved["state"], "env")
+            except StateRestoreError as exc:
+                self._restart_episodes(f"the saved env state does not fit this env ({exc})")
+            else:
+                self.obs = np.copy(obs)
+        elif kind == "none":
+            self._restart_episodes(f"the env state could not be saved ({saved['reason']})")
         else:
-            warnings.warn(
-                f"the env state could not be saved ({saved['reason']}); the resumed run starts new episodes",
-                stacklevel=2,
-            )
-            self.episodes.returns[:] = 0.0
-            self.episodes.lengths[:] = 0
-            self.obs, _ = self.env.reset(seed=self.seed + self.global_step)
+            raise ValueError(f"checkpoint env_state has unknown kind {kind!r}")
+
+    def _restart_episodes(self, why: str) -> None:
+        """Resume without the env's state: warn, and start new episodes seeded by the step count."""
+        warnings.warn(f"{why}; the resumed run starts new episodes", stacklevel=3)
+        self.episodes.returns[:] = 0.0
+        self.episodes.lengths[:] = 0
+        self.obs, _ = self.env.reset(seed=self.seed + self.global_step)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "auto") -> Algorithm:

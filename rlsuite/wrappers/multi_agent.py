@@ -38,13 +38,14 @@ Conventions of the adapter:
   per env; ``options["reset_mask"]`` resets only some envs.
 * ``episode_limit`` is the env's ``episode_limit`` or ``max_cycles`` attribute, else the constructor's
   ``episode_limit`` argument (required then).
-* ``get_state``/``set_state`` (checkpoints) exist only when the sub-envs can be pickled; the check is
-  made once, at construction.
+* ``get_state``/``set_state`` (checkpoints) save the sub-envs' attributes as plain data
+  (:mod:`rlsuite.core.object_state`); they exist only when the freshly built sub-envs can be captured
+  that way (not, e.g., for envs driving a game engine in a C extension). ``get_state`` raises
+  ``StateCaptureError`` if a sub-env later comes to hold something that cannot be captured.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -53,6 +54,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from pettingzoo import ParallelEnv
 
+from rlsuite.core.object_state import StateCaptureError, capture_object, restore_object
 from rlsuite.envs.batched import (
     check_positive_int,
     check_seed,
@@ -119,8 +121,8 @@ class ParallelVectorEnv:
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._started = False
         try:
-            pickle.dumps(self.envs)
-        except Exception:  # sub-envs holding OS handles, C objects, lambdas: no checkpointable state
+            capture_object(self.envs, "envs")
+        except StateCaptureError:  # sub-envs holding OS handles or engines in C extensions
             pass
         else:
             self.get_state = self._get_state
@@ -336,35 +338,40 @@ class ParallelVectorEnv:
         else:
             self._state[i] = self._obs[i].reshape(-1)
 
-    # --- checkpoints (only bound when the sub-envs pickle) -----------------------------------------
+    # --- checkpoints (only bound when the sub-envs can be captured as plain data) ----------------
     def _get_state(self) -> dict[str, Any]:
-        """All sub-envs, generators and current arrays, pickled (``set_state`` restores them)."""
-        blob = pickle.dumps(
-            {
-                "envs": self.envs,
-                "rngs": self._rngs,
-                "obs": self._obs,
-                "mask": self._mask,
-                "state": self._state,
-                "started": self._started,
-            }
-        )
-        return {"pickle": blob}
+        """All sub-envs (their attributes), generators and current arrays, as plain data."""
+        return {
+            "num_envs": self.num_envs,
+            "envs": capture_object(self.envs, "envs"),
+            "rngs": [None if rng is None else rng.bit_generator.state for rng in self._rngs],
+            "obs": self._obs.copy(),
+            "mask": self._mask.copy(),
+            "state": self._state.copy(),
+            "started": self._started,
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        saved = pickle.loads(state["pickle"])
-        if len(saved["envs"]) != self.num_envs:
-            raise ValueError(f"state holds {len(saved['envs'])} envs, this vector env has {self.num_envs}")
-        for env in self.envs:
-            env.close()
-        self.envs, self._rngs = saved["envs"], saved["rngs"]
-        self._obs, self._mask, self._state = saved["obs"], saved["mask"], saved["state"]
-        self._started = saved["started"]
+        if int(state["num_envs"]) != self.num_envs:
+            raise ValueError(f"state holds {state['num_envs']} envs, this vector env has {self.num_envs}")
+        restore_object(self.envs, state["envs"], "envs")
+        self._rngs = [None if saved is None else _generator(saved) for saved in state["rngs"]]
+        self._obs[...] = state["obs"]
+        self._mask[...] = state["mask"]
+        self._state[...] = state["state"]
+        self._started = bool(state["started"])
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
         self._started = False
+
+
+def _generator(state: dict[str, Any]) -> np.random.Generator:
+    """A generator in a saved ``bit_generator.state`` (PCG64, the ``default_rng`` kind)."""
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    return rng
 
 
 def _won(info: Any) -> bool:

@@ -85,6 +85,8 @@ def load_hf_backend(path: str | Path, dtype: str = "float32") -> tuple[HFBackend
         raise ImportError(
             "loading a Hugging Face checkpoint needs the 'llm' extra: pip install 'rlsuite[llm]'"
         ) from exc
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=_DTYPES[dtype])
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    # Loading never runs code from the folder: no custom modelling code, no pickled weights.
+    safe = {"local_files_only": True, "trust_remote_code": False}
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=_DTYPES[dtype], weights_only=True, **safe)
+    tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
     return HFBackend(model), HFTokenizer(tokenizer)

@@ -9,15 +9,17 @@ activation_fn: tanh}``...); as in RL Zoo, ``learning_rate``/``clip_range`` may b
 training statistics, and episode returns are the env's raw rewards.
 
 One ``model.learn(total_steps)`` call trains; it pauses at the start of a rollout (after the previous
-update) every ``chunk_steps`` steps so rlsuite can log, evaluate and checkpoint. Checkpoints hold SB3's
-own zip (weights, optimiser, counters), the VecNormalize statistics and, for off-policy models with
-``checkpoint.save_replay_buffer``, the replay buffer.
+update) every ``chunk_steps`` steps so rlsuite can log, evaluate and checkpoint. Checkpoints hold,
+as plain data (no pickles; see :mod:`rlsuite.core.plain_data`), what SB3's own ``save`` stores:
+``get_parameters()`` (weights and optimiser states), its torch variables (SAC's log entropy
+coefficient), the model's data attributes (counters, last observations, episode-info buffers), the
+samplers of its spaces, the VecNormalize statistics and, for off-policy models with
+``checkpoint.save_replay_buffer``, the replay buffer's arrays. What SB3 would cloudpickle (the policy
+class, learning-rate and exploration schedules, ``train_freq``) is rebuilt from the run's config.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ import torch
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, PeerConfig, require
 from rlsuite.config import param
+from rlsuite.core.object_state import capture_object, restore_object, restore_value
 
 EXTRA = "sb3"
 TRAIN_PREFIX = "train/"
@@ -180,25 +183,22 @@ class SB3Algorithm(PeerAlgorithm):
 
     # --- checkpoints ---------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:
-        model_zip = io.BytesIO()
-        self.model.save(model_zip)
-        state = {"model_zip": model_zip.getvalue(), "replay_buffer": None, "normalizer": None}
+        state: dict[str, Any] = {**_model_state(self.model), "normalizer": None, "replay_buffer": None}
         if self.normalizer is not None:
-            state["normalizer"] = pickle.dumps((self.normalizer.obs_rms, self.normalizer.ret_rms))
-        if self.save_replay_buffer and hasattr(self.model, "replay_buffer"):
-            buffer = io.BytesIO()
-            self.model.save_replay_buffer(buffer)
-            state["replay_buffer"] = buffer.getvalue()
+            rms = {"obs_rms": self.normalizer.obs_rms, "ret_rms": self.normalizer.ret_rms}
+            state["normalizer"] = capture_object(rms, "normalizer")
+        if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
+            state["replay_buffer"] = capture_object(self.model.replay_buffer, "replay_buffer")
         return state
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.model = self._sb3_cls.load(
-            io.BytesIO(state["model_zip"]), env=self.vec_env, device=str(self.device)
-        )
+        _load_model_state(self.model, state, self.device)
         if state.get("normalizer") is not None:
-            self.normalizer.obs_rms, self.normalizer.ret_rms = pickle.loads(state["normalizer"])
+            rms = {"obs_rms": self.normalizer.obs_rms, "ret_rms": self.normalizer.ret_rms}
+            restore_object(rms, state["normalizer"], "normalizer")
+            self.normalizer.obs_rms, self.normalizer.ret_rms = rms["obs_rms"], rms["ret_rms"]
         if state.get("replay_buffer") is not None:
-            self.model.load_replay_buffer(io.BytesIO(state["replay_buffer"]))
+            restore_object(self.model.replay_buffer, state["replay_buffer"], "replay_buffer")
         self._attach_logger()
         self._training = None  # the next collect starts a learn() call on the restored model
 
@@ -208,6 +208,56 @@ class SB3Algorithm(PeerAlgorithm):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value)
+
+
+def _model_state(model: Any) -> dict[str, Any]:
+    """What SB3's ``save`` writes, as plain data: parameters, torch variables and the model's other
+    attributes (counters, last observations, episode-info deques, space samplers). Attributes that are
+    configuration (classes, schedules, ``train_freq``) are rebuilt from the run's config instead."""
+    save_util = require("stable_baselines3.common.save_util", "sb3", EXTRA)
+    state_dicts, variables = model._get_torch_save_params()
+    skipped = set(model._excluded_save_params()) | {name.split(".")[0] for name in state_dicts + variables}
+    attributes = {}
+    for name, value in vars(model).items():
+        # Lists of tensors (batch-norm statistics) are views of the networks, restored with them.
+        if name not in skipped and not _holds_tensor(value) and not _is_configuration(value):
+            attributes[name] = capture_object(value, name)
+    return {
+        "parameters": model.get_parameters(),
+        "variables": {name: save_util.recursive_getattr(model, name).detach().clone() for name in variables},
+        "attributes": attributes,
+    }
+
+
+def _load_model_state(model: Any, state: dict[str, Any], device: Any) -> None:
+    """Write a :func:`_model_state` into ``model`` (built from the same config), as SB3's ``load`` does."""
+    for name, saved in state["attributes"].items():
+        setattr(model, name, restore_value(getattr(model, name, None), saved, name))
+    # As SB3's load(force_reset=True): the envs are not checkpointed, so learn() resets them first.
+    model._last_obs = None
+    model.set_parameters(state["parameters"], exact_match=True, device=device)
+    save_util = require("stable_baselines3.common.save_util", "sb3", EXTRA)
+    for name, tensor in state["variables"].items():
+        save_util.recursive_getattr(model, name).data.copy_(tensor)
+    if model.use_sde:
+        model.policy.reset_noise()
+
+
+def _is_configuration(value: Any) -> bool:
+    """Classes, schedules (callables) and named tuples such as ``TrainFreq``: set from the config."""
+    return (
+        isinstance(value, type) or callable(value) or (isinstance(value, tuple) and hasattr(value, "_fields"))
+    )
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_tensor(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_tensor(item) for item in value)
+    return False
 
 
 class _CapturedValues:

@@ -34,8 +34,9 @@ Everything is built with Tianshou's procedural API, the way its own examples bui
   ``critic1_loss``, ``critic2_loss``, ``alpha``, ``alpha_loss`` (of the last gradient step).
 - **Checkpoints** hold the algorithm's ``state_dict`` (networks, target networks, Tianshou's optimiser
   states), the learning-rate scheduler and auto-alpha optimiser states, the env-step counter, the
-  observation normaliser and, for SAC with ``checkpoint.save_replay_buffer``, the replay buffer
-  (pickled). Envs are re-seeded with ``seed + step`` and start new episodes on resume.
+  observation normaliser and, for SAC with ``checkpoint.save_replay_buffer``, the replay buffer (its
+  arrays, counters and sampler state as plain data: checkpoints hold no pickles). Envs are re-seeded
+  with ``seed + step`` and start new episodes on resume.
 
 Config fields hold the trainer- and network-level quantities Tianshou's example scripts expose,
 under Tianshou's names (``*TrainerParams`` fields where they exist), with the examples' defaults
@@ -47,7 +48,6 @@ are the classes' own (not the example scripts' overrides of them).
 from __future__ import annotations
 
 import math
-import pickle
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +59,13 @@ from gymnasium import spaces
 
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.peers.base import PeerConfig
-from rlsuite.algos.peers.tianshou_base import ACTIVATIONS, StopTraining, TianshouAlgorithm, round_up
+from rlsuite.algos.peers.tianshou_base import (
+    ACTIVATIONS,
+    StopTraining,
+    TianshouAlgorithm,
+    buffer_state,
+    round_up,
+)
 from rlsuite.config import param
 
 
@@ -339,7 +345,7 @@ class TianshouSAC(TianshouAlgorithm):
     def algorithm_state(self) -> dict[str, Any]:
         state = super().algorithm_state()
         if self.save_replay_buffer:
-            state["replay_buffer"] = pickle.dumps(self.collector.buffer)
+            state["replay_buffer"] = buffer_state(self.collector.buffer)
         if self.config.auto_alpha:  # AutoAlpha keeps its optimiser outside the algorithm's list
             state["alpha_optim"] = self.algorithm.alpha._optim.state_dict()
         return state

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -12,6 +11,13 @@ import numpy as np
 import torch
 
 from rlsuite.algos.peers.base import PeerAgent, PeerAlgorithm, require
+from rlsuite.core.object_state import (
+    StateCaptureError,
+    StateRestoreError,
+    capture_object,
+    is_plain,
+    restore_object,
+)
 
 EXTRA = "tianshou"
 TRAIN_PREFIX = "train/"
@@ -199,7 +205,7 @@ class TianshouAlgorithm(PeerAlgorithm):
             "replay_buffer": None,
         }
         if getattr(self.config, "obs_norm", False):
-            state["obs_rms"] = copy.deepcopy(self.train_envs.get_obs_rms())
+            state["obs_rms"] = capture_object(self.train_envs.get_obs_rms(), "obs_rms")
         return state
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
@@ -211,14 +217,61 @@ class TianshouAlgorithm(PeerAlgorithm):
             scheduler.load_state_dict(saved)
         self._steps = int(state["env_steps"])
         if state.get("obs_rms") is not None:
-            self.train_envs.set_obs_rms(copy.deepcopy(state["obs_rms"]))
+            restore_object(self.train_envs.get_obs_rms(), state["obs_rms"], "obs_rms")
         if state.get("replay_buffer") is not None:
-            self.collector.buffer = pickle.loads(state["replay_buffer"])
+            restore_buffer(self.collector.buffer, state["replay_buffer"])
         self.train_envs.seed(self.seed + self._steps)
         self._collector_ready = False
 
     def close_peer(self) -> None:
         self.collector.close()
+
+
+def buffer_state(buffer: Any) -> dict[str, Any]:
+    """A Tianshou ``ReplayBuffer`` (or ``VectorReplayBuffer``) as plain data: its data ``Batch`` as a
+    dict of arrays, its counters and its sampler's state (what Tianshou's pickling keeps)."""
+    children = list(getattr(buffer, "buffers", []))
+    return {
+        "type": f"{type(buffer).__module__}.{type(buffer).__qualname__}",
+        "meta": copy.deepcopy(buffer._meta.to_dict(recursive=True)),
+        **_buffer_scalars(buffer, skip=("_meta", "buffers")),
+        "children": [_buffer_scalars(child, skip=("_meta",)) for child in children],
+    }
+
+
+def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
+    """Write a :func:`buffer_state` into ``buffer``, a buffer built with the same settings."""
+    from tianshou.data import Batch
+
+    kind = f"{type(buffer).__module__}.{type(buffer).__qualname__}"
+    children = list(getattr(buffer, "buffers", []))
+    if kind != state["type"] or len(children) != len(state["children"]):
+        raise StateRestoreError(
+            f"replay_buffer: the checkpoint holds a {state['type']}, this run has a {kind}"
+        )
+    buffer._meta = Batch(copy.deepcopy(state["meta"]))
+    _restore_scalars(buffer, state)
+    for child, saved in zip(children, state["children"], strict=True):
+        _restore_scalars(child, saved)
+    if children:
+        buffer._set_batch_for_children()  # the children's data are views of the manager's
+
+
+def _buffer_scalars(buffer: Any, skip: tuple[str, ...]) -> dict[str, Any]:
+    attributes = {}
+    for name, value in vars(buffer).items():
+        if name in skip or name == "_random_state":
+            continue
+        if not is_plain(value):
+            raise StateCaptureError(f"replay_buffer.{name} is a {type(value).__name__}, not plain data")
+        attributes[name] = copy.deepcopy(value)
+    return {"attributes": attributes, "random_state": buffer._random_state.get_state()}
+
+
+def _restore_scalars(buffer: Any, saved: dict[str, Any]) -> None:
+    for name, value in saved["attributes"].items():
+        setattr(buffer, name, copy.deepcopy(value))
+    buffer._random_state.set_state(saved["random_state"])
 
 
 def round_up(steps: int, multiple: int) -> int:
