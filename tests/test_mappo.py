@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from rlsuite.agents.marl_actor_critic import MAPPOAgent, masked_entropy, masked_log_probs, sample_masked
-from rlsuite.algos.mappo import MAPPO, MAPPOConfig, ValueNorm, bootstrap_truncated, compute_gae
+from rlsuite.algos.mappo import MAPPO, MAPPOConfig
 from rlsuite.algos.marl_base import MultiAgentAgent
 from rlsuite.config import EnvConfig, EvalConfig, load_experiment
+from rlsuite.core.returns import ValueNorm, bootstrap_truncated, multi_head_gae
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "rlsuite/SMAC-3m-v0"
@@ -99,7 +100,8 @@ def test_gae_by_hand_bootstraps_truncation_not_termination():
     )[:, None, :]
     assert rewards[:, 0, 0].tolist() == pytest.approx([1.0, 2.0 + gamma * final_value, 0.5, 3.0])
     dones = (terminated | truncated)[:, None]
-    adv = compute_gae(rewards, values[:, None, None], dones, np.array([[last_value]], np.float32), gamma, lam)
+    last = np.array([[last_value]], np.float32)
+    adv = multi_head_gae(rewards, values[:, None, None], dones, last, gamma, lam)
 
     d3 = 3.0 - 0.7  # terminal: no bootstrap
     d2 = 0.5 + gamma * 0.7 - 0.2

@@ -265,6 +265,15 @@ def test_polyak_targets_when_tau_is_set():
     for old, new, online in zip(before, algo.target_mixer.parameters(), algo.mixer.parameters()):
         torch.testing.assert_close(new, old + 0.25 * (online - old))
     algo.close()
+    vdn = small_qmix(VDN, tau=0.25)  # the additive mixer has no parameters to average
+    before = [p.clone() for p in vdn.target_network.parameters()]
+    with torch.no_grad():
+        for p in vdn.agent.network.parameters():
+            p.add_(1.0)
+    vdn.update_targets()
+    for old, new in zip(before, vdn.target_network.parameters()):
+        torch.testing.assert_close(new, old + 0.25)
+    vdn.close()
 
 
 def test_checkpoint_without_replay_keeps_episodes_in_progress(tmp_path):

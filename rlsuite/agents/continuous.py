@@ -179,12 +179,6 @@ class InputNormalizedActor(nn.Module):
         return self.actor.action(self.normalize(obs), deterministic)
 
 
-@torch.no_grad()
-def polyak_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """theta_target <- tau * theta + (1 - tau) * theta_target, for every parameter."""
-    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
-
-
 class ContinuousPolicyAgent(nn.Module):
     """The acting side of SAC/TD3/MPDP: an actor in ``[-1, 1]^d`` plus the env's action bounds."""
 

@@ -36,7 +36,6 @@ ACE reads entity features, which only the SMAC simulator provides (``entity_feat
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +46,11 @@ from rlsuite.agents.ace import ACENetwork, EntityBatch
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
-from rlsuite.core.marl import EpisodeBuffer, Field, LinearSchedule
-from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.marl import EpisodeBuffer, Field
+from rlsuite.core.optim import clip_grad_norm, polyak_update
+from rlsuite.core.schedules import LinearSchedule, cosine_anneal
+from rlsuite.core.seeding import eval_seed
+from rlsuite.core.training_stats import MeanAccumulator
 from rlsuite.envs.smac.entities import N_SELF_ACTIONS, dynamics_columns, smac_actions
 
 ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "entity_action_mask")
@@ -108,7 +110,7 @@ class ACEAgent:
         self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
         self.rng = np.random.default_rng(seed)
         # Evaluation draws its agent orders from its own stream, so evaluating does not change training.
-        self.eval_rng = np.random.default_rng(seed + 1_000_003)
+        self.eval_rng = np.random.default_rng(eval_seed(seed))
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
         self.epsilon = 0.0
@@ -238,7 +240,7 @@ class ACE(MultiAgentAlgorithm):
         self.rng = np.random.default_rng(self.seed + 1)
         self.dynamics_cols = torch.as_tensor(dynamics_columns(env.battles.spec), device=self.device)
         self.learner_steps = 0
-        self._stats: list[dict[str, float]] = []
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def _fields(self, entity_size: int) -> dict[str, Field]:
         n, E = self.env.n_agents, self.n_entities
@@ -286,7 +288,7 @@ class ACE(MultiAgentAlgorithm):
             return {}
         self.restore_torch_threads()  # evaluation may have stepped an env since the last collect
         for _ in range(self.config.updates_per_collect):
-            self._stats.append(self._gradient_step())
+            self.train_stats.add(self._gradient_step())
         return {"train/lr": self.optimizer.param_groups[0]["lr"], "train/learner_steps": self.learner_steps}
 
     def _gradient_step(self) -> dict[str, float]:
@@ -310,7 +312,7 @@ class ACE(MultiAgentAlgorithm):
         self._set_learning_rate()
         self.optimizer.step()
         self.learner_steps += 1
-        self._polyak_update()
+        polyak_update(self.target_net, self.net, cfg.tau)
         return stats
 
     def _td_targets(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -380,24 +382,13 @@ class ACE(MultiAgentAlgorithm):
     def _set_learning_rate(self) -> None:
         """Cosine annealing from ``lr`` to ``lr_min`` over ``lr_tmax`` learner steps, then constant."""
         cfg = self.config
-        progress = min(self.learner_steps, cfg.lr_tmax) / cfg.lr_tmax
-        lr = cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * progress))
+        lr = cosine_anneal(self.learner_steps, cfg.lr, cfg.lr_min, cfg.lr_tmax)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    @torch.no_grad()
-    def _polyak_update(self) -> None:
-        tau = self.config.tau
-        for target, source in zip(self.target_net.parameters(), self.net.parameters(), strict=True):
-            target.lerp_(source, tau)
-
     def logged_stats(self) -> dict[str, float]:
-        if not self._stats:
-            return {}
-        keys = self._stats[0].keys()
-        out = {k: float(np.mean([s[k] for s in self._stats if k in s])) for k in keys}
-        self._stats.clear()
-        return out
+        """Means of the training statistics over the gradient steps since the last metrics row."""
+        return self.train_stats.pop_means()
 
     # --- checkpoints -------------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:

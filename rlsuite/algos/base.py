@@ -27,14 +27,14 @@ from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.evaluation import EvalResult, evaluate_policy
-from rlsuite.core.seeding import capture_rng_state, restore_rng_state, seed_everything
+from rlsuite.core.seeding import EVAL_SEED_OFFSET as EVAL_SEED_OFFSET  # re-exported (marl_base evaluation)
+from rlsuite.core.seeding import capture_rng_state, eval_seed, restore_rng_state, seed_everything
 from rlsuite.envs.registry import make_vec, spec
 
 if TYPE_CHECKING:
     from rlsuite.core.run import Run
 
 CHECKPOINT_FORMAT = 1
-EVAL_SEED_OFFSET = 1_000_003
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class Algorithm(ABC):
         if self._eval_env is None:
             num_envs = self.eval_config.num_envs or min(episodes, 16)
             self._eval_env = self._make_env(num_envs)
-        seed = self.seed + EVAL_SEED_OFFSET + self.global_step
+        seed = eval_seed(self.seed, self.global_step)
         return evaluate_policy(self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed)
 
     def state_dict(self) -> dict[str, Any]:

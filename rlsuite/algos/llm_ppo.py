@@ -39,10 +39,11 @@ import torch
 from rlsuite.agents.text.models import SamplingConfig, TextModelConfig, build_critic
 from rlsuite.agents.text.policy import Generation, TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches
-from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step, warmup_factor
+from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step
 from rlsuite.config import param
-from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import generalized_advantages
+from rlsuite.core.schedules import warmup_factor
 
 __all__ = ["LLMPPO", "LLMPPOConfig", "terminal_reward_advantages"]
 

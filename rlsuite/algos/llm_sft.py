@@ -26,6 +26,7 @@ from rlsuite.agents.text.policy import TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches, sequence_cross_entropy
 from rlsuite.config import param
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.schedules import warmup_factor
 
 __all__ = ["LLMSFT", "LLMSFTConfig", "sft_step"]
 
@@ -48,11 +49,6 @@ class LLMSFTConfig:
     sampling: SamplingConfig = param(
         default_factory=SamplingConfig, help="response sampling when evaluating (greedy by default)"
     )
-
-
-def warmup_factor(step: int, warmup_steps: int) -> float:
-    """Linear warm-up to 1 over ``warmup_steps`` optimizer steps, then constant (ORZ's schedule)."""
-    return min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
 
 
 def sft_step(policy, optimizer, batch: TokenBatch, micro_batch_size: int, max_grad_norm: float) -> float:

@@ -54,8 +54,15 @@ from rlsuite.agents.marl_actor_critic import (
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs
 from rlsuite.config import param
-from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import (
+    IdentityValueNorm,
+    ValueNorm,
+    bootstrap_truncated,
+    explained_variance,
+    multi_head_gae,
+)
+from rlsuite.core.schedules import linear_anneal
 
 
 @dataclass
@@ -102,114 +109,6 @@ class MAPPOConfig:
     chunk_length: int = param(10, help="BPTT chunk length of the recurrent networks (steps)", min=1)
 
 
-class ValueNorm:
-    """Running mean and variance of value targets (the reference's ``ValueNorm``, float64, NumPy).
-
-    Exponential moving averages of ``E[x]`` and ``E[x^2]`` with ``beta`` close to 1 and a debiasing
-    term (as in Adam), so early estimates are not pulled toward 0; the variance is floored at 1e-2.
-    """
-
-    def __init__(self, beta: float = 0.99999, epsilon: float = 1e-5) -> None:
-        self.beta, self.epsilon = beta, epsilon
-        self.mean_acc = self.sq_acc = self.debias = 0.0
-
-    def update(self, x: np.ndarray) -> None:
-        x = np.asarray(x, np.float64)
-        if x.size == 0:
-            return
-        b = self.beta
-        self.mean_acc = b * self.mean_acc + (1 - b) * float(x.mean())
-        self.sq_acc = b * self.sq_acc + (1 - b) * float(np.square(x).mean())
-        self.debias = b * self.debias + (1 - b)
-
-    def mean_var(self) -> tuple[float, float]:
-        debias = max(self.debias, self.epsilon)
-        mean = self.mean_acc / debias
-        return mean, max(self.sq_acc / debias - mean**2, 1e-2)
-
-    def normalize(self, x: Any) -> Any:
-        mean, var = self.mean_var()
-        return (x - mean) / np.sqrt(var)
-
-    def denormalize(self, x: Any) -> Any:
-        mean, var = self.mean_var()
-        return x * np.sqrt(var) + mean
-
-    def state_dict(self) -> dict[str, float]:
-        return {"mean_acc": self.mean_acc, "sq_acc": self.sq_acc, "debias": self.debias}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.mean_acc, self.sq_acc = float(state["mean_acc"]), float(state["sq_acc"])
-        self.debias = float(state["debias"])
-
-
-class _IdentityNorm:
-    """Stands in for :class:`ValueNorm` when ``value_norm=False``."""
-
-    def update(self, x: np.ndarray) -> None:
-        pass
-
-    def normalize(self, x: Any) -> Any:
-        return x
-
-    denormalize = normalize
-
-    def mean_var(self) -> tuple[float, float]:
-        return 0.0, 1.0
-
-    def state_dict(self) -> dict[str, float]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        pass
-
-
-def bootstrap_truncated(
-    reward: np.ndarray,
-    terminated: np.ndarray,
-    truncated: np.ndarray,
-    final_values: np.ndarray,
-    gamma: float,
-) -> np.ndarray:
-    """Per-head rewards ``[N, V]``: the team reward, plus ``gamma * V(s_final)`` where a time limit cut
-    the episode (``truncated and not terminated``), so the time limit is not mistaken for an ending."""
-    out = np.repeat(np.asarray(reward, np.float32)[:, None], final_values.shape[-1], axis=1)
-    cut = np.logical_and(truncated, np.logical_not(terminated))
-    out[cut] += gamma * final_values[cut]
-    return out
-
-
-def compute_gae(
-    rewards: np.ndarray,
-    values: np.ndarray,
-    dones: np.ndarray,
-    last_values: np.ndarray,
-    gamma: float,
-    gae_lambda: float,
-) -> np.ndarray:
-    """Generalised advantage estimates ``[T, N, V]`` (Schulman et al., 2016, eq. 16):
-
-        delta_t = r_t + gamma * V(s_{t+1}) * (1 - done_t) - V(s_t)
-        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
-
-    ``rewards`` and ``values`` are ``[T, N, V]``, ``dones [T, N]`` marks steps that ended an episode
-    (truncations included: their bootstrap is already in ``rewards``), ``last_values [N, V]`` are the
-    values of the observation after the rollout's last step.
-    """
-    steps, n_envs, n_values = rewards.shape
-    # The single-agent kernel over [T, N * V] columns: every agent column shares its env's done flag.
-    flat_dones = np.repeat(np.asarray(dones, np.float64), n_values, axis=1)
-    advantages = generalized_advantages(
-        np.ascontiguousarray(rewards, np.float64).reshape(steps, -1),
-        np.ascontiguousarray(values, np.float64).reshape(steps, -1),
-        flat_dones,
-        np.ascontiguousarray(last_values, np.float64).reshape(-1),
-        gamma,
-        gae_lambda,
-    )
-    return advantages.reshape(steps, n_envs, n_values)
-
-
 class MAPPO(MultiAgentAlgorithm):
     name = "mappo"
     config_cls = MAPPOConfig
@@ -249,7 +148,7 @@ class MAPPO(MultiAgentAlgorithm):
         self.critic_params = list(self.agent.critic.parameters())
         self.actor_optimizer = torch.optim.Adam(self.actor_params, lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optimizer = torch.optim.Adam(self.critic_params, lr=cfg.critic_lr, eps=cfg.adam_eps)
-        self.value_normalizer = ValueNorm() if cfg.value_norm else _IdentityNorm()
+        self.value_normalizer = ValueNorm() if cfg.value_norm else IdentityValueNorm()
         self.buffer = self._allocate_buffer()
         # Which envs start a new episode at the next step (the recurrent networks zero their state there).
         self.first = np.ones(env.num_envs, bool)
@@ -355,7 +254,7 @@ class MAPPO(MultiAgentAlgorithm):
         """GAE, returns, value-normaliser update, death masks: the rollout as training tensors
         ``[T, N, ...]`` (and diagnostics)."""
         cfg, buf = self.config, self.buffer
-        advantages = compute_gae(
+        advantages = multi_head_gae(
             buf["rewards"], buf["values"], buf["dones"], self.last_values, cfg.gamma, cfg.gae_lambda
         )
         returns = advantages + buf["values"]
@@ -388,7 +287,7 @@ class MAPPO(MultiAgentAlgorithm):
         tensors = {k: torch.as_tensor(np.ascontiguousarray(v), device=self.device) for k, v in batch.items()}
         mean, var = self.value_normalizer.mean_var()
         diagnostics = {
-            "train/explained_variance": _explained_variance(
+            "train/explained_variance": explained_variance(
                 buf["values"][value_active], returns[value_active]
             ),
             "train/value_norm_mean": mean,
@@ -398,11 +297,10 @@ class MAPPO(MultiAgentAlgorithm):
         return tensors, diagnostics
 
     def _lr_scale(self) -> float:
-        if not self.config.anneal_lr or self.total_steps <= 0:
+        """Factor on both learning rates: 1, or annealed linearly to 0 over the run when ``anneal_lr``."""
+        if not self.config.anneal_lr:
             return 1.0
-        batch = self.config.num_steps * self.env.num_envs
-        num_iterations = max(1, -(-self.total_steps // batch))
-        return max(0.0, 1.0 - self.iteration / num_iterations)
+        return linear_anneal(self.iteration, self.total_steps, self.config.num_steps * self.env.num_envs)
 
     def _minibatches(self, tensors: dict[str, torch.Tensor]):
         """Feed-forward: shuffled team-steps ``[B, ...]``. Recurrent: shuffled chunks ``[L, B, ...]``."""
@@ -541,9 +439,3 @@ def _huber(error: torch.Tensor, delta: float) -> torch.Tensor:
     if delta <= 0:
         return 0.5 * error.square()
     return F.huber_loss(error, torch.zeros_like(error), reduction="none", delta=delta)
-
-
-def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """1 - Var[R - V] / Var[R]: 1 is a perfect critic, 0 no better than a constant."""
-    var = float(np.var(target))
-    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

@@ -9,7 +9,6 @@ Subclasses implement ``build`` (networks and optimisers, ``self.agent``), ``expl
 
 from __future__ import annotations
 
-import warnings
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,8 +20,9 @@ from rlsuite.agents.continuous import ContinuousPolicyAgent, check_box_actions
 from rlsuite.algos.base import Algorithm, Capabilities
 from rlsuite.config import param
 from rlsuite.core.episodes import final_observations
-from rlsuite.core.replay import ReplayBuffer
+from rlsuite.core.replay import ReplayBuffer, warn_replay_not_restored
 from rlsuite.core.threads import single_threaded_blas
+from rlsuite.core.training_stats import MeanAccumulator
 
 
 @dataclass
@@ -93,8 +93,7 @@ class OffPolicyAlgorithm(Algorithm):
         self.random_actions = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.update_debt = 0.0  # fractional gradient steps owed by utd_ratio
-        self._stat_sums: dict[str, torch.Tensor] = {}
-        self._stat_count = 0
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def collect(self) -> dict[str, float]:
         with single_threaded_blas(), torch.inference_mode():
@@ -152,7 +151,7 @@ class OffPolicyAlgorithm(Algorithm):
             for _ in range(steps):
                 stats = self.train_step(self.sample_batch())
                 self.gradient_steps += 1
-                self._accumulate(stats)
+                self.train_stats.add(stats)
         return {}
 
     def can_sample(self) -> bool:
@@ -163,19 +162,13 @@ class OffPolicyAlgorithm(Algorithm):
         """One minibatch for ``train_step`` (uniform from the replay buffer; SO2 mixes in offline data)."""
         return self.buffer.sample(self.config.batch_size)
 
-    def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
-        for key, value in stats.items():
-            self._stat_sums[key] = self._stat_sums[key] + value if key in self._stat_sums else value
-        self._stat_count += 1
-
     def logged_stats(self) -> dict[str, float]:
         """Mean of each training statistic over the gradient steps since the last metrics row."""
-        if not self._stat_count:
+        if not self.train_stats:
             return {}
-        out = {f"train/{k}": float(v) / self._stat_count for k, v in self._stat_sums.items()}
+        out = self.train_stats.pop_means(prefix="train/")
         out["train/gradient_steps"] = self.gradient_steps
         out["train/buffer_size"] = len(self.buffer)
-        self._stat_sums, self._stat_count = {}, 0
         return out
 
     # --- checkpoint ---------------------------------------------------------------------------------
@@ -186,7 +179,7 @@ class OffPolicyAlgorithm(Algorithm):
             "random_actions": self.random_actions.bit_generator.state,
             "gradient_steps": self.gradient_steps,
             "update_debt": self.update_debt,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
+            "stats": self.train_stats.state_dict(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
@@ -194,13 +187,8 @@ class OffPolicyAlgorithm(Algorithm):
         if state["replay"] is not None:
             self.buffer.load_state_dict(state["replay"])
         else:
-            warnings.warn(
-                "the checkpoint holds no replay buffer (checkpoint.save_replay_buffer=false): training "
-                "continues from an empty buffer, so it will not match an uninterrupted run",
-                stacklevel=2,
-            )
+            warn_replay_not_restored()
         self.random_actions.bit_generator.state = state["random_actions"]
         self.gradient_steps = int(state["gradient_steps"])
         self.update_debt = float(state["update_debt"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+        self.train_stats.load_state_dict(state["stats"], self.device)

@@ -134,7 +134,7 @@ class OfflineTraining:
 
     def update(self) -> dict[str, float]:
         with single_threaded_blas():
-            self._accumulate(self.train_step(self.buffer.sample(self.config.batch_size)))
+            self.train_stats.add(self.train_step(self.buffer.sample(self.config.batch_size)))
         self.gradient_steps += 1
         return {}
 
@@ -144,7 +144,7 @@ class OfflineTraining:
             "networks": self.networks_state(),
             "sampler": None if self.buffer is None else self.buffer.generator.get_state(),
             "gradient_steps": self.gradient_steps,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
+            "stats": self.train_stats.state_dict(),
             "dataset_metadata": None if self.dataset is None else dict(self.dataset.metadata),
         }
 
@@ -153,5 +153,4 @@ class OfflineTraining:
         if self.buffer is not None and state["sampler"] is not None:
             self.buffer.generator.set_state(state["sampler"])
         self.gradient_steps = int(state["gradient_steps"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+        self.train_stats.load_state_dict(state["stats"], self.device)

@@ -27,7 +27,9 @@ from rlsuite.config import param
 from rlsuite.core.buffers import RolloutBuffer, shuffled_minibatches, unpack
 from rlsuite.core.episodes import final_observations
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import explained_variance
 from rlsuite.core.running_stats import RewardScaler
+from rlsuite.core.schedules import linear_anneal
 from rlsuite.core.threads import single_threaded_blas
 
 
@@ -198,15 +200,15 @@ class PPO(Algorithm):
                 break
         out = {f"train/{k}": float(np.mean([d[k] for d in diagnostics])) for k in diagnostics[0]}
         out["train/lr"] = lr
-        out["train/explained_variance"] = _explained_variance(self.buffer.values, self.buffer.returns)
+        out["train/explained_variance"] = explained_variance(self.buffer.values, self.buffer.returns)
         return out
 
     def _learning_rate(self) -> float:
-        if not self.config.anneal_lr or self.total_steps <= 0:
-            return self.config.lr
-        batch = self.config.num_steps * self.env.num_envs
-        num_iterations = max(1, -(-self.total_steps // batch))
-        return self.config.lr * max(0.0, 1.0 - self.iteration / num_iterations)
+        """``lr``, annealed linearly to 0 over the run's planned iterations when ``anneal_lr``."""
+        cfg = self.config
+        if not cfg.anneal_lr:
+            return cfg.lr
+        return cfg.lr * linear_anneal(self.iteration, self.total_steps, cfg.num_steps * self.env.num_envs)
 
     def _minibatch_step(self, mb: dict[str, torch.Tensor], with_diagnostics: bool) -> dict[str, float]:
         cfg = self.config
@@ -267,9 +269,3 @@ class PPO(Algorithm):
             self.reward_scaler.load_state_dict(state["reward_scaler"])
         if self.rollout_policy is not None and state.get("rollout_policy") is not None:
             self.rollout_policy.load_state_dict(state["rollout_policy"])
-
-
-def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """1 - Var[R - V] / Var[R]: 1 is a perfect critic, 0 no better than a constant."""
-    var = float(np.var(target))
-    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

@@ -43,7 +43,6 @@ vector steps, by which time every env has ended an episode.
 from __future__ import annotations
 
 import copy
-import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,13 +51,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rlsuite.agents.continuous import polyak_update
 from rlsuite.agents.recurrent import RecurrentQAgent
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs, team_obs
 from rlsuite.config import param
-from rlsuite.core.marl import EpisodeBuffer, Field, LinearSchedule, masked_argmax
-from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.marl import EpisodeBuffer, Field, masked_argmax
+from rlsuite.core.optim import clip_grad_norm, polyak_update
+from rlsuite.core.replay import warn_replay_not_restored
+from rlsuite.core.schedules import LinearSchedule
+from rlsuite.core.training_stats import MeanAccumulator
 
 
 @dataclass
@@ -220,8 +221,7 @@ class QMIX(MultiAgentAlgorithm):
         self.sample_rng = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.last_target_update = 0  # buffer.total_episodes at the last hard target copy
-        self._stat_sums: dict[str, torch.Tensor] = {}
-        self._stat_count = 0
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def build_mixer(self) -> nn.Module:
         cfg, env = self.config, self.env
@@ -268,10 +268,7 @@ class QMIX(MultiAgentAlgorithm):
         self.restore_torch_threads()  # see MultiAgentAlgorithm.step_env
         for _ in range(self.config.updates_per_collect):
             slots = self.buffer.sample_episodes(self.config.batch_size, self.sample_rng)
-            stats = self.train_step(self.buffer.episodes_batch(slots, self.device))
-            for key, value in stats.items():
-                self._stat_sums[key] = self._stat_sums[key] + value if key in self._stat_sums else value
-            self._stat_count += 1
+            self.train_stats.add(self.train_step(self.buffer.episodes_batch(slots, self.device)))
         return {}
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -334,12 +331,9 @@ class QMIX(MultiAgentAlgorithm):
 
     def logged_stats(self) -> dict[str, float]:
         """Means of the training statistics over the gradient steps since the last metrics row."""
-        out = {}
-        if self._stat_count:
-            out = {f"train/{k}": float(v) / self._stat_count for k, v in self._stat_sums.items()}
+        out = self.train_stats.pop_means(prefix="train/")
         out["train/gradient_steps"] = self.gradient_steps
         out["train/buffer_episodes"] = len(self.buffer)
-        self._stat_sums, self._stat_count = {}, 0
         return out
 
     # --- checkpoint ------------------------------------------------------------------------------
@@ -356,7 +350,7 @@ class QMIX(MultiAgentAlgorithm):
             "sample_rng": self.sample_rng.bit_generator.state,
             "gradient_steps": self.gradient_steps,
             "last_target_update": self.last_target_update,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
+            "stats": self.train_stats.state_dict(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
@@ -368,13 +362,8 @@ class QMIX(MultiAgentAlgorithm):
         self.agent.load_acting_state(state["acting"])
         self.buffer.load_state_dict(state["buffer"])
         if not state["replay_saved"]:
-            warnings.warn(
-                "the checkpoint holds no replay episodes (checkpoint.save_replay_buffer=false): training "
-                "continues from an empty buffer, so it will not match an uninterrupted run",
-                stacklevel=2,
-            )
+            warn_replay_not_restored("replay episodes")
         self.sample_rng.bit_generator.state = state["sample_rng"]
         self.gradient_steps = int(state["gradient_steps"])
         self.last_target_update = int(state["last_target_update"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+        self.train_stats.load_state_dict(state["stats"], self.device)

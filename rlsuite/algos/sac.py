@@ -17,9 +17,10 @@ from typing import Any
 
 import torch
 
-from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor, polyak_update
+from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.optim import polyak_update
 
 
 @dataclass

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlsuite.agents.continuous import polyak_update
 from rlsuite.algos.offline import check_dataset_matches_env, dataset_buffer
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
 from rlsuite.core.checkpoint import load_checkpoint
+from rlsuite.core.optim import polyak_update
 from rlsuite.offline.dataset import load_dataset
 
 PRETRAINED_ALGOS = ("sac_n", "edac", "so2")

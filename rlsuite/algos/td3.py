@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
-from rlsuite.agents.continuous import ContinuousPolicyAgent, DeterministicActor, EnsembleQ, polyak_update
+from rlsuite.agents.continuous import ContinuousPolicyAgent, DeterministicActor, EnsembleQ
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.optim import polyak_update
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""On-policy rollout storage and generalised advantage estimation.
+"""On-policy rollout storage (its advantages come from :func:`rlsuite.core.returns.generalized_advantages`).
 
 Storage is NumPy on the host during collection (one cheap copy per step) and moves to the training
 device once per update.
@@ -8,40 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numba
 import numpy as np
 import torch
 
-
-@numba.njit(cache=True)
-def generalized_advantages(
-    rewards: np.ndarray,
-    values: np.ndarray,
-    dones: np.ndarray,
-    last_values: np.ndarray,
-    gamma: float,
-    gae_lambda: float,
-) -> np.ndarray:
-    """GAE (Schulman et al., 2016), arrays shaped ``[T, N]``.
-
-    ``dones[t]`` marks that the episode ended *after* step t (its next observation starts a new one), so
-        delta_t = r_t + gamma * (1 - done_t) * V(s_{t+1}) - V(s_t)
-        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
-    with ``V(s_T) = last_values``. Truncated steps are not ``done``-free: their bootstrap value is added to
-    ``r_t`` by the collector, and ``done_t`` cuts the trace at the episode boundary.
-    """
-    steps, envs = rewards.shape
-    advantages = np.zeros((steps, envs), np.float32)
-    for n in range(envs):
-        running = 0.0
-        next_value = last_values[n]
-        for t in range(steps - 1, -1, -1):
-            not_done = 1.0 - dones[t, n]
-            delta = rewards[t, n] + gamma * not_done * next_value - values[t, n]
-            running = delta + gamma * gae_lambda * not_done * running
-            advantages[t, n] = running
-            next_value = values[t, n]
-    return advantages
+from rlsuite.core.returns import generalized_advantages
 
 
 class RolloutBuffer:

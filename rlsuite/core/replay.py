@@ -17,6 +17,7 @@ keep ``terminated = False`` so their value is bootstrapped.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -192,6 +193,15 @@ class ReplayBuffer:
             getattr(self, name)[first_row : first_row + len(saved)] = saved.to(self.device)
         self.pos, self.full = int(state["pos"]), bool(state["full"])
         self.generator.set_state(state["generator"])
+
+
+def warn_replay_not_restored(contents: str = "replay buffer") -> None:
+    """Warn that a resumed run starts from empty replay (the checkpoint was saved without it)."""
+    warnings.warn(
+        f"the checkpoint holds no {contents} (checkpoint.save_replay_buffer=false): training continues "
+        "from an empty buffer, so it will not match an uninterrupted run",
+        stacklevel=3,
+    )
 
 
 def _tensor(array: Any, device: torch.device) -> torch.Tensor:

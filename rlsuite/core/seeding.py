@@ -16,6 +16,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# Evaluation envs are seeded apart from the training env's seed (a large prime keeps the two streams from
+# meeting for any realistic seed and step count).
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def eval_seed(seed: int, global_step: int = 0) -> int:
+    """The seed of an evaluation at ``global_step`` of a run seeded ``seed``: ``seed + 1_000_003 + step``.
+
+    Evaluations at different steps see different episodes, a re-run evaluation at the same step the same
+    ones, and none shares a seed with the training env. Learners whose evaluation draws its own random
+    numbers (e.g. ACE's agent-order shuffling) seed that stream with ``eval_seed(seed)``.
+    """
+    return seed + EVAL_SEED_OFFSET + global_step
+
+
 def capture_rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {
         "python": random.getstate(),
