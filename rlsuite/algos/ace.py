@@ -37,7 +37,7 @@ ACE reads entity features, which only the SMAC simulator provides (``entity_feat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -203,6 +203,17 @@ def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch
     )
 
 
+class ACEBatch(NamedTuple):
+    """``B`` n-step transitions for one gradient step, allies already permuted when ``shuffle_agents``."""
+
+    now: EntityBatch  # entities at s_t (the state the taken actions were chosen in)
+    next: EntityBatch  # entities at s_{t+1} (labels of the auxiliary dynamics loss)
+    boot: EntityBatch  # entities at s_{t+N}, or the episode's last state when it ends sooner (bootstrap)
+    actions: torch.Tensor  # [B, n] int64  the stored entity-layout actions a_1:n
+    returns: torch.Tensor  # [B] float32  sum_{m<N} gamma^m r_{t+m} (within the episode)
+    discount: torch.Tensor  # [B] float32  gamma^(boot - t), 0 where the episode terminated
+
+
 class ACE(MultiAgentAlgorithm):
     name = "ace"
     config_cls = ACEConfig
@@ -294,7 +305,7 @@ class ACE(MultiAgentAlgorithm):
     def _gradient_step(self) -> dict[str, float]:
         cfg = self.config
         batch = self._sample(cfg.batch_size)
-        online = self.net.taken_values(batch["now"], batch["actions"])
+        online = self.net.taken_values(batch.now, batch.actions)
         q_taken = online.q  # [B, n]: Q_k(s_t, a_1:k) of the stored actions
         with torch.no_grad():
             target = self._td_targets(batch)
@@ -315,26 +326,26 @@ class ACE(MultiAgentAlgorithm):
         polyak_update(self.target_net, self.net, cfg.tau)
         return stats
 
-    def _td_targets(self, batch: dict[str, Any]) -> torch.Tensor:
+    def _td_targets(self, batch: ACEBatch) -> torch.Tensor:
         """[B, n] regression targets (see the module docstring for both variants)."""
-        greedy = self.net.chain(batch["boot"]).actions  # a*_1:n under the online net
-        bootstrap = self.target_net.taken_values(batch["boot"], greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n)
-        y = batch["returns"] + batch["discount"] * bootstrap  # discount already 0 where done
+        greedy = self.net.chain(batch.boot).actions  # a*_1:n under the online net
+        bootstrap = self.target_net.taken_values(batch.boot, greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n)
+        y = batch.returns + batch.discount * bootstrap  # discount already 0 where done
         n = self.n_agents
         if self.config.td_target == "shared" or n == 1:
             return y[:, None].expand(-1, n)
         # Intra-step: y_k = Q̄_{k+1}(s_t, a_1:k, argmax_online Q_{k+1}), the last agent takes y.
-        mask = batch["now"].action_mask[:, 1:]
-        online_q = self.net.chain(batch["now"], batch["actions"]).q[:, 1:]  # candidates of agents 2..n
+        mask = batch.now.action_mask[:, 1:]
+        online_q = self.net.chain(batch.now, batch.actions).q[:, 1:]  # candidates of agents 2..n
         next_greedy = online_q.masked_fill(~mask, -torch.inf).argmax(-1, keepdim=True)
-        target_q = self.target_net.chain(batch["now"], batch["actions"]).q[:, 1:]
+        target_q = self.target_net.chain(batch.now, batch.actions).q[:, 1:]
         inner = target_q.gather(2, next_greedy)[..., 0]
         return torch.cat([inner, y[:, None]], dim=1)
 
-    def _dynamics_loss(self, online, batch: dict[str, Any]) -> torch.Tensor:
+    def _dynamics_loss(self, online, batch: ACEBatch) -> torch.Tensor:
         """MSE of the predicted next-step changes of (x, y, health, shield, shield > 0, cooldown)."""
         cols, n = self.dynamics_cols, self.n_agents
-        now, nxt = batch["now"], batch["next"]
+        now, nxt = batch.now, batch.next
         delta = nxt.state[..., cols] - now.state[..., cols]  # [B, E, 6]
         alive = now.alive[..., None].float()
         delta = delta * alive
@@ -348,7 +359,7 @@ class ACE(MultiAgentAlgorithm):
         )
         return unit_loss + (team_pred - team).pow(2).mean()
 
-    def _sample(self, size: int) -> dict[str, Any]:
+    def _sample(self, size: int) -> ACEBatch:
         """n-step transitions: entities now, one step later (aux labels) and N steps later (bootstrap)."""
         cfg, buf = self.config, self.buffer
         slots, t = buf.sample_steps(size, self.rng)
@@ -370,14 +381,14 @@ class ACE(MultiAgentAlgorithm):
             perm = torch.as_tensor(random_permutations(size, self.n_agents, self.rng), device=self.device)
             now, actions = permute_allies(now, perm, actions)
             nxt, boot = permute_allies(nxt, perm), permute_allies(boot, perm)
-        return {
-            "now": now,
-            "next": nxt,
-            "boot": boot,
-            "actions": actions,
-            "returns": torch.as_tensor(returns, dtype=torch.float32, device=self.device),
-            "discount": torch.as_tensor(discount, dtype=torch.float32, device=self.device),
-        }
+        return ACEBatch(
+            now=now,
+            next=nxt,
+            boot=boot,
+            actions=actions,
+            returns=torch.as_tensor(returns, dtype=torch.float32, device=self.device),
+            discount=torch.as_tensor(discount, dtype=torch.float32, device=self.device),
+        )
 
     def _set_learning_rate(self) -> None:
         """Cosine annealing from ``lr`` to ``lr_min`` over ``lr_tmax`` learner steps, then constant."""

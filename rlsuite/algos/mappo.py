@@ -37,8 +37,10 @@ lost or drawn (``terminated``) are not.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -109,6 +111,78 @@ class MAPPOConfig:
     chunk_length: int = param(10, help="BPTT chunk length of the recurrent networks (steps)", min=1)
 
 
+@dataclass
+class TeamRollout:
+    """One rollout of ``T = num_steps`` steps of ``N`` team envs, written step by step during ``collect``
+    (``n`` agents, ``V`` value heads: ``n`` per-agent critics or 1 team critic, ``H`` GRU width)."""
+
+    obs: np.ndarray  # [T, N, n, obs_size] float32  local observations o_t
+    state: np.ndarray  # [T, N, state_size] float32  global state s_t
+    action_mask: np.ndarray  # [T, N, n, n_actions] bool  available actions
+    actions: np.ndarray  # [T, N, n] int64  a_t
+    logprobs: np.ndarray  # [T, N, n] float32  log pi_old(a_t | o_t)
+    values: np.ndarray  # [T, N, V] float32  denormalised V(s_t)
+    rewards: np.ndarray  # [T, N, V] float32  team reward, + gamma V(s_final) at truncations
+    dones: np.ndarray  # [T, N] bool  step t ended an episode
+    first: np.ndarray  # [T, N] bool  step t started an episode (recurrent state zeroed there)
+    actor_h: np.ndarray | None = None  # [T, N, n, H] float32  actor GRU state before step t (rMAPPO)
+    critic_h: np.ndarray | None = None  # [T, N, V, H] float32  critic GRU state before step t (rMAPPO)
+
+    @classmethod
+    def zeros(cls, steps: int, env: Any, value_heads: int, hidden: int | None) -> TeamRollout:
+        """Zeroed arrays for ``env`` (a team vector env); ``hidden``: GRU width, None if feed-forward."""
+        n, agents = env.num_envs, env.n_agents
+        recurrent = hidden is not None
+        return cls(
+            obs=np.zeros((steps, n, agents, env.obs_size), np.float32),
+            state=np.zeros((steps, n, env.state_size), np.float32),
+            action_mask=np.zeros((steps, n, agents, env.n_actions), bool),
+            actions=np.zeros((steps, n, agents), np.int64),
+            logprobs=np.zeros((steps, n, agents), np.float32),
+            values=np.zeros((steps, n, value_heads), np.float32),
+            rewards=np.zeros((steps, n, value_heads), np.float32),
+            dones=np.zeros((steps, n), bool),
+            first=np.zeros((steps, n), bool),
+            actor_h=np.zeros((steps, n, agents, hidden), np.float32) if recurrent else None,
+            critic_h=np.zeros((steps, n, value_heads, hidden), np.float32) if recurrent else None,
+        )
+
+
+class MAPPOBatch(NamedTuple):
+    """Training tensors of one rollout. ``prepare_batch`` gives them ``[T, N, ...]``; minibatches are
+    ``[B, ...]`` team-steps (feed-forward) or ``[L, B, ...]`` chunks of ``L`` steps (recurrent)."""
+
+    obs: torch.Tensor  # [..., n, obs_size]
+    state: torch.Tensor  # [..., state_size]
+    action_mask: torch.Tensor  # [..., n, n_actions] bool
+    actions: torch.Tensor  # [..., n] int64
+    logprobs: torch.Tensor  # [..., n]  log pi_old(a | o)
+    advantages: torch.Tensor  # [..., n]  GAE, standardised over the active agent-steps
+    active: torch.Tensor  # [..., n] bool  agent alive (death masking)
+    value_active: torch.Tensor  # [..., V] bool  value heads in the critic loss
+    returns: torch.Tensor  # [..., V]  value targets, normalised
+    old_values: torch.Tensor  # [..., V]  V_old, normalised with the updated statistics
+    first: torch.Tensor  # [...] bool  step starts an episode
+    actor_h: torch.Tensor | None  # [..., n, H]  GRU states (rMAPPO; [0] of a chunk starts it)
+    critic_h: torch.Tensor | None  # [..., V, H]
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> MAPPOBatch:
+        """``fn`` applied to every tensor field (absent recurrent fields stay None)."""
+        return MAPPOBatch(*(None if value is None else fn(value) for value in self))
+
+
+class MAPPOLosses(NamedTuple):
+    """Differentiable losses of a minibatch and their diagnostics (scalars)."""
+
+    actor_loss: torch.Tensor  # policy_loss - ent_coef * entropy
+    critic_loss: torch.Tensor  # vf_coef * value_loss
+    policy_loss: torch.Tensor
+    value_loss: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clip_fraction: torch.Tensor
+
+
 class MAPPO(MultiAgentAlgorithm):
     name = "mappo"
     config_cls = MAPPOConfig
@@ -149,29 +223,10 @@ class MAPPO(MultiAgentAlgorithm):
         self.actor_optimizer = torch.optim.Adam(self.actor_params, lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optimizer = torch.optim.Adam(self.critic_params, lr=cfg.critic_lr, eps=cfg.adam_eps)
         self.value_normalizer = ValueNorm() if cfg.value_norm else IdentityValueNorm()
-        self.buffer = self._allocate_buffer()
+        hidden = self.agent.hidden_size if cfg.recurrent else None
+        self.buffer = TeamRollout.zeros(cfg.num_steps, env, self.agent.value_heads, hidden)
         # Which envs start a new episode at the next step (the recurrent networks zero their state there).
         self.first = np.ones(env.num_envs, bool)
-
-    def _allocate_buffer(self) -> dict[str, np.ndarray]:
-        env, steps = self.env, self.config.num_steps
-        n, heads, agents = env.num_envs, self.agent.value_heads, env.n_agents
-        buf = {
-            "obs": np.zeros((steps, n, agents, env.obs_size), np.float32),
-            "state": np.zeros((steps, n, env.state_size), np.float32),
-            "action_mask": np.zeros((steps, n, agents, env.n_actions), bool),
-            "actions": np.zeros((steps, n, agents), np.int64),
-            "logprobs": np.zeros((steps, n, agents), np.float32),
-            "values": np.zeros((steps, n, heads), np.float32),  # denormalised V(s_t)
-            "rewards": np.zeros((steps, n, heads), np.float32),  # bootstrapped at truncations
-            "dones": np.zeros((steps, n), bool),
-            "first": np.zeros((steps, n), bool),
-        }
-        if self.config.recurrent:
-            hidden = self.agent.hidden_size
-            buf["actor_h"] = np.zeros((steps, n, agents, hidden), np.float32)
-            buf["critic_h"] = np.zeros((steps, n, heads, hidden), np.float32)
-        return buf
 
     # --- acting ----------------------------------------------------------------------------------
     def _tensor(self, x: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -185,11 +240,11 @@ class MAPPO(MultiAgentAlgorithm):
         cfg, buf, agent = self.config, self.buffer, self.agent
         for t in range(cfg.num_steps):
             obs, state, mask = self.obs, self.info["state"], self.info["action_mask"]
-            buf["obs"][t], buf["state"][t], buf["action_mask"][t] = obs, state, mask
-            buf["first"][t] = self.first
+            buf.obs[t], buf.state[t], buf.action_mask[t] = obs, state, mask
+            buf.first[t] = self.first
             if cfg.recurrent:
-                buf["actor_h"][t] = agent.memory[0].cpu().numpy()
-                buf["critic_h"][t] = agent.memory[1].cpu().numpy()
+                buf.actor_h[t] = agent.memory[0].cpu().numpy()
+                buf.critic_h[t] = agent.memory[1].cpu().numpy()
             # One batched forward of the actor over all envs and agents, one of the critic.
             obs_t, mask_t = self._tensor(obs), self._tensor(mask, torch.bool)
             log_probs = agent.policy_step(obs_t, mask_t)
@@ -197,20 +252,20 @@ class MAPPO(MultiAgentAlgorithm):
             logp = log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
             value = agent.value_step(obs_t, self._tensor(state))
             action_np = action.cpu().numpy()
-            buf["actions"][t], buf["logprobs"][t] = action_np, logp.cpu().numpy()
-            buf["values"][t] = self.value_normalizer.denormalize(value.cpu().numpy())
+            buf.actions[t], buf.logprobs[t] = action_np, logp.cpu().numpy()
+            buf.values[t] = self.value_normalizer.denormalize(value.cpu().numpy())
 
             next_obs, reward, terminated, truncated, info = self.step_env(action_np)
             done = np.logical_or(terminated, truncated)
             self.track(reward, terminated, truncated, info)
-            buf["rewards"][t] = bootstrap_truncated(
+            buf.rewards[t] = bootstrap_truncated(
                 reward,
                 terminated,
                 truncated,
                 self._final_values(next_obs, info, terminated, truncated),
                 cfg.gamma,
             )
-            buf["dones"][t] = done
+            buf.dones[t] = done
             self.obs, self.info, self.first = next_obs, info, done
             agent.reset(self.env.num_envs, np.flatnonzero(done))
         self.last_values = self._values(self.obs, self.info["state"])
@@ -240,27 +295,27 @@ class MAPPO(MultiAgentAlgorithm):
             for group in optimizer.param_groups:
                 group["lr"] = lr * lr_scale
 
-        tensors, diagnostics = self.prepare_batch()
+        batch, diagnostics = self.prepare_batch()
         stats: list[dict[str, float]] = []
         for _epoch in range(cfg.update_epochs):
-            for minibatch in self._minibatches(tensors):
+            for minibatch in self._minibatches(batch):
                 stats.append(self._minibatch_step(minibatch))
         out = {f"train/{k}": float(np.mean([s[k] for s in stats])) for k in stats[0]}
         out["train/lr"] = cfg.lr * lr_scale
         out.update(diagnostics)
         return out
 
-    def prepare_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    def prepare_batch(self) -> tuple[MAPPOBatch, dict[str, float]]:
         """GAE, returns, value-normaliser update, death masks: the rollout as training tensors
         ``[T, N, ...]`` (and diagnostics)."""
         cfg, buf = self.config, self.buffer
         advantages = multi_head_gae(
-            buf["rewards"], buf["values"], buf["dones"], self.last_values, cfg.gamma, cfg.gae_lambda
+            buf.rewards, buf.values, buf.dones, self.last_values, cfg.gamma, cfg.gae_lambda
         )
-        returns = advantages + buf["values"]
+        returns = advantages + buf.values
         # Death masking: an agent is active unless it is dead (only no-op available); the team critic
         # ("state") has one head per env, always active.
-        active = buf["action_mask"][..., 1:].any(-1)
+        active = buf.action_mask[..., 1:].any(-1)
         value_active = active if self.agent.value_heads > 1 else np.ones_like(returns, bool)
         self.value_normalizer.update(returns[value_active])
         actor_adv = np.broadcast_to(advantages, active.shape) if self.agent.value_heads == 1 else advantages
@@ -268,33 +323,31 @@ class MAPPO(MultiAgentAlgorithm):
             chosen = actor_adv[active]
             if chosen.size > 1:
                 actor_adv = (actor_adv - chosen.mean()) / (chosen.std() + 1e-5)
-        batch = {
-            "obs": buf["obs"],
-            "state": buf["state"],
-            "action_mask": buf["action_mask"],
-            "actions": buf["actions"],
-            "logprobs": buf["logprobs"],
-            "advantages": actor_adv.astype(np.float32),
-            "active": active,
-            "value_active": value_active,
+        arrays = MAPPOBatch(
+            obs=buf.obs,
+            state=buf.state,
+            action_mask=buf.action_mask,
+            actions=buf.actions,
+            logprobs=buf.logprobs,
+            advantages=actor_adv.astype(np.float32),
+            active=active,
+            value_active=value_active,
             # Targets and old predictions in the critic's (normalised) units.
-            "returns": self.value_normalizer.normalize(returns).astype(np.float32),
-            "old_values": self.value_normalizer.normalize(buf["values"]).astype(np.float32),
-            "first": buf["first"],
-        }
-        if cfg.recurrent:
-            batch["actor_h"], batch["critic_h"] = buf["actor_h"], buf["critic_h"]
-        tensors = {k: torch.as_tensor(np.ascontiguousarray(v), device=self.device) for k, v in batch.items()}
+            returns=self.value_normalizer.normalize(returns).astype(np.float32),
+            old_values=self.value_normalizer.normalize(buf.values).astype(np.float32),
+            first=buf.first,
+            actor_h=buf.actor_h,
+            critic_h=buf.critic_h,
+        )
+        batch = arrays.map(lambda array: torch.as_tensor(np.ascontiguousarray(array), device=self.device))
         mean, var = self.value_normalizer.mean_var()
         diagnostics = {
-            "train/explained_variance": explained_variance(
-                buf["values"][value_active], returns[value_active]
-            ),
+            "train/explained_variance": explained_variance(buf.values[value_active], returns[value_active]),
             "train/value_norm_mean": mean,
             "train/value_norm_std": float(np.sqrt(var)),
             "train/active_fraction": float(active.mean()),
         }
-        return tensors, diagnostics
+        return batch, diagnostics
 
     def _lr_scale(self) -> float:
         """Factor on both learning rates: 1, or annealed linearly to 0 over the run when ``anneal_lr``."""
@@ -302,56 +355,55 @@ class MAPPO(MultiAgentAlgorithm):
             return 1.0
         return linear_anneal(self.iteration, self.total_steps, self.config.num_steps * self.env.num_envs)
 
-    def _minibatches(self, tensors: dict[str, torch.Tensor]):
+    def _minibatches(self, batch: MAPPOBatch) -> Iterator[MAPPOBatch]:
         """Feed-forward: shuffled team-steps ``[B, ...]``. Recurrent: shuffled chunks ``[L, B, ...]``."""
         cfg = self.config
         steps, n = cfg.num_steps, self.env.num_envs
         if cfg.recurrent:
             length = cfg.chunk_length
             # [T, N, ...] -> [L, C * N, ...]: chunk c of env e is sequence c * N + e.
-            seqs = {
-                k: v.reshape(steps // length, length, n, *v.shape[2:]).transpose(0, 1).flatten(1, 2)
-                for k, v in tensors.items()
-            }
-            count, axis = seqs["first"].shape[1], 1
+            seqs = batch.map(
+                lambda v: v.reshape(steps // length, length, n, *v.shape[2:]).transpose(0, 1).flatten(1, 2)
+            )
+            count, axis = seqs.first.shape[1], 1
         else:
-            seqs = {k: v.flatten(0, 1) for k, v in tensors.items()}
+            seqs = batch.map(lambda v: v.flatten(0, 1))
             count, axis = steps * n, 0
         order = torch.randperm(count, device=self.device) if cfg.num_minibatches > 1 else None
         for rows in order.tensor_split(cfg.num_minibatches) if order is not None else [None]:
             if rows is None:
                 yield seqs
             else:
-                yield {k: v.index_select(axis, rows) for k, v in seqs.items()}
+                yield seqs.map(partial(torch.index_select, dim=axis, index=rows))
 
-    def _evaluate(self, mb: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _evaluate(self, mb: MAPPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(log pi(a), entropy, V)`` of a minibatch under the current networks."""
         agent = self.agent
-        actor_in = agent.actor_inputs(mb["obs"])
-        critic_in = agent.critic_inputs(mb["obs"], mb["state"])
+        actor_in = agent.actor_inputs(mb.obs)
+        critic_in = agent.critic_inputs(mb.obs, mb.state)
         if self.config.recurrent:
-            logits = _sequence(agent.actor, actor_in, mb["actor_h"][0], mb["first"])
-            values = _sequence(agent.critic, critic_in, mb["critic_h"][0], mb["first"])
+            logits = _sequence(agent.actor, actor_in, mb.actor_h[0], mb.first)
+            values = _sequence(agent.critic, critic_in, mb.critic_h[0], mb.first)
         else:
             logits, values = agent.actor(actor_in)[0], agent.critic(critic_in)[0]
-        log_probs = masked_log_probs(logits, mb["action_mask"])
-        logp = log_probs.gather(-1, mb["actions"].unsqueeze(-1)).squeeze(-1)
-        return logp, masked_entropy(log_probs, mb["action_mask"]), values.squeeze(-1)
+        log_probs = masked_log_probs(logits, mb.action_mask)
+        logp = log_probs.gather(-1, mb.actions.unsqueeze(-1)).squeeze(-1)
+        return logp, masked_entropy(log_probs, mb.action_mask), values.squeeze(-1)
 
-    def losses(self, mb: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def losses(self, mb: MAPPOBatch) -> MAPPOLosses:
         """The actor and critic losses of a minibatch (and diagnostics), as differentiable tensors."""
         cfg = self.config
         logp, entropy, values = self._evaluate(mb)
-        active = mb["active"].to(logp.dtype)
+        active = mb.active.to(logp.dtype)
         n_active = active.sum().clamp(min=1.0)
         masked_mean = lambda x: (x * active).sum() / n_active  # noqa: E731
 
         # Actor objective (MAPPO paper, Sec. 3 / App. A; PPO's clipped surrogate) over the active
         # agent-steps, minimised:
         #   L(theta) = -E[ min( r A, clip(r, 1 - eps, 1 + eps) A ) ],  r = pi_theta(a|o) / pi_old(a|o)
-        log_ratio = logp - mb["logprobs"]
+        log_ratio = logp - mb.logprobs
         ratio = log_ratio.exp()
-        adv = mb["advantages"]
+        adv = mb.advantages
         surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv)
         policy_loss = -masked_mean(surrogate)
         # Entropy bonus sigma * S[pi_theta], over the available actions, active agents only.
@@ -360,44 +412,45 @@ class MAPPO(MultiAgentAlgorithm):
         # Critic objective (MAPPO paper) on normalised returns R_hat, Huber loss l instead of the square:
         #   L(phi) = E[ max( l(V_phi(s) - R_hat), l(clip(V_phi(s), V_old - eps, V_old + eps) - R_hat) ) ]
         # averaged over the active agents (per-agent critics) or over all team steps ("state").
-        value_active = mb["value_active"].to(values.dtype)
-        value_error = _huber(values - mb["returns"], cfg.huber_delta)
+        value_active = mb.value_active.to(values.dtype)
+        value_error = _huber(values - mb.returns, cfg.huber_delta)
         if cfg.clip_vloss:
-            clipped = mb["old_values"] + (values - mb["old_values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
-            value_error = torch.max(value_error, _huber(clipped - mb["returns"], cfg.huber_delta))
+            clipped = mb.old_values + (values - mb.old_values).clamp(-cfg.clip_coef, cfg.clip_coef)
+            value_error = torch.max(value_error, _huber(clipped - mb.returns, cfg.huber_delta))
         value_loss = (value_error * value_active).sum() / value_active.sum().clamp(min=1.0)
         with torch.no_grad():  # k3 estimator of KL(old || new)
             approx_kl = masked_mean((ratio - 1) - log_ratio)
             clip_fraction = masked_mean(((ratio - 1).abs() > cfg.clip_coef).to(logp.dtype))
-        return {
-            "actor_loss": policy_loss - cfg.ent_coef * entropy_mean,
-            "critic_loss": cfg.vf_coef * value_loss,
-            "policy_loss": policy_loss,
-            "value_loss": value_loss,
-            "entropy": entropy_mean,
-            "approx_kl": approx_kl,
-            "clip_fraction": clip_fraction,
-        }
+        return MAPPOLosses(
+            actor_loss=policy_loss - cfg.ent_coef * entropy_mean,
+            critic_loss=cfg.vf_coef * value_loss,
+            policy_loss=policy_loss,
+            value_loss=value_loss,
+            entropy=entropy_mean,
+            approx_kl=approx_kl,
+            clip_fraction=clip_fraction,
+        )
 
-    def _minibatch_step(self, mb: dict[str, torch.Tensor]) -> dict[str, float]:
+    def _minibatch_step(self, mb: MAPPOBatch) -> dict[str, float]:
         cfg = self.config
         losses = self.losses(mb)
         # Actor and critic are separate networks with separate optimisers and gradient clipping.
         stats = {}
-        for key, optimizer, params in (
-            ("actor", self.actor_optimizer, self.actor_params),
-            ("critic", self.critic_optimizer, self.critic_params),
+        for key, loss, optimizer, params in (
+            ("actor", losses.actor_loss, self.actor_optimizer, self.actor_params),
+            ("critic", losses.critic_loss, self.critic_optimizer, self.critic_params),
         ):
             optimizer.zero_grad(set_to_none=True)
-            losses[f"{key}_loss"].backward()
+            loss.backward()
             if cfg.max_grad_norm > 0:
                 stats[f"{key}_grad_norm"] = clip_grad_norm(params, cfg.max_grad_norm).item()
             optimizer.step()
         stats.update(
-            {
-                k: losses[k].item()
-                for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
-            }
+            policy_loss=losses.policy_loss.item(),
+            value_loss=losses.value_loss.item(),
+            entropy=losses.entropy.item(),
+            approx_kl=losses.approx_kl.item(),
+            clip_fraction=losses.clip_fraction.item(),
         )
         return stats
 

@@ -128,10 +128,10 @@ class MPDP(SAC):
         """Refit the ensemble on every real transition (MBPO: warm-started, holdout early stopping)."""
         cfg, data = self.config, self.buffer.all_transitions()
         stats = self.model.fit(
-            data["obs"],
-            data["actions"],
-            data["rewards"],
-            data["next_obs"],
+            data.obs,
+            data.actions,
+            data.rewards,
+            data.next_obs,
             holdout_ratio=cfg.model_holdout_ratio,
             max_holdout=cfg.model_max_holdout,
             batch_size=cfg.model_batch_size,

@@ -20,7 +20,7 @@ from rlsuite.agents.continuous import ContinuousPolicyAgent, check_box_actions
 from rlsuite.algos.base import Algorithm, Capabilities
 from rlsuite.config import param
 from rlsuite.core.episodes import final_observations
-from rlsuite.core.replay import ReplayBuffer, warn_replay_not_restored
+from rlsuite.core.replay import ReplayBuffer, ReplaySample, warn_replay_not_restored
 from rlsuite.core.threads import single_threaded_blas
 from rlsuite.core.training_stats import MeanAccumulator
 
@@ -60,7 +60,7 @@ class OffPolicyAlgorithm(Algorithm):
         """Behaviour-policy actions in ``[-1, 1]^d`` for a batch of observations."""
 
     @abstractmethod
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         """One gradient step; return detached scalar tensors to average into the logs."""
 
     @abstractmethod
@@ -158,7 +158,7 @@ class OffPolicyAlgorithm(Algorithm):
         """Whether ``sample_batch`` has enough data (a full batch in the replay buffer)."""
         return len(self.buffer) >= self.config.batch_size
 
-    def sample_batch(self) -> dict[str, torch.Tensor]:
+    def sample_batch(self) -> ReplaySample:
         """One minibatch for ``train_step`` (uniform from the replay buffer; SO2 mixes in offline data)."""
         return self.buffer.sample(self.config.batch_size)
 

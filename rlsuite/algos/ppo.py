@@ -24,7 +24,7 @@ from rlsuite.agents.cpu_inference import CPURolloutPolicy
 from rlsuite.algos.base import Algorithm, Capabilities
 from rlsuite.algos.ppo_cpu import NumpyPPOUpdate
 from rlsuite.config import param
-from rlsuite.core.buffers import RolloutBuffer, shuffled_minibatches, unpack
+from rlsuite.core.buffers import RolloutBuffer, RolloutMinibatch, shuffled_minibatches, unpack
 from rlsuite.core.episodes import final_observations
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.returns import explained_variance
@@ -210,12 +210,12 @@ class PPO(Algorithm):
             return cfg.lr
         return cfg.lr * linear_anneal(self.iteration, self.total_steps, cfg.num_steps * self.env.num_envs)
 
-    def _minibatch_step(self, mb: dict[str, torch.Tensor], with_diagnostics: bool) -> dict[str, float]:
+    def _minibatch_step(self, mb: RolloutMinibatch, with_diagnostics: bool) -> dict[str, float]:
         cfg = self.config
-        new_logp, entropy, new_value = self.agent.evaluate(mb["obs"], mb["actions"])
-        log_ratio = new_logp - mb["logprobs"]
+        new_logp, entropy, new_value = self.agent.evaluate(mb.obs, mb.actions)
+        log_ratio = new_logp - mb.logprobs
         ratio = log_ratio.exp()
-        advantages = mb["advantages"]
+        advantages = mb.advantages
         if cfg.norm_adv and advantages.numel() > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
@@ -227,10 +227,10 @@ class PPO(Algorithm):
 
         # Value loss: 0.5 * (V - R)^2, optionally clipped around the rollout's values:
         #   L^V = 0.5 * E_t[ max( (V - R)^2 , (V_old + clip(V - V_old, -eps, eps) - R)^2 ) ]
-        value_error = (new_value - mb["returns"]).square()
+        value_error = (new_value - mb.returns).square()
         if cfg.clip_vloss:
-            clipped = mb["values"] + (new_value - mb["values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
-            value_error = torch.max(value_error, (clipped - mb["returns"]).square())
+            clipped = mb.values + (new_value - mb.values).clamp(-cfg.clip_coef, cfg.clip_coef)
+            value_error = torch.max(value_error, (clipped - mb.returns).square())
         value_loss = 0.5 * value_error.mean()
 
         # Total: L = L^CLIP_loss - c_ent * H[pi] + c_v * L^V (PPO paper, eq. 9, as a loss).

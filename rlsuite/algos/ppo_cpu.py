@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from rlsuite.agents.actor_critic import LOG_SQRT_2PI, ActorCriticAgent
+from rlsuite.core.buffers import RolloutMinibatch
 
 
 def _activation_and_derivative(name: str):
@@ -123,14 +124,14 @@ class NumpyPPOUpdate:
                 g = g_in
 
     # --- one minibatch ----------------------------------------------------------------------------
-    def step(self, mb: dict[str, np.ndarray], with_diagnostics: bool) -> dict[str, float]:
-        cfg, n = self.config, mb["obs"].shape[0]
-        inputs, pre, out = self._forward(mb["obs"])
+    def step(self, mb: RolloutMinibatch, with_diagnostics: bool) -> dict[str, float]:
+        cfg, n = self.config, mb.obs.shape[0]
+        inputs, pre, out = self._forward(mb.obs)
         head, value = out[0, :, : self.out_dim], out[1, :, 0]
-        new_logp, entropy, head_grad_of_logp, log_std_grad = self._head(head, mb["actions"])
-        log_ratio = new_logp - mb["logprobs"]
+        new_logp, entropy, head_grad_of_logp, log_std_grad = self._head(head, mb.actions)
+        log_ratio = new_logp - mb.logprobs
         ratio = np.exp(log_ratio)
-        adv = mb["advantages"]
+        adv = mb.advantages
         if cfg.norm_adv and n > 1:
             adv = (adv - adv.mean()) / (adv.std(ddof=1) + 1e-8)
 
@@ -143,11 +144,11 @@ class NumpyPPOUpdate:
         d_logp = (-adv * ratio / n) * (share + (1 - share) * in_range)
 
         # L^V gradient: c_v (V - R) / n, through the clipped branch only where the clamp is inactive.
-        error = value - mb["returns"]
+        error = value - mb.returns
         d_value = error
         if cfg.clip_vloss:
-            delta = value - mb["values"]
-            clipped_error = mb["values"] + np.clip(delta, -cfg.clip_coef, cfg.clip_coef) - mb["returns"]
+            delta = value - mb.values
+            clipped_error = mb.values + np.clip(delta, -cfg.clip_coef, cfg.clip_coef) - mb.returns
             share_v = _max_grad_share(error * error, clipped_error * clipped_error)
             clamp_open = np.abs(delta) <= cfg.clip_coef
             d_value = share_v * error + (1 - share_v) * clipped_error * clamp_open

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -153,6 +153,23 @@ class VDNMixer(nn.Module):
         return agent_qs.sum(-1)
 
 
+# --- batches -------------------------------------------------------------------------------------------
+class TeamEpisodes(NamedTuple):
+    """``B`` whole episodes from the replay, padded to the longest one's ``T`` steps (``n`` agents).
+
+    State fields hold ``T + 1`` entries (the observation before every step and the one after the last);
+    step fields ``T``. ``mask`` marks the real steps; the rest is zero padding.
+    """
+
+    obs: torch.Tensor  # [B, T + 1, n, obs_size] float32
+    state: torch.Tensor  # [B, T + 1, state_size] float32
+    action_mask: torch.Tensor  # [B, T + 1, n, n_actions] bool
+    actions: torch.Tensor  # [B, T, n] int64
+    reward: torch.Tensor  # [B, T] float32  team reward
+    terminated: torch.Tensor  # [B, T] float32  1 where the task ended the episode (not a time limit)
+    mask: torch.Tensor  # [B, T] bool  real steps
+
+
 # --- targets -------------------------------------------------------------------------------------------
 def td_targets(
     reward: torch.Tensor,
@@ -232,6 +249,7 @@ class QMIX(MultiAgentAlgorithm):
         )
 
     def buffer_fields(self) -> dict[str, Field]:
+        """The episode replay's fields: those of :class:`TeamEpisodes` (but ``mask``, which it computes)."""
         env = self.env
         return {
             "obs": Field((env.n_agents, env.obs_size)),
@@ -268,10 +286,11 @@ class QMIX(MultiAgentAlgorithm):
         self.restore_torch_threads()  # see MultiAgentAlgorithm.step_env
         for _ in range(self.config.updates_per_collect):
             slots = self.buffer.sample_episodes(self.config.batch_size, self.sample_rng)
-            self.train_stats.add(self.train_step(self.buffer.episodes_batch(slots, self.device)))
+            batch = TeamEpisodes(**self.buffer.episodes_batch(slots, self.device))
+            self.train_stats.add(self.train_step(batch))
         return {}
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: TeamEpisodes) -> dict[str, torch.Tensor]:
         loss, stats = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -282,11 +301,11 @@ class QMIX(MultiAgentAlgorithm):
         self.update_targets()
         return stats
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, batch: TeamEpisodes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The masked squared TD error of ``Q_tot`` over a batch of padded episodes (module docstring)."""
         cfg = self.config
-        actions, state, mask = batch["actions"], batch["state"], batch["mask"]
-        inputs = self.agent.sequence_inputs(batch["obs"], actions)  # [B, T + 1, n, in]
+        actions, state, mask = batch.actions, batch.state, batch.mask
+        inputs = self.agent.sequence_inputs(batch.obs, actions)  # [B, T + 1, n, in]
 
         # Q_tot(tau_t, a_t, s_t) of the actions taken, t = 0..T-1.
         q = self.agent.network.unroll(inputs)  # [B, T + 1, n, A]
@@ -297,12 +316,10 @@ class QMIX(MultiAgentAlgorithm):
         with torch.no_grad():
             target_q = self.target_network.unroll(inputs)[:, 1:]
             selector = q.detach()[:, 1:] if cfg.double_q else target_q
-            best = masked_argmax(selector, batch["action_mask"][:, 1:])
+            best = masked_argmax(selector, batch.action_mask[:, 1:])
             next_q = target_q.gather(-1, best.unsqueeze(-1)).squeeze(-1)
             next_q_tot = self.target_mixer(next_q, state[:, 1:])
-            targets = td_targets(
-                batch["reward"], batch["terminated"], mask, next_q_tot, cfg.gamma, cfg.td_lambda
-            )
+            targets = td_targets(batch.reward, batch.terminated, mask, next_q_tot, cfg.gamma, cfg.td_lambda)
 
         # L = sum m (Q_tot - y)^2 / sum m: padding after an episode's end contributes nothing.
         weight = mask.to(q_tot.dtype)

@@ -26,6 +26,7 @@ import torch
 from rlsuite.algos.offline import OfflineTraining
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import param
+from rlsuite.core.replay import ReplaySample
 
 
 @dataclass
@@ -47,21 +48,19 @@ class SACN(OfflineTraining, SAC):
     name = "sac_n"
     config_cls = SACNConfig
 
-    def critic_loss(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q of the module docstring: the TD error of every member against the min-over-N target, plus
         eta times the diversity of the members' action gradients (EDAC's code sums the per-member MSE)."""
         with torch.no_grad():
-            next_actions, next_logp = self.actor.sample(batch["next_obs"])
-            next_q = self.critic_target(batch["next_obs"], next_actions).min(0).values
-            target = batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
+            next_actions, next_logp = self.actor.sample(batch.next_obs)
+            next_q = self.critic_target(batch.next_obs, next_actions).min(0).values
+            target = batch.rewards + batch.discount * (next_q - alpha * next_logp)
         if self.config.eta == 0.0:
-            q = self.critic(batch["obs"], batch["actions"])
+            q = self.critic(batch.obs, batch.actions)
             return (q - target).square().mean(1).sum(), q
         # one copy of the actions per member, so each member's action gradient can be taken separately
-        actions = batch["actions"].unsqueeze(0).expand(self.critic.num_q, -1, -1).clone().requires_grad_(True)
-        q = self.critic.per_member(batch["obs"], actions)
+        actions = batch.actions.unsqueeze(0).expand(self.critic.num_q, -1, -1).clone().requires_grad_(True)
+        q = self.critic.per_member(batch.obs, actions)
         loss = (q - target).square().mean(1).sum() + self.config.eta * self.diversity(q, actions)
         return loss, q
 

@@ -38,6 +38,7 @@ from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
 from rlsuite.core.checkpoint import load_checkpoint
 from rlsuite.core.optim import polyak_update
+from rlsuite.core.replay import ReplaySample
 from rlsuite.offline.dataset import load_dataset
 
 PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
@@ -172,7 +173,7 @@ class SO2(SAC):
         """The online part of a batch must fit in the online buffer (the pool holds the dataset already)."""
         return len(self.buffer) >= max(self.online_batch_size(), 1)
 
-    def sample_batch(self) -> dict[str, torch.Tensor]:
+    def sample_batch(self) -> ReplaySample:
         """``online_ratio`` of the batch from the online buffer, the rest from the offline+online pool."""
         size = self.config.batch_size
         if self.config.online_ratio >= 1.0:
@@ -181,16 +182,16 @@ class SO2(SAC):
             raise ConfigError(self.MISSING_DATASET)
         online = self.online_batch_size()
         first, second = self.buffer.sample(online), self.pool.sample(size - online)
-        return {key: torch.cat([first[key], second[key]]) for key in first}
+        return first.concat(second)
 
     # --- updates ----------------------------------------------------------------------------------
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         cfg = self.config
         alpha = self.log_alpha.detach().exp()
         critic_loss, q_mean = self.critic_update(batch, alpha)
         alpha_loss = torch.zeros((), device=self.device)
         if self.gradient_steps % cfg.actor_update_freq == 0:
-            self.last_actor_loss, logp = self.actor_update(batch["obs"], alpha)
+            self.last_actor_loss, logp = self.actor_update(batch.obs, alpha)
             self.last_entropy = -logp.mean()
             alpha_loss = self.temperature_update(logp)
         if self.gradient_steps % cfg.target_update_interval == 0:
@@ -205,7 +206,7 @@ class SO2(SAC):
         }
 
     def td_target(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor, noise: torch.Tensor | None = None
+        self, batch: ReplaySample, alpha: torch.Tensor, noise: torch.Tensor | None = None
     ) -> torch.Tensor:
         """y_k (module docstring): ``[N, B]`` per member, ``[B]`` with ``target='min'``.
 
@@ -213,20 +214,18 @@ class SO2(SAC):
         """
         cfg = self.config
         with torch.no_grad():
-            next_actions, next_logp = self.actor.sample(batch["next_obs"])
+            next_actions, next_logp = self.actor.sample(batch.next_obs)
             if cfg.pvu:
                 eps = cfg.pvu_noise * torch.randn_like(next_actions) if noise is None else noise
                 next_actions = (next_actions + eps.clamp(-cfg.pvu_clip, cfg.pvu_clip)).clamp(-1.0, 1.0)
-            next_q = self.critic_target(batch["next_obs"], next_actions)
+            next_q = self.critic_target(batch.next_obs, next_actions)
             if cfg.target == "min":
                 next_q = next_q.min(0).values
-            return batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
+            return batch.rewards + batch.discount * (next_q - alpha * next_logp)
 
-    def critic_loss(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q = mean over members and batch of (Q_k(s, a) - y_k)^2."""
-        q = self.critic(batch["obs"], batch["actions"])
+        q = self.critic(batch.obs, batch.actions)
         return (q - self.td_target(batch, alpha)).square().mean(), q
 
     # --- checkpoint ---------------------------------------------------------------------------------

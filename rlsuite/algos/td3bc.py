@@ -25,6 +25,7 @@ from rlsuite.agents.continuous import ContinuousPolicyAgent, InputNormalizedActo
 from rlsuite.algos.offline import OfflineTraining
 from rlsuite.algos.td3 import TD3, TD3Config
 from rlsuite.config import param
+from rlsuite.core.replay import ReplaySample
 from rlsuite.offline.dataset import OfflineDataset
 
 STD_EPS = 1e-3  # the paper's code: std + 1e-3
@@ -56,12 +57,12 @@ class TD3BC(OfflineTraining, TD3):
         self.obs_normalizer.set_statistics(mean, std)
         return (dataset.observations - mean) / std, (dataset.next_observations - mean) / std
 
-    def policy_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def policy_loss(self, batch: ReplaySample) -> torch.Tensor:
         """J = -lambda E[Q_1(s, pi(s))] + E[(pi(s) - a)^2],  lambda = alpha / mean|Q_1(s, pi(s))|, constant"""
-        action = self.actor(batch["obs"])
-        q = self.critic(batch["obs"], action)[0]
+        action = self.actor(batch.obs)
+        q = self.critic(batch.obs, action)[0]
         lam = self.config.alpha / q.abs().mean().detach()
-        return -lam * q.mean() + (action - batch["actions"]).square().mean()
+        return -lam * q.mean() + (action - batch.actions).square().mean()
 
     def networks_state(self) -> dict[str, Any]:
         state = super().networks_state()

@@ -7,11 +7,24 @@ device once per update.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from rlsuite.core.returns import generalized_advantages
+
+
+class RolloutMinibatch(NamedTuple):
+    """Rows of one on-policy rollout (``M`` of them), as torch tensors or NumPy arrays (the packed rollout's
+    type). Actions are float32 in packed rows (discrete ones hold their integer index)."""
+
+    obs: Any  # [M, obs_dim]  the (normalised) observations the policy acted on
+    actions: Any  # [M] discrete or [M, act_dim] continuous
+    logprobs: Any  # [M]  log pi_old(a_t | s_t) at collection
+    values: Any  # [M]  V_old(s_t) at collection
+    advantages: Any  # [M]  GAE A_t
+    returns: Any  # [M]  A_t + V_old(s_t): the value targets
 
 
 class RolloutBuffer:
@@ -41,7 +54,7 @@ class RolloutBuffer:
         )
         self.returns = self.advantages + self.values
 
-    FIELDS = ("obs", "actions", "logprobs", "values", "advantages", "returns")
+    FIELDS = RolloutMinibatch._fields
 
     def packed(self, device: torch.device) -> tuple[torch.Tensor, list[tuple[str, int, bool]]]:
         """All fields as one float32 ``[num_steps * num_envs, F]`` tensor on ``device``, plus its layout
@@ -54,15 +67,16 @@ class RolloutBuffer:
         return torch.from_numpy(np.concatenate(columns, axis=1)).to(device), layout
 
 
-def unpack(rows, layout: list[tuple[str, int, bool]]) -> dict:
-    """Split rows of a packed rollout (torch or NumPy) into named fields; per-step scalars lose their
+def unpack(rows, layout: list[tuple[str, int, bool]]) -> RolloutMinibatch:
+    """Split rows of a packed rollout (torch or NumPy) into its fields; per-step scalars lose their
     column axis."""
     widths = [width for _, width, _ in layout]
     if isinstance(rows, torch.Tensor):
         parts = rows.split(widths, dim=1)
     else:
         parts = np.split(rows, np.cumsum(widths)[:-1], axis=1)
-    return {name: part[:, 0] if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+    fields = {name: part[:, 0] if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+    return RolloutMinibatch(**fields)
 
 
 def shuffled_minibatches(packed, minibatch_size: int) -> Iterator:
