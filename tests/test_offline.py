@@ -15,7 +15,7 @@ from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.algos.sac_n import EDAC, SACN, EDACConfig, SACNConfig
 from rlsuite.algos.td3bc import TD3BC, TD3BCConfig
 from rlsuite.cli import main
-from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig
+from rlsuite.config import ConfigError, EnvConfig, EvalConfig, OfflineConfig
 from rlsuite.offline import FIELDS, DatasetError, load_dataset, normalized_score, save_dataset
 from rlsuite.offline.collect import collect_dataset
 
@@ -271,6 +271,18 @@ def test_td3bc_agent_normalises_with_the_dataset_statistics(noisy_dataset, tmp_p
     restored = Algorithm.from_checkpoint(tmp_path / "td3bc.pt", device="cpu")  # no dataset needed to act
     obs = np.linspace(-1, 1, 7, dtype=np.float32).reshape(7, 1)
     np.testing.assert_array_equal(restored.agent.act(obs, True), algo.agent.act(obs, True))
+    with pytest.raises(ConfigError, match=r"offline\.dataset: td3bc has no dataset to train on"):
+        restored.learn(11)
+
+
+def test_offline_learners_take_no_env_steps_and_count_gradient_steps(noisy_dataset):
+    algo = offline_algo(SACN, SACNConfig(hidden_sizes=(8,), num_q=2, batch_size=8), noisy_dataset)
+    obs = np.copy(algo.obs)
+    algo.learn(7)
+    assert not algo.replay.takes_env_steps
+    assert algo.global_step == algo.gradient_steps == algo.iteration == 7
+    np.testing.assert_array_equal(algo.obs, obs)  # the training env was never stepped
+    assert algo.logged_stats()["train/buffer_size"] == len(load_dataset(noisy_dataset))
 
 
 def test_edac_diversity_term_by_hand(noisy_dataset):

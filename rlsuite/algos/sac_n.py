@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-from rlsuite.algos.offline import OfflineTraining
+from rlsuite.algos.offline import OFFLINE_CAPABILITIES, dataset_problems, dataset_replay
+from rlsuite.algos.replay_sources import ReplaySource
 from rlsuite.algos.sac import SAC, SACConfig
-from rlsuite.config import param
+from rlsuite.config import OfflineConfig, param
 from rlsuite.core.replay import ReplaySample
 
 
@@ -44,9 +45,19 @@ class EDACConfig(SACNConfig):
     eta: float = param(1.0, help="weight of the ensemble-diversity term (the paper's eta)", min=0.0)
 
 
-class SACN(OfflineTraining, SAC):
+class SACN(SAC):
+    """SAC with an N-critic ensemble, trained on ``offline.dataset`` (one gradient step per iteration)."""
+
     name = "sac_n"
     config_cls = SACNConfig
+    capabilities = OFFLINE_CAPABILITIES
+
+    @classmethod
+    def offline_problems(cls, offline: OfflineConfig) -> list[str]:
+        return dataset_problems(cls.name, offline)
+
+    def make_replay(self) -> ReplaySource:
+        return dataset_replay(self)
 
     def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q of the module docstring: the TD error of every member against the min-over-N target, plus

@@ -34,11 +34,12 @@ import numpy as np
 import torch
 
 from rlsuite.algos.offline import check_dataset_matches_env, dataset_buffer
+from rlsuite.algos.replay_sources import MixedReplay
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
 from rlsuite.core.checkpoint import load_checkpoint
 from rlsuite.core.optim import polyak_update
-from rlsuite.core.replay import ReplaySample
+from rlsuite.core.replay import ReplayBuffer, ReplaySample
 from rlsuite.offline.dataset import load_dataset
 
 PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
@@ -108,19 +109,26 @@ class SO2(SAC):
         super().setup()
         self.last_actor_loss = torch.zeros((), device=self.device)
         self.last_entropy = torch.zeros((), device=self.device)
-        self.pool, self.pool_base = None, 0  # offline + online pool; rows below pool_base are the dataset
-        mixing = self.config.online_ratio < 1.0
-        if mixing and self.offline_config.dataset:
-            self.attach_pool(self.offline_config.dataset)
-        elif mixing and self.offline_config.init_from:  # a new fine-tuning run (not a rebuilt checkpoint)
-            raise ConfigError(self.MISSING_DATASET)
         if self.offline_config.init_from:
             self.load_pretrained(self.offline_config.init_from)
 
-    def attach_pool(self, path: str) -> None:
+    def make_replay(self) -> MixedReplay:
+        """The online-only buffer, plus (``online_ratio < 1``) the pool of ``offline.dataset`` and all
+        online data."""
+        online = super().make_replay().buffer
+        mixing = self.config.online_ratio < 1.0
+        pool, pool_base = None, 0  # rows below pool_base are the dataset
+        if mixing and self.offline_config.dataset:
+            pool, pool_base = self._dataset_pool(self.offline_config.dataset)
+        elif mixing and self.offline_config.init_from:  # a new fine-tuning run (not a rebuilt checkpoint)
+            raise ConfigError(self.MISSING_DATASET)
+        return MixedReplay(online, pool, pool_base, self.config.online_ratio, self.MISSING_DATASET)
+
+    def _dataset_pool(self, path: str) -> tuple[ReplayBuffer, int]:
+        """A single-stream buffer holding the dataset with room for ``buffer_size`` online transitions."""
         dataset = load_dataset(path)
         check_dataset_matches_env(dataset, self.env, self.env_config.id, path)
-        self.pool = dataset_buffer(
+        pool = dataset_buffer(
             dataset,
             self.env.single_action_space,
             capacity=len(dataset) + self.config.buffer_size,
@@ -129,7 +137,12 @@ class SO2(SAC):
             gamma=self.config.gamma,
             seed=self.seed + 1,
         )
-        self.pool_base = len(dataset)
+        return pool, len(dataset)
+
+    @property
+    def pool(self) -> ReplayBuffer | None:
+        """The offline dataset followed by every online transition (None with ``online_ratio = 1``)."""
+        return self.replay.pool
 
     def load_pretrained(self, path: str) -> None:
         """Actor, critics and target critics (first N members) of an offline checkpoint; new optimisers."""
@@ -159,30 +172,6 @@ class SO2(SAC):
         if self.config.initial_policy == "random":
             return super().warmup_action(obs)
         return self.actor.sample(torch.as_tensor(obs, device=self.device))[0].cpu().numpy()
-
-    def store_transition(self, obs, action, reward, next_obs, terminated, truncated) -> None:
-        """Online data goes to the online-only buffer and to the pool."""
-        super().store_transition(obs, action, reward, next_obs, terminated, truncated)
-        if self.pool is not None:
-            self.pool.extend(obs, action, np.asarray(reward), next_obs, terminated, truncated)
-
-    def online_batch_size(self) -> int:
-        return round(self.config.batch_size * self.config.online_ratio)
-
-    def can_sample(self) -> bool:
-        """The online part of a batch must fit in the online buffer (the pool holds the dataset already)."""
-        return len(self.buffer) >= max(self.online_batch_size(), 1)
-
-    def sample_batch(self) -> ReplaySample:
-        """``online_ratio`` of the batch from the online buffer, the rest from the offline+online pool."""
-        size = self.config.batch_size
-        if self.config.online_ratio >= 1.0:
-            return self.buffer.sample(size)
-        if self.pool is None:
-            raise ConfigError(self.MISSING_DATASET)
-        online = self.online_batch_size()
-        first, second = self.buffer.sample(online), self.pool.sample(size - online)
-        return first.concat(second)
 
     # --- updates ----------------------------------------------------------------------------------
     def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
@@ -237,14 +226,3 @@ class SO2(SAC):
     def load_networks_state(self, state: dict[str, Any]) -> None:
         super().load_networks_state(state)
         self.last_actor_loss, self.last_entropy = (t.to(self.device) for t in state["last_actor"])
-
-    def algorithm_state(self) -> dict[str, Any]:
-        state = super().algorithm_state()
-        keep = self.pool is not None and self.save_replay_buffer
-        state["pool"] = self.pool.state_dict(first_row=self.pool_base) if keep else None  # not the dataset
-        return state
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        super().load_algorithm_state(state)
-        if self.pool is not None and state.get("pool") is not None:
-            self.pool.load_state_dict(state["pool"])

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from rlsuite.agents.continuous import ContinuousPolicyAgent, InputNormalizedActor
-from rlsuite.algos.offline import OfflineTraining
+from rlsuite.algos.offline import OFFLINE_CAPABILITIES, dataset_problems, dataset_replay
+from rlsuite.algos.replay_sources import ReplaySource
 from rlsuite.algos.td3 import TD3, TD3Config
-from rlsuite.config import param
+from rlsuite.config import OfflineConfig, param
 from rlsuite.core.replay import ReplaySample
 from rlsuite.offline.dataset import OfflineDataset
 
@@ -39,9 +40,20 @@ class TD3BCConfig(TD3Config):
     normalize_obs: bool = param(True, help="standardise states with the dataset's mean and std")
 
 
-class TD3BC(OfflineTraining, TD3):
+class TD3BC(TD3):
+    """TD3 plus behaviour cloning, trained on ``offline.dataset`` (one gradient step per iteration)."""
+
     name = "td3bc"
     config_cls = TD3BCConfig
+    capabilities = OFFLINE_CAPABILITIES
+
+    @classmethod
+    def offline_problems(cls, offline: OfflineConfig) -> list[str]:
+        return dataset_problems(cls.name, offline)
+
+    def make_replay(self) -> ReplaySource:
+        """The dataset, with observations standardised by its statistics (``normalize_obs``)."""
+        return dataset_replay(self, observations=self.prepare_observations)
 
     def build(self) -> None:
         super().build()
@@ -50,6 +62,7 @@ class TD3BC(OfflineTraining, TD3):
         self.agent = ContinuousPolicyAgent(self.obs_normalizer, self.env.single_action_space).to(self.device)
 
     def prepare_observations(self, dataset: OfflineDataset) -> tuple[np.ndarray, np.ndarray] | None:
+        """Set the agent's input statistics from ``dataset``; return its standardised observations."""
         if not self.config.normalize_obs:
             return None
         mean = dataset.observations.mean(0)
