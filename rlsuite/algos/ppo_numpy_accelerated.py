@@ -1,9 +1,10 @@
-"""PPO's minibatch update with hand-derived gradients in NumPy, for the CPU.
+"""The NumPy accelerator of PPO's update (``update_backend="numpy_accelerated"``, the default on a CPU).
 
-The loss is exactly ``PPO._minibatch_step``'s (clipped surrogate, optionally clipped value loss, entropy
-bonus); only the way its gradient is obtained differs. On a CPU, a PPO step for a small MLP is a few
-dozen tiny tensor operations whose cost is torch's per-operator and autograd bookkeeping, not
-arithmetic, so the chain rule is written out here once:
+It takes the same gradient steps as ``rlsuite.algos.ppo.AutogradPPOUpdate`` on the same loss,
+``rlsuite.algos.ppo.ppo_loss`` (clipped surrogate, optionally clipped value loss, entropy bonus); only the
+way the gradient is obtained differs. On a CPU, a PPO step for a small MLP is a few dozen tiny tensor
+operations whose cost is torch's per-operator and autograd bookkeeping, not arithmetic, so the chain rule
+of ``ppo_loss`` is written out here once:
 
     policy:  dL/dlogp_i = -A_i r_i / n        where the unclipped surrogate is the active branch
     value:   dL/dV_i    = c_v (V_i - R_i) / n where the unclipped squared error is the active branch
@@ -14,7 +15,8 @@ arithmetic, so the chain rule is written out here once:
 
 then the global-norm clip and Adam (torch's update rule, in place on the parameters and on the torch
 optimiser's own ``exp_avg``/``exp_avg_sq`` tensors, so checkpoints are the same whichever path ran).
-``tests/test_ppo_cpu.py`` checks it against autograd step by step.
+``tests/test_ppo_cpu.py`` is this module's contract: it checks it against autograd step by step, so
+a change to ``ppo_loss`` must be mirrored here (or run ``update_backend=torch``).
 """
 
 from __future__ import annotations
@@ -49,19 +51,23 @@ def _max_grad_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(a == b, 0.5, (a > b).astype(np.float32))
 
 
-class NumpyPPOUpdate:
+class NumpyAcceleratedPPOUpdate:
     """Runs PPO minibatch steps on an ``ActorCriticAgent`` with NumPy gradients and torch's Adam rule."""
+
+    takes_numpy = True  # minibatches arrive as NumPy arrays
 
     def __init__(self, agent: ActorCriticAgent, optimizer: torch.optim.Adam, config) -> None:
         if agent.device.type != "cpu":
-            raise ValueError("the NumPy update runs on the CPU; use update_backend=torch on other devices")
+            raise ValueError(
+                "the NumPy-accelerated update runs on the CPU; use update_backend=torch on other devices"
+            )
         self.agent, self.optimizer, self.config = agent, optimizer, config
         net = agent.actor_critic
         self.activation, self.activation_grad = _activation_and_derivative(net.activation_name)
         # Gradients are produced in this order: the network's flat tensor, then the Gaussian log-std.
         self.params = [net.flat] if agent.discrete else [net.flat, agent.log_std]
         if len(self.params) != len(list(agent.parameters())):
-            raise ValueError("NumpyPPOUpdate supports ActorCriticAgent's own parameters only")
+            raise ValueError("NumpyAcceleratedPPOUpdate supports ActorCriticAgent's own parameters only")
         self._init_adam_state()
         self.weights = [t.detach().numpy() for t in net.tensors()]
         self.grad_flat = np.zeros(net.flat.numel(), np.float32)
