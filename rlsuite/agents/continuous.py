@@ -132,7 +132,7 @@ class EnsembleQ(nn.Module):
     def load_first_members(self, source_flat: torch.Tensor) -> int:
         """Copy members ``0..K-1`` of a larger ensemble of the same widths (its ``flat`` parameter).
 
-        SO2 fine-tunes with the first N members of the offline ensemble (algorithms.md section 3).
+        SO2 fine-tunes with the first N members of the offline ensemble (docs/offline.md, "SO2").
         Returns the source's member count; raises if widths differ or it has fewer than ``K`` members.
         """
         per_member = self.flat.numel() // self.num_q

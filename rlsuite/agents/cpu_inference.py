@@ -80,6 +80,7 @@ class CPURolloutPolicy:
         return h[0, :, : self.out_dim], h[1, :, 0]
 
     def value(self, obs: np.ndarray) -> np.ndarray:
+        """``V(obs)`` as a NumPy array."""
         return self._heads(obs)[1]
 
     def sample(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """ACE: cooperative multi-agent Q-learning with bidirectional action-dependency (Li et al., AAAI 2023).
 
-arXiv:2211.16068; implementation details from the released code (opendilab/ACE, ``ace_dqn.py``,
-``smac_ace.py``, ``exp/smac/*/config.py``), summarised in shared/reference/algorithms.md §1.
+arXiv:2211.16068; implementation details from the released code (github.com/opendilab/ACE:
+``ace_dqn.py``, ``smac_ace.py``, ``exp/smac/*/config.py``). The details neither settles, and what was
+chosen for each, are in docs/marl.md ("ACE").
 
 ACE turns one multi-agent step into a chain of single-agent decisions. Agent k sees the actions
 a_1..a_{k-1} already chosen (committed into the entity embeddings, ``rlsuite.agents.ace``) and values
@@ -31,6 +32,10 @@ RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-avera
 epsilon-greedy exploration drawn per agent inside the chain (the random action is committed, so the
 agents after it react to it). TD ``done`` is won | lost | draw; time-outs are bootstrapped.
 
+Defaults are the released SMAC configs': embedding 256, 3-step returns, 32 episodes then 50 gradient
+steps of 320 transitions, replay of 3000 episodes, RMSprop 3e-4 annealed (cosine) to 3e-6 over 50k
+learner steps, tau 0.008, epsilon 1.0 -> 0.05 over 50k env steps, aux weight 10, gradient clip 50.
+
 ACE reads entity features, which only the SMAC simulator provides (``entity_features=True``).
 """
 
@@ -58,6 +63,8 @@ ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "en
 
 @dataclass
 class ACEConfig:
+    """ACE's settings; defaults are the released SMAC configs (module docstring)."""
+
     name: str = param("ace", help="algorithm name (fixed)", choices=("ace",))
     # network
     hidden: int = param(256, help="embedding width H (256 in the released SMAC configs)", min=2)
@@ -193,6 +200,7 @@ def unpermute_actions(actions: np.ndarray, perm: np.ndarray) -> np.ndarray:
 
 
 def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch:
+    """The five ``entity_*`` arrays of a team observation as an :class:`EntityBatch` on ``device``."""
     t = {k: torch.as_tensor(np.asarray(arrays[k]), device=device) for k in ENTITY_KEYS}
     return EntityBatch(
         t["entity_state"].float(),
@@ -215,6 +223,8 @@ class ACEBatch(NamedTuple):
 
 
 class ACE(MultiAgentAlgorithm):
+    """ACE's decision-chain Q-learning on SMAC entity features (``algo.name: ace``)."""
+
     name = "ace"
     config_cls = ACEConfig
     capabilities = Capabilities(

@@ -68,7 +68,14 @@ class Capabilities:
 
 
 class Algorithm(ABC):
-    """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``."""
+    """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``.
+
+    ``global_step`` is the counter the loop schedules on (``total_steps``, every ``every_steps``, learning
+    rate schedules) and the ``step`` of metrics and ``summary.json``: env steps for RL learners (all
+    envs together); gradient steps for the offline learners, which take no env steps (their gradient
+    steps are also counted apart, as ``gradient_steps``, like the online off-policy learners'); for the
+    text learners one text-env step is one prompt answered by one response, so it counts responses.
+    """
 
     name: ClassVar[str]
     config_cls: ClassVar[type]

@@ -50,6 +50,8 @@ __all__ = ["LLMPPO", "LLMPPOConfig", "PPOExperience", "terminal_reward_advantage
 
 @dataclass
 class LLMPPOConfig:
+    """ORZ-style PPO's settings; defaults are ORZ's where it has one (module docstring)."""
+
     name: str = param("llm_ppo", help="algorithm name (fixed)", choices=("llm_ppo",))
     model: TextModelConfig = param(
         default_factory=TextModelConfig, help="the causal LM (policy and critic base)"

@@ -33,6 +33,8 @@ __all__ = ["LLMSFT", "LLMSFTConfig", "sft_step"]
 
 @dataclass
 class LLMSFTConfig:
+    """SFT's settings (AdamW with linear warm-up, gradient accumulation)."""
+
     name: str = param("llm_sft", help="algorithm name (fixed)", choices=("llm_sft",))
     model: TextModelConfig = param(default_factory=TextModelConfig, help="the causal LM to train")
     init_from: str | None = param(
@@ -66,11 +68,13 @@ def sft_step(policy, optimizer, batch: TokenBatch, micro_batch_size: int, max_gr
 
 
 def gold_batch(policy, prompts, responses, device) -> TokenBatch:
+    """Prompts with their gold ``responses`` as one teacher-forcing :class:`TokenBatch`."""
     targets = [policy.tokenizer.encode(r) for r in responses]
     return TokenBatch.from_pairs(policy.encode_prompts(prompts), targets, policy.tokenizer.pad_id, device)
 
 
 def make_adamw(params, lr: float, betas, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with the learners' settings (``betas`` from a config list or tuple)."""
     return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 

@@ -24,10 +24,8 @@ SMAC hyperparameters (the ``onpolicy`` reference code and its per-map scripts):
 * optional recurrent actor and critic (the paper's rMAPPO): a GRU after the MLP, trained by
   truncated BPTT over chunks of ``chunk_length`` (10) steps that start from the stored hidden state.
 
-Two small departures from the reference code: the value normaliser is updated once per rollout with
-its active returns (the reference updates it with every minibatch, dead agents included), and the value
-clip is centred on the rollout's values re-normalised with the updated statistics, the targets' units
-(the reference centres it on the critic's raw outputs, normalised with the statistics of the rollout).
+Two small departures from the reference code (value-normaliser updates and the centre of the value
+clip) are described in docs/marl.md ("MAPPO").
 
 Rollouts: ``num_steps`` steps of all envs (default 400 steps x 8 envs, the reference's
 ``episode_length x n_rollout_threads``). Episodes cut by the env's time limit (``truncated``) are
@@ -69,6 +67,8 @@ from rlsuite.core.schedules import linear_anneal
 
 @dataclass
 class MAPPOConfig:
+    """MAPPO's settings; defaults are the paper's SMAC hyperparameters (module docstring)."""
+
     name: str = param("mappo", help="algorithm name (fixed)", choices=("mappo",))
     # rollout
     num_steps: int = param(
@@ -184,6 +184,8 @@ class MAPPOLosses(NamedTuple):
 
 
 class MAPPO(MultiAgentAlgorithm):
+    """Multi-agent PPO with a centralised critic (``algo.name: mappo``)."""
+
     name = "mappo"
     config_cls = MAPPOConfig
     capabilities = Capabilities(

@@ -62,6 +62,8 @@ def uses_numpy_accelerator(backend: str, device: torch.device) -> bool:
 
 @dataclass
 class PPOConfig:
+    """PPO's settings; defaults are CleanRL's (module docstring)."""
+
     name: str = param("ppo", help="algorithm name (fixed)", choices=("ppo",))
     # rollout
     num_steps: int = param(128, help="steps per env in each rollout; batch = num_steps * env.num_envs", min=1)
@@ -110,6 +112,8 @@ class PPOConfig:
 
 
 class PPO(Algorithm):
+    """PPO on any single-agent vector env, discrete or continuous actions (``algo.name: ppo``)."""
+
     name = "ppo"
     config_cls = PPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True, on_policy=True)

@@ -9,7 +9,7 @@ chosen agent values into a joint value conditioned on the global state,
 Monotonicity makes the joint greedy action the tuple of each agent's greedy action, so the agents
 can act greedily and independently. The mixer is a two-layer network whose weights are produced by
 hypernetworks from ``s`` and made non-negative by an absolute value; the biases are state-conditioned
-and unconstrained, the last one being a ReLU network ``V(s)`` (paper §4.1, Fig. 2):
+and unconstrained, the last one being a ReLU network ``V(s)`` (paper Sec. 4.1, Fig. 2):
 
     h = ELU(Q W_1(s) + b_1(s)),   Q_tot = h W_2(s) + V(s),   W_k(s) = |hyper_k(s)|
 
@@ -31,13 +31,8 @@ over 50k env steps, hard target copies every 200 episodes, gamma 0.99, gradient-
 Q, mixing embedding 32 with 2-layer hypernetworks of width 64, GRU agents of width 64 seeing their last
 action and id. ``mixer: vdn`` gives VDN (``rlsuite.algos.vdn``).
 
-Collection (the ``collect`` hook): all ``num_envs`` envs step together with the epsilon-greedy agent
-until ``num_envs`` episodes have finished since the hook started (a few more when several end on the
-same step); then ``updates_per_collect`` gradient steps are taken, once the buffer holds
-``batch_size`` episodes. This is the ratio of PyMARL's parallel runner (one gradient step per batch of
-``batch_size_run`` episodes) without its idling: an env whose episode ends keeps playing its next one,
-which stays in the buffer's staging area across calls. The hook returns within ``episode_limit``
-vector steps, by which time every env has ended an episode.
+One iteration collects until ``num_envs`` episodes have finished, then takes ``updates_per_collect``
+gradient steps (PyMARL's parallel-runner ratio); docs/marl.md ("QMIX and VDN") explains the schedule.
 """
 
 from __future__ import annotations
@@ -64,6 +59,8 @@ from rlsuite.core.training_stats import MeanAccumulator
 
 @dataclass
 class QMIXConfig:
+    """QMIX's settings; defaults are PyMARL's SMAC configuration (module docstring)."""
+
     name: str = param("qmix", help="algorithm name (fixed)", choices=("qmix",))
     # replay and schedule
     buffer_size: int = param(5000, help="replay capacity in episodes", min=1)
@@ -206,6 +203,8 @@ def td_targets(
 
 # --- the learner ---------------------------------------------------------------------------------------
 class QMIX(MultiAgentAlgorithm):
+    """QMIX (and VDN with ``mixer: vdn``) on a team vector env (``algo.name: qmix``)."""
+
     name = "qmix"
     config_cls = QMIXConfig
     capabilities = Capabilities(
@@ -241,6 +240,7 @@ class QMIX(MultiAgentAlgorithm):
         self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def build_mixer(self) -> nn.Module:
+        """The mixing network ``config.mixer`` names: QMIX's hypernetwork mixer or VDN's sum."""
         cfg, env = self.config, self.env
         if cfg.mixer == "vdn":
             return VDNMixer()

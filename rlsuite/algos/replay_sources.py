@@ -145,6 +145,7 @@ class MixedReplay(ReplaySource):
             self.pool.extend(obs, action, np.asarray(reward), next_obs, terminated, truncated)
 
     def online_rows(self, batch_size: int) -> int:
+        """Rows of a ``batch_size`` batch drawn from the online-only buffer."""
         return round(batch_size * self.online_ratio)
 
     def ready(self, batch_size: int) -> bool:

@@ -26,6 +26,8 @@ from rlsuite.core.replay import ReplaySample
 
 @dataclass
 class SACConfig(OffPolicyConfig):
+    """SAC's settings (module docstring for the defaults' sources)."""
+
     name: str = param("sac", help="algorithm name (fixed)", choices=("sac",))
     actor_lr: float = param(3e-4, help="Adam learning rate of the actor", min=0.0, min_exclusive=True)
     critic_lr: float = param(3e-4, help="Adam learning rate of the twin critics", min=0.0, min_exclusive=True)
@@ -50,6 +52,8 @@ SAC_MODULES = (
 
 
 class SAC(OffPolicyAlgorithm):
+    """Soft Actor-Critic with automatic entropy tuning (``algo.name: sac``)."""
+
     name = "sac"
     config_cls = SACConfig
 

@@ -32,6 +32,8 @@ from rlsuite.core.replay import ReplaySample
 
 @dataclass
 class SACNConfig(SACConfig):
+    """SAC-N's settings: SAC's with an N-member ensemble and EDAC's diversity weight (0)."""
+
     name: str = param("sac_n", help="algorithm name (fixed)", choices=("sac_n",))
     learning_starts: int = param(0, help="unused offline (no env steps are taken)", min=0)
     num_q: int = param(10, help="critics N in the ensemble; target and actor use the min over all N", min=1)
@@ -41,6 +43,8 @@ class SACNConfig(SACConfig):
 
 @dataclass
 class EDACConfig(SACNConfig):
+    """EDAC's settings: SAC-N's with the diversity term on (eta 1)."""
+
     name: str = param("edac", help="algorithm name (fixed)", choices=("edac",))
     eta: float = param(1.0, help="weight of the ensemble-diversity term (the paper's eta)", min=0.0)
 
@@ -87,5 +91,7 @@ class SACN(SAC):
 
 
 class EDAC(SACN):
+    """SAC-N plus EDAC's ensemble-diversity term (``algo.name: edac``)."""
+
     name = "edac"
     config_cls = EDACConfig

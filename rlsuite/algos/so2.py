@@ -22,7 +22,8 @@ offline training) with, as the official code (``opendilab/SO2``, ``code`` branch
 alpha is fixed at 0.2 and both learning rates are 1e-3 (DI-engine's MuJoCo SAC defaults that the code
 inherits; whether the paper tuned them is not known). Every choice is a config flag, so *naive*
 fine-tuning is the same class with ``pvu=false utd_ratio=1 actor_update_freq=1 online_ratio=1``
-(experiments/so2/*_naive.yaml).
+(experiments/so2/*_naive.yaml). The data come from a :class:`~rlsuite.algos.replay_sources.MixedReplay`;
+docs/offline.md ("SO2") lists the remaining choices.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
 
 @dataclass
 class SO2Config(SACConfig):
+    """SO2's settings: SAC's plus PVU, IFQU and the data mix (module docstring)."""
+
     name: str = param("so2", help="algorithm name (fixed)", choices=("so2",))
     hidden_sizes: tuple[int, ...] = param((256, 256, 256), help="hidden widths (must match the checkpoint)")
     num_q: int = param(10, help="ensemble members N used (the checkpoint's first N)", min=1)
@@ -83,11 +86,14 @@ class SO2Config(SACConfig):
     )
 
     def validate(self) -> None:
+        """The pool holds one-step transitions: n-step returns need ``online_ratio = 1``."""
         if self.online_ratio < 1.0 and self.n_step != 1:
             raise ConfigError("n_step: the offline+online pool holds one-step transitions; use n_step=1")
 
 
 class SO2(SAC):
+    """SO2 fine-tuning of an offline SAC-N/EDAC checkpoint (``algo.name: so2``)."""
+
     name = "so2"
     config_cls = SO2Config
     MISSING_DATASET = (

@@ -25,6 +25,8 @@ from rlsuite.core.replay import ReplaySample
 
 @dataclass
 class TD3Config(OffPolicyConfig):
+    """TD3's settings (module docstring for the defaults' sources)."""
+
     name: str = param("td3", help="algorithm name (fixed)", choices=("td3",))
     learning_starts: int = param(
         25_000, help="env steps of uniform random actions before the first gradient step", min=0
@@ -38,6 +40,8 @@ class TD3Config(OffPolicyConfig):
 
 
 class TD3(OffPolicyAlgorithm):
+    """Twin Delayed DDPG (``algo.name: td3``)."""
+
     name = "td3"
     config_cls = TD3Config
 

@@ -34,6 +34,8 @@ STD_EPS = 1e-3  # the paper's code: std + 1e-3
 
 @dataclass
 class TD3BCConfig(TD3Config):
+    """TD3-BC's settings: TD3's plus the BC weight and state standardisation."""
+
     name: str = param("td3bc", help="algorithm name (fixed)", choices=("td3bc",))
     learning_starts: int = param(0, help="unused offline (no env steps are taken)", min=0)
     alpha: float = param(2.5, help="alpha in lambda = alpha / mean|Q|: weight of Q against BC", min=0.0)

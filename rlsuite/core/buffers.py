@@ -49,6 +49,7 @@ class RolloutBuffer:
         self.returns = np.zeros((num_steps, num_envs), np.float32)
 
     def compute_returns(self, last_values: np.ndarray, gamma: float, gae_lambda: float) -> None:
+        """Fill ``advantages`` (GAE) and ``returns = advantages + values``; ``last_values``: V at the end."""
         self.advantages = generalized_advantages(
             self.rewards, self.values, self.dones, last_values.astype(np.float32), gamma, gae_lambda
         )

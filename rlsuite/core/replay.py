@@ -205,6 +205,7 @@ class ReplayBuffer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict()``'s rows, positions and sampler; the layout must match this buffer."""
         if state["rows"] != self.rows or state["num_envs"] != self.num_envs:
             raise ValueError(
                 f"replay buffer layout mismatch: checkpoint has {state['rows']} rows x {state['num_envs']} "

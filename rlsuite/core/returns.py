@@ -123,10 +123,12 @@ class ValueNorm:
         return mean, max(self.sq_acc / debias - mean**2, 1e-2)
 
     def normalize(self, x: Any) -> Any:
+        """``(x - mean) / std`` with the running statistics."""
         mean, var = self.mean_var()
         return (x - mean) / np.sqrt(var)
 
     def denormalize(self, x: Any) -> Any:
+        """``x * std + mean``: back to the targets' units."""
         mean, var = self.mean_var()
         return x * np.sqrt(var) + mean
 

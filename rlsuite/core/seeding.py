@@ -32,6 +32,7 @@ def eval_seed(seed: int, global_step: int = 0) -> int:
 
 
 def capture_rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's global and torch's (CPU and CUDA) generators."""
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -43,6 +44,7 @@ def capture_rng_state() -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put back the generator states ``capture_rng_state`` returned."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])

@@ -43,6 +43,7 @@ class MeanAccumulator:
         return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in self.sums.items()}, self.count
 
     def load_state_dict(self, state: tuple[Mapping[str, Any], int], device: torch.device | str) -> None:
+        """Restore ``state_dict()``'s sums (tensors moved to ``device``) and count."""
         sums, count = state
         self.sums = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in sums.items()}
         self.count = int(count)
