@@ -147,7 +147,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from rlsuite.algos.base import EVAL_SEED_OFFSET, Algorithm
+    from rlsuite.algos.base import Algorithm
+    from rlsuite.core.seeding import eval_seed
 
     video_path = None
     if args.video is not None:
@@ -180,7 +181,7 @@ def _eval(args: argparse.Namespace) -> int:
                     video_path,
                     episodes=args.video_episodes,
                     env_kwargs=algo.env_config.kwargs,
-                    seed=algo.seed + EVAL_SEED_OFFSET + algo.global_step,
+                    seed=eval_seed(algo.seed, algo.global_step),
                     deterministic=not args.stochastic,
                     fps=args.fps,
                 )

@@ -235,8 +235,8 @@ def test_td_targets_bootstrap_only_available_greedy_actions(td_target, monkeypat
     if td_target == "shared":
         assert torch.equal(y, y[:, :1].expand(-1, 3))
     # Terminal transitions (discount 0) have targets equal to their n-step return.
-    done = batch["discount"] == 0
-    torch.testing.assert_close(y[done, -1], batch["returns"][done])
+    done = batch.discount == 0
+    torch.testing.assert_close(y[done, -1], batch.returns[done])
 
 
 def test_nstep_returns_by_hand():
@@ -253,8 +253,8 @@ def test_nstep_returns_by_hand():
         expected = sum(0.5**k * r[ti + k] for k in range(3) if ti + k < L)
         boot = min(ti + 3, L)
         disc = 0.0 if (boot == L and buf.data["terminated"][s, L - 1]) else 0.5 ** (boot - ti)
-        assert batch["returns"][i].item() == pytest.approx(expected, abs=1e-5)
-        assert batch["discount"][i].item() == pytest.approx(disc)
+        assert batch.returns[i].item() == pytest.approx(expected, abs=1e-5)
+        assert batch.discount[i].item() == pytest.approx(disc)
 
 
 def test_checkpoint_resume_continues_identically(tmp_path):

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from rlsuite.agents.marl_actor_critic import MAPPOAgent, masked_entropy, masked_log_probs, sample_masked
-from rlsuite.algos.mappo import MAPPO, MAPPOConfig, ValueNorm, bootstrap_truncated, compute_gae
+from rlsuite.algos.mappo import MAPPO, MAPPOConfig
 from rlsuite.algos.marl_base import MultiAgentAgent
 from rlsuite.config import EnvConfig, EvalConfig, load_experiment
+from rlsuite.core.returns import ValueNorm, bootstrap_truncated, multi_head_gae
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "rlsuite/SMAC-3m-v0"
@@ -99,7 +100,8 @@ def test_gae_by_hand_bootstraps_truncation_not_termination():
     )[:, None, :]
     assert rewards[:, 0, 0].tolist() == pytest.approx([1.0, 2.0 + gamma * final_value, 0.5, 3.0])
     dones = (terminated | truncated)[:, None]
-    adv = compute_gae(rewards, values[:, None, None], dones, np.array([[last_value]], np.float32), gamma, lam)
+    last = np.array([[last_value]], np.float32)
+    adv = multi_head_gae(rewards, values[:, None, None], dones, last, gamma, lam)
 
     d3 = 3.0 - 0.7  # terminal: no bootstrap
     d2 = 0.5 + gamma * 0.7 - 0.2
@@ -115,23 +117,23 @@ def test_gae_by_hand_bootstraps_truncation_not_termination():
 def test_dead_agents_contribute_no_gradient():
     algo = _small_algo(num_steps=60)
     algo.collect()
-    tensors, _ = algo.prepare_batch()
-    mb = next(iter(algo._minibatches(tensors)))
-    active = mb["active"]
+    batch, _ = algo.prepare_batch()
+    mb = next(iter(algo._minibatches(batch)))
+    active = mb.active
     assert (~active).any() and active.any(), "the rollout should contain dead and living agents"
-    mb["obs"].requires_grad_(True)
+    mb.obs.requires_grad_(True)
     losses = algo.losses(mb)
-    (losses["actor_loss"] + losses["critic_loss"]).backward()
-    grad = mb["obs"].grad.abs().sum(-1)
+    (losses.actor_loss + losses.critic_loss).backward()
+    grad = mb.obs.grad.abs().sum(-1)
     assert (grad[~active] == 0).all()
     assert (grad[active] > 0).any()
     # Changing the dead agents' data (advantages, old log-probs, returns) changes no loss.
-    before = {k: v.item() for k, v in algo.losses(mb).items()}
-    mb2 = {k: v.detach().clone() for k, v in mb.items()}
-    mb2["advantages"][~active] = 1e3
-    mb2["logprobs"][~active] = -7.0
-    mb2["returns"][~active] = -50.0
-    after = {k: v.item() for k, v in algo.losses(mb2).items()}
+    before = {k: v.item() for k, v in algo.losses(mb)._asdict().items()}
+    mb2 = mb.map(lambda v: v.detach().clone())
+    mb2.advantages[~active] = 1e3
+    mb2.logprobs[~active] = -7.0
+    mb2.returns[~active] = -50.0
+    after = {k: v.item() for k, v in algo.losses(mb2)._asdict().items()}
     assert after == pytest.approx(before, rel=1e-6)
     algo.close()
 
@@ -193,7 +195,7 @@ def test_other_critic_inputs_run(critic_input):
     algo.collect()
     stats = algo.update()
     assert np.isfinite(stats["train/value_loss"]) and np.isfinite(stats["train/policy_loss"])
-    assert algo.buffer["values"].shape[-1] == (1 if critic_input == "state" else 3)
+    assert algo.buffer.values.shape[-1] == (1 if critic_input == "state" else 3)
     algo.close()
 
 

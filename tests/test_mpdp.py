@@ -38,7 +38,7 @@ def trained():
 
 
 def test_horizon_zero_is_sacs_actor_objective(trained):
-    obs, alpha = trained.buffer.sample(16)["obs"], torch.tensor(0.3)
+    obs, alpha = trained.buffer.sample(16).obs, torch.tensor(0.3)
     torch.manual_seed(0)
     objective, logp = trained.model_objective(obs, alpha, horizon=0)
     torch.manual_seed(0)
@@ -50,7 +50,7 @@ def test_horizon_zero_is_sacs_actor_objective(trained):
 
 def test_one_step_objective_with_termination_cuts_the_bootstrap(trained, monkeypatch):
     """With every model step terminal, J_H = r^(s_0, a_0) - alpha log pi(a_0|s_0) for any H >= 1."""
-    obs, alpha = trained.buffer.sample(16)["obs"], torch.tensor(0.3)
+    obs, alpha = trained.buffer.sample(16).obs, torch.tensor(0.3)
     monkeypatch.setattr(trained.config, "deterministic_model", True)
     monkeypatch.setattr(trained.config, "model_members", "mean")
     monkeypatch.setattr(trained, "is_terminal", lambda s, a, s2: torch.ones(len(s), dtype=torch.bool))
@@ -63,7 +63,7 @@ def test_one_step_objective_with_termination_cuts_the_bootstrap(trained, monkeyp
 
 
 def test_two_step_objective_sums_rewards_entropy_and_discounted_soft_q(trained, monkeypatch):
-    obs, alpha, gamma = trained.buffer.sample(8)["obs"], torch.tensor(0.2), trained.config.gamma
+    obs, alpha, gamma = trained.buffer.sample(8).obs, torch.tensor(0.2), trained.config.gamma
     monkeypatch.setattr(trained.config, "deterministic_model", True)
     monkeypatch.setattr(trained.config, "model_members", "mean")
     torch.manual_seed(2)
@@ -88,7 +88,7 @@ def test_actor_update_changes_only_the_actor(trained):
     }
     for p in [*trained.model.parameters(), trained.critic.flat]:
         p.grad = None
-    trained.actor_update(trained.buffer.sample(32)["obs"], torch.tensor(0.1))
+    trained.actor_update(trained.buffer.sample(32).obs, torch.tensor(0.1))
     assert all(torch.equal(a, b) for a, b in zip(before["model"], trained.model.parameters()))
     assert torch.equal(before["critic"], trained.critic.flat)
     assert trained.critic.flat.grad is None and all(p.grad is None for p in trained.model.parameters())

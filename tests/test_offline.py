@@ -15,7 +15,7 @@ from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.algos.sac_n import EDAC, SACN, EDACConfig, SACNConfig
 from rlsuite.algos.td3bc import TD3BC, TD3BCConfig
 from rlsuite.cli import main
-from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig
+from rlsuite.config import ConfigError, EnvConfig, EvalConfig, OfflineConfig
 from rlsuite.offline import FIELDS, DatasetError, load_dataset, normalized_score, save_dataset
 from rlsuite.offline.collect import collect_dataset
 
@@ -212,7 +212,7 @@ def test_collect_cli_every_level(tmp_path, capsys):
     assert sizes == {"random": 60, "medium": 100, "medium-replay": 80, "expert": 100}
     replay = load_dataset(out["medium-replay"])
     stored = sac.buffer.all_transitions()  # [rows * envs] in row order; the dataset is per env copy
-    np.testing.assert_allclose(np.sort(replay.rewards), np.sort(stored["rewards"].numpy()), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(replay.rewards), np.sort(stored.rewards.numpy()), rtol=1e-6)
     medium_expert = load_dataset(merged)
     assert len(medium_expert) == 200 and medium_expert.metadata["level"] == "medium-expert"
     np.testing.assert_array_equal(medium_expert.actions[:100], load_dataset(out["medium"]).actions)
@@ -271,19 +271,31 @@ def test_td3bc_agent_normalises_with_the_dataset_statistics(noisy_dataset, tmp_p
     restored = Algorithm.from_checkpoint(tmp_path / "td3bc.pt", device="cpu")  # no dataset needed to act
     obs = np.linspace(-1, 1, 7, dtype=np.float32).reshape(7, 1)
     np.testing.assert_array_equal(restored.agent.act(obs, True), algo.agent.act(obs, True))
+    with pytest.raises(ConfigError, match=r"offline\.dataset: td3bc has no dataset to train on"):
+        restored.learn(11)
+
+
+def test_offline_learners_take_no_env_steps_and_count_gradient_steps(noisy_dataset):
+    algo = offline_algo(SACN, SACNConfig(hidden_sizes=(8,), num_q=2, batch_size=8), noisy_dataset)
+    obs = np.copy(algo.obs)
+    algo.learn(7)
+    assert not algo.replay.takes_env_steps
+    assert algo.global_step == algo.gradient_steps == algo.iteration == 7
+    np.testing.assert_array_equal(algo.obs, obs)  # the training env was never stepped
+    assert algo.logged_stats()["train/buffer_size"] == len(load_dataset(noisy_dataset))
 
 
 def test_edac_diversity_term_by_hand(noisy_dataset):
     algo = offline_algo(EDAC, EDACConfig(hidden_sizes=(8,), num_q=3, batch_size=5), noisy_dataset)
     batch = algo.buffer.sample(5)
-    actions = batch["actions"].unsqueeze(0).expand(3, -1, -1).clone().requires_grad_(True)
-    q = algo.critic.per_member(batch["obs"], actions)
-    np.testing.assert_allclose(q.detach(), algo.critic(batch["obs"], batch["actions"]).detach(), rtol=1e-6)
+    actions = batch.actions.unsqueeze(0).expand(3, -1, -1).clone().requires_grad_(True)
+    q = algo.critic.per_member(batch.obs, actions)
+    np.testing.assert_allclose(q.detach(), algo.critic(batch.obs, batch.actions).detach(), rtol=1e-6)
     value = SACN.diversity(q, actions)
     grads = []
     for k in range(3):  # member k's own action gradient, one member at a time
-        a = batch["actions"].clone().requires_grad_(True)
-        grads.append(torch.autograd.grad(algo.critic(batch["obs"], a)[k].sum(), a)[0])
+        a = batch.actions.clone().requires_grad_(True)
+        grads.append(torch.autograd.grad(algo.critic(batch.obs, a)[k].sum(), a)[0])
     unit = [g / (g.norm(dim=-1, keepdim=True) + 1e-10) for g in grads]
     pairs = sum((unit[i] * unit[j]).sum(-1) for i in range(3) for j in range(3) if i != j)
     assert float(value.detach()) == pytest.approx(float(pairs.mean() / 2), rel=1e-5)
@@ -299,9 +311,9 @@ def test_sac_n_target_is_the_min_over_all_members(noisy_dataset):
     loss, q = algo.critic_loss(batch, alpha)
     torch.manual_seed(3)
     with torch.no_grad():
-        next_a, next_logp = algo.actor.sample(batch["next_obs"])
-        y = batch["rewards"] + batch["discount"] * (
-            algo.critic_target(batch["next_obs"], next_a).min(0).values - alpha * next_logp
+        next_a, next_logp = algo.actor.sample(batch.next_obs)
+        y = batch.rewards + batch.discount * (
+            algo.critic_target(batch.next_obs, next_a).min(0).values - alpha * next_logp
         )
     assert float(loss.detach()) == pytest.approx(float((q.detach() - y).square().mean(1).sum()), rel=1e-6)
 

@@ -1,11 +1,12 @@
-"""The NumPy PPO update equals the torch autograd update, step by step."""
+"""The contract of PPO's NumPy accelerator: its update equals autograd on ``ppo_loss``, step by step."""
 
 import copy
 
 import pytest
 import torch
 
-from rlsuite.algos.ppo import PPO, PPOConfig
+from rlsuite.algos.ppo import PPO, AutogradPPOUpdate, PPOConfig
+from rlsuite.algos.ppo_numpy_accelerated import NumpyAcceleratedPPOUpdate
 from rlsuite.config import EnvConfig
 
 CASES = {
@@ -36,7 +37,8 @@ def make(env_id, backend, **overrides):
 @pytest.mark.parametrize("case", CASES)
 def test_numpy_update_equals_autograd(case):
     env_id, overrides = CASES[case]
-    numpy_algo, torch_algo = make(env_id, "numpy", **overrides), make(env_id, "torch", **overrides)
+    numpy_algo = make(env_id, "numpy_accelerated", **overrides)
+    torch_algo = make(env_id, "torch", **overrides)
     torch_algo.agent.load_state_dict(numpy_algo.agent.state_dict())
     for _ in range(3):  # several iterations so Adam moments, ratio clipping and value clipping all engage
         numpy_algo.collect()
@@ -57,7 +59,7 @@ def test_numpy_update_equals_autograd(case):
 
 
 def test_clip_fraction_is_exercised():
-    algo = make("rlsuite/CartPole-v1", "numpy")
+    algo = make("rlsuite/CartPole-v1", "numpy_accelerated")
     fractions = []
     for _ in range(4):
         algo.collect()
@@ -66,5 +68,6 @@ def test_clip_fraction_is_exercised():
 
 
 def test_backend_choice_follows_device():
-    assert make("rlsuite/CartPole-v1", "auto").numpy_update is not None
-    assert make("rlsuite/CartPole-v1", "torch").numpy_update is None
+    assert isinstance(make("rlsuite/CartPole-v1", "auto").minibatch_update, NumpyAcceleratedPPOUpdate)
+    assert isinstance(make("rlsuite/CartPole-v1", "numpy").minibatch_update, NumpyAcceleratedPPOUpdate)
+    assert isinstance(make("rlsuite/CartPole-v1", "torch").minibatch_update, AutogradPPOUpdate)

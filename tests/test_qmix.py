@@ -7,7 +7,7 @@ import torch
 from rlsuite.agents.recurrent import RecurrentAgentNetwork, RecurrentQAgent
 from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
-from rlsuite.algos.qmix import QMIX, QMIXConfig, QMixer, VDNMixer, td_targets
+from rlsuite.algos.qmix import QMIX, QMIXConfig, QMixer, TeamEpisodes, VDNMixer, td_targets
 from rlsuite.algos.vdn import VDN, VDNConfig
 from rlsuite.config import EnvConfig, EvalConfig
 
@@ -96,7 +96,7 @@ def _hand_batch(algo):
     reward = torch.tensor([[1.0, 2.0, 0.0], [0.5, 0.0, 1.0]])
     terminated = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
     mask = torch.tensor([[True, True, False], [True, True, True]])
-    return dict(
+    return TeamEpisodes(
         obs=obs,
         state=state,
         action_mask=action_mask,
@@ -115,23 +115,23 @@ def test_loss_by_hand_with_double_q_over_available_actions():
     _constant_q(algo.target_network, target)
     batch = _hand_batch(algo)
     loss, stats = algo.loss(batch)
-    q = torch.tensor(online)[batch["actions"]].sum(-1)  # VDN: Q_tot = sum of the chosen Q_i
+    q = torch.tensor(online)[batch.actions].sum(-1)  # VDN: Q_tot = sum of the chosen Q_i
     next_q_tot = 3 * target[3]  # online argmax among available actions (3), valued by the target
-    y = batch["reward"] + 0.9 * (1 - batch["terminated"]) * next_q_tot
-    m = batch["mask"]
+    y = batch.reward + 0.9 * (1 - batch.terminated) * next_q_tot
+    m = batch.mask
     torch.testing.assert_close(loss, ((q - y)[m] ** 2).mean())
     torch.testing.assert_close(stats["target_mean"], y[m].mean())
 
     # padding contributes nothing: change everything after episode 0's end
-    padded = {k: v.clone() for k, v in batch.items()}
-    padded["reward"][0, 2] = 1e3
-    padded["actions"][0, 2] = 4
-    padded["obs"][0, 3] += 100.0
+    padded = TeamEpisodes(*(v.clone() for v in batch))
+    padded.reward[0, 2] = 1e3
+    padded.actions[0, 2] = 4
+    padded.obs[0, 3] += 100.0
     torch.testing.assert_close(algo.loss(padded)[0], loss)
 
     # without double Q the target network picks (among available actions): 4
     algo.config.double_q = False
-    y_single = batch["reward"] + 0.9 * (1 - batch["terminated"]) * 3 * target[4]
+    y_single = batch.reward + 0.9 * (1 - batch.terminated) * 3 * target[4]
     torch.testing.assert_close(algo.loss(batch)[0], ((q - y_single)[m] ** 2).mean())
     algo.close()
 
@@ -140,12 +140,12 @@ def test_qmix_loss_ignores_the_final_state_of_terminated_episodes_only():
     algo = small_qmix(num_envs=1)
     batch = _hand_batch(algo)
     base = algo.loss(batch)[0]
-    terminated_final = {k: v.clone() for k, v in batch.items()}
-    terminated_final["state"][0, 2:] += 5.0  # after the terminal step of episode 0 (and padding)
-    terminated_final["obs"][0, 2:] += 5.0
+    terminated_final = TeamEpisodes(*(v.clone() for v in batch))
+    terminated_final.state[0, 2:] += 5.0  # after the terminal step of episode 0 (and padding)
+    terminated_final.obs[0, 2:] += 5.0
     torch.testing.assert_close(algo.loss(terminated_final)[0], base)
-    truncated_final = {k: v.clone() for k, v in batch.items()}
-    truncated_final["state"][1, 3] += 5.0  # the state after episode 1's time-limit cut: bootstrapped
+    truncated_final = TeamEpisodes(*(v.clone() for v in batch))
+    truncated_final.state[1, 3] += 5.0  # the state after episode 1's time-limit cut: bootstrapped
     assert not torch.allclose(algo.loss(truncated_final)[0], base)
     algo.close()
 
@@ -265,6 +265,15 @@ def test_polyak_targets_when_tau_is_set():
     for old, new, online in zip(before, algo.target_mixer.parameters(), algo.mixer.parameters()):
         torch.testing.assert_close(new, old + 0.25 * (online - old))
     algo.close()
+    vdn = small_qmix(VDN, tau=0.25)  # the additive mixer has no parameters to average
+    before = [p.clone() for p in vdn.target_network.parameters()]
+    with torch.no_grad():
+        for p in vdn.agent.network.parameters():
+            p.add_(1.0)
+    vdn.update_targets()
+    for old, new in zip(before, vdn.target_network.parameters()):
+        torch.testing.assert_close(new, old + 0.25)
+    vdn.close()
 
 
 def test_checkpoint_without_replay_keeps_episodes_in_progress(tmp_path):

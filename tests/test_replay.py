@@ -22,11 +22,11 @@ def test_add_sample_and_ring_wrap():
     buf = filled(steps=8)  # 8 vector steps into 6 rows: rows 0-1 overwritten by steps 6-7
     assert len(buf) == 12 and buf.full and buf.pos == 2
     batch = buf.sample(512)
-    obs = batch["obs"].squeeze(1)
+    obs = batch.obs.squeeze(1)
     assert set(obs.tolist()) == {10 * t + e for t in range(2, 8) for e in range(2)}
-    torch.testing.assert_close(batch["next_obs"].squeeze(1), obs + 10)
-    torch.testing.assert_close(batch["discount"], torch.full((512,), 0.5))
-    order = buf.all_transitions()["obs"].squeeze(1).tolist()
+    torch.testing.assert_close(batch.next_obs.squeeze(1), obs + 10)
+    torch.testing.assert_close(batch.discount, torch.full((512,), 0.5))
+    order = buf.all_transitions().obs.squeeze(1).tolist()
     assert order == [10 * t + e for t in range(2, 8) for e in range(2)]  # oldest first
 
 
@@ -53,7 +53,7 @@ def test_n_step_returns_match_hand_computation(n_step):
     rewards = [t + 1.0 for t in range(steps)]
     batch = buf.sample(2000)
     for obs, reward, discount, next_obs in zip(
-        batch["obs"].squeeze(1), batch["rewards"], batch["discount"], batch["next_obs"].squeeze(1)
+        batch.obs.squeeze(1), batch.rewards, batch.discount, batch.next_obs.squeeze(1)
     ):
         t = int(obs) // 10
         want, want_discount, last = n_step_expected(
@@ -69,7 +69,7 @@ def test_state_dict_round_trip_continues_identically():
     copy = ReplayBuffer(12, 2, (1,), (1,), gamma=0.5, seed=99)
     copy.load_state_dict(buf.state_dict())
     assert len(copy) == len(buf) and copy.pos == buf.pos
-    for a, b in zip(buf.sample(64).values(), copy.sample(64).values()):
+    for a, b in zip(buf.sample(64), copy.sample(64), strict=True):
         torch.testing.assert_close(a, b)
 
 

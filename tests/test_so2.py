@@ -91,12 +91,12 @@ def test_pvu_target_by_hand_with_fixed_noise(pretrained):
     torch.manual_seed(5)
     target = so2.td_target(batch, alpha, noise=noise)
     torch.manual_seed(5)
-    next_a, next_logp = so2.actor.sample(batch["next_obs"])  # the same draw of a' ~ pi(.|s')
+    next_a, next_logp = so2.actor.sample(batch.next_obs)  # the same draw of a' ~ pi(.|s')
     perturbed = (next_a + noise.clamp(-0.6, 0.6)).clamp(-1.0, 1.0)
     by_hand = torch.stack(
         [
-            batch["rewards"]
-            + batch["discount"] * (so2.critic_target(batch["next_obs"], perturbed)[k] - alpha * next_logp)
+            batch.rewards
+            + batch.discount * (so2.critic_target(batch.next_obs, perturbed)[k] - alpha * next_logp)
             for k in range(3)
         ]
     )  # y_k: member k's own target, log-prob of the unperturbed a'
@@ -108,8 +108,8 @@ def test_pvu_target_by_hand_with_fixed_noise(pretrained):
     torch.testing.assert_close(so2.td_target(batch, alpha, noise=noise), by_hand.min(0).values)
     so2.config.pvu = False
     torch.manual_seed(5)
-    unperturbed = batch["rewards"] + batch["discount"] * (
-        so2.critic_target(batch["next_obs"], next_a).min(0).values - alpha * next_logp
+    unperturbed = batch.rewards + batch.discount * (
+        so2.critic_target(batch.next_obs, next_a).min(0).values - alpha * next_logp
     )
     torch.testing.assert_close(so2.td_target(batch, alpha, noise=noise), unperturbed)
 
@@ -131,13 +131,13 @@ def test_minibatch_is_ten_percent_online_ninety_percent_pool(pretrained):
     for _ in range(30):  # online-only data carries a marker reward no env transition has
         so2.buffer.add(np.zeros((1, 1)), np.zeros((1, 1)), marker, np.zeros((1, 1)), [False], [False])
     batch = so2.sample_batch()
-    assert batch["obs"].shape == (2560, 1)
-    assert int((batch["rewards"] == 1000.0).sum()) == 256
-    assert bool((batch["rewards"][:256] == 1000.0).all()) and bool((batch["rewards"][256:] <= 0).all())
+    assert batch.obs.shape == (2560, 1)
+    assert int((batch.rewards == 1000.0).sum()) == 256
+    assert bool((batch.rewards[:256] == 1000.0).all()) and bool((batch.rewards[256:] <= 0).all())
     naive = make_so2(pretrained, online_ratio=1.0, batch_size=64, dataset=False)
     assert naive.pool is None
     naive.buffer.add(np.zeros((1, 1)), np.zeros((1, 1)), marker, np.zeros((1, 1)), [False], [False])
-    assert bool((naive.sample_batch()["rewards"] == 1000.0).all())
+    assert bool((naive.sample_batch().rewards == 1000.0).all())
 
 
 def test_online_steps_go_to_the_buffer_and_the_pool(pretrained):

@@ -132,7 +132,7 @@ class EnsembleQ(nn.Module):
     def load_first_members(self, source_flat: torch.Tensor) -> int:
         """Copy members ``0..K-1`` of a larger ensemble of the same widths (its ``flat`` parameter).
 
-        SO2 fine-tunes with the first N members of the offline ensemble (algorithms.md section 3).
+        SO2 fine-tunes with the first N members of the offline ensemble (docs/offline.md, "SO2").
         Returns the source's member count; raises if widths differ or it has fewer than ``K`` members.
         """
         per_member = self.flat.numel() // self.num_q
@@ -177,12 +177,6 @@ class InputNormalizedActor(nn.Module):
 
     def action(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
         return self.actor.action(self.normalize(obs), deterministic)
-
-
-@torch.no_grad()
-def polyak_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """theta_target <- tau * theta + (1 - tau) * theta_target, for every parameter."""
-    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
 
 
 class ContinuousPolicyAgent(nn.Module):

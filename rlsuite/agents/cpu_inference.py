@@ -1,4 +1,5 @@
-"""Rollout inference for ``ActorCriticAgent`` on the CPU, without torch dispatch.
+"""The NumPy accelerator of PPO's rollout inference (``rollout_backend="numpy_accelerated"``, the default
+on a CPU): ``ActorCriticAgent`` forwards without torch dispatch.
 
 At rollout batch sizes (a few to a few hundred observations) a small MLP forward costs far less than
 torch's per-operator overhead, so on the CPU the collector runs the agent's own weights through NumPy
@@ -51,7 +52,7 @@ class CPURolloutPolicy:
     def __init__(self, agent: ActorCriticAgent, seed: int) -> None:
         if agent.device.type != "cpu":
             raise ValueError(
-                "the NumPy rollout path runs on the CPU; use rollout_backend=torch on other devices"
+                "the NumPy-accelerated rollout runs on the CPU; use rollout_backend=torch on other devices"
             )
         self.agent = agent
         self.rng = np.random.default_rng(seed)
@@ -79,6 +80,7 @@ class CPURolloutPolicy:
         return h[0, :, : self.out_dim], h[1, :, 0]
 
     def value(self, obs: np.ndarray) -> np.ndarray:
+        """``V(obs)`` as a NumPy array."""
         return self._heads(obs)[1]
 
     def sample(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

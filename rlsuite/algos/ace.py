@@ -1,7 +1,8 @@
 """ACE: cooperative multi-agent Q-learning with bidirectional action-dependency (Li et al., AAAI 2023).
 
-arXiv:2211.16068; implementation details from the released code (opendilab/ACE, ``ace_dqn.py``,
-``smac_ace.py``, ``exp/smac/*/config.py``), summarised in shared/reference/algorithms.md §1.
+arXiv:2211.16068; implementation details from the released code (github.com/opendilab/ACE:
+``ace_dqn.py``, ``smac_ace.py``, ``exp/smac/*/config.py``). The details neither settles, and what was
+chosen for each, are in docs/marl.md ("ACE").
 
 ACE turns one multi-agent step into a chain of single-agent decisions. Agent k sees the actions
 a_1..a_{k-1} already chosen (committed into the entity embeddings, ``rlsuite.agents.ace``) and values
@@ -31,14 +32,17 @@ RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-avera
 epsilon-greedy exploration drawn per agent inside the chain (the random action is committed, so the
 agents after it react to it). TD ``done`` is won | lost | draw; time-outs are bootstrapped.
 
+Defaults are the released SMAC configs': embedding 256, 3-step returns, 32 episodes then 50 gradient
+steps of 320 transitions, replay of 3000 episodes, RMSprop 3e-4 annealed (cosine) to 3e-6 over 50k
+learner steps, tau 0.008, epsilon 1.0 -> 0.05 over 50k env steps, aux weight 10, gradient clip 50.
+
 ACE reads entity features, which only the SMAC simulator provides (``entity_features=True``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -47,8 +51,11 @@ from rlsuite.agents.ace import ACENetwork, EntityBatch
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
-from rlsuite.core.marl import EpisodeBuffer, Field, LinearSchedule
-from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.marl import EpisodeBuffer, Field
+from rlsuite.core.optim import clip_grad_norm, polyak_update
+from rlsuite.core.schedules import LinearSchedule, cosine_anneal
+from rlsuite.core.seeding import eval_seed
+from rlsuite.core.training_stats import MeanAccumulator
 from rlsuite.envs.smac.entities import N_SELF_ACTIONS, dynamics_columns, smac_actions
 
 ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "entity_action_mask")
@@ -56,6 +63,8 @@ ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "en
 
 @dataclass
 class ACEConfig:
+    """ACE's settings; defaults are the released SMAC configs (module docstring)."""
+
     name: str = param("ace", help="algorithm name (fixed)", choices=("ace",))
     # network
     hidden: int = param(256, help="embedding width H (256 in the released SMAC configs)", min=2)
@@ -108,7 +117,7 @@ class ACEAgent:
         self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
         self.rng = np.random.default_rng(seed)
         # Evaluation draws its agent orders from its own stream, so evaluating does not change training.
-        self.eval_rng = np.random.default_rng(seed + 1_000_003)
+        self.eval_rng = np.random.default_rng(eval_seed(seed))
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
         self.epsilon = 0.0
@@ -191,6 +200,7 @@ def unpermute_actions(actions: np.ndarray, perm: np.ndarray) -> np.ndarray:
 
 
 def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch:
+    """The five ``entity_*`` arrays of a team observation as an :class:`EntityBatch` on ``device``."""
     t = {k: torch.as_tensor(np.asarray(arrays[k]), device=device) for k in ENTITY_KEYS}
     return EntityBatch(
         t["entity_state"].float(),
@@ -201,7 +211,20 @@ def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch
     )
 
 
+class ACEBatch(NamedTuple):
+    """``B`` n-step transitions for one gradient step, allies already permuted when ``shuffle_agents``."""
+
+    now: EntityBatch  # entities at s_t (the state the taken actions were chosen in)
+    next: EntityBatch  # entities at s_{t+1} (labels of the auxiliary dynamics loss)
+    boot: EntityBatch  # entities at s_{t+N}, or the episode's last state when it ends sooner (bootstrap)
+    actions: torch.Tensor  # [B, n] int64  the stored entity-layout actions a_1:n
+    returns: torch.Tensor  # [B] float32  sum_{m<N} gamma^m r_{t+m} (within the episode)
+    discount: torch.Tensor  # [B] float32  gamma^(boot - t), 0 where the episode terminated
+
+
 class ACE(MultiAgentAlgorithm):
+    """ACE's decision-chain Q-learning on SMAC entity features (``algo.name: ace``)."""
+
     name = "ace"
     config_cls = ACEConfig
     capabilities = Capabilities(
@@ -238,7 +261,7 @@ class ACE(MultiAgentAlgorithm):
         self.rng = np.random.default_rng(self.seed + 1)
         self.dynamics_cols = torch.as_tensor(dynamics_columns(env.battles.spec), device=self.device)
         self.learner_steps = 0
-        self._stats: list[dict[str, float]] = []
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def _fields(self, entity_size: int) -> dict[str, Field]:
         n, E = self.env.n_agents, self.n_entities
@@ -286,13 +309,13 @@ class ACE(MultiAgentAlgorithm):
             return {}
         self.restore_torch_threads()  # evaluation may have stepped an env since the last collect
         for _ in range(self.config.updates_per_collect):
-            self._stats.append(self._gradient_step())
+            self.train_stats.add(self._gradient_step())
         return {"train/lr": self.optimizer.param_groups[0]["lr"], "train/learner_steps": self.learner_steps}
 
     def _gradient_step(self) -> dict[str, float]:
         cfg = self.config
         batch = self._sample(cfg.batch_size)
-        online = self.net.taken_values(batch["now"], batch["actions"])
+        online = self.net.taken_values(batch.now, batch.actions)
         q_taken = online.q  # [B, n]: Q_k(s_t, a_1:k) of the stored actions
         with torch.no_grad():
             target = self._td_targets(batch)
@@ -310,29 +333,29 @@ class ACE(MultiAgentAlgorithm):
         self._set_learning_rate()
         self.optimizer.step()
         self.learner_steps += 1
-        self._polyak_update()
+        polyak_update(self.target_net, self.net, cfg.tau)
         return stats
 
-    def _td_targets(self, batch: dict[str, Any]) -> torch.Tensor:
+    def _td_targets(self, batch: ACEBatch) -> torch.Tensor:
         """[B, n] regression targets (see the module docstring for both variants)."""
-        greedy = self.net.chain(batch["boot"]).actions  # a*_1:n under the online net
-        bootstrap = self.target_net.taken_values(batch["boot"], greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n)
-        y = batch["returns"] + batch["discount"] * bootstrap  # discount already 0 where done
+        greedy = self.net.chain(batch.boot).actions  # a*_1:n under the online net
+        bootstrap = self.target_net.taken_values(batch.boot, greedy).q[:, -1]  # Q̄_n(s_{t+N}, a*_1:n)
+        y = batch.returns + batch.discount * bootstrap  # discount already 0 where done
         n = self.n_agents
         if self.config.td_target == "shared" or n == 1:
             return y[:, None].expand(-1, n)
         # Intra-step: y_k = Q̄_{k+1}(s_t, a_1:k, argmax_online Q_{k+1}), the last agent takes y.
-        mask = batch["now"].action_mask[:, 1:]
-        online_q = self.net.chain(batch["now"], batch["actions"]).q[:, 1:]  # candidates of agents 2..n
+        mask = batch.now.action_mask[:, 1:]
+        online_q = self.net.chain(batch.now, batch.actions).q[:, 1:]  # candidates of agents 2..n
         next_greedy = online_q.masked_fill(~mask, -torch.inf).argmax(-1, keepdim=True)
-        target_q = self.target_net.chain(batch["now"], batch["actions"]).q[:, 1:]
+        target_q = self.target_net.chain(batch.now, batch.actions).q[:, 1:]
         inner = target_q.gather(2, next_greedy)[..., 0]
         return torch.cat([inner, y[:, None]], dim=1)
 
-    def _dynamics_loss(self, online, batch: dict[str, Any]) -> torch.Tensor:
+    def _dynamics_loss(self, online, batch: ACEBatch) -> torch.Tensor:
         """MSE of the predicted next-step changes of (x, y, health, shield, shield > 0, cooldown)."""
         cols, n = self.dynamics_cols, self.n_agents
-        now, nxt = batch["now"], batch["next"]
+        now, nxt = batch.now, batch.next
         delta = nxt.state[..., cols] - now.state[..., cols]  # [B, E, 6]
         alive = now.alive[..., None].float()
         delta = delta * alive
@@ -346,7 +369,7 @@ class ACE(MultiAgentAlgorithm):
         )
         return unit_loss + (team_pred - team).pow(2).mean()
 
-    def _sample(self, size: int) -> dict[str, Any]:
+    def _sample(self, size: int) -> ACEBatch:
         """n-step transitions: entities now, one step later (aux labels) and N steps later (bootstrap)."""
         cfg, buf = self.config, self.buffer
         slots, t = buf.sample_steps(size, self.rng)
@@ -368,36 +391,25 @@ class ACE(MultiAgentAlgorithm):
             perm = torch.as_tensor(random_permutations(size, self.n_agents, self.rng), device=self.device)
             now, actions = permute_allies(now, perm, actions)
             nxt, boot = permute_allies(nxt, perm), permute_allies(boot, perm)
-        return {
-            "now": now,
-            "next": nxt,
-            "boot": boot,
-            "actions": actions,
-            "returns": torch.as_tensor(returns, dtype=torch.float32, device=self.device),
-            "discount": torch.as_tensor(discount, dtype=torch.float32, device=self.device),
-        }
+        return ACEBatch(
+            now=now,
+            next=nxt,
+            boot=boot,
+            actions=actions,
+            returns=torch.as_tensor(returns, dtype=torch.float32, device=self.device),
+            discount=torch.as_tensor(discount, dtype=torch.float32, device=self.device),
+        )
 
     def _set_learning_rate(self) -> None:
         """Cosine annealing from ``lr`` to ``lr_min`` over ``lr_tmax`` learner steps, then constant."""
         cfg = self.config
-        progress = min(self.learner_steps, cfg.lr_tmax) / cfg.lr_tmax
-        lr = cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * progress))
+        lr = cosine_anneal(self.learner_steps, cfg.lr, cfg.lr_min, cfg.lr_tmax)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    @torch.no_grad()
-    def _polyak_update(self) -> None:
-        tau = self.config.tau
-        for target, source in zip(self.target_net.parameters(), self.net.parameters(), strict=True):
-            target.lerp_(source, tau)
-
     def logged_stats(self) -> dict[str, float]:
-        if not self._stats:
-            return {}
-        keys = self._stats[0].keys()
-        out = {k: float(np.mean([s[k] for s in self._stats if k in s])) for k in keys}
-        self._stats.clear()
-        return out
+        """Means of the training statistics over the gradient steps since the last metrics row."""
+        return self.train_stats.pop_means()
 
     # --- checkpoints -------------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:

@@ -27,14 +27,14 @@ from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.evaluation import EvalResult, evaluate_policy
 from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
-from rlsuite.core.seeding import capture_rng_state, restore_rng_state, seed_everything
+from rlsuite.core.seeding import EVAL_SEED_OFFSET as EVAL_SEED_OFFSET  # re-exported (marl_base evaluation)
+from rlsuite.core.seeding import capture_rng_state, eval_seed, restore_rng_state, seed_everything
 from rlsuite.envs.registry import make_vec, spec
 
 if TYPE_CHECKING:
     from rlsuite.core.run import Run
 
 CHECKPOINT_FORMAT = 2  # 2: plain data only, read with torch.load(weights_only=True)
-EVAL_SEED_OFFSET = 1_000_003
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,14 @@ class Capabilities:
 
 
 class Algorithm(ABC):
-    """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``."""
+    """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``.
+
+    ``global_step`` is the counter the loop schedules on (``total_steps``, every ``every_steps``, learning
+    rate schedules) and the ``step`` of metrics and ``summary.json``: env steps for RL learners (all
+    envs together); gradient steps for the offline learners, which take no env steps (their gradient
+    steps are also counted apart, as ``gradient_steps``, like the online off-policy learners'); for the
+    text learners one text-env step is one prompt answered by one response, so it counts responses.
+    """
 
     name: ClassVar[str]
     config_cls: ClassVar[type]
@@ -168,7 +175,7 @@ class Algorithm(ABC):
         if self._eval_env is None:
             num_envs = self.eval_config.num_envs or min(episodes, 16)
             self._eval_env = self._make_env(num_envs)
-        seed = self.seed + EVAL_SEED_OFFSET + self.global_step
+        seed = eval_seed(self.seed, self.global_step)
         return evaluate_policy(self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed)
 
     def state_dict(self) -> dict[str, Any]:

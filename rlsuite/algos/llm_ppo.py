@@ -39,16 +39,19 @@ import torch
 from rlsuite.agents.text.models import SamplingConfig, TextModelConfig, build_critic
 from rlsuite.agents.text.policy import Generation, TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches
-from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step, warmup_factor
+from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step
 from rlsuite.config import param
-from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import generalized_advantages
+from rlsuite.core.schedules import warmup_factor
 
-__all__ = ["LLMPPO", "LLMPPOConfig", "terminal_reward_advantages"]
+__all__ = ["LLMPPO", "LLMPPOConfig", "PPOExperience", "terminal_reward_advantages"]
 
 
 @dataclass
 class LLMPPOConfig:
+    """ORZ-style PPO's settings; defaults are ORZ's where it has one (module docstring)."""
+
     name: str = param("llm_ppo", help="algorithm name (fixed)", choices=("llm_ppo",))
     model: TextModelConfig = param(
         default_factory=TextModelConfig, help="the causal LM (policy and critic base)"
@@ -94,6 +97,22 @@ class LLMPPOConfig:
     actor_steps_per_rollout: int = param(1, help="policy optimizer steps per rollout (ORZ: 1)", min=1)
     critic_steps_per_rollout: int = param(12, help="critic optimizer steps per rollout (ORZ: 12)", min=1)
     micro_batch_size: int = param(0, help="rows per forward/backward (gradient accumulation); 0 = all", min=0)
+
+
+@dataclass(frozen=True)
+class PPOExperience:
+    """One scored rollout: ``R`` kept responses with their prompts, right-padded to length ``L``.
+
+    Every ``[R, L]`` tensor is aligned with ``batch.input_ids`` (column t: token t) and is only meaningful
+    where ``batch.response_mask`` is 1; all were computed without gradients before the update.
+    """
+
+    batch: TokenBatch  # prompt + response token ids, attention and response masks [R, L]
+    old_logprobs: torch.Tensor  # [R, L]  log pi_old(token_t | tokens_<t)
+    old_values: torch.Tensor  # [R, L]  V_old(s_t), s_t the state before token t
+    advantages: torch.Tensor  # [R, L]  GAE with the reward on the last token (normalised if configured)
+    returns: torch.Tensor  # [R, L]  value targets
+    reference_logprobs: torch.Tensor | None  # [R, L]  log pi_ref(token_t | ...) for the KL term; None if off
 
 
 def terminal_reward_advantages(
@@ -177,7 +196,7 @@ class LLMPPO(TextAlgorithm):
         self.warmed_up = cfg.sft_warmup_steps == 0
         self.actor_steps = self.critic_steps = 0
         self._build_learners()
-        self.rollout: dict[str, Any] | None = None
+        self.rollout: PPOExperience | None = None
 
     def _build_learners(self) -> None:
         """Critic (a copy of the current policy + value head), optimisers and the frozen KL reference."""
@@ -230,7 +249,7 @@ class LLMPPO(TextAlgorithm):
         self.rollout = self._score_rollout(generation, np.asarray(rewards, np.float32))
         return stats
 
-    def _score_rollout(self, generation: Generation, rewards: np.ndarray) -> dict[str, Any]:
+    def _score_rollout(self, generation: Generation, rewards: np.ndarray) -> PPOExperience:
         """Old log-probs, old values, advantages and returns of the kept responses (no gradients)."""
         cfg = self.config
         keep = [i for i, text in enumerate(generation.texts) if text or not cfg.drop_empty_responses]
@@ -253,21 +272,21 @@ class LLMPPO(TextAlgorithm):
         )
         if cfg.advantage_norm == "batch":
             advantages = masked_normalize(advantages, batch.response_mask)
-        return {
-            "batch": batch,
-            "old_logprobs": torch.cat(old_logprobs),
-            "old_values": values,
-            "advantages": advantages,
-            "returns": returns,
-            "reference_logprobs": torch.cat(reference) if reference else None,
-        }
+        return PPOExperience(
+            batch=batch,
+            old_logprobs=torch.cat(old_logprobs),
+            old_values=values,
+            advantages=advantages,
+            returns=returns,
+            reference_logprobs=torch.cat(reference) if reference else None,
+        )
 
     # --- update --------------------------------------------------------------------------------
     def update(self) -> dict[str, float]:
         started = time.perf_counter()
         stats = self._update_critic()  # ORZ trains the critic first; advantages were fixed at collection
         stats.update(self._update_actor())
-        batch = self.rollout["batch"]
+        batch = self.rollout.batch
         seconds = time.perf_counter() - started
         # Tokens of the rollout (prompts included) trained through both critic and actor, per second.
         stats["time/train_tokens_per_s"] = self.per_second(int(batch.attention_mask.sum()), seconds)
@@ -280,7 +299,7 @@ class LLMPPO(TextAlgorithm):
 
     def _update_critic(self) -> dict[str, float]:
         cfg, data = self.config, self.rollout
-        batch = data["batch"]
+        batch = data.batch
         order = torch.randperm(len(batch), device=batch.input_ids.device)
         losses = []
         for chunk in order.tensor_split(min(cfg.critic_steps_per_rollout, len(batch))):
@@ -294,8 +313,8 @@ class LLMPPO(TextAlgorithm):
                 loss = (
                     clipped_value_loss(
                         self.critic(mini),
-                        data["old_values"][index],
-                        data["returns"][index],
+                        data.old_values[index],
+                        data.returns[index],
                         mini.response_mask,
                         cfg.value_clip,
                     )
@@ -313,7 +332,7 @@ class LLMPPO(TextAlgorithm):
 
     def _update_actor(self) -> dict[str, float]:
         cfg, data = self.config, self.rollout
-        batch = data["batch"]
+        batch = data.batch
         sums = {"policy_loss": 0.0, "clipfrac": 0.0, "approx_kl": 0.0, "entropy": 0.0, "kl_ref": 0.0}
         total_tokens = batch.num_response_tokens
         order = torch.arange(len(batch), device=batch.input_ids.device)
@@ -331,16 +350,16 @@ class LLMPPO(TextAlgorithm):
 
     def _actor_backward(self, index: torch.Tensor, tokens: torch.Tensor, sums: dict[str, float]) -> None:
         cfg, data = self.config, self.rollout
-        mini = data["batch"].select(index)
+        mini = data.batch.select(index)
         mask = mini.response_mask
         logprobs, entropy = self.policy.score(mini, with_entropy=True)
         policy_loss, clipped, approx_kl = clipped_policy_loss(
-            logprobs, data["old_logprobs"][index], data["advantages"][index], mask, cfg.clip_eps
+            logprobs, data.old_logprobs[index], data.advantages[index], mask, cfg.clip_eps
         )
         entropy_sum = (entropy * mask).sum()
         loss = policy_loss - cfg.ent_coef * entropy_sum
         if self.reference is not None:
-            kl_sum = (k3_kl(logprobs, data["reference_logprobs"][index]) * mask).sum()
+            kl_sum = (k3_kl(logprobs, data.reference_logprobs[index]) * mask).sum()
             loss = loss + cfg.kl_coef * kl_sum
             sums["kl_ref"] += kl_sum.item()
         (loss / tokens).backward()

@@ -26,12 +26,15 @@ from rlsuite.agents.text.policy import TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches, sequence_cross_entropy
 from rlsuite.config import param
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.schedules import warmup_factor
 
 __all__ = ["LLMSFT", "LLMSFTConfig", "sft_step"]
 
 
 @dataclass
 class LLMSFTConfig:
+    """SFT's settings (AdamW with linear warm-up, gradient accumulation)."""
+
     name: str = param("llm_sft", help="algorithm name (fixed)", choices=("llm_sft",))
     model: TextModelConfig = param(default_factory=TextModelConfig, help="the causal LM to train")
     init_from: str | None = param(
@@ -50,11 +53,6 @@ class LLMSFTConfig:
     )
 
 
-def warmup_factor(step: int, warmup_steps: int) -> float:
-    """Linear warm-up to 1 over ``warmup_steps`` optimizer steps, then constant (ORZ's schedule)."""
-    return min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
-
-
 def sft_step(policy, optimizer, batch: TokenBatch, micro_batch_size: int, max_grad_norm: float) -> float:
     """One optimizer step on the token-mean response NLL, accumulated over micro-batches; returns the loss."""
     optimizer.zero_grad(set_to_none=True)
@@ -70,11 +68,13 @@ def sft_step(policy, optimizer, batch: TokenBatch, micro_batch_size: int, max_gr
 
 
 def gold_batch(policy, prompts, responses, device) -> TokenBatch:
+    """Prompts with their gold ``responses`` as one teacher-forcing :class:`TokenBatch`."""
     targets = [policy.tokenizer.encode(r) for r in responses]
     return TokenBatch.from_pairs(policy.encode_prompts(prompts), targets, policy.tokenizer.pad_id, device)
 
 
 def make_adamw(params, lr: float, betas, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with the learners' settings (``betas`` from a config list or tuple)."""
     return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 

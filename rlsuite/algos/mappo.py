@@ -24,10 +24,8 @@ SMAC hyperparameters (the ``onpolicy`` reference code and its per-map scripts):
 * optional recurrent actor and critic (the paper's rMAPPO): a GRU after the MLP, trained by
   truncated BPTT over chunks of ``chunk_length`` (10) steps that start from the stored hidden state.
 
-Two small departures from the reference code: the value normaliser is updated once per rollout with
-its active returns (the reference updates it with every minibatch, dead agents included), and the value
-clip is centred on the rollout's values re-normalised with the updated statistics, the targets' units
-(the reference centres it on the critic's raw outputs, normalised with the statistics of the rollout).
+Two small departures from the reference code (value-normaliser updates and the centre of the value
+clip) are described in docs/marl.md ("MAPPO").
 
 Rollouts: ``num_steps`` steps of all envs (default 400 steps x 8 envs, the reference's
 ``episode_length x n_rollout_threads``). Episodes cut by the env's time limit (``truncated``) are
@@ -37,8 +35,10 @@ lost or drawn (``terminated``) are not.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -54,12 +54,21 @@ from rlsuite.agents.marl_actor_critic import (
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs
 from rlsuite.config import param
-from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import (
+    IdentityValueNorm,
+    ValueNorm,
+    bootstrap_truncated,
+    explained_variance,
+    multi_head_gae,
+)
+from rlsuite.core.schedules import linear_anneal
 
 
 @dataclass
 class MAPPOConfig:
+    """MAPPO's settings; defaults are the paper's SMAC hyperparameters (module docstring)."""
+
     name: str = param("mappo", help="algorithm name (fixed)", choices=("mappo",))
     # rollout
     num_steps: int = param(
@@ -102,115 +111,81 @@ class MAPPOConfig:
     chunk_length: int = param(10, help="BPTT chunk length of the recurrent networks (steps)", min=1)
 
 
-class ValueNorm:
-    """Running mean and variance of value targets (the reference's ``ValueNorm``, float64, NumPy).
+@dataclass
+class TeamRollout:
+    """One rollout of ``T = num_steps`` steps of ``N`` team envs, written step by step during ``collect``
+    (``n`` agents, ``V`` value heads: ``n`` per-agent critics or 1 team critic, ``H`` GRU width)."""
 
-    Exponential moving averages of ``E[x]`` and ``E[x^2]`` with ``beta`` close to 1 and a debiasing
-    term (as in Adam), so early estimates are not pulled toward 0; the variance is floored at 1e-2.
-    """
+    obs: np.ndarray  # [T, N, n, obs_size] float32  local observations o_t
+    state: np.ndarray  # [T, N, state_size] float32  global state s_t
+    action_mask: np.ndarray  # [T, N, n, n_actions] bool  available actions
+    actions: np.ndarray  # [T, N, n] int64  a_t
+    logprobs: np.ndarray  # [T, N, n] float32  log pi_old(a_t | o_t)
+    values: np.ndarray  # [T, N, V] float32  denormalised V(s_t)
+    rewards: np.ndarray  # [T, N, V] float32  team reward, + gamma V(s_final) at truncations
+    dones: np.ndarray  # [T, N] bool  step t ended an episode
+    first: np.ndarray  # [T, N] bool  step t started an episode (recurrent state zeroed there)
+    actor_h: np.ndarray | None = None  # [T, N, n, H] float32  actor GRU state before step t (rMAPPO)
+    critic_h: np.ndarray | None = None  # [T, N, V, H] float32  critic GRU state before step t (rMAPPO)
 
-    def __init__(self, beta: float = 0.99999, epsilon: float = 1e-5) -> None:
-        self.beta, self.epsilon = beta, epsilon
-        self.mean_acc = self.sq_acc = self.debias = 0.0
-
-    def update(self, x: np.ndarray) -> None:
-        x = np.asarray(x, np.float64)
-        if x.size == 0:
-            return
-        b = self.beta
-        self.mean_acc = b * self.mean_acc + (1 - b) * float(x.mean())
-        self.sq_acc = b * self.sq_acc + (1 - b) * float(np.square(x).mean())
-        self.debias = b * self.debias + (1 - b)
-
-    def mean_var(self) -> tuple[float, float]:
-        debias = max(self.debias, self.epsilon)
-        mean = self.mean_acc / debias
-        return mean, max(self.sq_acc / debias - mean**2, 1e-2)
-
-    def normalize(self, x: Any) -> Any:
-        mean, var = self.mean_var()
-        return (x - mean) / np.sqrt(var)
-
-    def denormalize(self, x: Any) -> Any:
-        mean, var = self.mean_var()
-        return x * np.sqrt(var) + mean
-
-    def state_dict(self) -> dict[str, float]:
-        return {"mean_acc": self.mean_acc, "sq_acc": self.sq_acc, "debias": self.debias}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.mean_acc, self.sq_acc = float(state["mean_acc"]), float(state["sq_acc"])
-        self.debias = float(state["debias"])
+    @classmethod
+    def zeros(cls, steps: int, env: Any, value_heads: int, hidden: int | None) -> TeamRollout:
+        """Zeroed arrays for ``env`` (a team vector env); ``hidden``: GRU width, None if feed-forward."""
+        n, agents = env.num_envs, env.n_agents
+        recurrent = hidden is not None
+        return cls(
+            obs=np.zeros((steps, n, agents, env.obs_size), np.float32),
+            state=np.zeros((steps, n, env.state_size), np.float32),
+            action_mask=np.zeros((steps, n, agents, env.n_actions), bool),
+            actions=np.zeros((steps, n, agents), np.int64),
+            logprobs=np.zeros((steps, n, agents), np.float32),
+            values=np.zeros((steps, n, value_heads), np.float32),
+            rewards=np.zeros((steps, n, value_heads), np.float32),
+            dones=np.zeros((steps, n), bool),
+            first=np.zeros((steps, n), bool),
+            actor_h=np.zeros((steps, n, agents, hidden), np.float32) if recurrent else None,
+            critic_h=np.zeros((steps, n, value_heads, hidden), np.float32) if recurrent else None,
+        )
 
 
-class _IdentityNorm:
-    """Stands in for :class:`ValueNorm` when ``value_norm=False``."""
+class MAPPOBatch(NamedTuple):
+    """Training tensors of one rollout. ``prepare_batch`` gives them ``[T, N, ...]``; minibatches are
+    ``[B, ...]`` team-steps (feed-forward) or ``[L, B, ...]`` chunks of ``L`` steps (recurrent)."""
 
-    def update(self, x: np.ndarray) -> None:
-        pass
+    obs: torch.Tensor  # [..., n, obs_size]
+    state: torch.Tensor  # [..., state_size]
+    action_mask: torch.Tensor  # [..., n, n_actions] bool
+    actions: torch.Tensor  # [..., n] int64
+    logprobs: torch.Tensor  # [..., n]  log pi_old(a | o)
+    advantages: torch.Tensor  # [..., n]  GAE, standardised over the active agent-steps
+    active: torch.Tensor  # [..., n] bool  agent alive (death masking)
+    value_active: torch.Tensor  # [..., V] bool  value heads in the critic loss
+    returns: torch.Tensor  # [..., V]  value targets, normalised
+    old_values: torch.Tensor  # [..., V]  V_old, normalised with the updated statistics
+    first: torch.Tensor  # [...] bool  step starts an episode
+    actor_h: torch.Tensor | None  # [..., n, H]  GRU states (rMAPPO; [0] of a chunk starts it)
+    critic_h: torch.Tensor | None  # [..., V, H]
 
-    def normalize(self, x: Any) -> Any:
-        return x
-
-    denormalize = normalize
-
-    def mean_var(self) -> tuple[float, float]:
-        return 0.0, 1.0
-
-    def state_dict(self) -> dict[str, float]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        pass
-
-
-def bootstrap_truncated(
-    reward: np.ndarray,
-    terminated: np.ndarray,
-    truncated: np.ndarray,
-    final_values: np.ndarray,
-    gamma: float,
-) -> np.ndarray:
-    """Per-head rewards ``[N, V]``: the team reward, plus ``gamma * V(s_final)`` where a time limit cut
-    the episode (``truncated and not terminated``), so the time limit is not mistaken for an ending."""
-    out = np.repeat(np.asarray(reward, np.float32)[:, None], final_values.shape[-1], axis=1)
-    cut = np.logical_and(truncated, np.logical_not(terminated))
-    out[cut] += gamma * final_values[cut]
-    return out
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> MAPPOBatch:
+        """``fn`` applied to every tensor field (absent recurrent fields stay None)."""
+        return MAPPOBatch(*(None if value is None else fn(value) for value in self))
 
 
-def compute_gae(
-    rewards: np.ndarray,
-    values: np.ndarray,
-    dones: np.ndarray,
-    last_values: np.ndarray,
-    gamma: float,
-    gae_lambda: float,
-) -> np.ndarray:
-    """Generalised advantage estimates ``[T, N, V]`` (Schulman et al., 2016, eq. 16):
+class MAPPOLosses(NamedTuple):
+    """Differentiable losses of a minibatch and their diagnostics (scalars)."""
 
-        delta_t = r_t + gamma * V(s_{t+1}) * (1 - done_t) - V(s_t)
-        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
-
-    ``rewards`` and ``values`` are ``[T, N, V]``, ``dones [T, N]`` marks steps that ended an episode
-    (truncations included: their bootstrap is already in ``rewards``), ``last_values [N, V]`` are the
-    values of the observation after the rollout's last step.
-    """
-    steps, n_envs, n_values = rewards.shape
-    # The single-agent kernel over [T, N * V] columns: every agent column shares its env's done flag.
-    flat_dones = np.repeat(np.asarray(dones, np.float64), n_values, axis=1)
-    advantages = generalized_advantages(
-        np.ascontiguousarray(rewards, np.float64).reshape(steps, -1),
-        np.ascontiguousarray(values, np.float64).reshape(steps, -1),
-        flat_dones,
-        np.ascontiguousarray(last_values, np.float64).reshape(-1),
-        gamma,
-        gae_lambda,
-    )
-    return advantages.reshape(steps, n_envs, n_values)
+    actor_loss: torch.Tensor  # policy_loss - ent_coef * entropy
+    critic_loss: torch.Tensor  # vf_coef * value_loss
+    policy_loss: torch.Tensor
+    value_loss: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clip_fraction: torch.Tensor
 
 
 class MAPPO(MultiAgentAlgorithm):
+    """Multi-agent PPO with a centralised critic (``algo.name: mappo``)."""
+
     name = "mappo"
     config_cls = MAPPOConfig
     capabilities = Capabilities(
@@ -249,30 +224,11 @@ class MAPPO(MultiAgentAlgorithm):
         self.critic_params = list(self.agent.critic.parameters())
         self.actor_optimizer = torch.optim.Adam(self.actor_params, lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optimizer = torch.optim.Adam(self.critic_params, lr=cfg.critic_lr, eps=cfg.adam_eps)
-        self.value_normalizer = ValueNorm() if cfg.value_norm else _IdentityNorm()
-        self.buffer = self._allocate_buffer()
+        self.value_normalizer = ValueNorm() if cfg.value_norm else IdentityValueNorm()
+        hidden = self.agent.hidden_size if cfg.recurrent else None
+        self.buffer = TeamRollout.zeros(cfg.num_steps, env, self.agent.value_heads, hidden)
         # Which envs start a new episode at the next step (the recurrent networks zero their state there).
         self.first = np.ones(env.num_envs, bool)
-
-    def _allocate_buffer(self) -> dict[str, np.ndarray]:
-        env, steps = self.env, self.config.num_steps
-        n, heads, agents = env.num_envs, self.agent.value_heads, env.n_agents
-        buf = {
-            "obs": np.zeros((steps, n, agents, env.obs_size), np.float32),
-            "state": np.zeros((steps, n, env.state_size), np.float32),
-            "action_mask": np.zeros((steps, n, agents, env.n_actions), bool),
-            "actions": np.zeros((steps, n, agents), np.int64),
-            "logprobs": np.zeros((steps, n, agents), np.float32),
-            "values": np.zeros((steps, n, heads), np.float32),  # denormalised V(s_t)
-            "rewards": np.zeros((steps, n, heads), np.float32),  # bootstrapped at truncations
-            "dones": np.zeros((steps, n), bool),
-            "first": np.zeros((steps, n), bool),
-        }
-        if self.config.recurrent:
-            hidden = self.agent.hidden_size
-            buf["actor_h"] = np.zeros((steps, n, agents, hidden), np.float32)
-            buf["critic_h"] = np.zeros((steps, n, heads, hidden), np.float32)
-        return buf
 
     # --- acting ----------------------------------------------------------------------------------
     def _tensor(self, x: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -286,11 +242,11 @@ class MAPPO(MultiAgentAlgorithm):
         cfg, buf, agent = self.config, self.buffer, self.agent
         for t in range(cfg.num_steps):
             obs, state, mask = self.obs, self.info["state"], self.info["action_mask"]
-            buf["obs"][t], buf["state"][t], buf["action_mask"][t] = obs, state, mask
-            buf["first"][t] = self.first
+            buf.obs[t], buf.state[t], buf.action_mask[t] = obs, state, mask
+            buf.first[t] = self.first
             if cfg.recurrent:
-                buf["actor_h"][t] = agent.memory[0].cpu().numpy()
-                buf["critic_h"][t] = agent.memory[1].cpu().numpy()
+                buf.actor_h[t] = agent.memory[0].cpu().numpy()
+                buf.critic_h[t] = agent.memory[1].cpu().numpy()
             # One batched forward of the actor over all envs and agents, one of the critic.
             obs_t, mask_t = self._tensor(obs), self._tensor(mask, torch.bool)
             log_probs = agent.policy_step(obs_t, mask_t)
@@ -298,20 +254,20 @@ class MAPPO(MultiAgentAlgorithm):
             logp = log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)
             value = agent.value_step(obs_t, self._tensor(state))
             action_np = action.cpu().numpy()
-            buf["actions"][t], buf["logprobs"][t] = action_np, logp.cpu().numpy()
-            buf["values"][t] = self.value_normalizer.denormalize(value.cpu().numpy())
+            buf.actions[t], buf.logprobs[t] = action_np, logp.cpu().numpy()
+            buf.values[t] = self.value_normalizer.denormalize(value.cpu().numpy())
 
             next_obs, reward, terminated, truncated, info = self.step_env(action_np)
             done = np.logical_or(terminated, truncated)
             self.track(reward, terminated, truncated, info)
-            buf["rewards"][t] = bootstrap_truncated(
+            buf.rewards[t] = bootstrap_truncated(
                 reward,
                 terminated,
                 truncated,
                 self._final_values(next_obs, info, terminated, truncated),
                 cfg.gamma,
             )
-            buf["dones"][t] = done
+            buf.dones[t] = done
             self.obs, self.info, self.first = next_obs, info, done
             agent.reset(self.env.num_envs, np.flatnonzero(done))
         self.last_values = self._values(self.obs, self.info["state"])
@@ -341,27 +297,27 @@ class MAPPO(MultiAgentAlgorithm):
             for group in optimizer.param_groups:
                 group["lr"] = lr * lr_scale
 
-        tensors, diagnostics = self.prepare_batch()
+        batch, diagnostics = self.prepare_batch()
         stats: list[dict[str, float]] = []
         for _epoch in range(cfg.update_epochs):
-            for minibatch in self._minibatches(tensors):
+            for minibatch in self._minibatches(batch):
                 stats.append(self._minibatch_step(minibatch))
         out = {f"train/{k}": float(np.mean([s[k] for s in stats])) for k in stats[0]}
         out["train/lr"] = cfg.lr * lr_scale
         out.update(diagnostics)
         return out
 
-    def prepare_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    def prepare_batch(self) -> tuple[MAPPOBatch, dict[str, float]]:
         """GAE, returns, value-normaliser update, death masks: the rollout as training tensors
         ``[T, N, ...]`` (and diagnostics)."""
         cfg, buf = self.config, self.buffer
-        advantages = compute_gae(
-            buf["rewards"], buf["values"], buf["dones"], self.last_values, cfg.gamma, cfg.gae_lambda
+        advantages = multi_head_gae(
+            buf.rewards, buf.values, buf.dones, self.last_values, cfg.gamma, cfg.gae_lambda
         )
-        returns = advantages + buf["values"]
+        returns = advantages + buf.values
         # Death masking: an agent is active unless it is dead (only no-op available); the team critic
         # ("state") has one head per env, always active.
-        active = buf["action_mask"][..., 1:].any(-1)
+        active = buf.action_mask[..., 1:].any(-1)
         value_active = active if self.agent.value_heads > 1 else np.ones_like(returns, bool)
         self.value_normalizer.update(returns[value_active])
         actor_adv = np.broadcast_to(advantages, active.shape) if self.agent.value_heads == 1 else advantages
@@ -369,91 +325,87 @@ class MAPPO(MultiAgentAlgorithm):
             chosen = actor_adv[active]
             if chosen.size > 1:
                 actor_adv = (actor_adv - chosen.mean()) / (chosen.std() + 1e-5)
-        batch = {
-            "obs": buf["obs"],
-            "state": buf["state"],
-            "action_mask": buf["action_mask"],
-            "actions": buf["actions"],
-            "logprobs": buf["logprobs"],
-            "advantages": actor_adv.astype(np.float32),
-            "active": active,
-            "value_active": value_active,
+        arrays = MAPPOBatch(
+            obs=buf.obs,
+            state=buf.state,
+            action_mask=buf.action_mask,
+            actions=buf.actions,
+            logprobs=buf.logprobs,
+            advantages=actor_adv.astype(np.float32),
+            active=active,
+            value_active=value_active,
             # Targets and old predictions in the critic's (normalised) units.
-            "returns": self.value_normalizer.normalize(returns).astype(np.float32),
-            "old_values": self.value_normalizer.normalize(buf["values"]).astype(np.float32),
-            "first": buf["first"],
-        }
-        if cfg.recurrent:
-            batch["actor_h"], batch["critic_h"] = buf["actor_h"], buf["critic_h"]
-        tensors = {k: torch.as_tensor(np.ascontiguousarray(v), device=self.device) for k, v in batch.items()}
+            returns=self.value_normalizer.normalize(returns).astype(np.float32),
+            old_values=self.value_normalizer.normalize(buf.values).astype(np.float32),
+            first=buf.first,
+            actor_h=buf.actor_h,
+            critic_h=buf.critic_h,
+        )
+        batch = arrays.map(lambda array: torch.as_tensor(np.ascontiguousarray(array), device=self.device))
         mean, var = self.value_normalizer.mean_var()
         diagnostics = {
-            "train/explained_variance": _explained_variance(
-                buf["values"][value_active], returns[value_active]
-            ),
+            "train/explained_variance": explained_variance(buf.values[value_active], returns[value_active]),
             "train/value_norm_mean": mean,
             "train/value_norm_std": float(np.sqrt(var)),
             "train/active_fraction": float(active.mean()),
         }
-        return tensors, diagnostics
+        return batch, diagnostics
 
     def _lr_scale(self) -> float:
-        if not self.config.anneal_lr or self.total_steps <= 0:
+        """Factor on both learning rates: 1, or annealed linearly to 0 over the run when ``anneal_lr``."""
+        if not self.config.anneal_lr:
             return 1.0
-        batch = self.config.num_steps * self.env.num_envs
-        num_iterations = max(1, -(-self.total_steps // batch))
-        return max(0.0, 1.0 - self.iteration / num_iterations)
+        return linear_anneal(self.iteration, self.total_steps, self.config.num_steps * self.env.num_envs)
 
-    def _minibatches(self, tensors: dict[str, torch.Tensor]):
+    def _minibatches(self, batch: MAPPOBatch) -> Iterator[MAPPOBatch]:
         """Feed-forward: shuffled team-steps ``[B, ...]``. Recurrent: shuffled chunks ``[L, B, ...]``."""
         cfg = self.config
         steps, n = cfg.num_steps, self.env.num_envs
         if cfg.recurrent:
             length = cfg.chunk_length
             # [T, N, ...] -> [L, C * N, ...]: chunk c of env e is sequence c * N + e.
-            seqs = {
-                k: v.reshape(steps // length, length, n, *v.shape[2:]).transpose(0, 1).flatten(1, 2)
-                for k, v in tensors.items()
-            }
-            count, axis = seqs["first"].shape[1], 1
+            seqs = batch.map(
+                lambda v: v.reshape(steps // length, length, n, *v.shape[2:]).transpose(0, 1).flatten(1, 2)
+            )
+            count, axis = seqs.first.shape[1], 1
         else:
-            seqs = {k: v.flatten(0, 1) for k, v in tensors.items()}
+            seqs = batch.map(lambda v: v.flatten(0, 1))
             count, axis = steps * n, 0
         order = torch.randperm(count, device=self.device) if cfg.num_minibatches > 1 else None
         for rows in order.tensor_split(cfg.num_minibatches) if order is not None else [None]:
             if rows is None:
                 yield seqs
             else:
-                yield {k: v.index_select(axis, rows) for k, v in seqs.items()}
+                yield seqs.map(partial(torch.index_select, dim=axis, index=rows))
 
-    def _evaluate(self, mb: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _evaluate(self, mb: MAPPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(log pi(a), entropy, V)`` of a minibatch under the current networks."""
         agent = self.agent
-        actor_in = agent.actor_inputs(mb["obs"])
-        critic_in = agent.critic_inputs(mb["obs"], mb["state"])
+        actor_in = agent.actor_inputs(mb.obs)
+        critic_in = agent.critic_inputs(mb.obs, mb.state)
         if self.config.recurrent:
-            logits = _sequence(agent.actor, actor_in, mb["actor_h"][0], mb["first"])
-            values = _sequence(agent.critic, critic_in, mb["critic_h"][0], mb["first"])
+            logits = _sequence(agent.actor, actor_in, mb.actor_h[0], mb.first)
+            values = _sequence(agent.critic, critic_in, mb.critic_h[0], mb.first)
         else:
             logits, values = agent.actor(actor_in)[0], agent.critic(critic_in)[0]
-        log_probs = masked_log_probs(logits, mb["action_mask"])
-        logp = log_probs.gather(-1, mb["actions"].unsqueeze(-1)).squeeze(-1)
-        return logp, masked_entropy(log_probs, mb["action_mask"]), values.squeeze(-1)
+        log_probs = masked_log_probs(logits, mb.action_mask)
+        logp = log_probs.gather(-1, mb.actions.unsqueeze(-1)).squeeze(-1)
+        return logp, masked_entropy(log_probs, mb.action_mask), values.squeeze(-1)
 
-    def losses(self, mb: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def losses(self, mb: MAPPOBatch) -> MAPPOLosses:
         """The actor and critic losses of a minibatch (and diagnostics), as differentiable tensors."""
         cfg = self.config
         logp, entropy, values = self._evaluate(mb)
-        active = mb["active"].to(logp.dtype)
+        active = mb.active.to(logp.dtype)
         n_active = active.sum().clamp(min=1.0)
         masked_mean = lambda x: (x * active).sum() / n_active  # noqa: E731
 
         # Actor objective (MAPPO paper, Sec. 3 / App. A; PPO's clipped surrogate) over the active
         # agent-steps, minimised:
         #   L(theta) = -E[ min( r A, clip(r, 1 - eps, 1 + eps) A ) ],  r = pi_theta(a|o) / pi_old(a|o)
-        log_ratio = logp - mb["logprobs"]
+        log_ratio = logp - mb.logprobs
         ratio = log_ratio.exp()
-        adv = mb["advantages"]
+        adv = mb.advantages
         surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv)
         policy_loss = -masked_mean(surrogate)
         # Entropy bonus sigma * S[pi_theta], over the available actions, active agents only.
@@ -462,44 +414,45 @@ class MAPPO(MultiAgentAlgorithm):
         # Critic objective (MAPPO paper) on normalised returns R_hat, Huber loss l instead of the square:
         #   L(phi) = E[ max( l(V_phi(s) - R_hat), l(clip(V_phi(s), V_old - eps, V_old + eps) - R_hat) ) ]
         # averaged over the active agents (per-agent critics) or over all team steps ("state").
-        value_active = mb["value_active"].to(values.dtype)
-        value_error = _huber(values - mb["returns"], cfg.huber_delta)
+        value_active = mb.value_active.to(values.dtype)
+        value_error = _huber(values - mb.returns, cfg.huber_delta)
         if cfg.clip_vloss:
-            clipped = mb["old_values"] + (values - mb["old_values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
-            value_error = torch.max(value_error, _huber(clipped - mb["returns"], cfg.huber_delta))
+            clipped = mb.old_values + (values - mb.old_values).clamp(-cfg.clip_coef, cfg.clip_coef)
+            value_error = torch.max(value_error, _huber(clipped - mb.returns, cfg.huber_delta))
         value_loss = (value_error * value_active).sum() / value_active.sum().clamp(min=1.0)
         with torch.no_grad():  # k3 estimator of KL(old || new)
             approx_kl = masked_mean((ratio - 1) - log_ratio)
             clip_fraction = masked_mean(((ratio - 1).abs() > cfg.clip_coef).to(logp.dtype))
-        return {
-            "actor_loss": policy_loss - cfg.ent_coef * entropy_mean,
-            "critic_loss": cfg.vf_coef * value_loss,
-            "policy_loss": policy_loss,
-            "value_loss": value_loss,
-            "entropy": entropy_mean,
-            "approx_kl": approx_kl,
-            "clip_fraction": clip_fraction,
-        }
+        return MAPPOLosses(
+            actor_loss=policy_loss - cfg.ent_coef * entropy_mean,
+            critic_loss=cfg.vf_coef * value_loss,
+            policy_loss=policy_loss,
+            value_loss=value_loss,
+            entropy=entropy_mean,
+            approx_kl=approx_kl,
+            clip_fraction=clip_fraction,
+        )
 
-    def _minibatch_step(self, mb: dict[str, torch.Tensor]) -> dict[str, float]:
+    def _minibatch_step(self, mb: MAPPOBatch) -> dict[str, float]:
         cfg = self.config
         losses = self.losses(mb)
         # Actor and critic are separate networks with separate optimisers and gradient clipping.
         stats = {}
-        for key, optimizer, params in (
-            ("actor", self.actor_optimizer, self.actor_params),
-            ("critic", self.critic_optimizer, self.critic_params),
+        for key, loss, optimizer, params in (
+            ("actor", losses.actor_loss, self.actor_optimizer, self.actor_params),
+            ("critic", losses.critic_loss, self.critic_optimizer, self.critic_params),
         ):
             optimizer.zero_grad(set_to_none=True)
-            losses[f"{key}_loss"].backward()
+            loss.backward()
             if cfg.max_grad_norm > 0:
                 stats[f"{key}_grad_norm"] = clip_grad_norm(params, cfg.max_grad_norm).item()
             optimizer.step()
         stats.update(
-            {
-                k: losses[k].item()
-                for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
-            }
+            policy_loss=losses.policy_loss.item(),
+            value_loss=losses.value_loss.item(),
+            entropy=losses.entropy.item(),
+            approx_kl=losses.approx_kl.item(),
+            clip_fraction=losses.clip_fraction.item(),
         )
         return stats
 
@@ -541,9 +494,3 @@ def _huber(error: torch.Tensor, delta: float) -> torch.Tensor:
     if delta <= 0:
         return 0.5 * error.square()
     return F.huber_loss(error, torch.zeros_like(error), reduction="none", delta=delta)
-
-
-def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """1 - Var[R - V] / Var[R]: 1 is a perfect critic, 0 no better than a constant."""
-    var = float(np.var(target))
-    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var

@@ -2,8 +2,7 @@
 
 MPDP extends SAC's policy-improvement step: instead of projecting the policy onto exp(Q/alpha) at one
 state, it improves the policy jointly over the next ``H`` steps of a learned model, which the paper
-proves still improves monotonically and converges to SAC's max-entropy optimum. Here, as the issue and
-shared/reference/algorithms.md §4 describe it:
+proves still improves monotonically and converges to SAC's max-entropy optimum.
 
 * **Model**: an MBPO ensemble (``rlsuite.agents.dynamics.EnsembleDynamics``: 7 Gaussian members, 5
   elites, holdout early stopping) predicting reward and state change, refitted on the replay buffer
@@ -20,12 +19,9 @@ shared/reference/algorithms.md §4 describe it:
 * **Critic** and **temperature**: SAC's (soft Bellman residual on real transitions, clipped double-Q;
   alpha tuned towards the entropy target from log pi at the replay states).
 
-The paper's method section was not available (algorithms.md §4(b)); these choices are ours and are all
-configurable: the horizon schedule (1 -> 3 between 20k and 40k env steps, as DI-engine's MBSAC ramps its
-rollout length), stochastic rather than deterministic model steps (``deterministic_model``), each
-sample rolled through one random elite (``model_members``: "partition", MBPO's per-sample choice at one
-member's compute), the objective summed rather than averaged over steps (Adam is invariant to the
-scale), automatic temperature (SAC's; DI-engine fixes alpha = 0.2), critic trained on real data only.
+Defaults: SAC's (lr 3e-4, batch 256, 256-256 ReLU, tau 0.005), H = 3 reached by a linear ramp from 1
+between 20k and 40k env steps, model refits every 250 env steps. Where the paper leaves a detail open the
+choice is a config field; docs/off_policy.md ("MPDP") lists them.
 """
 
 from __future__ import annotations
@@ -44,6 +40,8 @@ from rlsuite.config import param
 
 @dataclass
 class MPDPConfig(SACConfig):
+    """MPDP's settings: SAC's plus the planning horizon and the MBPO model."""
+
     name: str = param("mpdp", help="algorithm name (fixed)", choices=("mpdp",))
     # planning horizon of the policy objective
     horizon: int = param(3, help="model steps H in the policy objective (0 = SAC)", min=0)
@@ -78,6 +76,8 @@ class MPDPConfig(SACConfig):
 
 
 class MPDP(SAC):
+    """Model-based planning distilled to policy (``algo.name: mpdp``)."""
+
     name = "mpdp"
     config_cls = MPDPConfig
 
@@ -128,10 +128,10 @@ class MPDP(SAC):
         """Refit the ensemble on every real transition (MBPO: warm-started, holdout early stopping)."""
         cfg, data = self.config, self.buffer.all_transitions()
         stats = self.model.fit(
-            data["obs"],
-            data["actions"],
-            data["rewards"],
-            data["next_obs"],
+            data.obs,
+            data.actions,
+            data.rewards,
+            data.next_obs,
             holdout_ratio=cfg.model_holdout_ratio,
             max_holdout=cfg.model_max_holdout,
             batch_size=cfg.model_batch_size,
@@ -157,6 +157,7 @@ class MPDP(SAC):
 
     # --- policy improvement through the model ---------------------------------------------------------
     def current_horizon(self) -> int:
+        """H at the current env step: ``horizon``, or the linear ramp from 1 inside ``horizon_ramp``."""
         cfg = self.config
         start, end = cfg.horizon_ramp
         if cfg.horizon <= 1 or end <= start or self.global_step >= end:

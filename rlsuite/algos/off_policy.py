@@ -1,15 +1,23 @@
-"""What SAC, TD3 and MPDP share: replay collection, the update-to-data schedule and checkpointing.
+"""What SAC, TD3, MPDP and the offline learners share: a data source, the update schedule, checkpoints.
 
-One iteration collects ``train_freq`` vector steps (``train_freq * num_envs`` env steps) and then takes
-``utd_ratio`` gradient steps per env step collected. Until ``learning_starts`` env steps have been taken
-actions are uniform in the action box and no gradient step is taken (SB3 and CleanRL do the same).
-Subclasses implement ``build`` (networks and optimisers, ``self.agent``), ``exploration_action`` and
-``train_step`` (one gradient step on a replay batch).
+The learner is given its data by composition: ``make_replay`` returns a
+:class:`~rlsuite.algos.replay_sources.ReplaySource` (online replay by default; a dataset for TD3-BC,
+SAC-N and EDAC; SO2's mixed pool), and the source decides the schedule:
+
+* **online** (the source takes env steps): one iteration collects ``train_freq`` vector steps
+  (``train_freq * num_envs`` env steps) and then takes ``utd_ratio`` gradient steps per env step
+  collected. Until ``learning_starts`` env steps have been taken actions are uniform in the action box and
+  no gradient step is taken (SB3 and CleanRL do the same). ``global_step`` counts env steps.
+* **offline** (a dataset): no env steps; one iteration is one gradient step, and ``global_step`` counts
+  gradient steps (so ``total_steps`` and every ``every_steps`` do too).
+
+``gradient_steps`` counts gradient steps in both cases. Subclasses implement ``build`` (networks and
+optimisers, ``self.agent``), ``exploration_action``, ``train_step`` (one gradient step on a
+:class:`~rlsuite.core.replay.ReplaySample`) and ``networks_state``/``load_networks_state``.
 """
 
 from __future__ import annotations
 
-import warnings
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -19,10 +27,12 @@ import torch
 
 from rlsuite.agents.continuous import ContinuousPolicyAgent, check_box_actions
 from rlsuite.algos.base import Algorithm, Capabilities
+from rlsuite.algos.replay_sources import OnlineReplay, ReplaySource
 from rlsuite.config import param
 from rlsuite.core.episodes import final_observations
-from rlsuite.core.replay import ReplayBuffer
+from rlsuite.core.replay import ReplayBuffer, ReplaySample
 from rlsuite.core.threads import single_threaded_blas
+from rlsuite.core.training_stats import MeanAccumulator
 
 
 @dataclass
@@ -49,6 +59,7 @@ class OffPolicyAlgorithm(Algorithm):
     capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
     default_log_every: ClassVar[int] = 1000
     agent: ContinuousPolicyAgent
+    replay: ReplaySource
 
     # --- hooks for subclasses ----------------------------------------------------------------------
     @abstractmethod
@@ -60,22 +71,24 @@ class OffPolicyAlgorithm(Algorithm):
         """Behaviour-policy actions in ``[-1, 1]^d`` for a batch of observations."""
 
     @abstractmethod
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         """One gradient step; return detached scalar tensors to average into the logs."""
 
     @abstractmethod
-    def networks_state(self) -> dict[str, Any]: ...
+    def networks_state(self) -> dict[str, Any]:
+        """Networks, optimisers and any other learned state, for the checkpoint."""
 
     @abstractmethod
-    def load_networks_state(self, state: dict[str, Any]) -> None: ...
+    def load_networks_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``networks_state`` returned."""
 
-    # --- Algorithm hooks -----------------------------------------------------------------------------
-    def setup(self) -> None:
-        cfg, env = self.config, self.env
-        self.setup_counters()
-        self.buffer = ReplayBuffer(
+    def make_replay(self) -> ReplaySource:
+        """The data source (called once, after ``build``): a replay buffer of ``buffer_size`` transitions
+        filled from the env, with ``n_step`` returns."""
+        cfg = self.config
+        buffer = ReplayBuffer(
             cfg.buffer_size,
-            env.num_envs,
+            self.env.num_envs,
             (self.obs_dim,),
             (self.act_dim,),
             device=self.device,
@@ -83,23 +96,31 @@ class OffPolicyAlgorithm(Algorithm):
             gamma=cfg.gamma,
             seed=self.seed,
         )
-        self.build()
+        return OnlineReplay(buffer)
 
-    def setup_counters(self) -> None:
-        """Action/observation sizes, the random-action generator and the gradient-step bookkeeping."""
+    # --- Algorithm hooks -----------------------------------------------------------------------------
+    def setup(self) -> None:
         check_box_actions(self.env.single_action_space)
         self.obs_dim = int(np.prod(self.env.single_observation_space.shape))
         self.act_dim = int(np.prod(self.env.single_action_space.shape))
         self.random_actions = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.update_debt = 0.0  # fractional gradient steps owed by utd_ratio
-        self._stat_sums: dict[str, torch.Tensor] = {}
-        self._stat_count = 0
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
+        self.build()
+        self.replay = self.make_replay()
+
+    @property
+    def buffer(self) -> ReplayBuffer | None:
+        """The replay source's buffer: the online replay, or the dataset of an offline learner."""
+        return self.replay.buffer
 
     def collect(self) -> dict[str, float]:
-        with single_threaded_blas(), torch.inference_mode():
-            for _ in range(self.config.train_freq):
-                self._collect_step()
+        """Online: ``train_freq`` vector steps into the replay. Offline: nothing (no env steps)."""
+        if self.replay.takes_env_steps:
+            with single_threaded_blas(), torch.inference_mode():
+                for _ in range(self.config.train_freq):
+                    self._collect_step()
         return {}
 
     def _collect_step(self) -> None:
@@ -121,7 +142,7 @@ class OffPolicyAlgorithm(Algorithm):
         if ended.size:
             successor = successor.copy()
             successor[ended] = final_observations(infos, ended).reshape(ended.size, -1)
-        self.store_transition(obs, action, reward, successor, terminated, truncated)
+        self.replay.add(obs, action, reward, successor, terminated, truncated)
         self.episodes.step(reward, done)
         self.obs = next_obs
         self.global_step += n
@@ -130,77 +151,62 @@ class OffPolicyAlgorithm(Algorithm):
         """Actions for the first ``learning_starts`` env steps: uniform in ``[-1, 1]^d``."""
         return self.random_actions.uniform(-1.0, 1.0, (len(obs), self.act_dim)).astype(np.float32)
 
-    def store_transition(
-        self,
-        obs: np.ndarray,
-        action: np.ndarray,
-        reward: np.ndarray,
-        next_obs: np.ndarray,
-        terminated: np.ndarray,
-        truncated: np.ndarray,
-    ) -> None:
-        """Where one collected vector step goes (the replay buffer; SO2 also feeds its data pool)."""
-        self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
-
     def update(self) -> dict[str, float]:
-        if self.global_step <= self.config.learning_starts or not self.can_sample():
-            return {}
-        self.update_debt += self.config.utd_ratio * self.config.train_freq * self.env.num_envs
-        steps = int(self.update_debt)
-        self.update_debt -= steps
+        """Take the gradient steps this iteration owes (see the module docstring)."""
+        steps = self._gradient_steps_due()
         with single_threaded_blas():
             for _ in range(steps):
                 stats = self.train_step(self.sample_batch())
                 self.gradient_steps += 1
-                self._accumulate(stats)
+                self.train_stats.add(stats)
+        if not self.replay.takes_env_steps:
+            self.global_step += steps  # offline, the loop's counter is the gradient-step count
         return {}
 
-    def can_sample(self) -> bool:
-        """Whether ``sample_batch`` has enough data (a full batch in the replay buffer)."""
-        return len(self.buffer) >= self.config.batch_size
+    def _gradient_steps_due(self) -> int:
+        """Online: ``utd_ratio`` per env step of this iteration (fractions carried over), none before
+        ``learning_starts`` or while the source cannot fill a batch. Offline: one."""
+        cfg = self.config
+        if not self.replay.takes_env_steps:
+            return 1
+        if self.global_step <= cfg.learning_starts or not self.replay.ready(cfg.batch_size):
+            return 0
+        self.update_debt += cfg.utd_ratio * cfg.train_freq * self.env.num_envs
+        steps = int(self.update_debt)
+        self.update_debt -= steps
+        return steps
 
-    def sample_batch(self) -> dict[str, torch.Tensor]:
-        """One minibatch for ``train_step`` (uniform from the replay buffer; SO2 mixes in offline data)."""
-        return self.buffer.sample(self.config.batch_size)
-
-    def _accumulate(self, stats: dict[str, torch.Tensor]) -> None:
-        for key, value in stats.items():
-            self._stat_sums[key] = self._stat_sums[key] + value if key in self._stat_sums else value
-        self._stat_count += 1
+    def sample_batch(self) -> ReplaySample:
+        """One minibatch of ``batch_size`` transitions from the replay source."""
+        return self.replay.sample(self.config.batch_size)
 
     def logged_stats(self) -> dict[str, float]:
         """Mean of each training statistic over the gradient steps since the last metrics row."""
-        if not self._stat_count:
+        if not self.train_stats:
             return {}
-        out = {f"train/{k}": float(v) / self._stat_count for k, v in self._stat_sums.items()}
+        out = self.train_stats.pop_means(prefix="train/")
         out["train/gradient_steps"] = self.gradient_steps
         out["train/buffer_size"] = len(self.buffer)
-        self._stat_sums, self._stat_count = {}, 0
         return out
 
     # --- checkpoint ---------------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:
-        return {
+        state = {
             "networks": self.networks_state(),
-            "replay": self.buffer.state_dict() if self.save_replay_buffer else None,
-            "random_actions": self.random_actions.bit_generator.state,
+            **self.replay.checkpoint_entries(self.save_replay_buffer),
             "gradient_steps": self.gradient_steps,
-            "update_debt": self.update_debt,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
+            "stats": self.train_stats.state_dict(),
         }
+        if self.replay.takes_env_steps:  # the online schedule's own state
+            state["random_actions"] = self.random_actions.bit_generator.state
+            state["update_debt"] = self.update_debt
+        return state
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
         self.load_networks_state(state["networks"])
-        if state["replay"] is not None:
-            self.buffer.load_state_dict(state["replay"])
-        else:
-            warnings.warn(
-                "the checkpoint holds no replay buffer (checkpoint.save_replay_buffer=false): training "
-                "continues from an empty buffer, so it will not match an uninterrupted run",
-                stacklevel=2,
-            )
-        self.random_actions.bit_generator.state = state["random_actions"]
+        self.replay.restore(state)
+        if self.replay.takes_env_steps:
+            self.random_actions.bit_generator.state = state["random_actions"]
+            self.update_debt = float(state["update_debt"])
         self.gradient_steps = int(state["gradient_steps"])
-        self.update_debt = float(state["update_debt"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+        self.train_stats.load_state_dict(state["stats"], self.device)

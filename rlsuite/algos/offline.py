@@ -1,9 +1,10 @@
 """What the offline learners (TD3-BC, SAC-N, EDAC) share: training from a fixed dataset.
 
-An offline learner is an off-policy learner whose replay buffer is the dataset and which never steps
-the training env. The shared loop still drives it: one iteration is one gradient step, so for these
-algorithms ``total_steps``, ``eval.every_steps``, ``checkpoint.every_steps`` and ``log.every_steps``
-count **gradient steps**. Evaluation plays the policy in the real env as for any learner.
+An offline learner is an off-policy learner (``OffPolicyAlgorithm``) whose replay source is the dataset
+(:func:`dataset_replay`, from its ``make_replay``), so it never steps the training env. The shared loop
+still drives it: one iteration is one gradient step, so for these algorithms ``total_steps``,
+``eval.every_steps``, ``checkpoint.every_steps`` and ``log.every_steps`` count **gradient steps**.
+Evaluation plays the policy in the real env as for any learner.
 
 The dataset comes from the experiment's ``offline.dataset`` (``rlsuite train CONFIG offline.dataset=PATH``).
 Dataset actions are stored in env units and mapped to the learners' ``[-1, 1]`` box here. Checkpoints
@@ -13,17 +14,21 @@ hold the networks and the sampler's state but not the dataset (it is reloaded fr
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from rlsuite.agents.continuous import check_box_actions
 from rlsuite.algos.base import Capabilities
-from rlsuite.config import ConfigError, OfflineConfig
+from rlsuite.algos.replay_sources import DatasetReplay
+from rlsuite.config import OfflineConfig
 from rlsuite.core.replay import ReplayBuffer
-from rlsuite.core.threads import single_threaded_blas
 from rlsuite.offline.dataset import DatasetError, OfflineDataset, load_dataset, unit_box_actions
+
+if TYPE_CHECKING:
+    from rlsuite.algos.off_policy import OffPolicyAlgorithm
 
 OFFLINE_CAPABILITIES = Capabilities(
     discrete_actions=False, continuous_actions=True, on_policy=False, offline=True
@@ -81,77 +86,40 @@ def dataset_buffer(
     return buffer
 
 
-class OfflineTraining:
-    """Mixin for an ``OffPolicyAlgorithm`` subclass: train on ``offline.dataset``, one gradient step per
-    iteration. Put it first in the bases (``class TD3BC(OfflineTraining, TD3)``)."""
+def dataset_problems(name: str, offline: OfflineConfig) -> list[str]:
+    """``offline_problems`` of a learner that trains from ``offline.dataset``: the key must be given."""
+    if not offline.dataset:
+        return [
+            f"offline.dataset: {name} trains from a dataset; give offline.dataset=PATH "
+            "(make one with `rlsuite data collect`, or point to a D4RL HDF5 file)"
+        ]
+    return []
 
-    capabilities: ClassVar[Capabilities] = OFFLINE_CAPABILITIES
-    default_log_every: ClassVar[int] = 1000
-    dataset: OfflineDataset | None
 
-    @classmethod
-    def offline_problems(cls, offline: OfflineConfig) -> list[str]:
-        if not offline.dataset:
-            return [
-                f"offline.dataset: {cls.name} trains from a dataset; give offline.dataset=PATH "
-                "(make one with `rlsuite data collect`, or point to a D4RL HDF5 file)"
-            ]
-        return []
-
-    def setup(self) -> None:
-        self.setup_counters()
-        self.dataset, self.buffer = None, None
-        self.build()
-        if self.offline_config.dataset:
-            self.attach_dataset(load_dataset(self.offline_config.dataset), self.offline_config.dataset)
-
-    def attach_dataset(self, dataset: OfflineDataset, path: str = "<memory>") -> None:
-        """Check ``dataset`` against the env and make it the replay buffer."""
-        check_dataset_matches_env(dataset, self.env, self.env_config.id, path)
-        self.dataset = dataset
-        self.buffer = dataset_buffer(
-            dataset,
-            self.env.single_action_space,
-            device=self.device,
-            n_step=self.config.n_step,
-            gamma=self.config.gamma,
-            seed=self.seed,
-            observations=self.prepare_observations(dataset),
-        )
-
-    def prepare_observations(self, dataset: OfflineDataset) -> tuple[np.ndarray, np.ndarray] | None:
-        """Hook: observations as the learner trains on them (None: as stored)."""
-        return None
-
-    def collect(self) -> dict[str, float]:
-        """No env interaction: one iteration is one gradient step."""
-        if self.buffer is None:
-            raise ConfigError(
-                f"offline.dataset: {self.name} has no dataset to train on (offline.dataset=PATH)"
-            )
-        self.global_step += 1
-        return {}
-
-    def update(self) -> dict[str, float]:
-        with single_threaded_blas():
-            self._accumulate(self.train_step(self.buffer.sample(self.config.batch_size)))
-        self.gradient_steps += 1
-        return {}
-
-    # --- checkpoint: networks and the sampler, never the dataset ------------------------------------
-    def algorithm_state(self) -> dict[str, Any]:
-        return {
-            "networks": self.networks_state(),
-            "sampler": None if self.buffer is None else self.buffer.generator.get_state(),
-            "gradient_steps": self.gradient_steps,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
-            "dataset_metadata": None if self.dataset is None else dict(self.dataset.metadata),
-        }
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.load_networks_state(state["networks"])
-        if self.buffer is not None and state["sampler"] is not None:
-            self.buffer.generator.set_state(state["sampler"])
-        self.gradient_steps = int(state["gradient_steps"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+def dataset_replay(
+    algo: OffPolicyAlgorithm,
+    dataset: OfflineDataset | None = None,
+    path: str = "<memory>",
+    observations: Callable[[OfflineDataset], tuple[np.ndarray, np.ndarray] | None] | None = None,
+) -> DatasetReplay:
+    """The replay source of an offline learner: ``dataset`` (else the file ``algo.offline_config.dataset``)
+    checked against the env and loaded into a buffer. ``observations(dataset)`` may give the observations as
+    the learner trains on them (TD3-BC standardises them). Without a dataset (a learner rebuilt from a
+    checkpoint to act) the source is empty and sampling from it raises a ``ConfigError``."""
+    if dataset is None and algo.offline_config.dataset:
+        path = algo.offline_config.dataset
+        dataset = load_dataset(path)
+    if dataset is None:
+        return DatasetReplay(None, None, algo.name)
+    check_dataset_matches_env(dataset, algo.env, algo.env_config.id, path)
+    cfg = algo.config
+    buffer = dataset_buffer(
+        dataset,
+        algo.env.single_action_space,
+        device=algo.device,
+        n_step=cfg.n_step,
+        gamma=cfg.gamma,
+        seed=algo.seed,
+        observations=None if observations is None else observations(dataset),
+    )
+    return DatasetReplay(buffer, dataset, algo.name)

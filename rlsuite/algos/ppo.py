@@ -5,15 +5,35 @@ The clipped-surrogate PPO with the implementation details that make it work in p
 advantage normalisation, value clipping, linear learning-rate annealing, global gradient clipping,
 observation and reward normalisation, separate actor/critic MLPs with orthogonal init.
 
+The loss, minimised per minibatch of a rollout (``ppo_loss``; PPO paper eqs. 7 and 9):
+
+    L = -E[min(r A, clip(r, 1 - eps, 1 + eps) A)] + c_v L^V - c_ent E[H(pi(.|s))],   r = pi / pi_old
+    L^V = 0.5 E[max((V - R)^2, (V_old + clip(V - V_old, -eps, eps) - R)^2)]   (unclipped: 0.5 E[(V - R)^2])
+
+with A the GAE advantages (standardised per minibatch) and R = A + V_old. Defaults are CleanRL's
+(``ppo.py``/``ppo_continuous_action.py``): lr 2.5e-4 annealed, 128 steps per env, 4 epochs, minibatch 256,
+gamma 0.99, lambda 0.95, eps 0.2, c_v 0.5, no entropy bonus, grad-norm 0.5, 64-64 tanh networks.
+
 Rollouts run over any same-step-autoreset ``VectorEnv`` (a native numba batch, sync or async) with one
 batched policy forward per step. Time-limit truncations are bootstrapped: the reward of a truncated step
 gets ``gamma * V(final_obs)`` added, so the value target does not treat a time limit as a failure.
+
+**Which code runs.** Two parts have a NumPy *accelerator* for the CPU, chosen by config keys:
+``update_backend`` picks who takes the gradient steps on ``ppo_loss``: ``"torch"`` (``AutogradPPOUpdate``:
+autograd on ``ppo_loss`` itself, the reference) or ``"numpy_accelerated"``
+(``rlsuite.algos.ppo_numpy_accelerated.NumpyAcceleratedPPOUpdate``: the same loss's gradient derived by
+hand, ~5x faster for small networks on a CPU); ``rollout_backend`` picks the rollout inference:
+``"torch"`` (the agent's forward) or ``"numpy_accelerated"`` (``rlsuite.agents.cpu_inference``). Both
+default to ``"auto"``: the accelerator on a CPU device, torch elsewhere. ``tests/test_ppo_cpu.py`` is the
+accelerator's contract: it runs both update backends from the same state and requires equal parameters,
+Adam moments and losses, so an edit to ``ppo_loss`` fails that test until the accelerator's gradient is
+edited to match (or run with ``update_backend=torch``). Details: docs/ppo.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -22,17 +42,28 @@ from gymnasium import spaces
 from rlsuite.agents.actor_critic import ActorCriticAgent
 from rlsuite.agents.cpu_inference import CPURolloutPolicy
 from rlsuite.algos.base import Algorithm, Capabilities
-from rlsuite.algos.ppo_cpu import NumpyPPOUpdate
+from rlsuite.algos.ppo_numpy_accelerated import NumpyAcceleratedPPOUpdate
 from rlsuite.config import param
-from rlsuite.core.buffers import RolloutBuffer, shuffled_minibatches, unpack
+from rlsuite.core.buffers import RolloutBuffer, RolloutMinibatch, shuffled_minibatches, unpack
 from rlsuite.core.episodes import final_observations
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.returns import explained_variance
 from rlsuite.core.running_stats import RewardScaler
+from rlsuite.core.schedules import linear_anneal
 from rlsuite.core.threads import single_threaded_blas
+
+BACKENDS = ("auto", "torch", "numpy_accelerated", "numpy")
+
+
+def uses_numpy_accelerator(backend: str, device: torch.device) -> bool:
+    """Whether a ``rollout_backend``/``update_backend`` value selects the NumPy accelerator on ``device``."""
+    return backend in ("numpy_accelerated", "numpy") or (backend == "auto" and device.type == "cpu")
 
 
 @dataclass
 class PPOConfig:
+    """PPO's settings; defaults are CleanRL's (module docstring)."""
+
     name: str = param("ppo", help="algorithm name (fixed)", choices=("ppo",))
     # rollout
     num_steps: int = param(128, help="steps per env in each rollout; batch = num_steps * env.num_envs", min=1)
@@ -64,21 +95,25 @@ class PPOConfig:
     hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic")
     activation: str = param("tanh", help="hidden activation", choices=("tanh", "relu", "elu", "silu"))
     log_std_init: float = param(0.0, help="initial log-std of the Gaussian policy (continuous actions)")
-    # speed
+    # speed: NumPy accelerators for the CPU (module docstring; 'numpy' is the old name of numpy_accelerated)
     rollout_backend: str = param(
         "auto",
-        help="rollout inference: 'numpy' (CPU matmuls on the same weights), 'torch', 'auto' (numpy on CPU)",
-        choices=("auto", "numpy", "torch"),
+        help="rollout inference: 'torch' (the agent's forward), 'numpy_accelerated' (NumPy matmuls on the "
+        "same weights, CPU only), 'auto' (numpy_accelerated on a CPU device, else torch)",
+        choices=BACKENDS,
     )
     update_backend: str = param(
         "auto",
-        help="gradient steps: 'numpy' (hand-derived gradients of the same loss, CPU), 'torch' (autograd), "
-        "or 'auto' (numpy on CPU)",
-        choices=("auto", "numpy", "torch"),
+        help="gradient steps on ppo_loss: 'torch' (autograd), 'numpy_accelerated' (its gradient derived by "
+        "hand, CPU only; tests/test_ppo_cpu.py checks it equals autograd), 'auto' (numpy_accelerated on a "
+        "CPU device, else torch)",
+        choices=BACKENDS,
     )
 
 
 class PPO(Algorithm):
+    """PPO on any single-agent vector env, discrete or continuous actions (``algo.name: ppo``)."""
+
     name = "ppo"
     config_cls = PPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True, on_policy=True)
@@ -109,13 +144,14 @@ class PPO(Algorithm):
         self.reward_scaler = (
             RewardScaler(env.num_envs, cfg.gamma, cfg.reward_clip) if cfg.normalize_reward else None
         )
-        # CPU fast paths (same network, same loss; see agents/cpu_inference.py and algos/ppo_cpu.py).
-        numpy_rollout, numpy_update = (
-            choice == "numpy" or (choice == "auto" and self.device.type == "cpu")
-            for choice in (cfg.rollout_backend, cfg.update_backend)
-        )
+        # Which code runs (module docstring): the NumPy accelerators on a CPU by default.
+        numpy_rollout = uses_numpy_accelerator(cfg.rollout_backend, self.device)
         self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if numpy_rollout else None
-        self.numpy_update = NumpyPPOUpdate(self.agent, self.optimizer, cfg) if numpy_update else None
+        self.minibatch_update: PPOUpdate = (
+            NumpyAcceleratedPPOUpdate(self.agent, self.optimizer, cfg)
+            if uses_numpy_accelerator(cfg.update_backend, self.device)
+            else AutogradPPOUpdate(self.agent, self.optimizer, self.parameters, cfg)
+        )
 
     # --- acting ----------------------------------------------------------------------------------
     def _policy_input(self, raw_obs: np.ndarray, *, update_stats: bool) -> np.ndarray:
@@ -182,9 +218,8 @@ class PPO(Algorithm):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         packed, layout = self.buffer.packed(self.device)
-        if self.numpy_update is not None:
+        if self.minibatch_update.takes_numpy:
             packed = packed.numpy()
-        minibatch_step = self._minibatch_step if self.numpy_update is None else self.numpy_update.step
         diagnostics: list[dict[str, float]] = []
         for _epoch in range(cfg.update_epochs):
             minibatches = list(shuffled_minibatches(packed, cfg.minibatch_size))
@@ -192,64 +227,21 @@ class PPO(Algorithm):
                 # Diagnostics (KL, clip fraction, losses) from each epoch's last minibatch: the one the
                 # target_kl check reads, as in CleanRL; computing them for every minibatch costs ~10% more.
                 last = i == len(minibatches) - 1
-                stats = minibatch_step(unpack(rows, layout), with_diagnostics=last)
+                stats = self.minibatch_update.step(unpack(rows, layout), with_diagnostics=last)
             diagnostics.append(stats)
             if cfg.target_kl is not None and stats["approx_kl"] > cfg.target_kl:
                 break
         out = {f"train/{k}": float(np.mean([d[k] for d in diagnostics])) for k in diagnostics[0]}
         out["train/lr"] = lr
-        out["train/explained_variance"] = _explained_variance(self.buffer.values, self.buffer.returns)
+        out["train/explained_variance"] = explained_variance(self.buffer.values, self.buffer.returns)
         return out
 
     def _learning_rate(self) -> float:
-        if not self.config.anneal_lr or self.total_steps <= 0:
-            return self.config.lr
-        batch = self.config.num_steps * self.env.num_envs
-        num_iterations = max(1, -(-self.total_steps // batch))
-        return self.config.lr * max(0.0, 1.0 - self.iteration / num_iterations)
-
-    def _minibatch_step(self, mb: dict[str, torch.Tensor], with_diagnostics: bool) -> dict[str, float]:
+        """``lr``, annealed linearly to 0 over the run's planned iterations when ``anneal_lr``."""
         cfg = self.config
-        new_logp, entropy, new_value = self.agent.evaluate(mb["obs"], mb["actions"])
-        log_ratio = new_logp - mb["logprobs"]
-        ratio = log_ratio.exp()
-        advantages = mb["advantages"]
-        if cfg.norm_adv and advantages.numel() > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-
-        # Clipped surrogate objective (PPO paper, eq. 7), minimised as its negative:
-        #   L^CLIP = E_t[ min( r_t(theta) A_t , clip(r_t(theta), 1 - eps, 1 + eps) A_t ) ]
-        policy_loss = torch.max(
-            -advantages * ratio, -advantages * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
-        ).mean()
-
-        # Value loss: 0.5 * (V - R)^2, optionally clipped around the rollout's values:
-        #   L^V = 0.5 * E_t[ max( (V - R)^2 , (V_old + clip(V - V_old, -eps, eps) - R)^2 ) ]
-        value_error = (new_value - mb["returns"]).square()
-        if cfg.clip_vloss:
-            clipped = mb["values"] + (new_value - mb["values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
-            value_error = torch.max(value_error, (clipped - mb["returns"]).square())
-        value_loss = 0.5 * value_error.mean()
-
-        # Total: L = L^CLIP_loss - c_ent * H[pi] + c_v * L^V (PPO paper, eq. 9, as a loss).
-        loss = policy_loss + cfg.vf_coef * value_loss
-        if cfg.ent_coef:
-            loss = loss - cfg.ent_coef * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm > 0:
-            clip_grad_norm(self.parameters, cfg.max_grad_norm)
-        self.optimizer.step()
-        if not with_diagnostics:
-            return {}
-        with torch.no_grad():  # k3 estimator of KL(old || new) (Schulman, "Approximating KL divergence")
-            return {
-                "policy_loss": policy_loss.item(),
-                "value_loss": value_loss.item(),
-                "entropy": entropy.mean().item(),
-                "approx_kl": ((ratio - 1) - log_ratio).mean().item(),
-                "clip_fraction": ((ratio - 1).abs() > cfg.clip_coef).float().mean().item(),
-            }
+        if not cfg.anneal_lr:
+            return cfg.lr
+        return cfg.lr * linear_anneal(self.iteration, self.total_steps, cfg.num_steps * self.env.num_envs)
 
     # --- checkpoint ------------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:
@@ -269,7 +261,99 @@ class PPO(Algorithm):
             self.rollout_policy.load_state_dict(state["rollout_policy"])
 
 
-def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """1 - Var[R - V] / Var[R]: 1 is a perfect critic, 0 no better than a constant."""
-    var = float(np.var(target))
-    return float("nan") if var == 0 else 1.0 - float(np.var(target - predicted)) / var
+# --- the loss and the reference (autograd) update -------------------------------------------------------
+class PPOLoss(NamedTuple):
+    """``ppo_loss`` of a minibatch: the total to minimise, its terms, and the ratios (for diagnostics)."""
+
+    total: torch.Tensor  # L = L^CLIP_loss + c_v L^V - c_ent H
+    policy_loss: torch.Tensor  # -E[min(r A, clip(r) A)]
+    value_loss: torch.Tensor  # L^V
+    entropy: torch.Tensor  # E[H(pi(.|s))]
+    ratio: torch.Tensor  # [M] r = pi / pi_old
+    log_ratio: torch.Tensor  # [M] log r
+
+
+def ppo_loss(
+    new_logp: torch.Tensor,
+    entropy: torch.Tensor,
+    new_value: torch.Tensor,
+    mb: RolloutMinibatch,
+    cfg: PPOConfig,
+) -> PPOLoss:
+    """The PPO loss (module docstring) from the current policy's log-probs, entropies and values on ``mb``.
+
+    This is the one definition of the loss: ``AutogradPPOUpdate`` differentiates it, and the NumPy
+    accelerator implements its gradient by hand (``tests/test_ppo_cpu.py`` holds the two equal).
+    """
+    log_ratio = new_logp - mb.logprobs
+    ratio = log_ratio.exp()
+    advantages = mb.advantages
+    if cfg.norm_adv and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+    # Clipped surrogate objective (PPO paper, eq. 7), minimised as its negative:
+    #   L^CLIP = E_t[ min( r_t(theta) A_t , clip(r_t(theta), 1 - eps, 1 + eps) A_t ) ]
+    policy_loss = torch.max(
+        -advantages * ratio, -advantages * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+    ).mean()
+
+    # Value loss: 0.5 * (V - R)^2, optionally clipped around the rollout's values:
+    #   L^V = 0.5 * E_t[ max( (V - R)^2 , (V_old + clip(V - V_old, -eps, eps) - R)^2 ) ]
+    value_error = (new_value - mb.returns).square()
+    if cfg.clip_vloss:
+        clipped = mb.values + (new_value - mb.values).clamp(-cfg.clip_coef, cfg.clip_coef)
+        value_error = torch.max(value_error, (clipped - mb.returns).square())
+    value_loss = 0.5 * value_error.mean()
+
+    # Total: L = L^CLIP_loss - c_ent * H[pi] + c_v * L^V (PPO paper, eq. 9, as a loss).
+    total = policy_loss + cfg.vf_coef * value_loss
+    if cfg.ent_coef:
+        total = total - cfg.ent_coef * entropy.mean()
+    return PPOLoss(total, policy_loss, value_loss, entropy.mean(), ratio, log_ratio)
+
+
+class PPOUpdate(Protocol):
+    """Takes one gradient step on ``ppo_loss`` for a minibatch (the ``update_backend``)."""
+
+    takes_numpy: bool  # minibatches as NumPy arrays (else torch tensors on the training device)
+
+    def step(self, mb: RolloutMinibatch, with_diagnostics: bool) -> dict[str, float]:
+        """One optimiser step; with ``with_diagnostics`` also the losses, entropy, approx. KL and clip
+        fraction of the minibatch before the step."""
+        ...
+
+
+class AutogradPPOUpdate:
+    """``update_backend="torch"``: autograd on ``ppo_loss``, global-norm clip, Adam (any device)."""
+
+    takes_numpy = False
+
+    def __init__(
+        self,
+        agent: ActorCriticAgent,
+        optimizer: torch.optim.Optimizer,
+        parameters: list[torch.nn.Parameter],
+        config: PPOConfig,
+    ) -> None:
+        self.agent, self.optimizer, self.parameters, self.config = agent, optimizer, parameters, config
+
+    def step(self, mb: RolloutMinibatch, with_diagnostics: bool) -> dict[str, float]:
+        cfg = self.config
+        new_logp, entropy, new_value = self.agent.evaluate(mb.obs, mb.actions)
+        loss = ppo_loss(new_logp, entropy, new_value, mb, cfg)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.total.backward()
+        if cfg.max_grad_norm > 0:
+            clip_grad_norm(self.parameters, cfg.max_grad_norm)
+        self.optimizer.step()
+        if not with_diagnostics:
+            return {}
+        ratio, log_ratio = loss.ratio, loss.log_ratio
+        with torch.no_grad():  # k3 estimator of KL(old || new) (Schulman, "Approximating KL divergence")
+            return {
+                "policy_loss": loss.policy_loss.item(),
+                "value_loss": loss.value_loss.item(),
+                "entropy": loss.entropy.item(),
+                "approx_kl": ((ratio - 1) - log_ratio).mean().item(),
+                "clip_fraction": ((ratio - 1).abs() > cfg.clip_coef).float().mean().item(),
+            }

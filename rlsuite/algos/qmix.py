@@ -9,7 +9,7 @@ chosen agent values into a joint value conditioned on the global state,
 Monotonicity makes the joint greedy action the tuple of each agent's greedy action, so the agents
 can act greedily and independently. The mixer is a two-layer network whose weights are produced by
 hypernetworks from ``s`` and made non-negative by an absolute value; the biases are state-conditioned
-and unconstrained, the last one being a ReLU network ``V(s)`` (paper §4.1, Fig. 2):
+and unconstrained, the last one being a ReLU network ``V(s)`` (paper Sec. 4.1, Fig. 2):
 
     h = ELU(Q W_1(s) + b_1(s)),   Q_tot = h W_2(s) + V(s),   W_k(s) = |hyper_k(s)|
 
@@ -31,38 +31,36 @@ over 50k env steps, hard target copies every 200 episodes, gamma 0.99, gradient-
 Q, mixing embedding 32 with 2-layer hypernetworks of width 64, GRU agents of width 64 seeing their last
 action and id. ``mixer: vdn`` gives VDN (``rlsuite.algos.vdn``).
 
-Collection (the ``collect`` hook): all ``num_envs`` envs step together with the epsilon-greedy agent
-until ``num_envs`` episodes have finished since the hook started (a few more when several end on the
-same step); then ``updates_per_collect`` gradient steps are taken, once the buffer holds
-``batch_size`` episodes. This is the ratio of PyMARL's parallel runner (one gradient step per batch of
-``batch_size_run`` episodes) without its idling: an env whose episode ends keeps playing its next one,
-which stays in the buffer's staging area across calls. The hook returns within ``episode_limit``
-vector steps, by which time every env has ended an episode.
+One iteration collects until ``num_envs`` episodes have finished, then takes ``updates_per_collect``
+gradient steps (PyMARL's parallel-runner ratio); docs/marl.md ("QMIX and VDN") explains the schedule.
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rlsuite.agents.continuous import polyak_update
 from rlsuite.agents.recurrent import RecurrentQAgent
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs, team_obs
 from rlsuite.config import param
-from rlsuite.core.marl import EpisodeBuffer, Field, LinearSchedule, masked_argmax
-from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.marl import EpisodeBuffer, Field, masked_argmax
+from rlsuite.core.optim import clip_grad_norm, polyak_update
+from rlsuite.core.replay import warn_replay_not_restored
+from rlsuite.core.schedules import LinearSchedule
+from rlsuite.core.training_stats import MeanAccumulator
 
 
 @dataclass
 class QMIXConfig:
+    """QMIX's settings; defaults are PyMARL's SMAC configuration (module docstring)."""
+
     name: str = param("qmix", help="algorithm name (fixed)", choices=("qmix",))
     # replay and schedule
     buffer_size: int = param(5000, help="replay capacity in episodes", min=1)
@@ -152,6 +150,23 @@ class VDNMixer(nn.Module):
         return agent_qs.sum(-1)
 
 
+# --- batches -------------------------------------------------------------------------------------------
+class TeamEpisodes(NamedTuple):
+    """``B`` whole episodes from the replay, padded to the longest one's ``T`` steps (``n`` agents).
+
+    State fields hold ``T + 1`` entries (the observation before every step and the one after the last);
+    step fields ``T``. ``mask`` marks the real steps; the rest is zero padding.
+    """
+
+    obs: torch.Tensor  # [B, T + 1, n, obs_size] float32
+    state: torch.Tensor  # [B, T + 1, state_size] float32
+    action_mask: torch.Tensor  # [B, T + 1, n, n_actions] bool
+    actions: torch.Tensor  # [B, T, n] int64
+    reward: torch.Tensor  # [B, T] float32  team reward
+    terminated: torch.Tensor  # [B, T] float32  1 where the task ended the episode (not a time limit)
+    mask: torch.Tensor  # [B, T] bool  real steps
+
+
 # --- targets -------------------------------------------------------------------------------------------
 def td_targets(
     reward: torch.Tensor,
@@ -188,6 +203,8 @@ def td_targets(
 
 # --- the learner ---------------------------------------------------------------------------------------
 class QMIX(MultiAgentAlgorithm):
+    """QMIX (and VDN with ``mixer: vdn``) on a team vector env (``algo.name: qmix``)."""
+
     name = "qmix"
     config_cls = QMIXConfig
     capabilities = Capabilities(
@@ -220,10 +237,10 @@ class QMIX(MultiAgentAlgorithm):
         self.sample_rng = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.last_target_update = 0  # buffer.total_episodes at the last hard target copy
-        self._stat_sums: dict[str, torch.Tensor] = {}
-        self._stat_count = 0
+        self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def build_mixer(self) -> nn.Module:
+        """The mixing network ``config.mixer`` names: QMIX's hypernetwork mixer or VDN's sum."""
         cfg, env = self.config, self.env
         if cfg.mixer == "vdn":
             return VDNMixer()
@@ -232,6 +249,7 @@ class QMIX(MultiAgentAlgorithm):
         )
 
     def buffer_fields(self) -> dict[str, Field]:
+        """The episode replay's fields: those of :class:`TeamEpisodes` (but ``mask``, which it computes)."""
         env = self.env
         return {
             "obs": Field((env.n_agents, env.obs_size)),
@@ -268,13 +286,11 @@ class QMIX(MultiAgentAlgorithm):
         self.restore_torch_threads()  # see MultiAgentAlgorithm.step_env
         for _ in range(self.config.updates_per_collect):
             slots = self.buffer.sample_episodes(self.config.batch_size, self.sample_rng)
-            stats = self.train_step(self.buffer.episodes_batch(slots, self.device))
-            for key, value in stats.items():
-                self._stat_sums[key] = self._stat_sums[key] + value if key in self._stat_sums else value
-            self._stat_count += 1
+            batch = TeamEpisodes(**self.buffer.episodes_batch(slots, self.device))
+            self.train_stats.add(self.train_step(batch))
         return {}
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: TeamEpisodes) -> dict[str, torch.Tensor]:
         loss, stats = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -285,11 +301,11 @@ class QMIX(MultiAgentAlgorithm):
         self.update_targets()
         return stats
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, batch: TeamEpisodes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The masked squared TD error of ``Q_tot`` over a batch of padded episodes (module docstring)."""
         cfg = self.config
-        actions, state, mask = batch["actions"], batch["state"], batch["mask"]
-        inputs = self.agent.sequence_inputs(batch["obs"], actions)  # [B, T + 1, n, in]
+        actions, state, mask = batch.actions, batch.state, batch.mask
+        inputs = self.agent.sequence_inputs(batch.obs, actions)  # [B, T + 1, n, in]
 
         # Q_tot(tau_t, a_t, s_t) of the actions taken, t = 0..T-1.
         q = self.agent.network.unroll(inputs)  # [B, T + 1, n, A]
@@ -300,12 +316,10 @@ class QMIX(MultiAgentAlgorithm):
         with torch.no_grad():
             target_q = self.target_network.unroll(inputs)[:, 1:]
             selector = q.detach()[:, 1:] if cfg.double_q else target_q
-            best = masked_argmax(selector, batch["action_mask"][:, 1:])
+            best = masked_argmax(selector, batch.action_mask[:, 1:])
             next_q = target_q.gather(-1, best.unsqueeze(-1)).squeeze(-1)
             next_q_tot = self.target_mixer(next_q, state[:, 1:])
-            targets = td_targets(
-                batch["reward"], batch["terminated"], mask, next_q_tot, cfg.gamma, cfg.td_lambda
-            )
+            targets = td_targets(batch.reward, batch.terminated, mask, next_q_tot, cfg.gamma, cfg.td_lambda)
 
         # L = sum m (Q_tot - y)^2 / sum m: padding after an episode's end contributes nothing.
         weight = mask.to(q_tot.dtype)
@@ -334,12 +348,9 @@ class QMIX(MultiAgentAlgorithm):
 
     def logged_stats(self) -> dict[str, float]:
         """Means of the training statistics over the gradient steps since the last metrics row."""
-        out = {}
-        if self._stat_count:
-            out = {f"train/{k}": float(v) / self._stat_count for k, v in self._stat_sums.items()}
+        out = self.train_stats.pop_means(prefix="train/")
         out["train/gradient_steps"] = self.gradient_steps
         out["train/buffer_episodes"] = len(self.buffer)
-        self._stat_sums, self._stat_count = {}, 0
         return out
 
     # --- checkpoint ------------------------------------------------------------------------------
@@ -356,7 +367,7 @@ class QMIX(MultiAgentAlgorithm):
             "sample_rng": self.sample_rng.bit_generator.state,
             "gradient_steps": self.gradient_steps,
             "last_target_update": self.last_target_update,
-            "stats": ({k: v.clone() for k, v in self._stat_sums.items()}, self._stat_count),
+            "stats": self.train_stats.state_dict(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
@@ -368,13 +379,8 @@ class QMIX(MultiAgentAlgorithm):
         self.agent.load_acting_state(state["acting"])
         self.buffer.load_state_dict(state["buffer"])
         if not state["replay_saved"]:
-            warnings.warn(
-                "the checkpoint holds no replay episodes (checkpoint.save_replay_buffer=false): training "
-                "continues from an empty buffer, so it will not match an uninterrupted run",
-                stacklevel=2,
-            )
+            warn_replay_not_restored("replay episodes")
         self.sample_rng.bit_generator.state = state["sample_rng"]
         self.gradient_steps = int(state["gradient_steps"])
         self.last_target_update = int(state["last_target_update"])
-        sums, count = state["stats"]
-        self._stat_sums, self._stat_count = {k: v.to(self.device) for k, v in sums.items()}, int(count)
+        self.train_stats.load_state_dict(state["stats"], self.device)

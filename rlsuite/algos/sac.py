@@ -17,13 +17,17 @@ from typing import Any
 
 import torch
 
-from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor, polyak_update
+from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.optim import polyak_update
+from rlsuite.core.replay import ReplaySample
 
 
 @dataclass
 class SACConfig(OffPolicyConfig):
+    """SAC's settings (module docstring for the defaults' sources)."""
+
     name: str = param("sac", help="algorithm name (fixed)", choices=("sac",))
     actor_lr: float = param(3e-4, help="Adam learning rate of the actor", min=0.0, min_exclusive=True)
     critic_lr: float = param(3e-4, help="Adam learning rate of the twin critics", min=0.0, min_exclusive=True)
@@ -48,6 +52,8 @@ SAC_MODULES = (
 
 
 class SAC(OffPolicyAlgorithm):
+    """Soft Actor-Critic with automatic entropy tuning (``algo.name: sac``)."""
+
     name = "sac"
     config_cls = SACConfig
 
@@ -74,10 +80,10 @@ class SAC(OffPolicyAlgorithm):
     def exploration_action(self, obs: torch.Tensor) -> torch.Tensor:
         return self.actor.sample(obs)[0]
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         alpha = self.log_alpha.detach().exp()
         critic_loss, q_mean = self.critic_update(batch, alpha)
-        actor_loss, logp = self.actor_update(batch["obs"], alpha)
+        actor_loss, logp = self.actor_update(batch.obs, alpha)
         alpha_loss = self.temperature_update(logp)
         if self.gradient_steps % self.config.target_update_interval == 0:
             polyak_update(self.critic_target, self.critic, self.config.tau)
@@ -90,7 +96,7 @@ class SAC(OffPolicyAlgorithm):
             "entropy": -logp.mean(),
         }
 
-    def critic_update(self, batch: dict[str, torch.Tensor], alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def critic_update(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One Adam step on ``critic_loss``; returns the loss and the mean Q."""
         loss, q = self.critic_loss(batch, alpha)
         self.critic_optimizer.zero_grad(set_to_none=True)
@@ -98,19 +104,17 @@ class SAC(OffPolicyAlgorithm):
         self.critic_optimizer.step()
         return loss.detach(), q.detach().mean()
 
-    def critic_loss(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Soft Bellman residual (paper eq. 5), both critics against one clipped double-Q target:
 
         y = r + gamma (1 - d) [ min_k Qbar_k(s', a') - alpha log pi(a'|s') ],   a' ~ pi(.|s')
         J_Q = 1/2 sum_k E[(Q_k(s, a) - y)^2]
         """
         with torch.no_grad():
-            next_actions, next_logp = self.actor.sample(batch["next_obs"])
-            next_q = self.critic_target(batch["next_obs"], next_actions).min(0).values
-            target = batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
-        q = self.critic(batch["obs"], batch["actions"])
+            next_actions, next_logp = self.actor.sample(batch.next_obs)
+            next_q = self.critic_target(batch.next_obs, next_actions).min(0).values
+            target = batch.rewards + batch.discount * (next_q - alpha * next_logp)
+        q = self.critic(batch.obs, batch.actions)
         return 0.5 * (q - target).square().mean(1).sum(), q
 
     def actor_update(self, obs: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,13 +23,17 @@ from dataclasses import dataclass
 
 import torch
 
-from rlsuite.algos.offline import OfflineTraining
+from rlsuite.algos.offline import OFFLINE_CAPABILITIES, dataset_problems, dataset_replay
+from rlsuite.algos.replay_sources import ReplaySource
 from rlsuite.algos.sac import SAC, SACConfig
-from rlsuite.config import param
+from rlsuite.config import OfflineConfig, param
+from rlsuite.core.replay import ReplaySample
 
 
 @dataclass
 class SACNConfig(SACConfig):
+    """SAC-N's settings: SAC's with an N-member ensemble and EDAC's diversity weight (0)."""
+
     name: str = param("sac_n", help="algorithm name (fixed)", choices=("sac_n",))
     learning_starts: int = param(0, help="unused offline (no env steps are taken)", min=0)
     num_q: int = param(10, help="critics N in the ensemble; target and actor use the min over all N", min=1)
@@ -39,29 +43,39 @@ class SACNConfig(SACConfig):
 
 @dataclass
 class EDACConfig(SACNConfig):
+    """EDAC's settings: SAC-N's with the diversity term on (eta 1)."""
+
     name: str = param("edac", help="algorithm name (fixed)", choices=("edac",))
     eta: float = param(1.0, help="weight of the ensemble-diversity term (the paper's eta)", min=0.0)
 
 
-class SACN(OfflineTraining, SAC):
+class SACN(SAC):
+    """SAC with an N-critic ensemble, trained on ``offline.dataset`` (one gradient step per iteration)."""
+
     name = "sac_n"
     config_cls = SACNConfig
+    capabilities = OFFLINE_CAPABILITIES
 
-    def critic_loss(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    @classmethod
+    def offline_problems(cls, offline: OfflineConfig) -> list[str]:
+        return dataset_problems(cls.name, offline)
+
+    def make_replay(self) -> ReplaySource:
+        return dataset_replay(self)
+
+    def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q of the module docstring: the TD error of every member against the min-over-N target, plus
         eta times the diversity of the members' action gradients (EDAC's code sums the per-member MSE)."""
         with torch.no_grad():
-            next_actions, next_logp = self.actor.sample(batch["next_obs"])
-            next_q = self.critic_target(batch["next_obs"], next_actions).min(0).values
-            target = batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
+            next_actions, next_logp = self.actor.sample(batch.next_obs)
+            next_q = self.critic_target(batch.next_obs, next_actions).min(0).values
+            target = batch.rewards + batch.discount * (next_q - alpha * next_logp)
         if self.config.eta == 0.0:
-            q = self.critic(batch["obs"], batch["actions"])
+            q = self.critic(batch.obs, batch.actions)
             return (q - target).square().mean(1).sum(), q
         # one copy of the actions per member, so each member's action gradient can be taken separately
-        actions = batch["actions"].unsqueeze(0).expand(self.critic.num_q, -1, -1).clone().requires_grad_(True)
-        q = self.critic.per_member(batch["obs"], actions)
+        actions = batch.actions.unsqueeze(0).expand(self.critic.num_q, -1, -1).clone().requires_grad_(True)
+        q = self.critic.per_member(batch.obs, actions)
         loss = (q - target).square().mean(1).sum() + self.config.eta * self.diversity(q, actions)
         return loss, q
 
@@ -77,5 +91,7 @@ class SACN(OfflineTraining, SAC):
 
 
 class EDAC(SACN):
+    """SAC-N plus EDAC's ensemble-diversity term (``algo.name: edac``)."""
+
     name = "edac"
     config_cls = EDACConfig

@@ -22,7 +22,8 @@ offline training) with, as the official code (``opendilab/SO2``, ``code`` branch
 alpha is fixed at 0.2 and both learning rates are 1e-3 (DI-engine's MuJoCo SAC defaults that the code
 inherits; whether the paper tuned them is not known). Every choice is a config flag, so *naive*
 fine-tuning is the same class with ``pvu=false utd_ratio=1 actor_update_freq=1 online_ratio=1``
-(experiments/so2/*_naive.yaml).
+(experiments/so2/*_naive.yaml). The data come from a :class:`~rlsuite.algos.replay_sources.MixedReplay`;
+docs/offline.md ("SO2") lists the remaining choices.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlsuite.agents.continuous import polyak_update
 from rlsuite.algos.offline import check_dataset_matches_env, dataset_buffer
+from rlsuite.algos.replay_sources import MixedReplay
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
 from rlsuite.core.checkpoint import load_checkpoint
+from rlsuite.core.optim import polyak_update
+from rlsuite.core.replay import ReplayBuffer, ReplaySample
 from rlsuite.offline.dataset import load_dataset
 
 PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
@@ -45,6 +48,8 @@ PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
 
 @dataclass
 class SO2Config(SACConfig):
+    """SO2's settings: SAC's plus PVU, IFQU and the data mix (module docstring)."""
+
     name: str = param("so2", help="algorithm name (fixed)", choices=("so2",))
     hidden_sizes: tuple[int, ...] = param((256, 256, 256), help="hidden widths (must match the checkpoint)")
     num_q: int = param(10, help="ensemble members N used (the checkpoint's first N)", min=1)
@@ -81,11 +86,14 @@ class SO2Config(SACConfig):
     )
 
     def validate(self) -> None:
+        """The pool holds one-step transitions: n-step returns need ``online_ratio = 1``."""
         if self.online_ratio < 1.0 and self.n_step != 1:
             raise ConfigError("n_step: the offline+online pool holds one-step transitions; use n_step=1")
 
 
 class SO2(SAC):
+    """SO2 fine-tuning of an offline SAC-N/EDAC checkpoint (``algo.name: so2``)."""
+
     name = "so2"
     config_cls = SO2Config
     MISSING_DATASET = (
@@ -107,19 +115,26 @@ class SO2(SAC):
         super().setup()
         self.last_actor_loss = torch.zeros((), device=self.device)
         self.last_entropy = torch.zeros((), device=self.device)
-        self.pool, self.pool_base = None, 0  # offline + online pool; rows below pool_base are the dataset
-        mixing = self.config.online_ratio < 1.0
-        if mixing and self.offline_config.dataset:
-            self.attach_pool(self.offline_config.dataset)
-        elif mixing and self.offline_config.init_from:  # a new fine-tuning run (not a rebuilt checkpoint)
-            raise ConfigError(self.MISSING_DATASET)
         if self.offline_config.init_from:
             self.load_pretrained(self.offline_config.init_from)
 
-    def attach_pool(self, path: str) -> None:
+    def make_replay(self) -> MixedReplay:
+        """The online-only buffer, plus (``online_ratio < 1``) the pool of ``offline.dataset`` and all
+        online data."""
+        online = super().make_replay().buffer
+        mixing = self.config.online_ratio < 1.0
+        pool, pool_base = None, 0  # rows below pool_base are the dataset
+        if mixing and self.offline_config.dataset:
+            pool, pool_base = self._dataset_pool(self.offline_config.dataset)
+        elif mixing and self.offline_config.init_from:  # a new fine-tuning run (not a rebuilt checkpoint)
+            raise ConfigError(self.MISSING_DATASET)
+        return MixedReplay(online, pool, pool_base, self.config.online_ratio, self.MISSING_DATASET)
+
+    def _dataset_pool(self, path: str) -> tuple[ReplayBuffer, int]:
+        """A single-stream buffer holding the dataset with room for ``buffer_size`` online transitions."""
         dataset = load_dataset(path)
         check_dataset_matches_env(dataset, self.env, self.env_config.id, path)
-        self.pool = dataset_buffer(
+        pool = dataset_buffer(
             dataset,
             self.env.single_action_space,
             capacity=len(dataset) + self.config.buffer_size,
@@ -128,7 +143,12 @@ class SO2(SAC):
             gamma=self.config.gamma,
             seed=self.seed + 1,
         )
-        self.pool_base = len(dataset)
+        return pool, len(dataset)
+
+    @property
+    def pool(self) -> ReplayBuffer | None:
+        """The offline dataset followed by every online transition (None with ``online_ratio = 1``)."""
+        return self.replay.pool
 
     def load_pretrained(self, path: str) -> None:
         """Actor, critics and target critics (first N members) of an offline checkpoint; new optimisers."""
@@ -159,38 +179,14 @@ class SO2(SAC):
             return super().warmup_action(obs)
         return self.actor.sample(torch.as_tensor(obs, device=self.device))[0].cpu().numpy()
 
-    def store_transition(self, obs, action, reward, next_obs, terminated, truncated) -> None:
-        """Online data goes to the online-only buffer and to the pool."""
-        super().store_transition(obs, action, reward, next_obs, terminated, truncated)
-        if self.pool is not None:
-            self.pool.extend(obs, action, np.asarray(reward), next_obs, terminated, truncated)
-
-    def online_batch_size(self) -> int:
-        return round(self.config.batch_size * self.config.online_ratio)
-
-    def can_sample(self) -> bool:
-        """The online part of a batch must fit in the online buffer (the pool holds the dataset already)."""
-        return len(self.buffer) >= max(self.online_batch_size(), 1)
-
-    def sample_batch(self) -> dict[str, torch.Tensor]:
-        """``online_ratio`` of the batch from the online buffer, the rest from the offline+online pool."""
-        size = self.config.batch_size
-        if self.config.online_ratio >= 1.0:
-            return self.buffer.sample(size)
-        if self.pool is None:
-            raise ConfigError(self.MISSING_DATASET)
-        online = self.online_batch_size()
-        first, second = self.buffer.sample(online), self.pool.sample(size - online)
-        return {key: torch.cat([first[key], second[key]]) for key in first}
-
     # --- updates ----------------------------------------------------------------------------------
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         cfg = self.config
         alpha = self.log_alpha.detach().exp()
         critic_loss, q_mean = self.critic_update(batch, alpha)
         alpha_loss = torch.zeros((), device=self.device)
         if self.gradient_steps % cfg.actor_update_freq == 0:
-            self.last_actor_loss, logp = self.actor_update(batch["obs"], alpha)
+            self.last_actor_loss, logp = self.actor_update(batch.obs, alpha)
             self.last_entropy = -logp.mean()
             alpha_loss = self.temperature_update(logp)
         if self.gradient_steps % cfg.target_update_interval == 0:
@@ -205,7 +201,7 @@ class SO2(SAC):
         }
 
     def td_target(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor, noise: torch.Tensor | None = None
+        self, batch: ReplaySample, alpha: torch.Tensor, noise: torch.Tensor | None = None
     ) -> torch.Tensor:
         """y_k (module docstring): ``[N, B]`` per member, ``[B]`` with ``target='min'``.
 
@@ -213,20 +209,18 @@ class SO2(SAC):
         """
         cfg = self.config
         with torch.no_grad():
-            next_actions, next_logp = self.actor.sample(batch["next_obs"])
+            next_actions, next_logp = self.actor.sample(batch.next_obs)
             if cfg.pvu:
                 eps = cfg.pvu_noise * torch.randn_like(next_actions) if noise is None else noise
                 next_actions = (next_actions + eps.clamp(-cfg.pvu_clip, cfg.pvu_clip)).clamp(-1.0, 1.0)
-            next_q = self.critic_target(batch["next_obs"], next_actions)
+            next_q = self.critic_target(batch.next_obs, next_actions)
             if cfg.target == "min":
                 next_q = next_q.min(0).values
-            return batch["rewards"] + batch["discount"] * (next_q - alpha * next_logp)
+            return batch.rewards + batch.discount * (next_q - alpha * next_logp)
 
-    def critic_loss(
-        self, batch: dict[str, torch.Tensor], alpha: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q = mean over members and batch of (Q_k(s, a) - y_k)^2."""
-        q = self.critic(batch["obs"], batch["actions"])
+        q = self.critic(batch.obs, batch.actions)
         return (q - self.td_target(batch, alpha)).square().mean(), q
 
     # --- checkpoint ---------------------------------------------------------------------------------
@@ -238,14 +232,3 @@ class SO2(SAC):
     def load_networks_state(self, state: dict[str, Any]) -> None:
         super().load_networks_state(state)
         self.last_actor_loss, self.last_entropy = (t.to(self.device) for t in state["last_actor"])
-
-    def algorithm_state(self) -> dict[str, Any]:
-        state = super().algorithm_state()
-        keep = self.pool is not None and self.save_replay_buffer
-        state["pool"] = self.pool.state_dict(first_row=self.pool_base) if keep else None  # not the dataset
-        return state
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        super().load_algorithm_state(state)
-        if self.pool is not None and state.get("pool") is not None:
-            self.pool.load_state_dict(state["pool"])

@@ -16,13 +16,17 @@ from typing import Any
 
 import torch
 
-from rlsuite.agents.continuous import ContinuousPolicyAgent, DeterministicActor, EnsembleQ, polyak_update
+from rlsuite.agents.continuous import ContinuousPolicyAgent, DeterministicActor, EnsembleQ
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.optim import polyak_update
+from rlsuite.core.replay import ReplaySample
 
 
 @dataclass
 class TD3Config(OffPolicyConfig):
+    """TD3's settings (module docstring for the defaults' sources)."""
+
     name: str = param("td3", help="algorithm name (fixed)", choices=("td3",))
     learning_starts: int = param(
         25_000, help="env steps of uniform random actions before the first gradient step", min=0
@@ -36,6 +40,8 @@ class TD3Config(OffPolicyConfig):
 
 
 class TD3(OffPolicyAlgorithm):
+    """Twin Delayed DDPG (``algo.name: td3``)."""
+
     name = "td3"
     config_cls = TD3Config
 
@@ -59,7 +65,7 @@ class TD3(OffPolicyAlgorithm):
         action = self.actor(obs)
         return (action + self.config.exploration_noise * torch.randn_like(action)).clamp(-1.0, 1.0)
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         critic_loss, q_mean = self.critic_update(batch)
         if self.gradient_steps % self.config.policy_delay == 0:
             self.last_actor_loss = self.actor_update(batch)
@@ -67,7 +73,7 @@ class TD3(OffPolicyAlgorithm):
             polyak_update(self.actor_target, self.actor, self.config.tau)
         return {"critic_loss": critic_loss, "actor_loss": self.last_actor_loss, "q_mean": q_mean}
 
-    def critic_update(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def critic_update(self, batch: ReplaySample) -> tuple[torch.Tensor, torch.Tensor]:
         """Clipped double-Q with target policy smoothing (paper eqs. 10, 14):
 
         a' = clip(mu'(s') + clip(eps, -c, c), -1, 1),  eps ~ N(0, sigma^2)
@@ -75,21 +81,21 @@ class TD3(OffPolicyAlgorithm):
         """
         cfg = self.config
         with torch.no_grad():
-            target_action = self.actor_target(batch["next_obs"])
+            target_action = self.actor_target(batch.next_obs)
             noise = (cfg.policy_noise * torch.randn_like(target_action)).clamp(
                 -cfg.noise_clip, cfg.noise_clip
             )
             next_action = (target_action + noise).clamp(-1.0, 1.0)
-            next_q = self.critic_target(batch["next_obs"], next_action).min(0).values
-            target = batch["rewards"] + batch["discount"] * next_q
-        q = self.critic(batch["obs"], batch["actions"])
+            next_q = self.critic_target(batch.next_obs, next_action).min(0).values
+            target = batch.rewards + batch.discount * next_q
+        q = self.critic(batch.obs, batch.actions)
         loss = (q - target).square().mean(1).sum()
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
         return loss.detach(), q.detach().mean()
 
-    def actor_update(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def actor_update(self, batch: ReplaySample) -> torch.Tensor:
         """One Adam step on ``policy_loss`` with the critic frozen (gradients reach the actor only)."""
         self.critic.requires_grad_(False)
         loss = self.policy_loss(batch)
@@ -99,9 +105,9 @@ class TD3(OffPolicyAlgorithm):
         self.actor_optimizer.step()
         return loss.detach()
 
-    def policy_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def policy_loss(self, batch: ReplaySample) -> torch.Tensor:
         """Deterministic policy gradient through the first critic: J_mu = -E[Q_1(s, mu(s))]."""
-        obs = batch["obs"]
+        obs = batch.obs
         return -self.critic(obs, self.actor(obs))[0].mean()
 
     # --- checkpoint ---------------------------------------------------------------------------------

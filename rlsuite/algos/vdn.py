@@ -17,10 +17,14 @@ from rlsuite.config import param
 
 @dataclass
 class VDNConfig(QMIXConfig):
+    """QMIX's settings with the additive mixer fixed."""
+
     name: str = param("vdn", help="algorithm name (fixed)", choices=("vdn",))
     mixer: str = param("vdn", help="additive mixer: Q_tot = sum_i Q_i (fixed)", choices=("vdn",))
 
 
 class VDN(QMIX):
+    """Value-decomposition networks: QMIX's learner with ``Q_tot = sum_i Q_i`` (``algo.name: vdn``)."""
+
     name = "vdn"
     config_cls = VDNConfig

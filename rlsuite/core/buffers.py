@@ -1,4 +1,4 @@
-"""On-policy rollout storage and generalised advantage estimation.
+"""On-policy rollout storage (its advantages come from :func:`rlsuite.core.returns.generalized_advantages`).
 
 Storage is NumPy on the host during collection (one cheap copy per step) and moves to the training
 device once per update.
@@ -7,41 +7,24 @@ device once per update.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 import torch
 
+from rlsuite.core.returns import generalized_advantages
 
-@numba.njit(cache=True)
-def generalized_advantages(
-    rewards: np.ndarray,
-    values: np.ndarray,
-    dones: np.ndarray,
-    last_values: np.ndarray,
-    gamma: float,
-    gae_lambda: float,
-) -> np.ndarray:
-    """GAE (Schulman et al., 2016), arrays shaped ``[T, N]``.
 
-    ``dones[t]`` marks that the episode ended *after* step t (its next observation starts a new one), so
-        delta_t = r_t + gamma * (1 - done_t) * V(s_{t+1}) - V(s_t)
-        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
-    with ``V(s_T) = last_values``. Truncated steps are not ``done``-free: their bootstrap value is added to
-    ``r_t`` by the collector, and ``done_t`` cuts the trace at the episode boundary.
-    """
-    steps, envs = rewards.shape
-    advantages = np.zeros((steps, envs), np.float32)
-    for n in range(envs):
-        running = 0.0
-        next_value = last_values[n]
-        for t in range(steps - 1, -1, -1):
-            not_done = 1.0 - dones[t, n]
-            delta = rewards[t, n] + gamma * not_done * next_value - values[t, n]
-            running = delta + gamma * gae_lambda * not_done * running
-            advantages[t, n] = running
-            next_value = values[t, n]
-    return advantages
+class RolloutMinibatch(NamedTuple):
+    """Rows of one on-policy rollout (``M`` of them), as torch tensors or NumPy arrays (the packed rollout's
+    type). Actions are float32 in packed rows (discrete ones hold their integer index)."""
+
+    obs: Any  # [M, obs_dim]  the (normalised) observations the policy acted on
+    actions: Any  # [M] discrete or [M, act_dim] continuous
+    logprobs: Any  # [M]  log pi_old(a_t | s_t) at collection
+    values: Any  # [M]  V_old(s_t) at collection
+    advantages: Any  # [M]  GAE A_t
+    returns: Any  # [M]  A_t + V_old(s_t): the value targets
 
 
 class RolloutBuffer:
@@ -66,12 +49,13 @@ class RolloutBuffer:
         self.returns = np.zeros((num_steps, num_envs), np.float32)
 
     def compute_returns(self, last_values: np.ndarray, gamma: float, gae_lambda: float) -> None:
+        """Fill ``advantages`` (GAE) and ``returns = advantages + values``; ``last_values``: V at the end."""
         self.advantages = generalized_advantages(
             self.rewards, self.values, self.dones, last_values.astype(np.float32), gamma, gae_lambda
         )
         self.returns = self.advantages + self.values
 
-    FIELDS = ("obs", "actions", "logprobs", "values", "advantages", "returns")
+    FIELDS = RolloutMinibatch._fields
 
     def packed(self, device: torch.device) -> tuple[torch.Tensor, list[tuple[str, int, bool]]]:
         """All fields as one float32 ``[num_steps * num_envs, F]`` tensor on ``device``, plus its layout
@@ -84,15 +68,16 @@ class RolloutBuffer:
         return torch.from_numpy(np.concatenate(columns, axis=1)).to(device), layout
 
 
-def unpack(rows, layout: list[tuple[str, int, bool]]) -> dict:
-    """Split rows of a packed rollout (torch or NumPy) into named fields; per-step scalars lose their
+def unpack(rows, layout: list[tuple[str, int, bool]]) -> RolloutMinibatch:
+    """Split rows of a packed rollout (torch or NumPy) into its fields; per-step scalars lose their
     column axis."""
     widths = [width for _, width, _ in layout]
     if isinstance(rows, torch.Tensor):
         parts = rows.split(widths, dim=1)
     else:
         parts = np.split(rows, np.cumsum(widths)[:-1], axis=1)
-    return {name: part[:, 0] if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+    fields = {name: part[:, 0] if scalar else part for (name, _, scalar), part in zip(layout, parts)}
+    return RolloutMinibatch(**fields)
 
 
 def shuffled_minibatches(packed, minibatch_size: int) -> Iterator:

@@ -1,4 +1,4 @@
-"""Shared multi-agent machinery: padded episode storage, exploration schedules, agent-id features.
+"""Shared multi-agent machinery: padded episode storage, agent-id features, masked action choice.
 
 Multi-agent vector envs (``rlsuite.make_vec`` on a multi-agent id) hand out arrays shaped
 ``[num_envs, n_agents, ...]`` with same-step autoreset. Value-decomposition learners (QMIX, VDN) and
@@ -184,20 +184,6 @@ class EpisodeBuffer:
         self._t[:] = state["t"]
         self.next_slot, self.episodes = int(state["next_slot"]), n
         self.total_episodes = int(state["total_episodes"])
-
-
-class LinearSchedule:
-    """``start`` -> ``end`` linearly over ``duration`` steps, then constant (e.g. epsilon-greedy)."""
-
-    def __init__(self, start: float, end: float, duration: int) -> None:
-        if duration < 0:
-            raise ValueError(f"duration must be >= 0, got {duration}")
-        self.start, self.end, self.duration = start, end, duration
-
-    def __call__(self, step: int) -> float:
-        if self.duration == 0 or step >= self.duration:
-            return self.end
-        return self.start + (self.end - self.start) * step / self.duration
 
 
 def agent_id_features(n_agents: int, leading: tuple[int, ...] = ()) -> np.ndarray:

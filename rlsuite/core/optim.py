@@ -22,3 +22,16 @@ def clip_grad_norm(parameters: Sequence[torch.nn.Parameter], max_norm: float) ->
     for grad in grads:
         grad.mul_(scale)
     return norm
+
+
+@torch.no_grad()
+def polyak_update(target: torch.nn.Module, source: torch.nn.Module, tau: float) -> None:
+    """Soft (Polyak) target-network update (Lillicrap et al., 2016, arXiv:1509.02971), every parameter:
+
+        theta_target <- tau * theta + (1 - tau) * theta_target
+
+    ``tau = 1`` copies; modules without parameters (e.g. VDN's additive mixer) are left as they are.
+    """
+    targets = list(target.parameters())
+    if targets:
+        torch._foreach_lerp_(targets, list(source.parameters()), tau)

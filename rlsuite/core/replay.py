@@ -17,12 +17,37 @@ keep ``terminated = False`` so their value is bootstrapped.
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 REPLAY_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "dones")
+
+
+class ReplaySample(NamedTuple):
+    """A minibatch of transitions drawn from a :class:`ReplayBuffer` (``B`` samples, ``m <= n_step``)."""
+
+    obs: torch.Tensor  # [B, *obs_shape]     s_t
+    actions: torch.Tensor  # [B, *action_shape]  a_t (in [-1, 1]^d for the continuous learners)
+    rewards: torch.Tensor  # [B]     sum_{k<m} gamma^k r_{t+k} (r_t when n_step = 1)
+    next_obs: torch.Tensor  # [B, *obs_shape]     s_{t+m}: the true successor, terminal obs at an episode end
+    discount: torch.Tensor  # [B]     gamma^m (1 - terminated_{t+m-1}): the weight of V(next_obs) in targets
+
+    def concat(self, other: ReplaySample) -> ReplaySample:
+        """This sample followed by ``other`` (field by field, along the batch axis)."""
+        return ReplaySample(*(torch.cat([mine, theirs]) for mine, theirs in zip(self, other, strict=True)))
+
+
+class StoredTransitions(NamedTuple):
+    """Every one-step transition a buffer holds, oldest first (``L`` = ``len(buffer)``; model fitting)."""
+
+    obs: torch.Tensor  # [L, *obs_shape]
+    actions: torch.Tensor  # [L, *action_shape]
+    rewards: torch.Tensor  # [L]
+    next_obs: torch.Tensor  # [L, *obs_shape]
+    terminated: torch.Tensor  # [L] bool: the episode ended by the task (not by a time limit) at this step
 
 
 class ReplayBuffer:
@@ -111,23 +136,23 @@ class ReplayBuffer:
         self.terminated[index] = terminated_t
         self.dones[index] = terminated_t | torch.as_tensor(np.asarray(truncated, bool), device=self.device)
 
-    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
-        """Uniform sample of stored transitions: ``obs, actions, rewards, next_obs, discount``."""
+    def sample(self, batch_size: int) -> ReplaySample:
+        """Uniform sample of stored transitions, with n-step rewards and discounts (module docstring)."""
         if len(self) == 0:
             raise RuntimeError("cannot sample from an empty replay buffer")
         flat = torch.randint(len(self), (batch_size,), device=self.device, generator=self.generator)
         rows, envs = flat // self.num_envs, flat % self.num_envs
         if self.n_step == 1:
-            return {
-                "obs": self.obs[rows, envs],
-                "actions": self.actions[rows, envs],
-                "rewards": self.rewards[rows, envs],
-                "next_obs": self.next_obs[rows, envs],
-                "discount": self.gamma * (~self.terminated[rows, envs]).float(),
-            }
+            return ReplaySample(
+                obs=self.obs[rows, envs],
+                actions=self.actions[rows, envs],
+                rewards=self.rewards[rows, envs],
+                next_obs=self.next_obs[rows, envs],
+                discount=self.gamma * (~self.terminated[rows, envs]).float(),
+            )
         return self._n_step_sample(rows, envs)
 
-    def _n_step_sample(self, rows: torch.Tensor, envs: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _n_step_sample(self, rows: torch.Tensor, envs: torch.Tensor) -> ReplaySample:
         gamma = self.gamma
         newer = (self.pos - 1 - rows) % self.rows  # steps of the same env written after row t
         rewards = self.rewards[rows, envs].clone()
@@ -141,15 +166,15 @@ class ReplayBuffer:
             discount = torch.where(use, gamma ** (k + 1) * (~self.terminated[rows_k, envs]).float(), discount)
             last = torch.where(use, rows_k, last)
             running = use & ~self.dones[rows_k, envs]
-        return {
-            "obs": self.obs[rows, envs],
-            "actions": self.actions[rows, envs],
-            "rewards": rewards,
-            "next_obs": self.next_obs[last, envs],
-            "discount": discount,
-        }
+        return ReplaySample(
+            obs=self.obs[rows, envs],
+            actions=self.actions[rows, envs],
+            rewards=rewards,
+            next_obs=self.next_obs[last, envs],
+            discount=discount,
+        )
 
-    def all_transitions(self) -> dict[str, torch.Tensor]:
+    def all_transitions(self) -> StoredTransitions:
         """Every stored one-step transition, oldest first, flattened to ``[len, ...]`` (model fitting)."""
         order = np.arange(self.rows)
         if self.full:
@@ -157,10 +182,9 @@ class ReplayBuffer:
         else:
             order = order[: self.pos]
         index = torch.as_tensor(order, device=self.device)
-        return {
-            name: getattr(self, name)[index].flatten(0, 1)
-            for name in ("obs", "actions", "rewards", "next_obs", "terminated")
-        }
+        return StoredTransitions(
+            *(getattr(self, name)[index].flatten(0, 1) for name in StoredTransitions._fields)
+        )
 
     # --- checkpointing -----------------------------------------------------------------------------
     def state_dict(self, first_row: int = 0) -> dict[str, Any]:
@@ -181,6 +205,7 @@ class ReplayBuffer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict()``'s rows, positions and sampler; the layout must match this buffer."""
         if state["rows"] != self.rows or state["num_envs"] != self.num_envs:
             raise ValueError(
                 f"replay buffer layout mismatch: checkpoint has {state['rows']} rows x {state['num_envs']} "
@@ -192,6 +217,15 @@ class ReplayBuffer:
             getattr(self, name)[first_row : first_row + len(saved)] = saved.to(self.device)
         self.pos, self.full = int(state["pos"]), bool(state["full"])
         self.generator.set_state(state["generator"])
+
+
+def warn_replay_not_restored(contents: str = "replay buffer") -> None:
+    """Warn that a resumed run starts from empty replay (the checkpoint was saved without it)."""
+    warnings.warn(
+        f"the checkpoint holds no {contents} (checkpoint.save_replay_buffer=false): training continues "
+        "from an empty buffer, so it will not match an uninterrupted run",
+        stacklevel=3,
+    )
 
 
 def _tensor(array: Any, device: torch.device) -> torch.Tensor:

@@ -16,7 +16,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# Evaluation envs are seeded apart from the training env's seed (a large prime keeps the two streams from
+# meeting for any realistic seed and step count).
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def eval_seed(seed: int, global_step: int = 0) -> int:
+    """The seed of an evaluation at ``global_step`` of a run seeded ``seed``: ``seed + 1_000_003 + step``.
+
+    Evaluations at different steps see different episodes, a re-run evaluation at the same step the same
+    ones, and none shares a seed with the training env. Learners whose evaluation draws its own random
+    numbers (e.g. ACE's agent-order shuffling) seed that stream with ``eval_seed(seed)``.
+    """
+    return seed + EVAL_SEED_OFFSET + global_step
+
+
 def capture_rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's global and torch's (CPU and CUDA) generators."""
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -28,6 +44,7 @@ def capture_rng_state() -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put back the generator states ``capture_rng_state`` returned."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])

@@ -1,7 +1,7 @@
 """D4RL normalised scores: 100 * (return - random) / (expert - random).
 
-Reference returns are D4RL's (``d4rl/infos.py``, the MuJoCo locomotion ``-v2`` entries; the same
-numbers as the table in the SO2 brief, algorithms.md section 3). They were measured on the ``-v2``
+Reference returns are D4RL's (``d4rl/infos.py``, the MuJoCo locomotion ``-v2`` entries; Fu et al., 2020,
+arXiv:2004.07219). They were measured on the ``-v2``
 (mujoco-py) envs; the suite's ``-v5`` envs have the same reward definitions, so the scale carries over,
 but small differences between simulator versions mean a score is comparable, not identical, to a
 paper's.

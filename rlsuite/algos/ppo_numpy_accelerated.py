@@ -1,9 +1,10 @@
-"""PPO's minibatch update with hand-derived gradients in NumPy, for the CPU.
+"""The NumPy accelerator of PPO's update (``update_backend="numpy_accelerated"``, the default on a CPU).
 
-The loss is exactly ``PPO._minibatch_step``'s (clipped surrogate, optionally clipped value loss, entropy
-bonus); only the way its gradient is obtained differs. On a CPU, a PPO step for a small MLP is a few
-dozen tiny tensor operations whose cost is torch's per-operator and autograd bookkeeping, not
-arithmetic, so the chain rule is written out here once:
+It takes the same gradient steps as ``rlsuite.algos.ppo.AutogradPPOUpdate`` on the same loss,
+``rlsuite.algos.ppo.ppo_loss`` (clipped surrogate, optionally clipped value loss, entropy bonus); only the
+way the gradient is obtained differs. On a CPU, a PPO step for a small MLP is a few dozen tiny tensor
+operations whose cost is torch's per-operator and autograd bookkeeping, not arithmetic, so the chain rule
+of ``ppo_loss`` is written out here once:
 
     policy:  dL/dlogp_i = -A_i r_i / n        where the unclipped surrogate is the active branch
     value:   dL/dV_i    = c_v (V_i - R_i) / n where the unclipped squared error is the active branch
@@ -14,7 +15,8 @@ arithmetic, so the chain rule is written out here once:
 
 then the global-norm clip and Adam (torch's update rule, in place on the parameters and on the torch
 optimiser's own ``exp_avg``/``exp_avg_sq`` tensors, so checkpoints are the same whichever path ran).
-``tests/test_ppo_cpu.py`` checks it against autograd step by step.
+``tests/test_ppo_cpu.py`` is this module's contract: it checks it against autograd step by step, so
+a change to ``ppo_loss`` must be mirrored here (or run ``update_backend=torch``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 
 from rlsuite.agents.actor_critic import LOG_SQRT_2PI, ActorCriticAgent
+from rlsuite.core.buffers import RolloutMinibatch
 
 
 def _activation_and_derivative(name: str):
@@ -48,19 +51,23 @@ def _max_grad_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(a == b, 0.5, (a > b).astype(np.float32))
 
 
-class NumpyPPOUpdate:
+class NumpyAcceleratedPPOUpdate:
     """Runs PPO minibatch steps on an ``ActorCriticAgent`` with NumPy gradients and torch's Adam rule."""
+
+    takes_numpy = True  # minibatches arrive as NumPy arrays
 
     def __init__(self, agent: ActorCriticAgent, optimizer: torch.optim.Adam, config) -> None:
         if agent.device.type != "cpu":
-            raise ValueError("the NumPy update runs on the CPU; use update_backend=torch on other devices")
+            raise ValueError(
+                "the NumPy-accelerated update runs on the CPU; use update_backend=torch on other devices"
+            )
         self.agent, self.optimizer, self.config = agent, optimizer, config
         net = agent.actor_critic
         self.activation, self.activation_grad = _activation_and_derivative(net.activation_name)
         # Gradients are produced in this order: the network's flat tensor, then the Gaussian log-std.
         self.params = [net.flat] if agent.discrete else [net.flat, agent.log_std]
         if len(self.params) != len(list(agent.parameters())):
-            raise ValueError("NumpyPPOUpdate supports ActorCriticAgent's own parameters only")
+            raise ValueError("NumpyAcceleratedPPOUpdate supports ActorCriticAgent's own parameters only")
         self._init_adam_state()
         self.weights = [t.detach().numpy() for t in net.tensors()]
         self.grad_flat = np.zeros(net.flat.numel(), np.float32)
@@ -123,14 +130,14 @@ class NumpyPPOUpdate:
                 g = g_in
 
     # --- one minibatch ----------------------------------------------------------------------------
-    def step(self, mb: dict[str, np.ndarray], with_diagnostics: bool) -> dict[str, float]:
-        cfg, n = self.config, mb["obs"].shape[0]
-        inputs, pre, out = self._forward(mb["obs"])
+    def step(self, mb: RolloutMinibatch, with_diagnostics: bool) -> dict[str, float]:
+        cfg, n = self.config, mb.obs.shape[0]
+        inputs, pre, out = self._forward(mb.obs)
         head, value = out[0, :, : self.out_dim], out[1, :, 0]
-        new_logp, entropy, head_grad_of_logp, log_std_grad = self._head(head, mb["actions"])
-        log_ratio = new_logp - mb["logprobs"]
+        new_logp, entropy, head_grad_of_logp, log_std_grad = self._head(head, mb.actions)
+        log_ratio = new_logp - mb.logprobs
         ratio = np.exp(log_ratio)
-        adv = mb["advantages"]
+        adv = mb.advantages
         if cfg.norm_adv and n > 1:
             adv = (adv - adv.mean()) / (adv.std(ddof=1) + 1e-8)
 
@@ -143,11 +150,11 @@ class NumpyPPOUpdate:
         d_logp = (-adv * ratio / n) * (share + (1 - share) * in_range)
 
         # L^V gradient: c_v (V - R) / n, through the clipped branch only where the clamp is inactive.
-        error = value - mb["returns"]
+        error = value - mb.returns
         d_value = error
         if cfg.clip_vloss:
-            delta = value - mb["values"]
-            clipped_error = mb["values"] + np.clip(delta, -cfg.clip_coef, cfg.clip_coef) - mb["returns"]
+            delta = value - mb.values
+            clipped_error = mb.values + np.clip(delta, -cfg.clip_coef, cfg.clip_coef) - mb.returns
             share_v = _max_grad_share(error * error, clipped_error * clipped_error)
             clamp_open = np.abs(delta) <= cfg.clip_coef
             d_value = share_v * error + (1 - share_v) * clipped_error * clamp_open
