@@ -203,6 +203,7 @@ def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch
 
 class ACE(MultiAgentAlgorithm):
     name = "ace"
+    description = "Sequential multi-agent Q-learning with bidirectional action dependency (entity network)"
     config_cls = ACEConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=False

@@ -66,11 +66,26 @@ class Capabilities:
             found.append(f"action space {type(action_space).__name__} is not supported")
         return found
 
+    def summary(self) -> str:
+        """A short reading of the flags, e.g. ``on-policy, discrete + continuous``."""
+        if self.text:
+            return "language model, text actions"
+        actions = " + ".join(
+            kind
+            for kind, ok in (("discrete", self.discrete_actions), ("continuous", self.continuous_actions))
+            if ok
+        )
+        learning = "offline" if self.offline else ("on-policy" if self.on_policy else "off-policy")
+        return ", ".join(
+            part for part in ("multi-agent" if self.multi_agent else "", learning, actions) if part
+        )
+
 
 class Algorithm(ABC):
     """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``."""
 
     name: ClassVar[str]
+    description: ClassVar[str] = ""  # one line for `rlsuite algos`
     config_cls: ClassVar[type]
     capabilities: ClassVar[Capabilities]
     agent: Agent

@@ -163,6 +163,7 @@ class LLMPPO(TextAlgorithm):
     """ORZ-style PPO on a text policy (``algo.name: llm_ppo``)."""
 
     name = "llm_ppo"
+    description = "Token-level PPO for LLMs in the Open-Reasoner-Zero style (separate critic, no KL)"
     config_cls = LLMPPOConfig
     config: LLMPPOConfig
 

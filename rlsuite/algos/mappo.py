@@ -212,6 +212,7 @@ def compute_gae(
 
 class MAPPO(MultiAgentAlgorithm):
     name = "mappo"
+    description = "Multi-agent PPO with a centralised critic, optionally recurrent"
     config_cls = MAPPOConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=True

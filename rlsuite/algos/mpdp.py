@@ -79,6 +79,7 @@ class MPDPConfig(SACConfig):
 
 class MPDP(SAC):
     name = "mpdp"
+    description = "Model-based: SAC with H-step policy improvement through an MBPO dynamics ensemble"
     config_cls = MPDPConfig
 
     def build(self) -> None:

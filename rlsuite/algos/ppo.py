@@ -80,6 +80,7 @@ class PPOConfig:
 
 class PPO(Algorithm):
     name = "ppo"
+    description = "Proximal Policy Optimization: clipped surrogate, GAE, discrete and continuous actions"
     config_cls = PPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True, on_policy=True)
 

@@ -189,6 +189,7 @@ def td_targets(
 # --- the learner ---------------------------------------------------------------------------------------
 class QMIX(MultiAgentAlgorithm):
     name = "qmix"
+    description = "Multi-agent value decomposition with a monotonic hypernetwork mixer, recurrent agents"
     config_cls = QMIXConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=False

@@ -49,6 +49,7 @@ SAC_MODULES = (
 
 class SAC(OffPolicyAlgorithm):
     name = "sac"
+    description = "Soft Actor-Critic with automatic entropy tuning (continuous actions)"
     config_cls = SACConfig
 
     def build(self) -> None:

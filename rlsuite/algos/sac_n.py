@@ -45,6 +45,7 @@ class EDACConfig(SACNConfig):
 
 class SACN(OfflineTraining, SAC):
     name = "sac_n"
+    description = "Offline: SAC with an N-critic ensemble, minimum over the N"
     config_cls = SACNConfig
 
     def critic_loss(
@@ -78,4 +79,5 @@ class SACN(OfflineTraining, SAC):
 
 class EDAC(SACN):
     name = "edac"
+    description = "Offline: SAC-N plus the ensemble-diversity (gradient decorrelation) term"
     config_cls = EDACConfig

@@ -87,6 +87,7 @@ class SO2Config(SACConfig):
 
 class SO2(SAC):
     name = "so2"
+    description = "Offline-to-online fine-tuning of a SAC-N/EDAC checkpoint (perturbed value update)"
     config_cls = SO2Config
     MISSING_DATASET = (
         "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "

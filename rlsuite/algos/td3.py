@@ -37,6 +37,7 @@ class TD3Config(OffPolicyConfig):
 
 class TD3(OffPolicyAlgorithm):
     name = "td3"
+    description = "Twin Delayed DDPG: clipped double Q, delayed policy updates, target smoothing"
     config_cls = TD3Config
 
     def build(self) -> None:

@@ -40,6 +40,7 @@ class TD3BCConfig(TD3Config):
 
 class TD3BC(OfflineTraining, TD3):
     name = "td3bc"
+    description = "Offline: TD3 + behaviour cloning on dataset-standardised states"
     config_cls = TD3BCConfig
 
     def build(self) -> None:

@@ -23,4 +23,5 @@ class VDNConfig(QMIXConfig):
 
 class VDN(QMIX):
     name = "vdn"
+    description = "Multi-agent value decomposition: the team Q is the sum of the agents' Qs"
     config_cls = VDNConfig
