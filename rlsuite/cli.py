@@ -280,7 +280,10 @@ def _sweep(args: argparse.Namespace) -> int:
         for outcome in failed:
             print(f"  failed: {outcome.id}: {outcome.error}", file=sys.stderr)
     if not args.no_report:
-        files = _write_report(result.directory, None, 10_000, 0)
+        from rlsuite.core.progress import progress_enabled
+
+        with progress_enabled(not args.quiet):
+            files = _write_report(result.directory, None, 10_000, 0)
         if not args.quiet:
             print(f"report: {files.markdown}")
     return 1 if failed else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -94,6 +95,9 @@ class Algorithm(ABC):
     default_log_every: ClassVar[int] = 0
     # Whether checkpoints hold the replay buffer (off-policy learners; set from checkpoint config).
     save_replay_buffer: bool = True
+    # Set by the training loop while a run is attached: ``side_logger(step, scalars)`` sends scalars of
+    # long work inside an iteration (an SFT warm-up's loss...) to TensorBoard on that work's own step axis.
+    side_logger: Callable[[int, dict[str, float]], None] | None = None
 
     def __init__(
         self,
@@ -153,6 +157,11 @@ class Algorithm(ABC):
     def offline_problems(cls, offline: OfflineConfig) -> list[str]:
         """What the ``offline`` section lacks for this algorithm (checked before a run folder is made)."""
         return []
+
+    def log_side_metrics(self, step: int, scalars: dict[str, float]) -> None:
+        """Send scalars of long work inside an iteration to TensorBoard (no-op without a run)."""
+        if self.side_logger is not None:
+            self.side_logger(step, scalars)
 
     def logged_stats(self) -> dict[str, float]:
         """Statistics accumulated since the last metrics row (e.g. mean losses); called when logging."""

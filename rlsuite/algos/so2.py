@@ -27,7 +27,9 @@ fine-tuning is the same class with ``pvu=false utd_ratio=1 actor_update_freq=1 o
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ from rlsuite.agents.continuous import polyak_update
 from rlsuite.algos.offline import check_dataset_matches_env, dataset_buffer
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
-from rlsuite.core.checkpoint import load_checkpoint
+from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
 from rlsuite.offline.dataset import load_dataset
 
 PRETRAINED_ALGOS = ("sac_n", "edac", "so2")
@@ -83,6 +85,28 @@ class SO2Config(SACConfig):
     def validate(self) -> None:
         if self.online_ratio < 1.0 and self.n_step != 1:
             raise ConfigError("n_step: the offline+online pool holds one-step transitions; use n_step=1")
+
+
+def pretrained_checkpoint(path: str | Path, seed: int) -> Path:
+    """``offline.init_from`` as a checkpoint: a ``.pt``, a run folder, or a folder of run folders.
+
+    In a folder of runs (``runs/edac-hopper-medium/``, one run per seed) the newest run with this
+    run's seed is taken, else the newest run of any seed (with a warning naming it).
+    """
+    path = Path(path)
+    if path.is_file() or latest_checkpoint(path) is not None or not path.is_dir():
+        return path
+    runs = [run for run in path.iterdir() if run.is_dir() and latest_checkpoint(run) is not None]
+    if not runs:
+        raise ConfigError(f"offline.init_from: {path} holds no run folder with a checkpoint")
+    same_seed = [run for run in runs if f"-s{seed}-" in run.name]
+    newest = max(same_seed or runs, key=lambda run: latest_checkpoint(run).stat().st_mtime)
+    if not same_seed:
+        warnings.warn(
+            f"offline.init_from: no run with seed {seed} in {path}; starting from {newest.name}",
+            stacklevel=3,
+        )
+    return newest
 
 
 class SO2(SAC):
@@ -133,6 +157,7 @@ class SO2(SAC):
 
     def load_pretrained(self, path: str) -> None:
         """Actor, critics and target critics (first N members) of an offline checkpoint; new optimisers."""
+        path = str(pretrained_checkpoint(path, self.seed))
         state = load_checkpoint(path, map_location=self.device)
         if state.get("algo") not in PRETRAINED_ALGOS:
             raise ConfigError(

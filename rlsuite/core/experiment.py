@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,9 @@ from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
+from rlsuite.core.kernels import quiet_notices
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
+from rlsuite.core.sizing import gpu_sized_warning
 from rlsuite.core.user_modules import import_user_modules, record_imports, recorded_import_dirs
 
 # Keys that may differ between a run and its resumption without changing what is learned.
@@ -33,8 +36,13 @@ def train(config: ExperimentConfig, *, quiet: bool = False, search_dirs: Sequenc
 
     ``search_dirs`` are where ``config.imports`` are looked for besides ``sys.path`` and the working
     directory (the CLI passes the experiment file's folder); a resumed run also looks where its first
-    session found them.
+    session found them. ``quiet`` silences messages, notices and the progress display.
     """
+    with quiet_notices(quiet):
+        return _train(config, quiet, search_dirs)
+
+
+def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Path]) -> Path:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     run_dir, checkpoint = resolve_run_dir(config)
@@ -48,6 +56,10 @@ def train(config: ExperimentConfig, *, quiet: bool = False, search_dirs: Sequenc
         if algo.global_step >= config.total_steps and (run_dir / SUMMARY_FILE).exists():
             algo.close()
             return run_dir
+    if not quiet:
+        warning = gpu_sized_warning(algo, config.total_steps)
+        if warning:
+            print(f"rlsuite train: warning: {warning}", file=sys.stderr)
     run = Run.open(run_dir, config, resume_step=algo.global_step if checkpoint else None, quiet=quiet)
     record_imports(run_dir, found)
     try:

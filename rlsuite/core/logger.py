@@ -47,6 +47,16 @@ class MetricsLogger:
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     self._writer.add_scalar(key, value, step)
 
+    def log_tensorboard(self, step: int, metrics: dict[str, float]) -> None:
+        """Scalars for TensorBoard only, at ``step`` of their own axis (e.g. a warm-up's step count)."""
+        if self._writer is None:
+            return
+        for key, value in metrics.items():
+            value = _plain(value)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                self._writer.add_scalar(key, value, step)
+        self._writer.flush()
+
     def _rewrite(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("w", newline="") as handle:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import rlsuite
-from rlsuite.core.progress import TrainingProgress
+from rlsuite.core.progress import TrainingProgress, progress_enabled, task
 from rlsuite.offline.scores import normalized_score
 
 if TYPE_CHECKING:
@@ -45,21 +45,32 @@ def _graceful_interrupt() -> Iterator[dict[str, bool]]:
 
 
 def run_training_loop(
-    algo: Algorithm, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+    algo: Algorithm,
+    total_steps: int,
+    *,
+    horizon: int | None = None,
+    run: Run | None = None,
+    callback=None,
+    progress_bar: bool = False,
 ) -> None:
+    """Train ``algo`` until ``global_step >= total_steps``; a progress bar shows when ``run`` asks for one
+    (``log.progress``, not ``--quiet``) or, without a run, when ``progress_bar`` is true."""
     algo.total_steps = total_steps if horizon is None else horizon
     wall_start = time.perf_counter()
+    show = bool(run.progress) if run is not None else bool(progress_bar)
     progress = TrainingProgress(
         total_steps,
         algo.global_step,
-        enabled=bool(run and run.progress),
-        label=f"{algo.name} {algo.env_config.id}",
+        enabled=show,
+        label=f"{algo.name} {algo.env_config.id.split('/')[-1]}",
     )
-    with _graceful_interrupt() as interrupt:
+    algo.side_logger = run.logger.log_tensorboard if run is not None else None
+    with _graceful_interrupt() as interrupt, progress_enabled(show):
         try:
             _iterate(algo, total_steps, run, callback, progress, interrupt)
         finally:
             progress.close()
+            algo.side_logger = None
     if run is not None:
         _finish(algo, run, time.perf_counter() - wall_start)
 
@@ -91,7 +102,8 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     step, cfg = algo.global_step, run.config
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
     if evaluated:
-        run.last_eval = (step, algo.evaluate())
+        with task(f"evaluating {cfg.eval.episodes} episodes", None):
+            run.last_eval = (step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
     log_every = cfg.log.every_steps or algo.default_log_every
     if log_every == 0 or evaluated or _crossed(previous, step, log_every):
@@ -107,7 +119,8 @@ def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
     if run.last_eval is not None and run.last_eval[0] == step:
         result = run.last_eval[1]
     else:
-        result = algo.evaluate()
+        with task(f"final eval, {run.config.eval.episodes} episodes", None):
+            result = algo.evaluate()
         run.logger.log(step, result.metrics())
     run.checkpoints.save(algo.state_dict(), step)
     summary = {

@@ -185,10 +185,17 @@ def _unknown_id_message(env_id: str) -> str:
 
 
 def _load(entry_point: EntryPoint) -> Callable[..., Any]:
+    """The callable an entry point names (importing its module); from then on, numba compiling an
+    rlsuite kernel prints a one-line notice (:mod:`rlsuite.core.kernels`)."""
     if callable(entry_point):
-        return entry_point
-    module_name, _, attr = entry_point.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+        target = entry_point
+    else:
+        module_name, _, attr = entry_point.partition(":")
+        target = getattr(importlib.import_module(module_name), attr)
+    from rlsuite.core.kernels import install_compile_notice
+
+    install_compile_notice()
+    return target
 
 
 def make(env_id: str, **kwargs: Any) -> Any:
@@ -199,6 +206,8 @@ def make(env_id: str, **kwargs: Any) -> Any:
     entry = spec(env_id)
     if entry.multi_agent:
         return _load(entry.entry_point)(**{**entry.kwargs, **kwargs})
+    if env_id in _REGISTRY:
+        _load(entry.entry_point)  # installs the compile notice before Gymnasium builds the env
     return gym.make(env_id, **kwargs)
 
 

@@ -97,7 +97,10 @@ def _data_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
-    print(f"{args.path}: {info['transitions']} transitions, {info['episodes']} episodes")
+    finished = info["metadata"].get("finished_episodes")
+    cut = info["episodes"] - finished if isinstance(finished, int) else None
+    detail = f" ({finished} finished while collecting, {cut} cut at the end of a stream)" if cut else ""
+    print(f"{args.path}: {info['transitions']} transitions, {info['episodes']} episodes{detail}")
     for name, (dtype, shape) in info["fields"].items():
         print(f"  {name:18s} {dtype:8s} {shape}")
     print(
