@@ -67,11 +67,15 @@ def _parser() -> argparse.ArgumentParser:
         const=_DEFAULT_VIDEO,
         default=None,
         metavar="PATH",
-        help="also record the policy to PATH (.mp4 or .gif); "
-        "default <run>/videos/eval-step<N>.mp4 (.gif without ffmpeg)",
+        help="also record the policy to PATH (.mp4 or .gif), captioned with each episode's return: "
+        "single-agent envs that render, SMAC and the football simulator; a text (LLM) run writes a "
+        "transcript (.md) of the evaluation instead. Default <run>/videos/eval-step<N>.mp4 "
+        "(.gif without ffmpeg, .md for text runs)",
     )
-    evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes in the video")
-    evaluate.add_argument("--fps", type=float, default=None, help="video frame rate (default: the env's)")
+    evaluate.add_argument("--video-episodes", type=int, default=3, help="episodes in the video")
+    evaluate.add_argument(
+        "--fps", type=float, default=None, help="video frame rate (default: real time, at most 50 fps)"
+    )
     evaluate.set_defaults(handler=_eval)
 
     sweep = sub.add_parser(
@@ -203,56 +207,67 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from rlsuite.algos.base import EVAL_SEED_OFFSET, Algorithm
+    from rlsuite.core.user_modules import import_run_modules
 
-    video_path = None
     if args.video is not None:
-        from rlsuite.wrappers.video import VideoError, check_video_path, ensure_headless_gl
+        from rlsuite.wrappers.video import ensure_headless_gl
 
         if args.video_episodes < 1:
             raise ValueError(f"--video-episodes must be >= 1, got {args.video_episodes}")
+        ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
+    run_dir = _run_dir_of(Path(args.target))
+    import_run_modules(run_dir)  # the run's `imports:` (custom env ids)
+    algo = Algorithm.from_checkpoint(args.target, device=args.device)
+    media = None
+    try:
         try:
-            if args.video != _DEFAULT_VIDEO:
-                video_path = check_video_path(args.video)  # a bad path fails before the evaluation
-            ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
-        except VideoError as exc:
+            video_path = _video_path(args, algo, run_dir) if args.video is not None else None
+        except RuntimeError as exc:  # VideoError: .mp4 without ffmpeg
             print(f"rlsuite eval: error: {exc}", file=sys.stderr)
             return 2
-    from rlsuite.core.user_modules import import_run_modules
-
-    import_run_modules(_run_dir_of(Path(args.target)))  # the run's `imports:` (custom env ids)
-    algo = Algorithm.from_checkpoint(args.target, device=args.device)
-    try:
         if args.seed is not None:
             algo.seed = args.seed
         result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
         report = {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}
-        if args.video is not None:
-            from rlsuite.wrappers.video import VideoError, default_video_path, record_video
+        if video_path is not None:
+            from rlsuite.core.media import record_policy_media
+            from rlsuite.wrappers.video import VideoError
 
-            if video_path is None:
-                video_path = default_video_path(_run_dir_of(Path(args.target)), algo.global_step)
             try:
-                video = record_video(
-                    algo.agent,
-                    algo.env_config.id,
+                media = record_policy_media(
+                    algo,
                     video_path,
                     episodes=args.video_episodes,
-                    env_kwargs=algo.env_config.kwargs,
                     seed=algo.seed + EVAL_SEED_OFFSET + algo.global_step,
                     deterministic=not args.stochastic,
                     fps=args.fps,
+                    eval_result=result,
                 )
-            except VideoError as exc:
+            except (VideoError, ValueError) as exc:
                 print(json.dumps(report, indent=2))
                 print(f"rlsuite eval: error: {exc}", file=sys.stderr)
                 return 2
-            report["video"] = str(video.path)
+            report["video"] = str(media.path)
     finally:
         algo.close()
     print(json.dumps(report, indent=2))
-    if args.video is not None:
-        print(f"video: {video.path} ({video.frames} frames at {video.fps:g} fps)", file=sys.stderr)
+    if media is not None:
+        print(media.describe(), file=sys.stderr)
     return 0
+
+
+def _video_path(args: argparse.Namespace, algo, run_dir: Path) -> Path:
+    """Where ``--video`` writes: the given path (checked now), or ``<run>/videos/eval-step<N>.<ext>``."""
+    from rlsuite.core.media import default_media_path, media_kind
+    from rlsuite.wrappers.video import check_video_path
+
+    if args.video == _DEFAULT_VIDEO:
+        return default_media_path(run_dir, algo.global_step, algo)
+    if media_kind(algo) == "transcript":  # text runs write a transcript (.md) instead of a video
+        from rlsuite.wrappers.transcript import transcript_path
+
+        return transcript_path(args.video)
+    return check_video_path(args.video)  # a bad path fails before the evaluation
 
 
 def _sweep(args: argparse.Namespace) -> int:
