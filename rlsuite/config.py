@@ -447,6 +447,13 @@ class EvalConfig:
     every_steps: int = param(0, help="evaluate every N env steps; 0 = only at the end", min=0)
     num_envs: int = param(0, help="parallel eval environments; 0 = min(episodes, 16)", min=0)
     deterministic: bool = param(True, help="act greedily / with the distribution's mode")
+    video_every_steps: int = param(
+        0,
+        help="record a video (a transcript for text runs) to <run>/videos/train-step<N> every N env steps; "
+        "0 = never",
+        min=0,
+    )
+    video_episodes: int = param(1, help="episodes in each training video", min=1)
 
 
 @dataclass

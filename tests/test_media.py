@@ -147,3 +147,34 @@ def test_eval_cli_video_of_a_multi_agent_run(tmp_path, capsys):
     videos = list((tmp_path / "run" / "videos").iterdir())
     assert len(videos) == 1 and videos[0].name.startswith("eval-step0.")
     assert "video:" in captured.err and '"win_rate"' in captured.out
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id", "steps"),
+    [
+        (
+            {"name": "ppo", "num_steps": 64, "minibatch_size": 64, "update_epochs": 1},
+            "rlsuite/CartPole-v1",
+            256,
+        ),
+        ({"name": "mappo", "num_steps": 16, "update_epochs": 1}, "rlsuite/SMAC-3m-v0", 64),
+    ],
+)
+def test_training_videos_every_n_steps(tmp_path, algo, env_id, steps):
+    import yaml
+
+    config = {
+        "experiment": "videos",
+        "total_steps": steps,
+        "device": "cpu",
+        "env": {"id": env_id, "num_envs": 2},
+        "algo": algo,
+        "eval": {"episodes": 1, "video_every_steps": steps // 2, "video_episodes": 1},
+        "log": {"tensorboard": False},
+        "runs_root": str(tmp_path),
+    }
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(tmp_path / "exp.yaml"), "--quiet"]) == 0
+    run_dir = next((tmp_path / "videos").iterdir())
+    names = sorted(p.stem for p in (run_dir / "videos").iterdir())
+    assert names == [f"train-step{steps // 2}", f"train-step{steps}"]

@@ -45,6 +45,10 @@ def train(config: ExperimentConfig, *, quiet: bool = False, search_dirs: Sequenc
 def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Path]) -> Path:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
+    if config.eval.video_every_steps:
+        from rlsuite.wrappers.video import ensure_headless_gl
+
+        ensure_headless_gl()  # before MuJoCo is imported: it fixes its GL backend then
     run_dir, checkpoint = resolve_run_dir(config)
     found = import_user_modules(config.imports, [*search_dirs, *recorded_import_dirs(run_dir)])
     algo = build_algorithm(config)

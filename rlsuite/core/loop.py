@@ -6,6 +6,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -105,12 +106,37 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
         with task(f"evaluating {cfg.eval.episodes} episodes", None):
             run.last_eval = (step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
+    if _crossed(previous, step, cfg.eval.video_every_steps):
+        _record_training_video(algo, run, step)
     log_every = cfg.log.every_steps or algo.default_log_every
     if log_every == 0 or evaluated or _crossed(previous, step, log_every):
         stats.update(algo.logged_stats())
         # Wall-clock figures ("time/..." keys) go to TensorBoard only; metrics.csv holds what the seed fixes.
         timing = {key: stats.pop(key) for key in [k for k in stats if k.startswith("time/")]}
         run.logger.log(step, stats, timing={"time/sps": sps, **timing})
+
+
+def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
+    """``<run>/videos/train-step<N>``: a video (a transcript for text runs); a failure warns once and
+    switches training videos off for the run (a machine without a GL backend, say)."""
+    from rlsuite.algos.base import EVAL_SEED_OFFSET
+    from rlsuite.core.media import default_media_path, record_policy_media
+
+    if run.video_error is not None:
+        return
+    path = default_media_path(run.directory, step, algo, prefix="train")
+    try:
+        with task("recording video", None):
+            record_policy_media(
+                algo,
+                path,
+                episodes=run.config.eval.video_episodes,
+                seed=algo.seed + EVAL_SEED_OFFSET + step,
+                deterministic=run.config.eval.deterministic,
+            )
+    except (RuntimeError, ValueError, OSError) as exc:  # VideoError is a RuntimeError
+        run.video_error = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"eval.video_every_steps: no training videos for this run ({exc})", stacklevel=2)
 
 
 def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:

@@ -39,6 +39,7 @@ class Run:
     checkpoints: CheckpointManager
     progress: bool = True
     last_eval: tuple[int, EvalResult] | None = None  # (step, result) of the latest evaluation
+    video_error: str | None = None  # why training videos were switched off for this run, if they were
 
     @classmethod
     def open(
