@@ -23,6 +23,7 @@ import torch
 from gymnasium import spaces
 
 from rlsuite.agents.base import Agent
+from rlsuite.algos.env_source import resolve_env
 from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig, to_dict
 from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
@@ -82,6 +83,18 @@ class Capabilities:
         )
 
 
+class _ClassOrInstanceMethod:
+    """A method that calls ``class_method`` on the class and ``instance_method`` on an instance."""
+
+    def __init__(self, class_method: str, instance_method: str) -> None:
+        self.class_method, self.instance_method = class_method, instance_method
+
+    def __get__(self, obj: Any, owner: type) -> Callable[..., Any]:
+        if obj is None:
+            return getattr(owner, self.class_method)
+        return getattr(obj, self.instance_method)
+
+
 class Algorithm(ABC):
     """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``."""
 
@@ -101,7 +114,7 @@ class Algorithm(ABC):
 
     def __init__(
         self,
-        env: str | EnvConfig,
+        env: str | EnvConfig | Any,
         config: Any = None,
         *,
         seed: int = 0,
@@ -114,7 +127,8 @@ class Algorithm(ABC):
             raise TypeError(
                 f"{type(self).__name__} takes a {self.config_cls.__name__}, got {type(config).__name__}"
             )
-        self.env_config = EnvConfig(id=env) if isinstance(env, str) else env
+        # an env id / EnvConfig, or an env object trained as it is (rlsuite.algos.env_source)
+        self.env_config, self._env_instance = resolve_env(env)
         self.eval_config = eval_config or EvalConfig()
         self.offline_config = offline or OfflineConfig()  # dataset / pretrained checkpoint (offline learners)
         self.seed = seed
@@ -169,21 +183,69 @@ class Algorithm(ABC):
 
     # --- public API ----------------------------------------------------------------------------
     def learn(
-        self, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+        self,
+        total_steps: int,
+        callback: Any = None,
+        progress_bar: bool = False,
+        *,
+        horizon: int | None = None,
+        run: Run | None = None,
     ) -> Algorithm:
         """Train until ``global_step >= total_steps`` (an absolute count: calling again continues).
 
-        ``horizon`` is the run's planned length, over which schedules such as PPO's learning-rate
-        annealing run; it defaults to ``total_steps``. Pass it when training in chunks
-        (``learn(50_000, horizon=200_000)`` then ``learn(100_000, horizon=200_000)``...), so the
-        schedule does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
-        checkpoints, summary); ``callback(algo, stats)`` runs after each iteration and stops training by
-        returning ``False``.
+        ``callback``: a :class:`rlsuite.callbacks.BaseCallback`, a list of them, or a function
+        ``callback(algo, stats)``; called after every iteration, it stops training by returning
+        ``False``. ``progress_bar`` shows the training bar (a run attached with ``run`` decides for
+        itself). ``horizon`` is the run's planned length, over which schedules such as PPO's
+        learning-rate annealing run; it defaults to ``total_steps``. Pass it when training in chunks
+        (``learn(50_000, horizon=200_000)`` then ``learn(100_000, horizon=200_000)``...), so the schedule
+        does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
+        checkpoints, summary).
         """
         from rlsuite.core.loop import run_training_loop
 
-        run_training_loop(self, total_steps, horizon=horizon, run=run, callback=callback)
+        run_training_loop(
+            self, total_steps, horizon=horizon, run=run, callback=callback, progress_bar=progress_bar
+        )
         return self
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+        *,
+        info: dict[str, Any] | None = None,
+    ) -> tuple[Any, Any]:
+        """``(action, state)`` for ``observation``, as Stable-Baselines3's ``predict``.
+
+        One observation gives one action, a batch a batch. Team (multi-agent) policies also need the
+        env's ``info`` (global state, action masks) or a dict observation with ``obs``, ``state`` and
+        ``action_mask``; recurrent ones return their hidden ``state``, to be passed back with
+        ``episode_start`` marking new games. Text policies take a prompt (or a list) and return
+        responses. See :mod:`rlsuite.agents.predict`.
+        """
+        from rlsuite.agents.predict import predict_actions
+
+        shape = getattr(getattr(self.env, "single_observation_space", None), "shape", None)
+        return predict_actions(
+            self.agent,
+            observation,
+            kind=self.policy_kind,
+            observation_shape=shape,
+            state=state,
+            episode_start=episode_start,
+            deterministic=deterministic,
+            info=info,
+        )
+
+    @property
+    def policy_kind(self) -> str:
+        """``"single"``, ``"team"`` (multi-agent) or ``"text"``: what ``predict`` takes and returns."""
+        if self.capabilities.text:
+            return "text"
+        return "team" if self.capabilities.multi_agent else "single"
 
     def evaluate(self, episodes: int | None = None, deterministic: bool | None = None) -> EvalResult:
         """Play ``episodes`` full episodes on a separate eval env, seeded by the current step."""
@@ -229,9 +291,20 @@ class Algorithm(ABC):
         """Write a complete checkpoint (atomic)."""
         save_checkpoint(self.state_dict(), path)
 
-    def load(self, path: str | Path) -> None:
+    def _load_into(self, path: str | Path) -> Algorithm:
         """Restore a checkpoint file (or a run folder's latest checkpoint) into this algorithm."""
         self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        return self
+
+    @classmethod
+    def _load_new(
+        cls, path: str | Path, env: Any = None, *, device: str | torch.device = "auto"
+    ) -> Algorithm:
+        """A new algorithm from a checkpoint: its own env, or ``env`` (an id or an env object)."""
+        return cls.from_checkpoint(path, device=device, env=env)
+
+    # ``algo.load(path)`` restores into ``algo``; ``PPO.load(path, env=None)`` builds a new one (as SB3).
+    load = _ClassOrInstanceMethod("_load_new", "_load_into")
 
     def close(self) -> None:
         self.env.close()
@@ -247,11 +320,18 @@ class Algorithm(ABC):
         self.obs, _ = self.env.reset(seed=self.seed)
 
     def _make_env(self, num_envs: int) -> gym.vector.VectorEnv:
+        if self._env_instance is not None:
+            return self._env_instance.make(num_envs)
         cfg = self.env_config
         return make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **cfg.kwargs)
 
+    def _env_is_multi_agent(self) -> bool:
+        if self._env_instance is not None:
+            return self._env_instance.multi_agent
+        return spec(self.env_config.id).multi_agent
+
     def _check_supported(self, action_space: spaces.Space) -> None:
-        problems = self.capabilities.problems(action_space, spec(self.env_config.id).multi_agent)
+        problems = self.capabilities.problems(action_space, self._env_is_multi_agent())
         if problems:
             raise ValueError(f"{self.name} cannot train on {self.env_config.id!r}: {'; '.join(problems)}")
 
@@ -283,15 +363,26 @@ class Algorithm(ABC):
             self.obs, _ = self.env.reset(seed=self.seed + self.global_step)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "auto") -> Algorithm:
-        """Rebuild the algorithm stored in a checkpoint (its class, config and env) and load it."""
+    def from_checkpoint(
+        cls, path: str | Path, *, device: str | torch.device = "auto", env: Any = None
+    ) -> Algorithm:
+        """Rebuild the algorithm stored in a checkpoint (its class, config and env) and load it.
+
+        ``env`` (an id, an EnvConfig or an env object) replaces the stored env, e.g. for a checkpoint
+        trained on an env instance that has no registered id.
+        """
         from rlsuite.algos import get_algorithm
         from rlsuite.config import from_dict
 
         state = load_checkpoint(path, map_location="cpu")
         algo_cls = get_algorithm(state["algo"]) if cls is Algorithm else cls
+        if env is None and str(state["env_config"]["id"]).startswith("instance/"):
+            raise ValueError(
+                f"{path} was trained on an env object without a registered id "
+                f"({state['env_config']['id']}): load it with env=<the env> (Algo.load(path, env=env))"
+            )
         algo = algo_cls(
-            from_dict(EnvConfig, state["env_config"]),
+            from_dict(EnvConfig, state["env_config"]) if env is None else env,
             from_dict(algo_cls.config_cls, state["config"]),
             seed=state["seed"],
             device=device,

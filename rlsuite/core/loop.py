@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import rlsuite
+from rlsuite.callbacks import BaseCallback, as_callback
 from rlsuite.core.progress import TrainingProgress, progress_enabled, task
 from rlsuite.offline.scores import normalized_score
 
@@ -66,17 +67,24 @@ def run_training_loop(
         label=f"{algo.name} {algo.env_config.id.split('/')[-1]}",
     )
     algo.side_logger = run.logger.log_tensorboard if run is not None else None
+    hooks = as_callback(callback) if callback is not None else None
+    if hooks is not None:
+        hooks.on_training_start(algo, total_steps)
     with _graceful_interrupt() as interrupt, progress_enabled(show):
         try:
-            _iterate(algo, total_steps, run, callback, progress, interrupt)
+            _iterate(algo, total_steps, run, hooks, progress, interrupt)
         finally:
             progress.close()
             algo.side_logger = None
+            if hooks is not None:
+                hooks.on_training_end()
     if run is not None:
         _finish(algo, run, time.perf_counter() - wall_start)
 
 
-def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progress, interrupt) -> None:
+def _iterate(
+    algo: Algorithm, total_steps: int, run: Run | None, callback: BaseCallback | None, progress, interrupt
+) -> None:
     session_start, session_step = algo.train_seconds, algo.global_step
     while algo.global_step < total_steps:
         previous = algo.global_step
@@ -94,8 +102,10 @@ def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progr
         progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
         if interrupt["stop"]:
             raise KeyboardInterrupt
-        if callback is not None and callback(algo, stats) is False:
-            break
+        if callback is not None:
+            callback.update_locals(stats)
+            if not callback.on_step():
+                break
 
 
 def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
