@@ -128,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_data_parser(sub)
 
+    from rlsuite.export import add_export_parser
+
+    add_export_parser(sub)
+
     bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
     bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1", help="environment id")
     bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024], help="batch sizes to time")
