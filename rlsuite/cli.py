@@ -132,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
 
+    from rlsuite.cli_tune import add_tune_parser
+
+    add_tune_parser(sub)
+
     bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
     bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1", help="environment id")
     bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024], help="batch sizes to time")

@@ -6,6 +6,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -31,18 +32,25 @@ RESUME_FREE_KEYS = (
 )
 
 
-def train(config: ExperimentConfig, *, quiet: bool = False, search_dirs: Sequence[str | Path] = ()) -> Path:
+def train(
+    config: ExperimentConfig,
+    *,
+    quiet: bool = False,
+    search_dirs: Sequence[str | Path] = (),
+    callback: Any = None,
+) -> Path:
     """Train ``config`` into its run folder (new or resumed); return the folder.
 
     ``search_dirs`` are where ``config.imports`` are looked for besides ``sys.path`` and the working
     directory (the CLI passes the experiment file's folder); a resumed run also looks where its first
-    session found them. ``quiet`` silences messages, notices and the progress display.
+    session found them. ``quiet`` silences messages, notices and the progress display. ``callback``
+    goes to ``learn`` (:mod:`rlsuite.callbacks`; tuning reports evaluations through it).
     """
     with quiet_notices(quiet):
-        return _train(config, quiet, search_dirs)
+        return _train(config, quiet, search_dirs, callback)
 
 
-def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Path]) -> Path:
+def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Path], callback: Any) -> Path:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     if config.eval.video_every_steps:
@@ -67,7 +75,7 @@ def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Pa
     run = Run.open(run_dir, config, resume_step=algo.global_step if checkpoint else None, quiet=quiet)
     record_imports(run_dir, found)
     try:
-        algo.learn(config.total_steps, run=run)
+        algo.learn(config.total_steps, run=run, callback=callback)
     finally:
         run.close()
         algo.close()
