@@ -52,6 +52,7 @@ class _ActorCriticPolicy(nn.Module):
         self.register_buffer("mean", torch.as_tensor(stats.mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(np.sqrt(stats.var + 1e-8), dtype=torch.float32))
         self.clip = float(normalizer.clip)
+        self.encoder = copy.deepcopy(agent.encoder)  # identity (mlp) or the conv torso
         self.network = copy.deepcopy(agent.actor_critic)
         self.discrete = bool(agent.discrete)
         if self.discrete:
@@ -64,7 +65,7 @@ class _ActorCriticPolicy(nn.Module):
         x = obs.reshape(obs.shape[0], -1)
         if self.normalize:
             x = ((x - self.mean) / self.std).clamp(-self.clip, self.clip)
-        out = self.network(x)[0]
+        out = self.network(self.encoder(x))[0]
         if self.discrete:
             return out.argmax(-1) + self.offset
         return torch.maximum(torch.minimum(out, self.high), self.low)

@@ -9,6 +9,7 @@ backend). Results live in ``<study>/ray/``; running the command again restores t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ def tune_with_ray(
             value = run_trial(spec, dict(config), run_dir, report)
         except TrialPruned:
             return
-        tune.report({metric: value, "final": 1.0, "run_dir": str(run_dir)})
+        steps = json.loads((run_dir / "summary.json").read_text())["total_steps"]
+        tune.report({metric: value, "env_steps": steps, "final": 1.0, "run_dir": str(run_dir)})
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=not quiet, ignore_reinit_error=True)

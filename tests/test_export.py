@@ -104,3 +104,18 @@ def test_unsupported_policies_are_named():
             export_policy(algo, "unused.pt")
     finally:
         algo.close()
+
+
+def test_conv_encoder_policy_exports_too(tmp_path):
+    algo = PPO(
+        "rlsuite/Maze-v0",
+        PPOConfig(num_steps=16, encoder="conv", conv_channels=(8, 8), normalize_obs=True),
+        device="cpu",
+    )
+    try:
+        algo.learn(128)
+        result = export_policy(algo, tmp_path / "maze.pt")
+        obs = recorded_observations(algo, steps=20)
+        np.testing.assert_array_equal(run_exported(result.path, obs), algo.agent.act(obs, deterministic=True))
+    finally:
+        algo.close()

@@ -64,6 +64,13 @@ class PPOConfig:
     hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic")
     activation: str = param("tanh", help="hidden activation", choices=("tanh", "relu", "elu", "silu"))
     log_std_init: float = param(0.0, help="initial log-std of the Gaussian policy (continuous actions)")
+    encoder: str = param(
+        "mlp",
+        help="observation encoder: 'mlp' (flat input) or 'conv' (3x3 convolutions over (C, H, W) grid "
+        "observations such as Sokoban, Maze and Taxi; trains with the torch backends)",
+        choices=("mlp", "conv"),
+    )
+    conv_channels: tuple[int, ...] = param((32, 64), help="channels of the conv encoder's layers")
     # speed
     rollout_backend: str = param(
         "auto",
@@ -84,7 +91,20 @@ class PPO(Algorithm):
     config_cls = PPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True, on_policy=True)
 
+    @classmethod
+    def config_problems(cls, config: PPOConfig) -> list[str]:
+        """The NumPy backends implement the MLP only: a conv encoder needs the torch ones."""
+        return [
+            f"algo.{name}: 'numpy' implements the MLP encoder only; "
+            "use 'torch' (or 'auto') with encoder='conv'"
+            for name in ("rollout_backend", "update_backend")
+            if config.encoder == "conv" and getattr(config, name) == "numpy"
+        ]
+
     def setup(self) -> None:
+        problems = self.config_problems(self.config)
+        if problems:
+            raise ValueError("; ".join(problems))
         cfg, env = self.config, self.env
         self.agent = ActorCriticAgent(
             env.single_observation_space,
@@ -94,6 +114,8 @@ class PPO(Algorithm):
             log_std_init=cfg.log_std_init,
             normalize_obs=cfg.normalize_obs,
             obs_clip=cfg.obs_clip,
+            encoder=cfg.encoder,
+            conv_channels=cfg.conv_channels,
         ).to(self.device)
         self.parameters = list(self.agent.parameters())
         # fused=True: one kernel for all parameters' Adam updates (CPU and CUDA), same arithmetic.
@@ -112,9 +134,9 @@ class PPO(Algorithm):
         )
         # CPU fast paths (same network, same loss; see agents/cpu_inference.py and algos/ppo_cpu.py).
         numpy_rollout, numpy_update = (
-            choice == "numpy" or (choice == "auto" and self.device.type == "cpu")
+            choice == "numpy" or (choice == "auto" and self.device.type == "cpu" and cfg.encoder == "mlp")
             for choice in (cfg.rollout_backend, cfg.update_backend)
-        )
+        )  # the NumPy paths implement the MLP only: a conv encoder trains with torch
         self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if numpy_rollout else None
         self.numpy_update = NumpyPPOUpdate(self.agent, self.optimizer, cfg) if numpy_update else None
 
