@@ -476,6 +476,14 @@ class LogConfig:
     every_steps: int = param(0, help="log every N env steps; 0 = every iteration (collect+update)", min=0)
     tensorboard: bool = param(True, help="write TensorBoard event files")
     progress: bool = param(True, help="show a progress display in the terminal")
+    wandb: bool = param(False, help="also log to Weights & Biases (extra 'wandb'); files in <run>/wandb")
+    wandb_mode: str = param(
+        "offline",
+        help="W&B mode: 'offline' (no network; `wandb sync <run>/wandb/offline-run-*` uploads later) "
+        "or 'online'",
+        choices=("offline", "online"),
+    )
+    wandb_project: str = param("rlsuite", help="W&B project name")
 
 
 @dataclass

@@ -22,12 +22,22 @@ def _space(dims: list[Dimension]) -> dict[str, Any]:
     space: dict[str, Any] = {}
     for dim in dims:
         if dim.type == "categorical":
-            space[dim.key] = tune.choice(list(dim.choices))
+            scalar = all(c is None or isinstance(c, bool | int | float | str) for c in dim.choices)
+            space[dim.key] = tune.choice(
+                list(dim.choices) if scalar else [json.dumps(c) for c in dim.choices]
+            )
         elif dim.type == "int":
             space[dim.key] = (tune.lograndint if dim.log else tune.randint)(int(dim.low), int(dim.high) + 1)
         else:
             space[dim.key] = (tune.loguniform if dim.log else tune.uniform)(dim.low, dim.high)
     return space
+
+
+def _decode(dim: Dimension, value: Any) -> Any:
+    """A categorical value given to Ray as its JSON text (lists such as hidden sizes) back as itself."""
+    if dim.type == "categorical" and isinstance(value, str) and value not in dim.choices:
+        return json.loads(value)
+    return value
 
 
 def tune_with_ray(
@@ -55,8 +65,9 @@ def tune_with_ray(
             tune.report({metric: value, "env_steps": step})
             return False  # the scheduler stops the trial itself
 
+        params = {dim.key: _decode(dim, config[dim.key]) for dim in spec.search}
         try:
-            value = run_trial(spec, dict(config), run_dir, report)
+            value = run_trial(spec, params, run_dir, report)
         except TrialPruned:
             return
         steps = json.loads((run_dir / "summary.json").read_text())["total_steps"]
@@ -100,7 +111,7 @@ def tune_with_ray(
     complete = [row for row in rows if row["state"] == "COMPLETE"]
     if complete:
         best = (max if mode == "max" else min)(complete, key=lambda row: row["value"])
-        params = {k.removeprefix("param:"): v for k, v in best.items() if k.startswith("param:")}
+        params = {dim.key: _decode(dim, best[f"param:{dim.key}"]) for dim in spec.search}
         summary.update(best_value=best["value"], best_params=params)
         summary["best_config"] = str(write_best(spec, params, best["value"], out_dir))
     return summary

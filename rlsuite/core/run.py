@@ -48,6 +48,10 @@ class Run:
         directory.mkdir(parents=True, exist_ok=True)
         save_yaml(experiment_to_dict(config), directory / CONFIG_FILE)
         logger = MetricsLogger(directory, tensorboard=config.log.tensorboard, resume_step=resume_step)
+        if config.log.wandb:
+            from rlsuite.core.wandb_sink import WandbSink
+
+            logger.sinks.append(WandbSink.open(directory, config, resume=resume_step is not None))
         return cls(
             directory=directory,
             config=config,
