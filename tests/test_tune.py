@@ -97,3 +97,18 @@ def test_three_trial_study_resumes_after_a_kill(tmp_path):
     assert config.experiment == "ppo-cartpole-tuned" and config.run_dir is None
     best_row = max((r for r in rows if r["state"] == "COMPLETE"), key=lambda r: float(r["value"]))
     assert config.algo.lr == pytest.approx(float(best_row["param:algo.lr"]))
+
+
+@pytest.mark.slow
+def test_ray_backend_runs_the_same_tune_file(tmp_path):
+    pytest.importorskip("optuna")
+    pytest.importorskip("ray.tune")
+    from rlsuite.tuning_ray import tune_with_ray
+
+    spec = load_tune_spec(write(tmp_path, TUNE))
+    result = tune_with_ray(spec, 2, tmp_path / "study", quiet=True)
+    with (tmp_path / "study" / "trials.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and all(row["state"] in ("COMPLETE", "PRUNED") for row in rows)
+    assert load_experiment(result["best_config"]).experiment == "ppo-cartpole-tuned"
+    assert result["best_params"]["algo.hidden_sizes"] in ([32], [64, 64])
