@@ -57,6 +57,13 @@ def test_tune_file_errors_name_the_key(tmp_path):
         load_tune_spec(write(tmp_path, {**TUNE, "metric": "reward"}))
 
 
+def test_shipped_tune_files_load():
+    files = sorted((ROOT / "experiments" / "tune").glob("*.yaml"))
+    assert files
+    for path in files:
+        assert load_tune_spec(path).search  # the experiment builds with values from every range
+
+
 def _tune(tmp_path: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "rlsuite.cli", "tune", str(tmp_path / "cartpole_tune.yaml")]
