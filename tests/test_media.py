@@ -152,10 +152,11 @@ def test_eval_cli_video_of_a_multi_agent_run(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("algo", "env_id", "steps"),
     [
-        (
+        pytest.param(  # single-agent videos during training: also covered, faster, by test_api's VideoCallback
             {"name": "ppo", "num_steps": 64, "minibatch_size": 64, "update_epochs": 1},
             "rlsuite/CartPole-v1",
             256,
+            marks=pytest.mark.slow,
         ),
         ({"name": "mappo", "num_steps": 16, "update_epochs": 1}, "rlsuite/SMAC-3m-v0", 64),
     ],
