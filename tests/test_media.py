@@ -152,7 +152,7 @@ def test_eval_cli_video_of_a_multi_agent_run(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("algo", "env_id", "steps"),
     [
-        pytest.param(  # single-agent videos during training: also covered, faster, by test_api's VideoCallback
+        pytest.param(  # single-agent training videos: test_api.py covers them faster (VideoCallback)
             {"name": "ppo", "num_steps": 64, "minibatch_size": 64, "update_epochs": 1},
             "rlsuite/CartPole-v1",
             256,
