@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")  # no flush error at exit
+        return 0
     except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as exc:
         print(f"rlsuite {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -31,8 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlsuite", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="rlsuite",
+        description="rlsuite: train, evaluate, sweep and report reinforcement-learning runs. "
+        "`rlsuite COMMAND --help` describes each command.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rlsuite {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = _with_defaults(sub.add_parser)  # every subcommand shows its defaults in --help
 
     train = sub.add_parser(
         "train",
@@ -46,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="evaluate a run folder or checkpoint")
     evaluate.add_argument("target", help="run folder or checkpoint .pt file")
-    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to evaluate")
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:N or mps")
     evaluate.add_argument("--seed", type=int, default=None, help="eval seed (default: the run's own)")
     evaluate.add_argument(
         "--video",
@@ -56,11 +67,15 @@ def _parser() -> argparse.ArgumentParser:
         const=_DEFAULT_VIDEO,
         default=None,
         metavar="PATH",
-        help="also record the policy to PATH (.mp4 or .gif); "
-        "default <run>/videos/eval-step<N>.mp4 (.gif without ffmpeg)",
+        help="also record the policy to PATH (.mp4 or .gif), captioned with each episode's return: "
+        "single-agent envs that render, SMAC and the football simulator; a text (LLM) run writes a "
+        "transcript (.md) of the evaluation instead. Default <run>/videos/eval-step<N>.mp4 "
+        "(.gif without ffmpeg, .md for text runs)",
     )
-    evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes in the video")
-    evaluate.add_argument("--fps", type=float, default=None, help="video frame rate (default: the env's)")
+    evaluate.add_argument("--video-episodes", type=int, default=3, help="episodes in the video")
+    evaluate.add_argument(
+        "--fps", type=float, default=None, help="video frame rate (default: real time, at most 50 fps)"
+    )
     evaluate.set_defaults(handler=_eval)
 
     sweep = sub.add_parser(
@@ -97,25 +112,79 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     envs = sub.add_parser("envs", help="list registered environment ids")
-    envs.add_argument("--family", default=None)
+    envs.add_argument(
+        "--family",
+        default=None,
+        help="only this family (classic, mujoco, gridworld, text, reasoning, smac, ...)",
+    )
     envs.add_argument("--check", action="store_true", help="run the Gymnasium/PettingZoo conformance checks")
     envs.set_defaults(handler=_envs)
 
     algos = sub.add_parser("algos", help="list algorithms, or one algorithm's config keys")
-    algos.add_argument("name", nargs="?")
+    algos.add_argument("name", nargs="?", help="an algorithm name: list its config keys and every section's")
     algos.set_defaults(handler=_algos)
 
     from rlsuite.offline.commands import add_data_parser
 
     add_data_parser(sub)
 
+    from rlsuite.export import add_export_parser
+
+    add_export_parser(sub)
+
+    from rlsuite.cli_tune import add_tune_parser
+
+    add_tune_parser(sub)
+
     bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
-    bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1")
-    bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024])
-    bench.add_argument("--seconds", type=float, default=1.0)
-    bench.add_argument("--vectorization", default="auto")
+    bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1", help="environment id")
+    bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024], help="batch sizes to time")
+    bench.add_argument("--seconds", type=float, default=1.0, help="time per batch size")
+    bench.add_argument(
+        "--vectorization", default="auto", choices=("auto", "native", "sync", "async"), help="vector backend"
+    )
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _version() -> str:
+    from rlsuite import __version__
+
+    return __version__
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help where the default says something (not None/False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, argparse.SUPPRESS) and not isinstance(
+            action, argparse._VersionAction
+        )
+        if shown and "%(default)" not in text:
+            value = " ".join(map(str, default)) if isinstance(default, list) else default
+            text += f" (default: {value})"
+        return text
+
+
+def _with_defaults(add_parser):
+    """``sub.add_parser`` that gives each subcommand (and theirs) the defaults-showing help formatter."""
+
+    def add(name: str, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        parser = add_parser(name, **kwargs)
+        original = parser.add_subparsers
+
+        def add_subparsers(**sub_kwargs):
+            sub = original(**sub_kwargs)
+            sub.add_parser = _with_defaults(sub.add_parser)
+            return sub
+
+        parser.add_subparsers = add_subparsers
+        return parser
+
+    return add
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -134,68 +203,80 @@ def _train(args: argparse.Namespace) -> int:
     else:
         data = load_yaml(config_path)
     config = build_experiment(data, items)
-    run_dir = train(config, quiet=args.quiet)
+    search_dirs = [Path(config_path).parent] if config_path else []
+    run_dir = train(config, quiet=args.quiet, search_dirs=search_dirs)
     if not args.quiet:
-        summary = json.loads((run_dir / "summary.json").read_text())
+        from rlsuite.core.summary_text import final_line
+
         print(f"run folder: {run_dir}")
-        print(
-            f"eval return {summary['eval_return_mean']:.1f} ± {summary['eval_return_std']:.1f} "
-            f"over {summary['eval_episodes']} episodes; "
-            f"{summary['total_steps']} steps at {summary['sps']:.0f} steps/s"
-        )
+        print(final_line(json.loads((run_dir / "summary.json").read_text())))
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from rlsuite.algos.base import Algorithm
     from rlsuite.core.seeding import eval_seed
+    from rlsuite.core.user_modules import import_run_modules
 
-    video_path = None
     if args.video is not None:
-        from rlsuite.wrappers.video import VideoError, check_video_path, ensure_headless_gl
+        from rlsuite.wrappers.video import ensure_headless_gl
 
         if args.video_episodes < 1:
             raise ValueError(f"--video-episodes must be >= 1, got {args.video_episodes}")
+        ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
+    run_dir = _run_dir_of(Path(args.target))
+    import_run_modules(run_dir)  # the run's `imports:` (custom env ids)
+    algo = Algorithm.from_checkpoint(args.target, device=args.device)
+    media = None
+    try:
         try:
-            if args.video != _DEFAULT_VIDEO:
-                video_path = check_video_path(args.video)  # a bad path fails before the evaluation
-            ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
-        except VideoError as exc:
+            video_path = _video_path(args, algo, run_dir) if args.video is not None else None
+        except RuntimeError as exc:  # VideoError: .mp4 without ffmpeg
             print(f"rlsuite eval: error: {exc}", file=sys.stderr)
             return 2
-    algo = Algorithm.from_checkpoint(args.target, device=args.device)
-    try:
         if args.seed is not None:
             algo.seed = args.seed
         result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
         report = {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}
-        if args.video is not None:
-            from rlsuite.wrappers.video import VideoError, default_video_path, record_video
+        if video_path is not None:
+            from rlsuite.core.media import record_policy_media
+            from rlsuite.wrappers.video import VideoError
 
-            if video_path is None:
-                video_path = default_video_path(_run_dir_of(Path(args.target)), algo.global_step)
             try:
-                video = record_video(
-                    algo.agent,
-                    algo.env_config.id,
+                media = record_policy_media(
+                    algo,
                     video_path,
                     episodes=args.video_episodes,
-                    env_kwargs=algo.env_config.kwargs,
                     seed=eval_seed(algo.seed, algo.global_step),
                     deterministic=not args.stochastic,
                     fps=args.fps,
+                    eval_result=result,
                 )
-            except VideoError as exc:
+            except (VideoError, ValueError) as exc:
                 print(json.dumps(report, indent=2))
                 print(f"rlsuite eval: error: {exc}", file=sys.stderr)
                 return 2
-            report["video"] = str(video.path)
+            report["video"] = str(media.path)
     finally:
         algo.close()
     print(json.dumps(report, indent=2))
-    if args.video is not None:
-        print(f"video: {video.path} ({video.frames} frames at {video.fps:g} fps)", file=sys.stderr)
+    if media is not None:
+        print(media.describe(), file=sys.stderr)
     return 0
+
+
+def _video_path(args: argparse.Namespace, algo, run_dir: Path) -> Path:
+    """Where ``--video`` writes: the given path (checked now), or ``<run>/videos/eval-step<N>.<ext>``."""
+    from rlsuite.core.media import default_media_path, media_kind
+    from rlsuite.wrappers.video import check_video_path
+
+    if args.video == _DEFAULT_VIDEO:
+        return default_media_path(run_dir, algo.global_step, algo)
+    if media_kind(algo) == "transcript":  # text runs write a transcript (.md) instead of a video
+        from rlsuite.wrappers.transcript import transcript_path
+
+        return transcript_path(args.video)
+    return check_video_path(args.video)  # a bad path fails before the evaluation
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -223,7 +304,10 @@ def _sweep(args: argparse.Namespace) -> int:
         for outcome in failed:
             print(f"  failed: {outcome.id}: {outcome.error}", file=sys.stderr)
     if not args.no_report:
-        files = _write_report(result.directory, None, 10_000, 0)
+        from rlsuite.core.progress import progress_enabled
+
+        with progress_enabled(not args.quiet):
+            files = _write_report(result.directory, None, 10_000, 0)
         if not args.quiet:
             print(f"report: {files.markdown}")
     return 1 if failed else 0
@@ -251,32 +335,28 @@ def _run_dir_of(target: Path) -> Path:
 
 def _envs(args: argparse.Namespace) -> int:
     import rlsuite
+    from rlsuite.cli_info import check_family
 
+    check_family(args.family)
     ids = rlsuite.list_envs(args.family)
     if args.check:
         from rlsuite.envs.checks import check_all
 
         failures = check_all(ids, verbose=True)
         return 1 if failures else 0
-    for env_id in ids:
-        entry = rlsuite.spec(env_id)
-        kind = "multi-agent" if entry.multi_agent else "single"
-        native = "native-vector" if entry.has_native_vector else ""
-        print(f"{env_id:42s} {entry.family:10s} {kind:11s} {native:13s} {entry.description}")
+    from rlsuite.cli_info import print_envs
+
+    print_envs(args.family)
     return 0
 
 
 def _algos(args: argparse.Namespace) -> int:
-    from rlsuite.algos import algorithm_names, get_algorithm
-    from rlsuite.config import describe
+    from rlsuite.cli_info import print_algorithms, print_config_keys
 
     if args.name is None:
-        for name in algorithm_names():
-            cls = get_algorithm(name)
-            print(f"{name:10s} {cls.__module__}.{cls.__name__}  {cls.capabilities}")
-        return 0
-    for key, type_name, default, help_text in describe(get_algorithm(args.name).config_cls, prefix="algo"):
-        print(f"{key:28s} {type_name:18s} {default:14s} {help_text}")
+        print_algorithms()
+    else:
+        print_config_keys(args.name)
     return 0
 
 

@@ -447,6 +447,13 @@ class EvalConfig:
     every_steps: int = param(0, help="evaluate every N env steps; 0 = only at the end", min=0)
     num_envs: int = param(0, help="parallel eval environments; 0 = min(episodes, 16)", min=0)
     deterministic: bool = param(True, help="act greedily / with the distribution's mode")
+    video_every_steps: int = param(
+        0,
+        help="record a video (a transcript for text runs) to <run>/videos/train-step<N> every N env steps; "
+        "0 = never",
+        min=0,
+    )
+    video_episodes: int = param(1, help="episodes in each training video", min=1)
 
 
 @dataclass
@@ -469,6 +476,14 @@ class LogConfig:
     every_steps: int = param(0, help="log every N env steps; 0 = every iteration (collect+update)", min=0)
     tensorboard: bool = param(True, help="write TensorBoard event files")
     progress: bool = param(True, help="show a progress display in the terminal")
+    wandb: bool = param(False, help="also log to Weights & Biases (extra 'wandb'); files in <run>/wandb")
+    wandb_mode: str = param(
+        "offline",
+        help="W&B mode: 'offline' (no network; `wandb sync <run>/wandb/offline-run-*` uploads later) "
+        "or 'online'",
+        choices=("offline", "online"),
+    )
+    wandb_project: str = param("rlsuite", help="W&B project name")
 
 
 @dataclass

@@ -56,12 +56,15 @@ def test_dataset_round_trip(tmp_path):
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(loaded, name), getattr(dataset, name), err_msg=name)
         assert getattr(loaded, name).dtype == getattr(dataset, name).dtype
-    assert loaded.metadata == {"format_version": 1, **dataset.metadata}
+    assert loaded.metadata == {"rlsuite_format": 1, **dataset.metadata}
     assert loaded.metadata["env_id"] == ENV and loaded.metadata["seed"] == 4
     assert loaded.metadata["level"] == "random"
     # 3 streams of 44 steps (the last cut at 130): 20-step episodes, each stream's end marked as a timeout
     assert len(loaded) == 130 and not loaded.terminals.any()
     assert np.flatnonzero(loaded.timeouts).tolist() == [19, 39, 43, 63, 83, 87, 107, 127, 129]
+    # the metadata counts what `data info` counts: 9 stored episodes, 6 of them finished by the env
+    assert loaded.metadata["episodes"] == len(loaded.episode_returns()) == 9
+    assert loaded.metadata["finished_episodes"] == 6
     # next_observations is the true successor: equal to the next row's observation inside an episode
     inside = np.flatnonzero(~loaded.timeouts[:-1])
     np.testing.assert_array_equal(loaded.next_observations[inside], loaded.observations[inside + 1])

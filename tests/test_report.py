@@ -14,6 +14,7 @@ import pytest
 from rlsuite.core.stats import bootstrap_ci, stratified_bootstrap_ci
 from rlsuite.sweeps.references import REFERENCES, measure_random_score, resolve_references
 from rlsuite.sweeps.report import ReportError, build_report, write_report
+from rlsuite.sweeps.report_document import fmt_wall
 
 CARTPOLE, TOY = "rlsuite/CartPole-v1", "test/Toy-v0"
 # final returns per (env, label), one per seed 0..3
@@ -198,6 +199,9 @@ def test_learning_curves(report):
     assert len(ppo.steps) == 100
     assert ppo.center[-1] == pytest.approx(0.8 * 275.0) and ppo.center[0] == 0.0
     assert ppo.low[-1] <= ppo.center[-1] <= ppo.high[-1]
+    # 4 seeds: too few for a band, so each seed's curve is kept for the figure
+    assert not ppo.band_is_meaningful and len(ppo.seed_values) == 4
+    assert np.mean(np.array(ppo.seed_values)[:, -1]) == pytest.approx(ppo.center[-1])
     sac = curves[(CARTPOLE, "sac")]  # one eval row only: the rollout column; incomplete run left out
     assert sac.source == "rollout/ep_return_mean" and sac.n_runs == 4 and sac.steps[-1] == 1000.0
     assert sac.center[-1] == pytest.approx(175.0)
@@ -241,13 +245,15 @@ def test_markdown_tables(written, report):
     ppo = report.group(CARTPOLE, "ppo")
     lo, hi = ppo.iqm_ci
     mlo, mhi = ppo.mean_ci
+    wall = fmt_wall(ppo.wall_s_mean)
     row = (
-        f"| `ppo` | 4 | 275.00 ± 147.90 | 250.00 [{lo:.2f}, {hi:.2f}] | [{mlo:.2f}, {mhi:.2f}] "
-        "| 55.0 / 50.0 | 1150 |"
+        f"| `ppo` | 4 / 0 / 0 | 275.00 ± 147.90 | {ppo.median:.2f} | {ppo.min:.2f} / {ppo.max:.2f} "
+        f"| 250.00 [{lo:.2f}, {hi:.2f}] | [{mlo:.2f}, {mhi:.2f}] | 55.0 / 50.0 | 1150 | {wall} |"
     )
     assert row in text
-    assert "| `sac` | 4 (1 incomplete) | 175.00 ± 163.94 | 100.00 [" in text
-    assert "| `ppo` | 4 (1 failed) | 5.00 ± 71.24 | 10.00 [" in text
+    assert "| `sac` | 4 / 0 / 1 | 175.00 ± 163.94 | " in text
+    assert "| `ppo` | 4 / 1 / 0 | 5.00 ± 71.24 | " in text
+    assert "Runs done / failed / incomplete" in text and "| Median |" in text and "Wall (mean)" in text
     agg = next(a for a in report.aggregates if a.label == "ppo")
     assert f"| `ppo` | 2 | 8 | 52.5 [{agg.iqm_ci[0]:.1f}, {agg.iqm_ci[1]:.1f}] | 53.8 [" in text
     assert "- `ppo/Toy-v0/seed4` (exit code 3): RuntimeError: boom second line" in text
@@ -305,7 +311,7 @@ def test_default_out_dir_and_discovery_without_sweep_json(tmp_path):
     assert report.aggregates == [] and report.profile is None
     assert [run.id for run in report.runs] == ["runs/a-s0", "runs/a-s1"]
     text = files.markdown.read_text()
-    assert "No reference scores for this env" in text and "| `dqn` | 2 | 20.00 ± 10.00 |" in text
+    assert "No reference scores for this env" in text and "| `dqn` | 2 / 0 / 0 | 20.00 ± 10.00 |" in text
     assert len(files.figures) == 1  # the learning curves only
 
 

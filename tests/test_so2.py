@@ -11,7 +11,7 @@ import torch
 
 from rlsuite.algos.base import Algorithm
 from rlsuite.algos.sac_n import SACN, SACNConfig
-from rlsuite.algos.so2 import SO2, SO2Config
+from rlsuite.algos.so2 import SO2, SO2Config, pretrained_checkpoint
 from rlsuite.algos.td3bc import TD3BC, TD3BCConfig
 from rlsuite.cli import main
 from rlsuite.config import ConfigError, EnvConfig, EvalConfig, OfflineConfig
@@ -196,21 +196,40 @@ def test_resume_continues_exactly_with_the_pool(pretrained, tmp_path):
     assert len(saved["rewards"]) == 60 and saved["first_row"] == 1000
 
 
+def test_init_from_a_folder_of_runs_takes_the_same_seed(tmp_path):
+    group = tmp_path / "edac-hopper-medium"
+    for name in ("edac-Hopper-v5-s0-20260101-000000", "edac-Hopper-v5-s1-20260101-000000"):
+        (group / name / "checkpoints").mkdir(parents=True)
+        (group / name / "checkpoints" / "latest.pt").write_bytes(b"")
+    assert pretrained_checkpoint(group, 1).name == "edac-Hopper-v5-s1-20260101-000000"
+    with pytest.warns(UserWarning, match="no run with seed 7"):
+        assert pretrained_checkpoint(group, 7).parent == group
+    run = group / "edac-Hopper-v5-s0-20260101-000000"
+    assert pretrained_checkpoint(run, 5) == run  # a run folder is used as it is
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match="holds no run folder"):
+        pretrained_checkpoint(empty, 0)
+
+
 def test_cli_offline_then_so2_then_naive(pretrained, tmp_path):
     """The documented path: offline run folder -> so2 run with offline.init_from=RUN_DIR -> eval."""
     common = ["--quiet", f"runs_root={tmp_path}", f"env.id={ENV}", "device=cpu", "log.tensorboard=false"]
     sizes = ["algo.hidden_sizes=[16,16]", "algo.num_q=3", "eval.episodes=2", "checkpoint.every_steps=0"]
-    code = main(
-        ["train", "experiments/offline/edac_hopper_medium.yaml", *common, *sizes, "total_steps=50",
-         f"run_dir={tmp_path}/edac", f"offline.dataset={pretrained['dataset']}", "eval.every_steps=0"]
-    )  # fmt: skip
-    assert code == 0
+    for seed in (0, 1):  # the EDAC file pins no run folder: a second seed does not overwrite the first
+        code = main(
+            ["train", "experiments/offline/edac_hopper_medium.yaml", *common, *sizes, "total_steps=50",
+             f"seed={seed}", f"offline.dataset={pretrained['dataset']}", "eval.every_steps=0"]
+        )  # fmt: skip
+        assert code == 0
+    runs = sorted(run.name.split("-s")[1][0] for run in (tmp_path / "edac-hopper-medium").iterdir())
+    assert runs == ["0", "1"]
     for name in ("hopper_medium", "hopper_medium_naive"):
         code = main(
             ["train", f"experiments/so2/{name}.yaml", *common, *sizes, "total_steps=60",
              "eval.every_steps=30",
              "algo.learning_starts=40", "algo.batch_size=50", f"offline.dataset={pretrained['dataset']}",
-             f"offline.init_from={tmp_path}/edac", f"run_dir={tmp_path}/{name}"]
+             f"offline.init_from={tmp_path}/edac-hopper-medium", f"run_dir={tmp_path}/{name}"]
         )  # fmt: skip
         assert code == 0
         summary = json.loads((tmp_path / name / "summary.json").read_text())

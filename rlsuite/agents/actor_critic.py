@@ -17,7 +17,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.agents.networks import ObservationNormalizer, StackedMLP
+from rlsuite.agents.networks import ObservationNormalizer, StackedMLP, make_encoder
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -33,6 +33,8 @@ class ActorCriticAgent(nn.Module):
         log_std_init: float = 0.0,
         normalize_obs: bool = False,
         obs_clip: float = 10.0,
+        encoder: str = "mlp",
+        conv_channels: Sequence[int] = (32, 64),
     ) -> None:
         super().__init__()
         if not isinstance(observation_space, spaces.Box):
@@ -44,9 +46,12 @@ class ActorCriticAgent(nn.Module):
         obs_dim = int(np.prod(observation_space.shape))
         out_dim = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
         self.obs_normalizer = ObservationNormalizer((obs_dim,), clip=obs_clip, enabled=normalize_obs)
+        # "conv": a shared convolutional torso over (channels, height, width) grids (Sokoban, Maze, Taxi);
+        # "mlp": the flat observation goes straight to the heads.
+        self.encoder = make_encoder(encoder, observation_space.shape, conv_channels)
         # Actor (policy-output gain 0.01) and critic (gain 1), evaluated together as a stacked pair.
         self.actor_critic = StackedMLP(
-            obs_dim, hidden_sizes, (out_dim, 1), activation=activation, output_gains=(0.01, 1.0)
+            self.encoder.out_dim, hidden_sizes, (out_dim, 1), activation=activation, output_gains=(0.01, 1.0)
         )
         if self.discrete:
             self.action_offset = int(action_space.start)
@@ -62,7 +67,7 @@ class ActorCriticAgent(nn.Module):
     # --- learner-side API: inputs are already-normalised observation tensors ---------------------
     def heads(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy output, V(obs))``: logits or Gaussian means, and state values."""
-        policy_out, value = self.actor_critic(obs)
+        policy_out, value = self.actor_critic(self.encoder(obs))
         return policy_out, value.squeeze(-1)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:

@@ -171,3 +171,59 @@ class StackedMLP(nn.Module):
             if layer < last:
                 h = self.activation(h)
         return [h[i, :, :d] for i, d in enumerate(self.out_dims)]
+
+
+ENCODERS = ("mlp", "conv")
+
+
+class FlatEncoder(nn.Module):
+    """No encoder: the (normalised) flat observation is the feature vector."""
+
+    def __init__(self, obs_dim: int) -> None:
+        super().__init__()
+        self.out_dim = obs_dim
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs
+
+
+class GridConvEncoder(nn.Module):
+    """3x3 convolutions (same padding, ReLU) over a ``(channels, height, width)`` grid, then flattened.
+
+    For one-hot grid observations (Sokoban, Maze, Taxi: one plane per cell type), where an MLP on the
+    flattened grid has to learn every position separately; the convolutions share weights across
+    positions. Input: flat observations ``[B, C*H*W]`` (as PPO stores them), reshaped here.
+    """
+
+    def __init__(self, shape: tuple[int, ...], channels: Sequence[int] = (32, 64)) -> None:
+        super().__init__()
+        if len(shape) != 3:
+            raise ValueError(
+                f"encoder='conv' needs (channels, height, width) observations, got shape {tuple(shape)}; "
+                "use encoder='mlp' for flat observations"
+            )
+        if not channels or any(int(c) < 1 for c in channels):
+            raise ValueError(f"conv_channels must be positive widths, got {list(channels)}")
+        self.shape = tuple(int(s) for s in shape)
+        layers: list[nn.Module] = []
+        previous = self.shape[0]
+        for width in channels:
+            conv = nn.Conv2d(previous, int(width), kernel_size=3, padding=1)
+            nn.init.orthogonal_(conv.weight, math.sqrt(2))
+            nn.init.zeros_(conv.bias)
+            layers += [conv, nn.ReLU()]
+            previous = int(width)
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.out_dim = previous * self.shape[1] * self.shape[2]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs.reshape(obs.shape[0], *self.shape))
+
+
+def make_encoder(kind: str, obs_shape: tuple[int, ...], conv_channels: Sequence[int] = (32, 64)) -> nn.Module:
+    """The observation encoder named by ``kind`` (``"mlp"`` or ``"conv"``)."""
+    if kind == "mlp":
+        return FlatEncoder(int(math.prod(obs_shape)))
+    if kind == "conv":
+        return GridConvEncoder(obs_shape, conv_channels)
+    raise ValueError(f"encoder={kind!r}; accepted values: {', '.join(ENCODERS)}")

@@ -226,6 +226,7 @@ class ACE(MultiAgentAlgorithm):
     """ACE's decision-chain Q-learning on SMAC entity features (``algo.name: ace``)."""
 
     name = "ace"
+    description = "Sequential multi-agent Q-learning with bidirectional action dependency (entity network)"
     config_cls = ACEConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +22,7 @@ import torch
 from gymnasium import spaces
 
 from rlsuite.agents.base import Agent
+from rlsuite.algos.env_source import resolve_env
 from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig, to_dict
 from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
@@ -66,6 +68,32 @@ class Capabilities:
             found.append(f"action space {type(action_space).__name__} is not supported")
         return found
 
+    def summary(self) -> str:
+        """A short reading of the flags, e.g. ``on-policy, discrete + continuous``."""
+        if self.text:
+            return "language model, text actions"
+        actions = " + ".join(
+            kind
+            for kind, ok in (("discrete", self.discrete_actions), ("continuous", self.continuous_actions))
+            if ok
+        )
+        learning = "offline" if self.offline else ("on-policy" if self.on_policy else "off-policy")
+        return ", ".join(
+            part for part in ("multi-agent" if self.multi_agent else "", learning, actions) if part
+        )
+
+
+class _ClassOrInstanceMethod:
+    """A method that calls ``class_method`` on the class and ``instance_method`` on an instance."""
+
+    def __init__(self, class_method: str, instance_method: str) -> None:
+        self.class_method, self.instance_method = class_method, instance_method
+
+    def __get__(self, obj: Any, owner: type) -> Callable[..., Any]:
+        if obj is None:
+            return getattr(owner, self.class_method)
+        return getattr(obj, self.instance_method)
+
 
 class Algorithm(ABC):
     """Base class of every learner. ``learn(total_steps)`` trains until ``global_step >= total_steps``.
@@ -78,6 +106,7 @@ class Algorithm(ABC):
     """
 
     name: ClassVar[str]
+    description: ClassVar[str] = ""  # one line for `rlsuite algos`
     config_cls: ClassVar[type]
     capabilities: ClassVar[Capabilities]
     agent: Agent
@@ -86,10 +115,13 @@ class Algorithm(ABC):
     default_log_every: ClassVar[int] = 0
     # Whether checkpoints hold the replay buffer (off-policy learners; set from checkpoint config).
     save_replay_buffer: bool = True
+    # Set by the training loop while a run is attached: ``side_logger(step, scalars)`` sends scalars of
+    # long work inside an iteration (an SFT warm-up's loss...) to TensorBoard on that work's own step axis.
+    side_logger: Callable[[int, dict[str, float]], None] | None = None
 
     def __init__(
         self,
-        env: str | EnvConfig,
+        env: str | EnvConfig | Any,
         config: Any = None,
         *,
         seed: int = 0,
@@ -102,7 +134,8 @@ class Algorithm(ABC):
             raise TypeError(
                 f"{type(self).__name__} takes a {self.config_cls.__name__}, got {type(config).__name__}"
             )
-        self.env_config = EnvConfig(id=env) if isinstance(env, str) else env
+        # an env id / EnvConfig, or an env object trained as it is (rlsuite.algos.env_source)
+        self.env_config, self._env_instance = resolve_env(env)
         self.eval_config = eval_config or EvalConfig()
         self.offline_config = offline or OfflineConfig()  # dataset / pretrained checkpoint (offline learners)
         self.seed = seed
@@ -146,27 +179,80 @@ class Algorithm(ABC):
         """What the ``offline`` section lacks for this algorithm (checked before a run folder is made)."""
         return []
 
+    def log_side_metrics(self, step: int, scalars: dict[str, float]) -> None:
+        """Send scalars of long work inside an iteration to TensorBoard (no-op without a run)."""
+        if self.side_logger is not None:
+            self.side_logger(step, scalars)
+
     def logged_stats(self) -> dict[str, float]:
         """Statistics accumulated since the last metrics row (e.g. mean losses); called when logging."""
         return {}
 
     # --- public API ----------------------------------------------------------------------------
     def learn(
-        self, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+        self,
+        total_steps: int,
+        callback: Any = None,
+        progress_bar: bool = False,
+        *,
+        horizon: int | None = None,
+        run: Run | None = None,
     ) -> Algorithm:
         """Train until ``global_step >= total_steps`` (an absolute count: calling again continues).
 
-        ``horizon`` is the run's planned length, over which schedules such as PPO's learning-rate
-        annealing run; it defaults to ``total_steps``. Pass it when training in chunks
-        (``learn(50_000, horizon=200_000)`` then ``learn(100_000, horizon=200_000)``...), so the
-        schedule does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
-        checkpoints, summary); ``callback(algo, stats)`` runs after each iteration and stops training by
-        returning ``False``.
+        ``callback``: a :class:`rlsuite.callbacks.BaseCallback`, a list of them, or a function
+        ``callback(algo, stats)``; called after every iteration, it stops training by returning
+        ``False``. ``progress_bar`` shows the training bar (a run attached with ``run`` decides for
+        itself). ``horizon`` is the run's planned length, over which schedules such as PPO's
+        learning-rate annealing run; it defaults to ``total_steps``. Pass it when training in chunks
+        (``learn(50_000, horizon=200_000)`` then ``learn(100_000, horizon=200_000)``...), so the schedule
+        does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
+        checkpoints, summary).
         """
         from rlsuite.core.loop import run_training_loop
 
-        run_training_loop(self, total_steps, horizon=horizon, run=run, callback=callback)
+        run_training_loop(
+            self, total_steps, horizon=horizon, run=run, callback=callback, progress_bar=progress_bar
+        )
         return self
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+        *,
+        info: dict[str, Any] | None = None,
+    ) -> tuple[Any, Any]:
+        """``(action, state)`` for ``observation``, as Stable-Baselines3's ``predict``.
+
+        One observation gives one action, a batch a batch. Team (multi-agent) policies also need the
+        env's ``info`` (global state, action masks) or a dict observation with ``obs``, ``state`` and
+        ``action_mask``; recurrent ones return their hidden ``state``, to be passed back with
+        ``episode_start`` marking new games. Text policies take a prompt (or a list) and return
+        responses. See :mod:`rlsuite.agents.predict`.
+        """
+        from rlsuite.agents.predict import predict_actions
+
+        shape = getattr(getattr(self.env, "single_observation_space", None), "shape", None)
+        return predict_actions(
+            self.agent,
+            observation,
+            kind=self.policy_kind,
+            observation_shape=shape,
+            state=state,
+            episode_start=episode_start,
+            deterministic=deterministic,
+            info=info,
+        )
+
+    @property
+    def policy_kind(self) -> str:
+        """``"single"``, ``"team"`` (multi-agent) or ``"text"``: what ``predict`` takes and returns."""
+        if self.capabilities.text:
+            return "text"
+        return "team" if self.capabilities.multi_agent else "single"
 
     def evaluate(self, episodes: int | None = None, deterministic: bool | None = None) -> EvalResult:
         """Play ``episodes`` full episodes on a separate eval env, seeded by the current step."""
@@ -217,9 +303,20 @@ class Algorithm(ABC):
         """Write a complete checkpoint (atomic)."""
         save_checkpoint(self.state_dict(), path)
 
-    def load(self, path: str | Path) -> None:
+    def _load_into(self, path: str | Path) -> Algorithm:
         """Restore a checkpoint file (or a run folder's latest checkpoint) into this algorithm."""
         self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        return self
+
+    @classmethod
+    def _load_new(
+        cls, path: str | Path, env: Any = None, *, device: str | torch.device = "auto"
+    ) -> Algorithm:
+        """A new algorithm from a checkpoint: its own env, or ``env`` (an id or an env object)."""
+        return cls.from_checkpoint(path, device=device, env=env)
+
+    # ``algo.load(path)`` restores into ``algo``; ``PPO.load(path, env=None)`` builds a new one (as SB3).
+    load = _ClassOrInstanceMethod("_load_new", "_load_into")
 
     def close(self) -> None:
         self.env.close()
@@ -235,11 +332,18 @@ class Algorithm(ABC):
         self.obs, _ = self.env.reset(seed=self.seed)
 
     def _make_env(self, num_envs: int) -> gym.vector.VectorEnv:
+        if self._env_instance is not None:
+            return self._env_instance.make(num_envs)
         cfg = self.env_config
         return make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **cfg.kwargs)
 
+    def _env_is_multi_agent(self) -> bool:
+        if self._env_instance is not None:
+            return self._env_instance.multi_agent
+        return spec(self.env_config.id).multi_agent
+
     def _check_supported(self, action_space: spaces.Space) -> None:
-        problems = self.capabilities.problems(action_space, spec(self.env_config.id).multi_agent)
+        problems = self.capabilities.problems(action_space, self._env_is_multi_agent())
         if problems:
             raise ValueError(f"{self.name} cannot train on {self.env_config.id!r}: {'; '.join(problems)}")
 
@@ -281,15 +385,26 @@ class Algorithm(ABC):
         self.obs, _ = self.env.reset(seed=self.seed + self.global_step)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "auto") -> Algorithm:
-        """Rebuild the algorithm stored in a checkpoint (its class, config and env) and load it."""
+    def from_checkpoint(
+        cls, path: str | Path, *, device: str | torch.device = "auto", env: Any = None
+    ) -> Algorithm:
+        """Rebuild the algorithm stored in a checkpoint (its class, config and env) and load it.
+
+        ``env`` (an id, an EnvConfig or an env object) replaces the stored env, e.g. for a checkpoint
+        trained on an env instance that has no registered id.
+        """
         from rlsuite.algos import get_algorithm
         from rlsuite.config import from_dict
 
         state = load_checkpoint(path, map_location="cpu")
         algo_cls = get_algorithm(state["algo"]) if cls is Algorithm else cls
+        if env is None and str(state["env_config"]["id"]).startswith("instance/"):
+            raise ValueError(
+                f"{path} was trained on an env object without a registered id "
+                f"({state['env_config']['id']}): load it with env=<the env> (Algo.load(path, env=env))"
+            )
         algo = algo_cls(
-            from_dict(EnvConfig, state["env_config"]),
+            from_dict(EnvConfig, state["env_config"]) if env is None else env,
             from_dict(algo_cls.config_cls, state["config"]),
             seed=state["seed"],
             device=device,

@@ -131,11 +131,12 @@ class TextAlgorithm(Algorithm):
             self._eval_env = self._make_text_env(width, 1, "test")
         prompts, _ = self._eval_env.reset(seed=self.seed)
         params = self.sampling_params(greedy=greedy)
-        returns, lengths, correct, texts = [], [], [], []
+        returns, lengths, correct, texts, asked = [], [], [], [], []
         was_training = self.policy.training
         self.policy.eval()
         while len(returns) < episodes:
             generation = self.generate(list(prompts), params)
+            asked += list(prompts)
             prompts, rewards, _, _, infos = self._eval_env.step(
                 generation.texts, finished=generation.finished
             )
@@ -144,7 +145,8 @@ class TextAlgorithm(Algorithm):
             correct += [bool(c) for c in infos["correct"]]
             texts += generation.texts
         self.policy.train(was_training)
-        self.last_eval_texts = texts[:episodes]  # the responses, for inspection
+        self.last_eval_texts = texts[:episodes]  # the responses, for inspection (and transcripts)
+        self.last_eval_prompts = asked[:episodes]
         return EvalResult(returns[:episodes], lengths[:episodes], correct[:episodes])
 
     # --- shared bookkeeping ----------------------------------------------------------------------

@@ -42,6 +42,7 @@ from rlsuite.algos.llm_base import TextAlgorithm, microbatches
 from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step
 from rlsuite.config import param
 from rlsuite.core.optim import clip_grad_norm
+from rlsuite.core.progress import task
 from rlsuite.core.returns import generalized_advantages
 from rlsuite.core.schedules import warmup_factor
 
@@ -182,6 +183,7 @@ class LLMPPO(TextAlgorithm):
     """ORZ-style PPO on a text policy (``algo.name: llm_ppo``)."""
 
     name = "llm_ppo"
+    description = "Token-level PPO for LLMs in the Open-Reasoner-Zero style (separate critic, no KL)"
     config_cls = LLMPPOConfig
     config: LLMPPOConfig
 
@@ -217,17 +219,21 @@ class LLMPPO(TextAlgorithm):
         env = self._make_text_env(cfg.sft_batch_size or self.env_config.num_envs, 1, "train")
         prompts, _ = env.reset(seed=self.seed + 1)
         optimizer = make_adamw(self.policy.parameters(), cfg.sft_lr, cfg.adam_betas, cfg.weight_decay)
-        for step in range(cfg.sft_warmup_steps):
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.sft_lr * warmup_factor(step, min(20, cfg.sft_warmup_steps // 5))
-            responses = [env.template.response(problem) for problem in env.problems]
-            batch = gold_batch(self.policy, list(prompts), responses, self.device)
-            loss = sft_step(self.policy, optimizer, batch, cfg.micro_batch_size, cfg.max_grad_norm)
-            prompts, *_ = env.step(responses, finished=[True] * len(responses))
+        with task("SFT warm-up", cfg.sft_warmup_steps) as bar:
+            for step in range(cfg.sft_warmup_steps):
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.sft_lr * warmup_factor(step, min(20, cfg.sft_warmup_steps // 5))
+                responses = [env.template.response(problem) for problem in env.problems]
+                batch = gold_batch(self.policy, list(prompts), responses, self.device)
+                loss = sft_step(self.policy, optimizer, batch, cfg.micro_batch_size, cfg.max_grad_norm)
+                prompts, *_ = env.step(responses, finished=[True] * len(responses))
+                bar.advance(1, note=f"loss {loss:.3f}")
+                self.log_side_metrics(step + 1, {"warmup/sft_loss": loss})
         env.close()
         self._build_learners()
         self.warmed_up = True
-        result = self.evaluate()
+        with task("warm-up eval", None):
+            result = self.evaluate()
         return {
             "warmup/sft_loss": loss,
             "warmup/eval_return_mean": result.mean,

@@ -82,6 +82,7 @@ class LLMSFT(TextAlgorithm):
     """Teacher-forced training on the template's gold responses (``algo.name: llm_sft``)."""
 
     name = "llm_sft"
+    description = "Supervised warm start of a causal LM on a task's gold responses"
     config_cls = LLMSFTConfig
     config: LLMSFTConfig
 

@@ -187,6 +187,7 @@ class MAPPO(MultiAgentAlgorithm):
     """Multi-agent PPO with a centralised critic (``algo.name: mappo``)."""
 
     name = "mappo"
+    description = "Multi-agent PPO with a centralised critic, optionally recurrent"
     config_cls = MAPPOConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=True

@@ -111,6 +111,11 @@ class MultiAgentAlgorithm(Algorithm):
 
     def _make_env(self, num_envs: int) -> Any:
         cfg = self.env_config
+        if self._env_instance is not None:
+            env = self._env_instance.make(num_envs)
+            if not self._env_instance.multi_agent:
+                raise ValueError(f"{self.name} needs a multi-agent env; got a {type(env).__name__}")
+            return env
         if not spec(cfg.id).multi_agent:
             raise ValueError(
                 f"{self.name} needs a multi-agent env like 'rlsuite/SMAC-3m-v0'; {cfg.id!r} is single-agent "

@@ -79,6 +79,7 @@ class MPDP(SAC):
     """Model-based planning distilled to policy (``algo.name: mpdp``)."""
 
     name = "mpdp"
+    description = "Model-based: SAC with H-step policy improvement through an MBPO dynamics ensemble"
     config_cls = MPDPConfig
 
     def build(self) -> None:

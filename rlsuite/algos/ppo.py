@@ -95,6 +95,13 @@ class PPOConfig:
     hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic")
     activation: str = param("tanh", help="hidden activation", choices=("tanh", "relu", "elu", "silu"))
     log_std_init: float = param(0.0, help="initial log-std of the Gaussian policy (continuous actions)")
+    encoder: str = param(
+        "mlp",
+        help="observation encoder: 'mlp' (flat input) or 'conv' (3x3 convolutions over (C, H, W) grid "
+        "observations such as Sokoban, Maze and Taxi; trains with the torch backends)",
+        choices=("mlp", "conv"),
+    )
+    conv_channels: tuple[int, ...] = param((32, 64), help="channels of the conv encoder's layers")
     # speed: NumPy accelerators for the CPU (module docstring; 'numpy' is the old name of numpy_accelerated)
     rollout_backend: str = param(
         "auto",
@@ -115,10 +122,24 @@ class PPO(Algorithm):
     """PPO on any single-agent vector env, discrete or continuous actions (``algo.name: ppo``)."""
 
     name = "ppo"
+    description = "Proximal Policy Optimization: clipped surrogate, GAE, discrete and continuous actions"
     config_cls = PPOConfig
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True, on_policy=True)
 
+    @classmethod
+    def config_problems(cls, config: PPOConfig) -> list[str]:
+        """The NumPy backends implement the MLP only: a conv encoder needs the torch ones."""
+        return [
+            f"algo.{name}: {getattr(config, name)!r} implements the MLP encoder only; "
+            "use 'torch' (or 'auto') with encoder='conv'"
+            for name in ("rollout_backend", "update_backend")
+            if config.encoder == "conv" and getattr(config, name) in ("numpy_accelerated", "numpy")
+        ]
+
     def setup(self) -> None:
+        problems = self.config_problems(self.config)
+        if problems:
+            raise ValueError("; ".join(problems))
         cfg, env = self.config, self.env
         self.agent = ActorCriticAgent(
             env.single_observation_space,
@@ -128,6 +149,8 @@ class PPO(Algorithm):
             log_std_init=cfg.log_std_init,
             normalize_obs=cfg.normalize_obs,
             obs_clip=cfg.obs_clip,
+            encoder=cfg.encoder,
+            conv_channels=cfg.conv_channels,
         ).to(self.device)
         self.parameters = list(self.agent.parameters())
         # fused=True: one kernel for all parameters' Adam updates (CPU and CUDA), same arithmetic.
@@ -144,12 +167,15 @@ class PPO(Algorithm):
         self.reward_scaler = (
             RewardScaler(env.num_envs, cfg.gamma, cfg.reward_clip) if cfg.normalize_reward else None
         )
-        # Which code runs (module docstring): the NumPy accelerators on a CPU by default.
-        numpy_rollout = uses_numpy_accelerator(cfg.rollout_backend, self.device)
+        # Which code runs (module docstring): the NumPy accelerators on a CPU by default. They implement
+        # the MLP only: a conv encoder trains with torch.
+        mlp = cfg.encoder == "mlp"
+        numpy_rollout = mlp and uses_numpy_accelerator(cfg.rollout_backend, self.device)
+        numpy_update = mlp and uses_numpy_accelerator(cfg.update_backend, self.device)
         self.rollout_policy = CPURolloutPolicy(self.agent, self.seed) if numpy_rollout else None
         self.minibatch_update: PPOUpdate = (
             NumpyAcceleratedPPOUpdate(self.agent, self.optimizer, cfg)
-            if uses_numpy_accelerator(cfg.update_backend, self.device)
+            if numpy_update
             else AutogradPPOUpdate(self.agent, self.optimizer, self.parameters, cfg)
         )
 

@@ -206,6 +206,7 @@ class QMIX(MultiAgentAlgorithm):
     """QMIX (and VDN with ``mixer: vdn``) on a team vector env (``algo.name: qmix``)."""
 
     name = "qmix"
+    description = "Multi-agent value decomposition with a monotonic hypernetwork mixer, recurrent agents"
     config_cls = QMIXConfig
     capabilities = Capabilities(
         discrete_actions=True, continuous_actions=False, multi_agent=True, on_policy=False

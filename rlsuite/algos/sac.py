@@ -55,6 +55,7 @@ class SAC(OffPolicyAlgorithm):
     """Soft Actor-Critic with automatic entropy tuning (``algo.name: sac``)."""
 
     name = "sac"
+    description = "Soft Actor-Critic with automatic entropy tuning (continuous actions)"
     config_cls = SACConfig
 
     def build(self) -> None:

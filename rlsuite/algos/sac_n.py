@@ -53,6 +53,7 @@ class SACN(SAC):
     """SAC with an N-critic ensemble, trained on ``offline.dataset`` (one gradient step per iteration)."""
 
     name = "sac_n"
+    description = "Offline: SAC with an N-critic ensemble, minimum over the N"
     config_cls = SACNConfig
     capabilities = OFFLINE_CAPABILITIES
 
@@ -94,4 +95,5 @@ class EDAC(SACN):
     """SAC-N plus EDAC's ensemble-diversity term (``algo.name: edac``)."""
 
     name = "edac"
+    description = "Offline: SAC-N plus the ensemble-diversity (gradient decorrelation) term"
     config_cls = EDACConfig

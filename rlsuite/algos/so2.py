@@ -28,7 +28,9 @@ docs/offline.md ("SO2") lists the remaining choices.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ from rlsuite.algos.offline import check_dataset_matches_env, dataset_buffer
 from rlsuite.algos.replay_sources import MixedReplay
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import ConfigError, OfflineConfig, param
-from rlsuite.core.checkpoint import load_checkpoint
+from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
 from rlsuite.core.optim import polyak_update
 from rlsuite.core.replay import ReplayBuffer, ReplaySample
 from rlsuite.offline.dataset import load_dataset
@@ -91,10 +93,33 @@ class SO2Config(SACConfig):
             raise ConfigError("n_step: the offline+online pool holds one-step transitions; use n_step=1")
 
 
+def pretrained_checkpoint(path: str | Path, seed: int) -> Path:
+    """``offline.init_from`` as a checkpoint: a ``.pt``, a run folder, or a folder of run folders.
+
+    In a folder of runs (``runs/edac-hopper-medium/``, one run per seed) the newest run with this
+    run's seed is taken, else the newest run of any seed (with a warning naming it).
+    """
+    path = Path(path)
+    if path.is_file() or latest_checkpoint(path) is not None or not path.is_dir():
+        return path
+    runs = [run for run in path.iterdir() if run.is_dir() and latest_checkpoint(run) is not None]
+    if not runs:
+        raise ConfigError(f"offline.init_from: {path} holds no run folder with a checkpoint")
+    same_seed = [run for run in runs if f"-s{seed}-" in run.name]
+    newest = max(same_seed or runs, key=lambda run: latest_checkpoint(run).stat().st_mtime)
+    if not same_seed:
+        warnings.warn(
+            f"offline.init_from: no run with seed {seed} in {path}; starting from {newest.name}",
+            stacklevel=3,
+        )
+    return newest
+
+
 class SO2(SAC):
     """SO2 fine-tuning of an offline SAC-N/EDAC checkpoint (``algo.name: so2``)."""
 
     name = "so2"
+    description = "Offline-to-online fine-tuning of a SAC-N/EDAC checkpoint (perturbed value update)"
     config_cls = SO2Config
     MISSING_DATASET = (
         "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "
@@ -152,6 +177,7 @@ class SO2(SAC):
 
     def load_pretrained(self, path: str) -> None:
         """Actor, critics and target critics (first N members) of an offline checkpoint; new optimisers."""
+        path = str(pretrained_checkpoint(path, self.seed))
         state = load_checkpoint(path, map_location=self.device)
         if state.get("algo") not in PRETRAINED_ALGOS:
             raise ConfigError(

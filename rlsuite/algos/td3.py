@@ -43,6 +43,7 @@ class TD3(OffPolicyAlgorithm):
     """Twin Delayed DDPG (``algo.name: td3``)."""
 
     name = "td3"
+    description = "Twin Delayed DDPG: clipped double Q, delayed policy updates, target smoothing"
     config_cls = TD3Config
 
     def build(self) -> None:

@@ -46,6 +46,7 @@ class TD3BC(TD3):
     """TD3 plus behaviour cloning, trained on ``offline.dataset`` (one gradient step per iteration)."""
 
     name = "td3bc"
+    description = "Offline: TD3 + behaviour cloning on dataset-standardised states"
     config_cls = TD3BCConfig
     capabilities = OFFLINE_CAPABILITIES
 

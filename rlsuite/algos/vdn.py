@@ -27,4 +27,5 @@ class VDN(QMIX):
     """Value-decomposition networks: QMIX's learner with ``Q_tot = sum_i Q_i`` (``algo.name: vdn``)."""
 
     name = "vdn"
+    description = "Multi-agent value decomposition: the team Q is the sum of the agents' Qs"
     config_cls = VDNConfig

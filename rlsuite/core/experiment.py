@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -14,7 +14,10 @@ from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
+from rlsuite.core.kernels import quiet_notices
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
+from rlsuite.core.sizing import gpu_sized_warning
+from rlsuite.core.user_modules import import_user_modules, record_imports, recorded_import_dirs
 
 # Keys that may differ between a run and its resumption without changing what is learned.
 RESUME_FREE_KEYS = (
@@ -29,12 +32,33 @@ RESUME_FREE_KEYS = (
 )
 
 
-def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
-    """Train ``config`` into its run folder (new or resumed); return the folder."""
-    import_user_modules(config.imports)
+def train(
+    config: ExperimentConfig,
+    *,
+    quiet: bool = False,
+    search_dirs: Sequence[str | Path] = (),
+    callback: Any = None,
+) -> Path:
+    """Train ``config`` into its run folder (new or resumed); return the folder.
+
+    ``search_dirs`` are where ``config.imports`` are looked for besides ``sys.path`` and the working
+    directory (the CLI passes the experiment file's folder); a resumed run also looks where its first
+    session found them. ``quiet`` silences messages, notices and the progress display. ``callback``
+    goes to ``learn`` (:mod:`rlsuite.callbacks`; tuning reports evaluations through it).
+    """
+    with quiet_notices(quiet):
+        return _train(config, quiet, search_dirs, callback)
+
+
+def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Path], callback: Any) -> Path:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
+    if config.eval.video_every_steps:
+        from rlsuite.wrappers.video import ensure_headless_gl
+
+        ensure_headless_gl()  # before MuJoCo is imported: it fixes its GL backend then
     run_dir, checkpoint = resolve_run_dir(config)
+    found = import_user_modules(config.imports, [*search_dirs, *recorded_import_dirs(run_dir)])
     algo = build_algorithm(config)
     if checkpoint is not None:
         _warn_on_changed_config(run_dir, config)
@@ -44,24 +68,18 @@ def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
         if algo.global_step >= config.total_steps and (run_dir / SUMMARY_FILE).exists():
             algo.close()
             return run_dir
+    if not quiet:
+        warning = gpu_sized_warning(algo, config.total_steps)
+        if warning:
+            print(f"rlsuite train: warning: {warning}", file=sys.stderr)
     run = Run.open(run_dir, config, resume_step=algo.global_step if checkpoint else None, quiet=quiet)
+    record_imports(run_dir, found)
     try:
-        algo.learn(config.total_steps, run=run)
+        algo.learn(config.total_steps, run=run, callback=callback)
     finally:
         run.close()
         algo.close()
     return run_dir
-
-
-def import_user_modules(modules: list[str]) -> None:
-    """Import the config's ``imports`` (with the working directory importable, as ``python -m`` has it)."""
-    if modules and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise ConfigError(f"imports: cannot import {module!r} ({exc})") from exc
 
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:

@@ -23,6 +23,8 @@ class MetricsLogger:
         if resume_step is not None and self.path.exists():
             self._load_until(resume_step)
         self._writer = _make_tensorboard_writer(Path(run_dir) / "tb") if tensorboard else None
+        # Further sinks (W&B): objects with log(step, metrics) and close().
+        self.sinks: list = []
 
     def _load_until(self, step: int) -> None:
         """On resume, keep the rows up to the checkpoint's step; later rows are re-made by the resumed run."""
@@ -46,6 +48,18 @@ class MetricsLogger:
             for key, value in {**metrics, **(timing or {})}.items():
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     self._writer.add_scalar(key, value, step)
+        for sink in self.sinks:
+            sink.log(step, {**row, **(timing or {})})
+
+    def log_tensorboard(self, step: int, metrics: dict[str, float]) -> None:
+        """Scalars for TensorBoard only, at ``step`` of their own axis (e.g. a warm-up's step count)."""
+        if self._writer is None:
+            return
+        for key, value in metrics.items():
+            value = _plain(value)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                self._writer.add_scalar(key, value, step)
+        self._writer.flush()
 
     def _rewrite(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,6 +72,9 @@ class MetricsLogger:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        for sink in self.sinks:
+            sink.close()
+        self.sinks = []
 
 
 def _plain(value: Any) -> Any:

@@ -6,12 +6,14 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import rlsuite
-from rlsuite.core.progress import TrainingProgress
+from rlsuite.callbacks import BaseCallback, as_callback
+from rlsuite.core.progress import TrainingProgress, progress_enabled, task
 from rlsuite.offline.scores import normalized_score
 
 if TYPE_CHECKING:
@@ -45,26 +47,44 @@ def _graceful_interrupt() -> Iterator[dict[str, bool]]:
 
 
 def run_training_loop(
-    algo: Algorithm, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+    algo: Algorithm,
+    total_steps: int,
+    *,
+    horizon: int | None = None,
+    run: Run | None = None,
+    callback=None,
+    progress_bar: bool = False,
 ) -> None:
+    """Train ``algo`` until ``global_step >= total_steps``; a progress bar shows when ``run`` asks for one
+    (``log.progress``, not ``--quiet``) or, without a run, when ``progress_bar`` is true."""
     algo.total_steps = total_steps if horizon is None else horizon
     wall_start = time.perf_counter()
+    show = bool(run.progress) if run is not None else bool(progress_bar)
     progress = TrainingProgress(
         total_steps,
         algo.global_step,
-        enabled=bool(run and run.progress),
-        label=f"{algo.name} {algo.env_config.id}",
+        enabled=show,
+        label=f"{algo.name} {algo.env_config.id.split('/')[-1]}",
     )
-    with _graceful_interrupt() as interrupt:
+    algo.side_logger = run.logger.log_tensorboard if run is not None else None
+    hooks = as_callback(callback) if callback is not None else None
+    if hooks is not None:
+        hooks.on_training_start(algo, total_steps)
+    with _graceful_interrupt() as interrupt, progress_enabled(show):
         try:
-            _iterate(algo, total_steps, run, callback, progress, interrupt)
+            _iterate(algo, total_steps, run, hooks, progress, interrupt)
         finally:
             progress.close()
+            algo.side_logger = None
+            if hooks is not None:
+                hooks.on_training_end()
     if run is not None:
         _finish(algo, run, time.perf_counter() - wall_start)
 
 
-def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progress, interrupt) -> None:
+def _iterate(
+    algo: Algorithm, total_steps: int, run: Run | None, callback: BaseCallback | None, progress, interrupt
+) -> None:
     session_start, session_step = algo.train_seconds, algo.global_step
     while algo.global_step < total_steps:
         previous = algo.global_step
@@ -82,8 +102,10 @@ def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progr
         progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
         if interrupt["stop"]:
             raise KeyboardInterrupt
-        if callback is not None and callback(algo, stats) is False:
-            break
+        if callback is not None:
+            callback.update_locals(stats)
+            if not callback.on_step():
+                break
 
 
 def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
@@ -91,8 +113,11 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     step, cfg = algo.global_step, run.config
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
     if evaluated:
-        run.last_eval = (step, algo.evaluate())
+        with task(f"evaluating {cfg.eval.episodes} episodes", None):
+            run.last_eval = (step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
+    if _crossed(previous, step, cfg.eval.video_every_steps):
+        _record_training_video(algo, run, step)
     log_every = cfg.log.every_steps or algo.default_log_every
     if log_every == 0 or evaluated or _crossed(previous, step, log_every):
         stats.update(algo.logged_stats())
@@ -101,13 +126,37 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
         run.logger.log(step, stats, timing={"time/sps": sps, **timing})
 
 
+def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
+    """``<run>/videos/train-step<N>``: a video (a transcript for text runs); a failure warns once and
+    switches training videos off for the run (a machine without a GL backend, say)."""
+    from rlsuite.algos.base import EVAL_SEED_OFFSET
+    from rlsuite.core.media import default_media_path, record_policy_media
+
+    if run.video_error is not None:
+        return
+    path = default_media_path(run.directory, step, algo, prefix="train")
+    try:
+        with task("recording video", None):
+            record_policy_media(
+                algo,
+                path,
+                episodes=run.config.eval.video_episodes,
+                seed=algo.seed + EVAL_SEED_OFFSET + step,
+                deterministic=run.config.eval.deterministic,
+            )
+    except (RuntimeError, ValueError, OSError) as exc:  # VideoError is a RuntimeError
+        run.video_error = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"eval.video_every_steps: no training videos for this run ({exc})", stacklevel=2)
+
+
 def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
     """Final evaluation (unless one just ran at this step), checkpoint and ``summary.json``."""
     step = algo.global_step
     if run.last_eval is not None and run.last_eval[0] == step:
         result = run.last_eval[1]
     else:
-        result = algo.evaluate()
+        with task(f"final eval, {run.config.eval.episodes} episodes", None):
+            result = algo.evaluate()
         run.logger.log(step, result.metrics())
     run.checkpoints.save(algo.state_dict(), step)
     summary = {

@@ -39,6 +39,7 @@ class Run:
     checkpoints: CheckpointManager
     progress: bool = True
     last_eval: tuple[int, EvalResult] | None = None  # (step, result) of the latest evaluation
+    video_error: str | None = None  # why training videos were switched off for this run, if they were
 
     @classmethod
     def open(
@@ -47,6 +48,10 @@ class Run:
         directory.mkdir(parents=True, exist_ok=True)
         save_yaml(experiment_to_dict(config), directory / CONFIG_FILE)
         logger = MetricsLogger(directory, tensorboard=config.log.tensorboard, resume_step=resume_step)
+        if config.log.wandb:
+            from rlsuite.core.wandb_sink import WandbSink
+
+            logger.sinks.append(WandbSink.open(directory, config, resume=resume_step is not None))
         return cls(
             directory=directory,
             config=config,

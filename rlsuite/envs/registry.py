@@ -142,22 +142,60 @@ def spec(env_id: str) -> EnvEntry:
     raise UnknownEnvError(_unknown_id_message(env_id))
 
 
+def _bare_name(env_id: str) -> str:
+    """``"rlsuite/CartPole-v1"`` -> ``"cartpole"``: the part of an id a typo is usually in."""
+    return env_id.split("/")[-1].rsplit("-v", 1)[0].lower()
+
+
+def closest_ids(env_id: str, known: list[str], n: int = 5) -> list[str]:
+    """Registered ids whose name looks like ``env_id``'s (namespace and version aside).
+
+    Names are compared by similarity ratio (at least 0.75, or one containing the other) and only those
+    within 0.1 of the closest are kept; among equally close names, ids in ``env_id``'s namespace and
+    with its version come first.
+    """
+    bare, namespace = _bare_name(env_id), env_id.split("/")[0] if "/" in env_id else ""
+    scored = []
+    for candidate in known:
+        name = _bare_name(candidate)
+        ratio = difflib.SequenceMatcher(None, bare, name).ratio()
+        if bare and (bare in name or name in bare) and min(len(bare), len(name)) >= 3:
+            ratio = max(ratio, 0.75)
+        if ratio < 0.75:
+            continue
+        same_namespace = (candidate.split("/")[0] if "/" in candidate else "") == namespace
+        same_id = difflib.SequenceMatcher(None, env_id.lower(), candidate.lower()).ratio()
+        scored.append((round(ratio, 2), same_namespace, candidate in _REGISTRY, same_id, candidate))
+    scored.sort(reverse=True)
+    best = scored[0][0] if scored else 0.0
+    return [candidate for ratio, *_, candidate in scored if ratio >= best - 0.1][:n]
+
+
 def _unknown_id_message(env_id: str) -> str:
     known = list(_REGISTRY) + [i for i in gym.registry if i not in _REGISTRY]
-    lowered = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(env_id.lower(), list(lowered), n=5, cutoff=0.5)
-    # Also match on the bare name, so "CartPole" finds "rlsuite/CartPole-v1".
-    bare = env_id.split("/")[-1].split("-v")[0].lower()
-    close += [k for k in lowered if bare and bare in k and k not in close][: max(0, 5 - len(close))]
-    hint = ", ".join(repr(lowered[c]) for c in close) if close else "none close"
-    return f"unknown environment id {env_id!r}; closest registered ids: {hint}. `rlsuite envs` lists all."
+    close = closest_ids(env_id, known)
+    hint = f"closest registered ids: {', '.join(map(repr, close))}" if close else "no registered id is close"
+    namespace = env_id.split("/")[0] if "/" in env_id else ""
+    if namespace and namespace != "rlsuite" and not any(k.startswith(namespace + "/") for k in known):
+        hint += (
+            f"; nothing is registered under '{namespace}/' yet: list the module that registers it in the "
+            "experiment's `imports:` (or import it before making the env)"
+        )
+    return f"unknown environment id {env_id!r}; {hint}. `rlsuite envs` lists all."
 
 
 def _load(entry_point: EntryPoint) -> Callable[..., Any]:
+    """The callable an entry point names (importing its module); from then on, numba compiling an
+    rlsuite kernel prints a one-line notice (:mod:`rlsuite.core.kernels`)."""
     if callable(entry_point):
-        return entry_point
-    module_name, _, attr = entry_point.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+        target = entry_point
+    else:
+        module_name, _, attr = entry_point.partition(":")
+        target = getattr(importlib.import_module(module_name), attr)
+    from rlsuite.core.kernels import install_compile_notice
+
+    install_compile_notice()
+    return target
 
 
 def make(env_id: str, **kwargs: Any) -> Any:
@@ -168,6 +206,8 @@ def make(env_id: str, **kwargs: Any) -> Any:
     entry = spec(env_id)
     if entry.multi_agent:
         return _load(entry.entry_point)(**{**entry.kwargs, **kwargs})
+    if env_id in _REGISTRY:
+        _load(entry.entry_point)  # installs the compile notice before Gymnasium builds the env
     return gym.make(env_id, **kwargs)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rlsuite.core.episodes import final_observations
+from rlsuite.core.progress import task
 from rlsuite.envs.registry import make_vec
 from rlsuite.offline.dataset import (
     DatasetError,
@@ -62,6 +63,8 @@ def collect_dataset(
     # [T, N, ...] -> one contiguous stream per env copy
     arrays = {name: per_env_streams(v)[:steps] for name, v in columns.items()}
     mark_stream_ends(arrays["terminals"], arrays["timeouts"], rows, num_envs, steps)
+    segments = len(OfflineDataset(**arrays).episode_returns())  # what `data info` counts as episodes
+    finished = len(returns)
     if not returns:  # no episode finished: report the returns of the partial ones
         returns = list(OfflineDataset(**arrays).episode_returns())
     return OfflineDataset(
@@ -69,7 +72,8 @@ def collect_dataset(
         metadata=default_metadata(
             env_id=env_id,
             seed=seed,
-            episodes=len(returns),
+            episodes=segments,
+            finished_episodes=finished,  # the episodes policy_return_mean/std are over
             policy_return_mean=float(np.mean(returns)),
             policy_return_std=float(np.std(returns)),
             **metadata,
@@ -99,22 +103,25 @@ def _rollout(env, policy: Policy | None, rows: int, seed: int) -> tuple[dict[str
     columns: dict[str, list[np.ndarray]] = {
         k: [] for k in ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
     }
-    for _ in range(rows):
-        flat_obs = np.asarray(obs, np.float32).reshape(n, -1)
-        action = env.action_space.sample() if policy is None else np.asarray(policy(obs))
-        next_obs, reward, terminated, truncated, infos = env.step(action)
-        done = np.logical_or(terminated, truncated)
-        successor = np.asarray(next_obs, np.float32).reshape(n, -1).copy()
-        ended = np.flatnonzero(done)
-        running += reward
-        if ended.size:
-            successor[ended] = final_observations(infos, ended).reshape(ended.size, -1)
-            finished += running[ended].tolist()
-            running[ended] = 0.0
-        action = np.asarray(action, np.float32).reshape(n, -1)
-        for key, value in zip(columns, (flat_obs, action, reward, successor, terminated, truncated)):
-            columns[key].append(np.asarray(value))
-        obs = next_obs
+    with task(f"collecting {rows * n:,} transitions", rows * n) as bar:
+        for row in range(rows):
+            flat_obs = np.asarray(obs, np.float32).reshape(n, -1)
+            action = env.action_space.sample() if policy is None else np.asarray(policy(obs))
+            next_obs, reward, terminated, truncated, infos = env.step(action)
+            done = np.logical_or(terminated, truncated)
+            successor = np.asarray(next_obs, np.float32).reshape(n, -1).copy()
+            ended = np.flatnonzero(done)
+            running += reward
+            if ended.size:
+                successor[ended] = final_observations(infos, ended).reshape(ended.size, -1)
+                finished += running[ended].tolist()
+                running[ended] = 0.0
+            action = np.asarray(action, np.float32).reshape(n, -1)
+            for key, value in zip(columns, (flat_obs, action, reward, successor, terminated, truncated)):
+                columns[key].append(np.asarray(value))
+            obs = next_obs
+            if (row + 1) % 1000 == 0 or row + 1 == rows:
+                bar.advance(n * (row % 1000 + 1))
     out = {key: np.stack(values) for key, values in columns.items()}
     out["terminals"], out["timeouts"] = out["terminals"].astype(bool), out["timeouts"].astype(bool)
     return out, finished

@@ -20,19 +20,19 @@ def add_data_parser(sub) -> None:
         "medium-replay: the replay buffer of the medium run's checkpoint (--policy); "
         "medium-expert: two datasets concatenated (--from MEDIUM EXPERT). See docs/offline.md.",
     )
-    collect.add_argument("--level", required=True, choices=LEVELS)
+    collect.add_argument("--level", required=True, choices=LEVELS, help="D4RL dataset level")
     collect.add_argument("--out", required=True, help="output file (.hdf5)")
     collect.add_argument("--env", default=None, help="env id (default: the policy run's env)")
     collect.add_argument("--policy", default=None, help="run folder or checkpoint of a SAC (or other) run")
     collect.add_argument("--from", dest="sources", nargs="+", default=None, help="medium-expert: 2 datasets")
     collect.add_argument("--steps", type=int, default=1_000_000, help="transitions (D4RL: 1M; 2M for m-e)")
     collect.add_argument("--num-envs", type=int, default=1, help="env copies stepped together")
-    collect.add_argument("--seed", type=int, default=0)
+    collect.add_argument("--seed", type=int, default=0, help="seed of the env and the policy's sampling")
     collect.add_argument("--deterministic", action="store_true", help="the policy's mode, not samples")
     collect.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     collect.set_defaults(handler=_data_collect)
     info = data_sub.add_parser("info", help="fields, sizes, metadata and return statistics of a dataset")
-    info.add_argument("path")
+    info.add_argument("path", help="dataset file (.hdf5)")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_data_info)
 
@@ -97,7 +97,10 @@ def _data_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
-    print(f"{args.path}: {info['transitions']} transitions, {info['episodes']} episodes")
+    finished = info["metadata"].get("finished_episodes")
+    cut = info["episodes"] - finished if isinstance(finished, int) else None
+    detail = f" ({finished} finished while collecting, {cut} cut at the end of a stream)" if cut else ""
+    print(f"{args.path}: {info['transitions']} transitions, {info['episodes']} episodes{detail}")
     for name, (dtype, shape) in info["fields"].items():
         print(f"  {name:18s} {dtype:8s} {shape}")
     print(

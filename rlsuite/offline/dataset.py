@@ -9,8 +9,10 @@ File format (``rlsuite`` format version 1; documented in docs/offline.md):
     /terminals           bool    [N]            (the MDP ended: no bootstrapping)
     /timeouts            bool    [N]            (the episode was cut: bootstrapped, but the next row
                                                  starts a new episode)
-    root attributes      rlsuite_format=1, env_id, level, policy, policy_return_mean/std, episodes,
-                         seed, rlsuite_version, created, note
+    root attributes      rlsuite_format=1, env_id, level, policy, policy_return_mean/std, episodes
+                         (stored episodes, cut ones included), finished_episodes (those the policy
+                         finished while collecting: what policy_return_mean/std are over), seed,
+                         rlsuite_version, created, note
 
 These are D4RL's field names, so :func:`load_dataset` reads a real D4RL MuJoCo HDF5 file (``-v2``
 files hold all six) the same way; its metadata is then ``{"source": "d4rl", ...}`` and the env id comes
@@ -40,6 +42,7 @@ METADATA_KEYS = (
     "policy_return_mean",
     "policy_return_std",
     "episodes",
+    "finished_episodes",
     "seed",
     "rlsuite_version",
     "created",
@@ -188,7 +191,7 @@ def load_dataset(path: str | os.PathLike) -> OfflineDataset:
                 f"dataset {path}: format version {version} is newer than this rlsuite reads "
                 f"({FORMAT_VERSION})"
             )
-        metadata = {"format_version": version, **attrs}
+        metadata = {"rlsuite_format": version, **attrs}
     else:
         metadata = {"source": "d4rl", "path": str(path), **attrs}
     return OfflineDataset(**arrays, metadata=metadata)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rlsuite.core.atomic import atomic_path
-from rlsuite.sweeps.report_stats import AggregateStats, Curve, Profile
+from rlsuite.sweeps.report_stats import MIN_SEEDS_FOR_BAND, AggregateStats, Curve, Profile
 
 DPI = 110
 _PALETTE = [
@@ -45,16 +45,27 @@ def _save(figure, path: Path) -> Path:
 
 
 def plot_curves(env: str, curves: Sequence[Curve], colors: dict[str, str], path: Path) -> Path:
-    """Return against env steps for each label on ``env``: the curve statistic and its CI band."""
+    """Return against env steps for each label on ``env``: the curve statistic and its CI band, or each
+    seed's curve where there are fewer than ``MIN_SEEDS_FOR_BAND`` seeds (a band would mislead)."""
     figure = _figure(6.4, 4.0)
     axes = figure.add_subplot()
     for curve in curves:
         color = colors.get(curve.label)
-        name = f"{curve.label} (n={curve.n_runs})"
-        axes.plot(curve.steps, curve.center, color=color, label=name, linewidth=1.6)
-        axes.fill_between(curve.steps, curve.low, curve.high, color=color, alpha=0.2, linewidth=0)
+        if curve.band_is_meaningful:
+            name = f"{curve.label} (n={curve.n_runs})"
+            axes.fill_between(curve.steps, curve.low, curve.high, color=color, alpha=0.2, linewidth=0)
+        else:  # too few seeds for a band: show every seed
+            name = f"{curve.label} (n={curve.n_runs}; thin: each seed)"
+            for values in curve.seed_values:
+                axes.plot(curve.steps, values, color=color, linewidth=0.8, alpha=0.45)
+        axes.plot(curve.steps, curve.center, color=color, label=name, linewidth=1.8)
     statistic = curves[0].statistic.upper() if curves[0].statistic == "iqm" else curves[0].statistic
-    axes.set_title(f"{env}: {statistic} return over seeds, bootstrap CI band")
+    bands = {curve.band_is_meaningful for curve in curves}
+    what = {
+        frozenset({True}): "bootstrap CI band",
+        frozenset({False}): f"each seed drawn (n < {MIN_SEEDS_FOR_BAND}: no CI band)",
+    }.get(frozenset(bands), f"CI band for n ≥ {MIN_SEEDS_FOR_BAND}, seeds drawn below")
+    axes.set_title(f"{env}: {statistic} return over seeds; {what}", fontsize="medium")
     axes.set_xlabel("environment steps")
     axes.set_ylabel("return")
     axes.grid(alpha=0.3)

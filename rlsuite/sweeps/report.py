@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.atomic import atomic_write_text
+from rlsuite.core.progress import task
 from rlsuite.core.stats import STATISTICS
 from rlsuite.sweeps.references import Reference, resolve_references
 from rlsuite.sweeps.report_data import ReportError, RunRecord, load_sweep
@@ -167,15 +168,17 @@ def build_report(
     envs = _ordered([run.env for run in sweep.runs])
     labels = _ordered([run.label for run in sweep.runs])
     groups, curves = [], []
-    for env in envs:
-        for label in labels:
-            runs = [run for run in sweep.runs if run.env == env and run.label == label]
-            if not runs:
-                continue
-            groups.append(group_stats(env, label, runs, table.get(env), settings))
-            curve = curve_stats(env, label, runs, settings)
-            if curve is not None:
-                curves.append(curve)
+    with task("report: bootstrap statistics", len(envs) * len(labels)) as bar:
+        for env in envs:
+            for label in labels:
+                bar.advance(1)
+                runs = [run for run in sweep.runs if run.env == env and run.label == label]
+                if not runs:
+                    continue
+                groups.append(group_stats(env, label, runs, table.get(env), settings))
+                curve = curve_stats(env, label, runs, settings)
+                if curve is not None:
+                    curves.append(curve)
     return Report(
         name=sweep.name,
         sweep_dir=sweep.root,
@@ -248,7 +251,8 @@ def write_report(
         figures: list[Path] = []
         report.figures = {"curves": {}, "note": "matplotlib is not installed: no figures"}
     else:
-        figures = _draw_figures(report, out)
+        with task("report: figures", None):
+            figures = _draw_figures(report, out)
     files = ReportFiles(out / "report.md", out / "report.html", out / "report.json", figures)
     atomic_write_text(files.json, json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n")
     blocks = build_document(report)

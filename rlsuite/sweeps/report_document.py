@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rlsuite.sweeps.report_render import Block, Bullets, Heading, Image, Paragraph, Table
-from rlsuite.sweeps.report_stats import GroupStats
+from rlsuite.sweeps.report_stats import MIN_SEEDS_FOR_BAND, GroupStats
 
 if TYPE_CHECKING:
     from rlsuite.sweeps.report import Report
@@ -34,23 +34,44 @@ def _pct(confidence: float) -> str:
     return f"{100 * confidence:g}%"
 
 
-def _seeds_cell(group: GroupStats) -> str:
-    counts = ((group.n_failed, "failed"), (group.n_incomplete, "incomplete"))
-    extra = [f"{n} {word}" for n, word in counts if n]
+def _runs_cell(group: GroupStats) -> str:
+    """``done / failed / incomplete``, with the done runs that have no score noted."""
+    cell = f"{group.n_done} / {group.n_failed} / {group.n_incomplete}"
     unscored = group.n_done - len(group.scores)
-    if unscored:
-        extra.append(f"{unscored} without score")
-    return str(len(group.scores)) + (f" ({', '.join(extra)})" if extra else "")
+    return cell + (f" ({unscored} without score)" if unscored else "")
+
+
+def fmt_wall(seconds: float | None) -> str:
+    """Wall time as ``42 s``, ``12.5 min`` or ``3.2 h``."""
+    if seconds is None:
+        return DASH
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _group_row(group: GroupStats) -> list[str]:
     mean_std = DASH if group.mean is None else f"{fmt(group.mean)} ± {fmt(group.std)}"
     iqm = DASH if group.iqm is None else f"{fmt(group.iqm)} {fmt_ci(group.iqm_ci)}"
+    min_max = DASH if group.min is None else f"{fmt(group.min)} / {fmt(group.max)}"
     normalized = DASH
     if group.normalized_mean is not None:
         normalized = f"{fmt(group.normalized_mean, 1)} / {fmt(group.normalized_iqm, 1)}"
     sps = DASH if group.sps_mean is None else f"{group.sps_mean:.0f}"
-    return [f"`{group.label}`", _seeds_cell(group), mean_std, iqm, fmt_ci(group.mean_ci), normalized, sps]
+    return [
+        f"`{group.label}`",
+        _runs_cell(group),
+        mean_std,
+        fmt(group.median),
+        min_max,
+        iqm,
+        fmt_ci(group.mean_ci),
+        normalized,
+        sps,
+        fmt_wall(group.wall_s_mean),
+    ]
 
 
 def _env_section(report: Report, env: str) -> list[Block]:
@@ -69,15 +90,18 @@ def _env_section(report: Report, env: str) -> list[Block]:
         )
     header = [
         "Label",
-        "Seeds",
+        "Runs done / failed / incomplete",
         "Mean ± std",
+        "Median",
+        "Min / max",
         f"IQM [{pct} CI]",
         f"Mean {pct} CI",
         "Normalised mean / IQM",
         "Steps/s",
+        "Wall (mean)",
     ]
     rows = [_group_row(group) for group in report.groups if group.env == env]
-    blocks.append(Table(header, rows, "llrrrrr"))
+    blocks.append(Table(header, rows, "llrrrrrrrr"))
     figure = report.figures.get("curves", {}).get(env)
     if figure:
         blocks.append(Image(figure, f"Learning curves on {env}"))
@@ -140,7 +164,8 @@ def _notes(report: Report) -> list[Block]:
         f"CIs are {pct} percentile-bootstrap intervals: seeds resampled with replacement {s.resamples} "
         f"times (random seed {s.seed}), the statistic recomputed on each resample, and the "
         f"{100 * (1 - s.confidence) / 2:g}% and {100 * (1 + s.confidence) / 2:g}% quantiles reported. "
-        "With few seeds they are narrow and optimistic.",
+        f"With few seeds they are narrow and optimistic: with fewer than {MIN_SEEDS_FOR_BAND} seeds a "
+        "figure draws each seed's curve instead of a band.",
         "Aggregates pool normalised scores (0 = random policy, 100 = reference) over the envs with "
         "reference scores; their CIs are stratified bootstraps (seeds resampled within each env, then "
         "pooled), following Agarwal et al. (2021), 'Deep RL at the Edge of the Statistical Precipice'.",

@@ -8,7 +8,7 @@ resample seeds within each env (stratified bootstrap).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from rlsuite.core.stats import (
 )
 from rlsuite.sweeps.references import Reference
 from rlsuite.sweeps.report_data import RunRecord, read_curve
+
+# Below this many seeds, figures draw each seed's curve instead of a bootstrap band: resampling 2-4
+# values gives a band close to their min-max envelope, which looks more certain than it is.
+MIN_SEEDS_FOR_BAND = 5
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,12 @@ class Curve:
     center: list[float]
     low: list[float]
     high: list[float]
+    seed_values: list[list[float]] = field(default_factory=list)  # each seed's curve on ``steps``
+
+    @property
+    def band_is_meaningful(self) -> bool:
+        """A bootstrap band over fewer than :data:`MIN_SEEDS_FOR_BAND` seeds is close to their envelope."""
+        return self.n_runs >= MIN_SEEDS_FOR_BAND
 
 
 def _mean_of(runs: Sequence[RunRecord], key: str) -> float | None:
@@ -235,4 +245,5 @@ def curve_stats(env: str, label: str, runs: Sequence[RunRecord], settings: Setti
         center=center.tolist(),
         low=low.tolist(),
         high=high.tolist(),
+        seed_values=matrix.tolist(),
     )

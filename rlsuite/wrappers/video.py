@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.core.atomic import atomic_path
+from rlsuite.wrappers.video_overlay import caption, episode_caption, playback_rate
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 DEFAULT_FPS = 30.0
@@ -366,13 +367,17 @@ def record_video(
     max_frames: int = DEFAULT_MAX_FRAMES,
     width: int | None = None,
     height: int | None = None,
+    overlay: bool = True,
 ) -> VideoResult:
     """Play ``agent`` for ``episodes`` episodes on one ``env_id`` env and write the frames to ``path``.
 
     ``agent`` is anything with ``act(obs_batch, deterministic) -> action_batch`` (every rlsuite
     agent); it sees a batch of one observation. Frames are ``env.render()`` after ``reset`` and after
     every step, so an episode of ``T`` steps gives ``T + 1`` frames; recording stops early at
-    ``max_frames``. ``fps`` defaults to the env's ``metadata["render_fps"]`` (else 30). ``width`` and
+    ``max_frames``. Without ``fps`` the video plays in real time: at the env's
+    ``metadata["render_fps"]`` (else 30), keeping every k-th step where that rate passes 50 fps (a
+    Hopper at 125 fps becomes every 3rd step at 41.7 fps; an episode's last frame is always kept).
+    ``overlay`` captions each frame with the episode, step and return so far. ``width`` and
     ``height`` are passed to the env (MuJoCo envs render at that size); frames of another size are
     resized. The first reset uses ``seed``. The file is written atomically.
     """
@@ -388,13 +393,20 @@ def record_video(
     ensure_headless_gl()
     env = _make_rgb_env(make, env_id, dict(env_kwargs or {}), width, height)
     try:
-        fps = float(fps or env.metadata.get("render_fps") or DEFAULT_FPS)
+        skip = 1
+        if fps is None:
+            skip, fps = playback_rate(float(env.metadata.get("render_fps") or DEFAULT_FPS))
         size = (width, height) if width or height else None
-        result = VideoResult(path=path, frames=0, fps=fps)
+        result = VideoResult(path=path, frames=0, fps=float(fps))
+
+        def frame(episode: int, length: int, total: float) -> np.ndarray:
+            image = _render(env, env_id, size)
+            return caption(image, episode_caption(episode, episodes, length, total)) if overlay else image
+
         with VideoWriter(path, fps) as writer:
             for episode in range(episodes):
                 obs, _ = env.reset(seed=seed if episode == 0 else None)
-                writer.append(_render(env, env_id, size))
+                writer.append(frame(episode, 0, 0.0))
                 total, length, done = 0.0, 0, False
                 while not done and writer.frames < max_frames:
                     action = np.asarray(agent.act(np.expand_dims(obs, 0), deterministic=deterministic))[0]
@@ -402,7 +414,8 @@ def record_video(
                     total += float(reward)
                     length += 1
                     done = bool(terminated or truncated)
-                    writer.append(_render(env, env_id, size))
+                    if done or length % skip == 0:
+                        writer.append(frame(episode, length, total))
                 if done:
                     result.returns.append(total)
                     result.lengths.append(length)

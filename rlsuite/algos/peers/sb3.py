@@ -299,18 +299,21 @@ def _pause_callback(
 
 class SB3PPO(SB3Algorithm):
     name = "sb3:PPO"
+    description = "Stable-Baselines3's PPO as a peer (extra sb3)"
     sb3_class = "PPO"
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True)
 
 
 class SB3A2C(SB3Algorithm):
     name = "sb3:A2C"
+    description = "Stable-Baselines3's A2C as a peer (extra sb3)"
     sb3_class = "A2C"
     capabilities = Capabilities(discrete_actions=True, continuous_actions=True)
 
 
 class SB3SAC(SB3Algorithm):
     name = "sb3:SAC"
+    description = "Stable-Baselines3's SAC as a peer (extra sb3)"
     sb3_class = "SAC"
     on_policy_chunk = False
     capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
@@ -318,6 +321,7 @@ class SB3SAC(SB3Algorithm):
 
 class SB3TD3(SB3Algorithm):
     name = "sb3:TD3"
+    description = "Stable-Baselines3's TD3 as a peer (extra sb3)"
     sb3_class = "TD3"
     on_policy_chunk = False
     capabilities = Capabilities(discrete_actions=False, continuous_actions=True, on_policy=False)
@@ -325,6 +329,7 @@ class SB3TD3(SB3Algorithm):
 
 class SB3DQN(SB3Algorithm):
     name = "sb3:DQN"
+    description = "Stable-Baselines3's DQN as a peer (extra sb3)"
     sb3_class = "DQN"
     on_policy_chunk = False
     capabilities = Capabilities(discrete_actions=True, continuous_actions=False, on_policy=False)

@@ -140,6 +140,7 @@ def _orthogonal_init(module: torch.nn.Module, gain: float) -> None:
 
 class TianshouPPO(TianshouAlgorithm):
     name = "tianshou:PPO"
+    description = "Tianshou's PPO as a peer (extra tianshou)"
     tianshou_class = "PPO"
     built_here = frozenset({"policy", "critic", "optim"})
     config_cls = TianshouPPOConfig
@@ -259,6 +260,7 @@ class _LinearDecayToRunEnd:
 
 class TianshouSAC(TianshouAlgorithm):
     name = "tianshou:SAC"
+    description = "Tianshou's SAC as a peer (extra tianshou)"
     tianshou_class = "SAC"
     built_here = frozenset({"policy", "policy_optim", "critic", "critic_optim", "critic2", "critic2_optim"})
     config_cls = TianshouSACConfig

@@ -29,7 +29,13 @@ from rlsuite.envs.football.scenarios import Scenario
 class GRFSimVectorEnv:
     """``num_envs`` academy matches with team arrays and same-step autoreset."""
 
-    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [],
+        "render_fps": 10,  # the engine's 10 steps per second of play: videos in real time
+    }
+    # When true, ``step`` puts each finished match's last frame in ``info["final_frames"]`` (videos).
+    render_final_frames: bool = False
 
     def __init__(
         self,
@@ -88,6 +94,8 @@ class GRFSimVectorEnv:
             info["final_state"] = np.where(done[:, None], self.match.state(final), np.float32(0.0))
             info["final_action_mask"] = np.where(done[:, None, None], self._mask, False)
             info["_final"] = done.copy()
+            if self.render_final_frames:  # video recording: the last frame, before the autoreset
+                info["final_frames"] = {int(i): self.render_frame(int(i)) for i in np.flatnonzero(done)}
             self.match.reset(done)
         obs = self.match.obs()
         reward = result["reward"].mean(axis=1).astype(np.float32)
@@ -97,6 +105,12 @@ class GRFSimVectorEnv:
         info["state"] = self.match.state(obs)
         info["action_mask"] = self._mask.copy()
         return info
+
+    def render_frame(self, index: int = 0) -> np.ndarray:
+        """A top-down RGB frame of match ``index`` (:mod:`rlsuite.envs.football.render`)."""
+        from rlsuite.envs.football.render import render_frame
+
+        return render_frame(self.match, index)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """All matches' state for checkpoints (``set_state`` restores it, random streams included)."""

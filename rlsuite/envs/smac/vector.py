@@ -42,7 +42,13 @@ from rlsuite.envs.smac.maps import MapSpec
 class SMACVectorEnv:
     """``num_envs`` SMAC battles of one map with batched arrays and same-step autoreset."""
 
-    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [],
+        "render_fps": 8,  # frames of render_frame per second in videos (a step is 8 game loops)
+    }
+    # When true, ``step`` puts each finished battle's last frame in ``info["final_frames"]`` (videos).
+    render_final_frames: bool = False
 
     def __init__(
         self,
@@ -112,6 +118,8 @@ class SMACVectorEnv:
             if self.entity_features:
                 for key, value in entity_arrays(self.battles, avail).items():
                     info[f"final_{key}"] = value
+            if self.render_final_frames:  # video recording: the last frame, before the autoreset
+                info["final_frames"] = {int(i): self.render_frame(int(i)) for i in np.flatnonzero(done)}
             self.battles.reset(done)
         obs, info = self._observe(info)
         return obs, result["reward"].astype(np.float32), terminated, truncated, info
@@ -125,6 +133,12 @@ class SMACVectorEnv:
         if self.entity_features:
             info.update(entity_arrays(self.battles, avail))
         return obs, info
+
+    def render_frame(self, index: int = 0) -> np.ndarray:
+        """A top-down RGB frame of battle ``index`` (:mod:`rlsuite.envs.smac.render`)."""
+        from rlsuite.envs.smac.render import render_frame
+
+        return render_frame(self.battles, index)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """All battles' state for checkpoints (``set_state`` restores it, streams included)."""
