@@ -397,6 +397,9 @@ class MAPPO(MultiAgentAlgorithm):
         }
         return tensors, diagnostics
 
+    def total_steps_schedules(self) -> list[str]:
+        return ["algo.anneal_lr"] if self.config.anneal_lr else []
+
     def _lr_scale(self) -> float:
         if not self.config.anneal_lr or self.total_steps <= 0:
             return 1.0

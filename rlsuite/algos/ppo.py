@@ -201,6 +201,9 @@ class PPO(Algorithm):
         out["train/explained_variance"] = _explained_variance(self.buffer.values, self.buffer.returns)
         return out
 
+    def total_steps_schedules(self) -> list[str]:
+        return ["algo.anneal_lr"] if self.config.anneal_lr else []
+
     def _learning_rate(self) -> float:
         if not self.config.anneal_lr or self.total_steps <= 0:
             return self.config.lr

@@ -78,7 +78,7 @@ def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progr
         if run is not None:
             _log_and_evaluate(algo, run, previous, stats, sps)
             if interrupt["stop"] or _crossed(previous, algo.global_step, run.config.checkpoint.every_steps):
-                run.checkpoints.save(algo.state_dict(), algo.global_step)
+                _checkpoint(algo, run)
         progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
         if interrupt["stop"]:
             raise KeyboardInterrupt
@@ -91,7 +91,7 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     step, cfg = algo.global_step, run.config
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
     if evaluated:
-        run.last_eval = (step, algo.evaluate())
+        run.record_eval(step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
     log_every = cfg.log.every_steps or algo.default_log_every
     if log_every == 0 or evaluated or _crossed(previous, step, log_every):
@@ -101,15 +101,29 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
         run.logger.log(step, stats, timing={"time/sps": sps, **timing})
 
 
+def _checkpoint(algo: Algorithm, run: Run) -> None:
+    """Save a checkpoint once the metrics rows it covers are on disk."""
+    run.logger.sync()
+    run.checkpoints.save(algo.state_dict(), algo.global_step)
+
+
 def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
-    """Final evaluation (unless one just ran at this step), checkpoint and ``summary.json``."""
+    """Final evaluation (unless one already ran at this step), checkpoint and ``summary.json``.
+
+    Safe to repeat after a kill anywhere in it: a resumed run takes the recorded evaluation at this
+    step (``checkpoints/last_eval.json``) instead of evaluating again, and logs its row only if
+    ``metrics.csv`` does not hold it yet.
+    """
     step = algo.global_step
     if run.last_eval is not None and run.last_eval[0] == step:
         result = run.last_eval[1]
     else:
         result = algo.evaluate()
-        run.logger.log(step, result.metrics())
-    run.checkpoints.save(algo.state_dict(), step)
+        run.record_eval(step, result)
+    metrics = result.metrics()
+    if not all(run.logger.has_value(step, key) for key in metrics):
+        run.logger.log(step, metrics)
+    _checkpoint(algo, run)
     summary = {
         "algo": algo.name,
         "env": algo.env_config.id,
