@@ -24,13 +24,13 @@ from rlsuite.core.runlock import LOCK_FILE, RunFolderLockedError, RunLock, lock_
 TINY = {
     "experiment": "tiny",
     "seed": 3,
-    "total_steps": 1024,
+    "total_steps": 512,
     "device": "cpu",
     "torch_threads": 1,  # the same numerics in this process and in the crash-injection children
     "env": {"id": "rlsuite/CartPole-v1", "num_envs": 4},
     "algo": {"name": "ppo", "num_steps": 32, "minibatch_size": 64, "update_epochs": 1},
-    "eval": {"episodes": 3, "every_steps": 384},  # 384, 768; the final evaluation at 1024 is its own row
-    "checkpoint": {"every_steps": 512},
+    "eval": {"episodes": 3, "every_steps": 192},  # at 256 and 384; the final one at 512 is its own row
+    "checkpoint": {"every_steps": 256},
     "log": {"tensorboard": False},
 }
 
@@ -154,13 +154,13 @@ KILL_AT_FINAL_SAVE = """
     ],
 )
 def test_a_kill_at_the_end_neither_duplicates_nor_changes_the_final_evaluation(tmp_path, window):
-    data = {**TINY, "eval": {"episodes": 3, "every_steps": 512}} if window.startswith("periodic") else TINY
+    data = {**TINY, "eval": {"episodes": 3, "every_steps": 256}} if window.startswith("periodic") else TINY
     config = write_config(tmp_path, data)
     straight = tmp_path / "straight"
     assert train_cli(config, f"run_dir={straight}") == 0
     run_dir = tmp_path / "killed"
     if window == "before_the_final_checkpoint":
-        child = run_child(KILL_AT_FINAL_SAVE, str(config), "1024", "2", f"run_dir={run_dir}")
+        child = run_child(KILL_AT_FINAL_SAVE, str(config), "512", "2", f"run_dir={run_dir}")
         assert child.returncode == -signal.SIGKILL, child.stderr
     else:
         assert train_cli(config, f"run_dir={run_dir}") == 0
@@ -170,7 +170,7 @@ def test_a_kill_at_the_end_neither_duplicates_nor_changes_the_final_evaluation(t
     assert (run_dir / "metrics.csv").read_text() == (straight / "metrics.csv").read_text()
     resumed, reference = (json.loads((d / "summary.json").read_text()) for d in (run_dir, straight))
     assert resumed["eval_returns"] == reference["eval_returns"]
-    assert [int(r["step"]) for r in rows_of(run_dir / "metrics.csv")].count(1024) == 1 + (
+    assert [int(r["step"]) for r in rows_of(run_dir / "metrics.csv")].count(512) == 1 + (
         window != "periodic_eval_at_the_end"
     )
 
@@ -238,7 +238,7 @@ def test_stale_temp_files_are_removed_when_the_run_folder_opens(tmp_path):
     run_dir = tmp_path / "run"
     assert train_cli(config, f"run_dir={run_dir}", "total_steps=512") == 0
     stale = [
-        run_dir / "checkpoints" / ".step_1024.pt.k2j3h4.tmp",  # a checkpoint write killed midway
+        run_dir / "checkpoints" / ".step_768.pt.k2j3h4.tmp",  # a checkpoint write killed midway
         run_dir / "checkpoints" / ".latest.pt.link",
         run_dir / ".metrics.csv.a8b7c6.tmp",
         run_dir / ".summary.json.zz99.tmp",
@@ -273,11 +273,11 @@ def test_files_in_a_run_folder_get_the_usual_permissions(tmp_path):
 def test_extending_a_run_warns_when_a_schedule_runs_over_total_steps(tmp_path):
     config = write_config(tmp_path)
     annealed, constant = tmp_path / "annealed", tmp_path / "constant"
-    assert train_cli(config, f"run_dir={annealed}", "total_steps=512") == 0
-    assert train_cli(config, f"run_dir={constant}", "total_steps=512", "algo.anneal_lr=false") == 0
-    with pytest.warns(UserWarning, match=r"total_steps=1024 \(the checkpoint planned 512\): algo.anneal_lr"):
-        assert main(["train", "--quiet", f"resume={annealed}", "total_steps=1024"]) == 0
+    assert train_cli(config, f"run_dir={annealed}", "total_steps=256") == 0
+    assert train_cli(config, f"run_dir={constant}", "total_steps=256", "algo.anneal_lr=false") == 0
+    with pytest.warns(UserWarning, match=r"total_steps=512 \(the checkpoint planned 256\): algo.anneal_lr"):
+        assert main(["train", "--quiet", f"resume={annealed}", "total_steps=512"]) == 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert main(["train", "--quiet", f"resume={constant}", "total_steps=1024"]) == 0
+        assert main(["train", "--quiet", f"resume={constant}", "total_steps=512"]) == 0
     assert not [w for w in caught if "total_steps" in str(w.message)]
