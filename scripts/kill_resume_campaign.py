@@ -254,7 +254,7 @@ def compare_with_reference(run_dir: Path, reference: Path) -> dict:
 
 
 def run_trial(algo: str, config: Path, run_dir: Path, kinds: list[str], rng, ref_seconds: float) -> dict:
-    trial = {"algo": algo, "kills": [], "attempts": 0, "unreadable": [], "errors": []}
+    trial = {"algo": algo, "planned": list(kinds), "kills": [], "attempts": 0, "unreadable": [], "errors": []}
     plan = list(kinds)
     while trial["attempts"] < 12:
         kind = plan.pop(0) if plan else "none"

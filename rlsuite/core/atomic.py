@@ -38,7 +38,8 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], object])
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
+        if hasattr(os, "fchmod"):  # POSIX: mkstemp makes 0600 files; give the usual permissions
+            os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
             handle.flush()

@@ -74,7 +74,7 @@ def _local_cluster(ray: Any, num_cpus: int) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     _reload_ray_settings()
-    reaper = Reaper()
+    reaper = Reaper() if os.name == "posix" else None
     try:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
         try:
@@ -83,7 +83,8 @@ def _local_cluster(ray: Any, num_cpus: int) -> Iterator[None]:
         finally:
             ray.shutdown()
     finally:
-        reaper.stop()
+        if reaper is not None:
+            reaper.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
