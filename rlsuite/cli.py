@@ -15,6 +15,9 @@ _DEFAULT_VIDEO = "<run>/videos"  # --video given without a path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rlsuite.core.lifeline import bind_to_parent
+
+    bind_to_parent()  # a run started by a sweep dies with the sweep (no-op otherwise)
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "train" and not any(item.startswith("-") for item in extra):
@@ -297,9 +300,10 @@ def _sweep(args: argparse.Namespace) -> int:
     failed = result.failed
     if not args.quiet:
         print(f"sweep folder: {result.directory}")
+        busy = f", {len(result.busy)} busy (another process is writing them)" if result.busy else ""
         print(
             f"{len(result.outcomes) - len(failed)} run(s) finished, {len(failed)} failed, "
-            f"{len(result.skipped)} kept from before"
+            f"{len(result.skipped)} kept from before{busy}"
         )
         for outcome in failed:
             print(f"  failed: {outcome.id}: {outcome.error}", file=sys.stderr)
@@ -310,7 +314,7 @@ def _sweep(args: argparse.Namespace) -> int:
             files = _write_report(result.directory, None, 10_000, 0)
         if not args.quiet:
             print(f"report: {files.markdown}")
-    return 1 if failed else 0
+    return 1 if failed or result.busy else 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -188,6 +188,14 @@ class Algorithm(ABC):
         """Statistics accumulated since the last metrics row (e.g. mean losses); called when logging."""
         return {}
 
+    def total_steps_schedules(self) -> list[str]:
+        """Config keys of the schedules that run over ``total_steps`` (e.g. ``algo.anneal_lr``).
+
+        Extending a run (``resume=RUN total_steps=...``) stretches these schedules, so the continuation
+        differs from an uninterrupted run of the new length; ``rlsuite train`` warns about it.
+        """
+        return []
+
     # --- public API ----------------------------------------------------------------------------
     def learn(
         self,

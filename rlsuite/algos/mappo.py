@@ -352,6 +352,9 @@ class MAPPO(MultiAgentAlgorithm):
         }
         return batch, diagnostics
 
+    def total_steps_schedules(self) -> list[str]:
+        return ["algo.anneal_lr"] if self.config.anneal_lr else []
+
     def _lr_scale(self) -> float:
         """Factor on both learning rates: 1, or annealed linearly to 0 over the run when ``anneal_lr``."""
         if not self.config.anneal_lr:

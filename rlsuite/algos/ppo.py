@@ -262,6 +262,9 @@ class PPO(Algorithm):
         out["train/explained_variance"] = explained_variance(self.buffer.values, self.buffer.returns)
         return out
 
+    def total_steps_schedules(self) -> list[str]:
+        return ["algo.anneal_lr"] if self.config.anneal_lr else []
+
     def _learning_rate(self) -> float:
         """``lr``, annealed linearly to 0 over the run's planned iterations when ``anneal_lr``."""
         cfg = self.config

@@ -16,6 +16,7 @@ from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experim
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
 from rlsuite.core.kernels import quiet_notices
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
+from rlsuite.core.runlock import RunLock
 from rlsuite.core.sizing import gpu_sized_warning
 from rlsuite.core.user_modules import import_user_modules, record_imports, recorded_import_dirs
 
@@ -59,27 +60,49 @@ def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Pa
         ensure_headless_gl()  # before MuJoCo is imported: it fixes its GL backend then
     run_dir, checkpoint = resolve_run_dir(config)
     found = import_user_modules(config.imports, [*search_dirs, *recorded_import_dirs(run_dir)])
-    algo = build_algorithm(config)
-    if checkpoint is not None:
-        _warn_on_changed_config(run_dir, config)
-        algo.load(checkpoint)
-        if not quiet:
-            print(f"resuming {run_dir} from step {algo.global_step}")
-        if algo.global_step >= config.total_steps and (run_dir / SUMMARY_FILE).exists():
-            algo.close()
-            return run_dir
-    if not quiet:
-        warning = gpu_sized_warning(algo, config.total_steps)
-        if warning:
-            print(f"rlsuite train: warning: {warning}", file=sys.stderr)
-    run = Run.open(run_dir, config, resume_step=algo.global_step if checkpoint else None, quiet=quiet)
-    record_imports(run_dir, found)
+    lock = RunLock.acquire(run_dir)  # one writer per run folder, from before the checkpoint is read
     try:
-        algo.learn(config.total_steps, run=run, callback=callback)
+        checkpoint = _checkpoint_under_lock(run_dir, checkpoint, config)
+        algo = build_algorithm(config)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        if checkpoint is not None:
+            _warn_on_changed_config(run_dir, config)
+            algo.load(checkpoint)
+            _warn_on_changed_horizon(run_dir, algo, config.total_steps)
+            if not quiet:
+                print(f"resuming {run_dir} from step {algo.global_step}")
+            if algo.global_step >= config.total_steps and (run_dir / SUMMARY_FILE).exists():
+                return run_dir
+        if not quiet:
+            warning = gpu_sized_warning(algo, config.total_steps)
+            if warning:
+                print(f"rlsuite train: warning: {warning}", file=sys.stderr)
+        resume_step = algo.global_step if checkpoint else None
+        run = Run.open(run_dir, config, resume_step=resume_step, quiet=quiet, lock=lock)
+        record_imports(run_dir, found)
+        try:
+            algo.learn(config.total_steps, run=run, callback=callback)
+        finally:
+            run.close()
     finally:
-        run.close()
+        lock.release()
         algo.close()
     return run_dir
+
+
+def _checkpoint_under_lock(run_dir: Path, checkpoint: Path | None, config: ExperimentConfig) -> Path | None:
+    """Check again, now that no one else can write the folder, what there is to resume from."""
+    if config.resume is None and latest_checkpoint(run_dir) is not None:
+        raise FileExistsError(
+            f"run folder {run_dir} already holds a checkpoint; pass resume=auto to continue it "
+            "or choose another run_dir"
+        )
+    if checkpoint is None and config.resume == "auto":
+        return latest_checkpoint(run_dir)  # written by a writer that finished since resolve_run_dir
+    return checkpoint
 
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:
@@ -157,6 +180,19 @@ def _warn_on_changed_config(run_dir: Path, config: ExperimentConfig) -> None:
         warnings.warn(
             f"resuming {run_dir} with a changed config ({', '.join(changed)}); the continuation will not "
             "match an uninterrupted run",
+            stacklevel=3,
+        )
+
+
+def _warn_on_changed_horizon(run_dir: Path, algo: Algorithm, total_steps: int) -> None:
+    """Warn when ``total_steps`` differs from the checkpoint's and a schedule runs over it."""
+    planned = algo.total_steps
+    schedules = algo.total_steps_schedules()
+    if planned > 0 and total_steps != planned and schedules:
+        warnings.warn(
+            f"resuming {run_dir} with total_steps={total_steps} (the checkpoint planned {planned}): "
+            f"{', '.join(schedules)} run(s) over total_steps, so the rest of the run follows a "
+            f"stretched schedule and will not match an uninterrupted run of {total_steps} steps",
             stacklevel=3,
         )
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import rlsuite
 from rlsuite.callbacks import BaseCallback, as_callback
 from rlsuite.core.progress import TrainingProgress, progress_enabled, task
+from rlsuite.core.seeding import eval_seed
 from rlsuite.offline.scores import normalized_score
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def _iterate(
         if run is not None:
             _log_and_evaluate(algo, run, previous, stats, sps)
             if interrupt["stop"] or _crossed(previous, algo.global_step, run.config.checkpoint.every_steps):
-                run.checkpoints.save(algo.state_dict(), algo.global_step)
+                _checkpoint(algo, run)
         progress.update(algo.global_step, sps, stats.get("rollout/ep_return_mean"))
         if interrupt["stop"]:
             raise KeyboardInterrupt
@@ -114,7 +115,7 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
     if evaluated:
         with task(f"evaluating {cfg.eval.episodes} episodes", None):
-            run.last_eval = (step, algo.evaluate())
+            run.record_eval(step, algo.evaluate())
         stats.update(run.last_eval[1].metrics())
     if _crossed(previous, step, cfg.eval.video_every_steps):
         _record_training_video(algo, run, step)
@@ -129,7 +130,6 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
 def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
     """``<run>/videos/train-step<N>``: a video (a transcript for text runs); a failure warns once and
     switches training videos off for the run (a machine without a GL backend, say)."""
-    from rlsuite.algos.base import EVAL_SEED_OFFSET
     from rlsuite.core.media import default_media_path, record_policy_media
 
     if run.video_error is not None:
@@ -141,7 +141,7 @@ def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
                 algo,
                 path,
                 episodes=run.config.eval.video_episodes,
-                seed=algo.seed + EVAL_SEED_OFFSET + step,
+                seed=eval_seed(algo.seed, step),
                 deterministic=run.config.eval.deterministic,
             )
     except (RuntimeError, ValueError, OSError) as exc:  # VideoError is a RuntimeError
@@ -149,16 +149,30 @@ def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
         warnings.warn(f"eval.video_every_steps: no training videos for this run ({exc})", stacklevel=2)
 
 
+def _checkpoint(algo: Algorithm, run: Run) -> None:
+    """Save a checkpoint once the metrics rows it covers are on disk."""
+    run.logger.sync()
+    run.checkpoints.save(algo.state_dict(), algo.global_step)
+
+
 def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
-    """Final evaluation (unless one just ran at this step), checkpoint and ``summary.json``."""
+    """Final evaluation (unless one already ran at this step), checkpoint and ``summary.json``.
+
+    Safe to repeat after a kill anywhere in it: a resumed run takes the recorded evaluation at this
+    step (``checkpoints/last_eval.json``) instead of evaluating again, and logs its row only if
+    ``metrics.csv`` does not hold it yet.
+    """
     step = algo.global_step
     if run.last_eval is not None and run.last_eval[0] == step:
         result = run.last_eval[1]
     else:
         with task(f"final eval, {run.config.eval.episodes} episodes", None):
             result = algo.evaluate()
-        run.logger.log(step, result.metrics())
-    run.checkpoints.save(algo.state_dict(), step)
+        run.record_eval(step, result)
+    metrics = result.metrics()
+    if not all(run.logger.has_value(step, key) for key in metrics):
+        run.logger.log(step, metrics)
+    _checkpoint(algo, run)
     summary = {
         "algo": algo.name,
         "env": algo.env_config.id,

@@ -4,6 +4,10 @@ Every run is its own process (``python -m rlsuite.cli train <run_dir>/config.yam
 bar off), whichever backend starts it: a crash, a segfault or an out-of-memory kill ends that run only.
 Its output goes to ``<run_dir>/train.log``; a run that exits without writing ``summary.json`` gets an
 ``error.json`` with the exit code and the end of the log, and the sweep goes on.
+
+The child dies with the process that started it (:mod:`rlsuite.core.lifeline`), so a killed sweep
+driver leaves no run training on; and a folder whose lock another process holds
+(:mod:`rlsuite.core.runlock`) is neither cleared nor started again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from typing import Any
 
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.checkpoint import latest_checkpoint
+from rlsuite.core.lifeline import lifeline_environment
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE
+from rlsuite.core.runlock import LockHolder, lock_holder
 
 LOG_FILE = "train.log"
 ERROR_FILE = "error.json"
 LOG_TAIL_LINES = 40
+_PRIVATE_VARIABLES = ("RAY_AUTH_TOKEN",)  # the local Ray cluster's secret: runs do not need it
 
 
 @dataclass
@@ -53,8 +60,21 @@ def run_status(run_dir: Path) -> str:
     return "pending"
 
 
+class RunFolderBusy(Exception):
+    """The run folder is being written by a live process (e.g. a run an earlier sweep started)."""
+
+    def __init__(self, run_dir: Path, holder: LockHolder) -> None:
+        super().__init__(f"{run_dir} is being written by {holder.describe()}")
+        self.holder = holder
+
+
 def prepare_run_dir(run_dir: Path, config_text: str) -> None:
-    """Ready a folder for a (re-)run: keep a checkpoint to resume from, else start from an empty folder."""
+    """Ready a folder for a (re-)run: keep a checkpoint to resume from, else start from an empty folder.
+
+    Raises RunFolderBusy, touching nothing, when another process holds the folder's lock.
+    """
+    if (holder := lock_holder(run_dir)) is not None:
+        raise RunFolderBusy(run_dir, holder)
     if run_dir.exists() and latest_checkpoint(run_dir) is None:
         shutil.rmtree(run_dir)  # a run killed before its first checkpoint: nothing to keep
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +84,7 @@ def prepare_run_dir(run_dir: Path, config_text: str) -> None:
 
 def child_environment(threads: int) -> dict[str, str]:
     """The parent's environment with thread pools sized to the run's share of the machine."""
-    env = dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key not in _PRIVATE_VARIABLES}
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[name] = str(threads)
     env["PYTHONUNBUFFERED"] = "1"
@@ -72,7 +92,11 @@ def child_environment(threads: int) -> dict[str, str]:
 
 
 def start_run(run_dir: Path, threads: int) -> subprocess.Popen:
-    """Launch ``rlsuite train`` on the run folder's config; output to ``train.log``."""
+    """Launch ``rlsuite train`` on the run folder's config; output to ``train.log``.
+
+    The child gets its own session (a terminal's Ctrl-C reaches it through the sweep, which asks it to
+    checkpoint) and dies with this process (it binds itself to it on start-up).
+    """
     command = [sys.executable, "-m", "rlsuite.cli", "train", str(run_dir / CONFIG_FILE)]
     with (run_dir / LOG_FILE).open("ab") as log:
         log.write(f"$ {' '.join(command)}\n".encode())
@@ -80,7 +104,7 @@ def start_run(run_dir: Path, threads: int) -> subprocess.Popen:
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=child_environment(threads),
+            env={**child_environment(threads), **lifeline_environment()},
             start_new_session=True,
         )
 

@@ -6,7 +6,9 @@
     folder per run (plus ``train.log``, and ``error.json`` when it failed).
 
 Resuming is running the same command again: runs with a ``summary.json`` are skipped, runs with a
-checkpoint continue from it (``resume=auto``), failed and unstarted runs start over.
+checkpoint continue from it (``resume=auto``), failed and unstarted runs start over. A run whose
+folder another live process is writing (its ``train.lock`` is held) is left alone and reported busy.
+Runs die with the sweep that started them, so a killed sweep leaves none of them training on.
 
 Backends: ``local`` (default) keeps up to ``workers`` child processes running on this machine
 (``workers=0``: one per ``threads_per_run`` CPU cores); ``ray`` submits the same runs as Ray tasks,
@@ -20,6 +22,7 @@ import fnmatch
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from rlsuite.config import experiment_to_dict, to_dict
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.sweeps.check import check_sweep
 from rlsuite.sweeps.execute import (
+    RunFolderBusy,
     RunOutcome,
     execute_run,
     finish_run,
@@ -41,6 +45,7 @@ from rlsuite.sweeps.execute import (
     start_run,
 )
 from rlsuite.sweeps.progress import SweepProgress
+from rlsuite.sweeps.ray_local import ray_session
 from rlsuite.sweeps.spec import RunSpec, Sweep, SweepError, load_sweep
 
 BACKENDS = ("local", "ray")
@@ -55,6 +60,7 @@ class SweepResult:
     directory: Path
     skipped: list[str] = field(default_factory=list)  # already finished
     outcomes: list[RunOutcome] = field(default_factory=list)
+    busy: dict[str, str] = field(default_factory=dict)  # run id -> who is writing its folder
 
     @property
     def failed(self) -> list[RunOutcome]:
@@ -95,8 +101,10 @@ def run_sweep(
         _print_plan(sweep, {r.id for r in todo}, {r.id for r in selected}, backend, workers)
         return result
     write_sweep_files(sweep)
-    for run in todo:
-        prepare_run_dir(run.directory, yaml.safe_dump(experiment_to_dict(configs[run.id]), sort_keys=False))
+    todo = _prepare_runs(todo, configs, result)
+    if not quiet:
+        for run_id, holder in result.busy.items():
+            print(f"{run_id}: not started, its folder is being written by {holder}", file=sys.stderr)
     progress = SweepProgress(
         sweep.name,
         len(selected),
@@ -113,6 +121,21 @@ def run_sweep(
         progress.close()
     result.outcomes = progress.outcomes
     return result
+
+
+def _prepare_runs(runs: list[RunSpec], configs: dict[str, Any], result: SweepResult) -> list[RunSpec]:
+    """Ready each run's folder; runs whose folder a live process is writing go to ``result.busy``."""
+    ready = []
+    for run in runs:
+        try:
+            prepare_run_dir(
+                run.directory, yaml.safe_dump(experiment_to_dict(configs[run.id]), sort_keys=False)
+            )
+        except RunFolderBusy as busy:
+            result.busy[run.id] = busy.holder.describe()
+            continue
+        ready.append(run)
+    return ready
 
 
 def write_sweep_files(sweep: Sweep) -> None:
@@ -188,13 +211,12 @@ def _run_ray(
     on_finish: Callable[[RunOutcome], None],
     on_start: Callable[[str], None],
 ) -> None:
-    """Each run is a Ray task (``threads`` CPUs) running the same child process as the local backend."""
-    ray = _import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers * threads}
-        ray.init(**options, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
+    """Each run is a Ray task (``threads`` CPUs) running the same child process as the local backend.
+
+    Without ``address`` the runs go to a local cluster that listens on loopback only, requires token
+    authentication and does not outlive this process (:mod:`rlsuite.sweeps.ray_local`).
+    """
+    with ray_session(address, workers * threads) as ray:
         task = ray.remote(num_cpus=threads, max_retries=0)(execute_run)
         pending = {task.remote(run.id, str(run.directory.resolve()), threads): run for run in runs}
         for run in runs:
@@ -203,9 +225,6 @@ def _run_ray(
             done, _ = ray.wait(list(pending), num_returns=1)
             run = pending.pop(done[0])
             on_finish(_ray_outcome(ray, done[0], run))
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def _ray_outcome(ray: Any, ref: Any, run: RunSpec) -> RunOutcome:
@@ -214,16 +233,6 @@ def _ray_outcome(ray: Any, ref: Any, run: RunSpec) -> RunOutcome:
     except Exception as exc:  # the task itself died (node lost, worker killed)
         error = f"Ray task failed: {type(exc).__name__}: {exc}".splitlines()[0]
         return record_failure(run.id, run.directory, error, None, 0.0)
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise SweepError(
-            f"--backend ray needs Ray ({exc}); install it with: pip install 'rlsuite[ray]'"
-        ) from exc
-    return ray
 
 
 def _print_plan(

@@ -171,6 +171,13 @@ class SB3Algorithm(PeerAlgorithm):
         # learning-rate schedules) is the run's, also after a resume.
         self.model.learn(remaining, callback=callback, reset_num_timesteps=self.model.num_timesteps == 0)
 
+    def total_steps_schedules(self) -> list[str]:
+        """``lin_<value>`` settings, and DQN's exploration: SB3 runs them over the total timesteps."""
+        keys = [f"algo.kwargs.{key}" for key in SCHEDULE_KEYS if isinstance(self.config.kwargs.get(key), str)]
+        if self.sb3_class == "DQN":
+            keys.append("algo.kwargs.exploration_fraction")
+        return keys
+
     def peer_step(self) -> int:
         return int(self.model.num_timesteps)
 

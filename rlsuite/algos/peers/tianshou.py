@@ -220,6 +220,9 @@ class TianshouPPO(TianshouAlgorithm):
             optim.with_lr_scheduler_factory(_LinearDecayToRunEnd(self._planned_updates))
         return optim
 
+    def total_steps_schedules(self) -> list[str]:
+        return ["algo.lr_decay"] if self.config.lr_decay else []
+
     def _planned_updates(self) -> int:
         """Updates (one per collection step) in the run's planned ``total_steps``."""
         return math.ceil(self.total_steps / self.collect_size())
