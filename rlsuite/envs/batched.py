@@ -78,6 +78,23 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+RANDOM_STREAMS = ("core", "gymnasium")
+
+
+def check_random_stream(random_stream: Any, *, single_env: bool) -> str:
+    """Validate a ``random_stream`` option: ``"core"`` (the splitmix64 stream per env, shared by the single
+    and the vector form) or ``"gymnasium"`` (the single env draws from ``np_random`` as Gymnasium's env
+    does, to reproduce its episodes); the vector forms offer only ``"core"``."""
+    if random_stream not in RANDOM_STREAMS:
+        raise ValueError(f"random_stream must be one of {RANDOM_STREAMS}, got {random_stream!r}")
+    if random_stream == "gymnasium" and not single_env:
+        raise ValueError(
+            "random_stream='gymnasium' is offered by the single env only (the vector core draws its resets "
+            "inside its kernels); build the single env with rlsuite.make(...), or use random_stream='core'"
+        )
+    return random_stream
+
+
 class EnvStreams:
     """One splitmix64 state per env and whether it has been seeded."""
 

@@ -34,6 +34,7 @@ from gymnasium.vector.utils import batch_space
 from rlsuite.envs.batched import (
     as_action_array,
     check_positive_int,
+    check_random_stream,
     pop_reset_mask,
     same_step_infos,
     seed_vector_reset,
@@ -97,7 +98,9 @@ class CartPoleVectorEnv(VectorEnv):
         sutton_barto_reward: bool = False,
         render_mode: str | None = None,
         kinematics_integrator: str = "euler",
+        random_stream: str = "core",
     ):
+        check_random_stream(random_stream, single_env=False)
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -220,6 +223,11 @@ class CartPoleEnv(gym.Env):
     (and Gymnasium's ``np_random``, which the env does not otherwise use), so it matches env 0 of
     ``CartPoleVectorEnv(num_envs=1).reset(seed=s)``. ``step`` returns a fresh float32 obs, a Python
     float reward and Python bools.
+
+    ``random_stream="gymnasium"`` draws the start states from ``np_random`` (PCG64) exactly as Gymnasium's
+    ``CartPoleEnv.reset`` does, so the env reproduces ``gymnasium.make("CartPole-v1")`` episode for
+    episode under the same seeds and actions (Gymnasium's ``check_environments_match`` passes). The
+    default ``"core"`` uses the core's splitmix64 stream, shared with the vector env.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}  # noqa: RUF012
@@ -230,12 +238,14 @@ class CartPoleEnv(gym.Env):
         render_mode: str | None = None,
         max_episode_steps: int = MAX_EPISODE_STEPS,
         kinematics_integrator: str = "euler",
+        random_stream: str = "core",
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
+        self.random_stream = check_random_stream(random_stream, single_env=True)
         self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         self.sutton_barto_reward = bool(sutton_barto_reward)
         self.kinematics_integrator = _check_integrator(kinematics_integrator)
@@ -258,6 +268,10 @@ class CartPoleEnv(gym.Env):
         super().reset(seed=seed)
         low, high = _parse_reset_bounds(options or {})
         core = self._core
+        if self.random_stream == "gymnasium":
+            state = self.np_random.uniform(low=low, high=high, size=(4,))  # CartPoleEnv.reset's draw
+            core.reset_bounds[:] = (low, high)
+            return core.set_physics_state(state.reshape(1, 4), 0)[0], {}
         if seed is not None:
             core.seed([seed], 0)
         elif not core.seeded[0]:

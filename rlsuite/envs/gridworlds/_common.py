@@ -26,6 +26,7 @@ from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world mod
     EnvStreams,
     as_action_array,
     check_positive_int,
+    check_random_stream,
     check_seed,
     mix64,
     pop_reset_mask,
@@ -65,6 +66,8 @@ class GridCore(EnvStreams):
     num_actions: int
     obs_shape: tuple[int, ...]
     obs_dtype: type = np.uint8
+    #: The Python type of a single env's reward (Gymnasium's Taxi gives ints).
+    reward_type: type = float
     state_keys: tuple[str, ...] = ()
     world_keys: tuple[str, ...] = ()
 
@@ -268,6 +271,14 @@ class GridEnv(gym.Env):
         return self._single_obs(obs), core.single_info(0)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        self._action[0] = self._action_int(action)
+        obs, rewards, terminated, truncated, _ = self._core.step(self._action, False)
+        info = self._core.single_info(0)
+        reward = self._core.reward_type(rewards[0])
+        return self._single_obs(obs), reward, bool(terminated[0]), bool(truncated[0]), info
+
+    def _action_int(self, action: Any) -> int:
+        """``action`` as a Python int; a ``ValueError`` for a non-integer (range checks are the core's)."""
         if isinstance(action, np.ndarray):
             if action.shape not in ((), (1,)) or action.dtype.kind not in "iu":
                 raise ValueError(
@@ -276,10 +287,7 @@ class GridEnv(gym.Env):
             action = action.reshape(-1)[0]
         elif isinstance(action, bool) or not isinstance(action, (int, np.integer)):
             raise ValueError(f"invalid action {action!r} of type {type(action).__name__}: expected an int")
-        self._action[0] = int(action)
-        obs, rewards, terminated, truncated, _ = self._core.step(self._action, False)
-        info = self._core.single_info(0)
-        return self._single_obs(obs), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), info
+        return int(action)
 
     def render(self) -> Any:
         if self.render_mode is None:

@@ -122,6 +122,9 @@ class MujocoVectorEnv(VectorEnv):
         n = self.num_envs
         options = dict(options) if options else {}
         mask = pop_reset_mask(options, n)
+        if self._core.closed:  # reopened after close(): every env starts over
+            mask = np.ones(n, dtype=np.bool_)
+            self.closed = False
         self._seed(seed, mask)
         info = self._core.reset(None if mask.all() else np.flatnonzero(mask))
         infos: dict[str, Any] = {}
@@ -196,9 +199,11 @@ class MujocoVectorEnv(VectorEnv):
         return self._renderer.render(self._core.batch, 0)
 
     def close_extras(self, **kwargs: Any) -> None:
+        """Free the renderer, the simulations and their threads; a later ``reset()`` builds them again (the
+        envs start new episodes), as Gymnasium's ``SyncVectorEnv`` keeps working after ``close()``."""
         if self._renderer is not None:
             self._renderer.close()
-        self._core.batch.close()
+        self._core.close()
 
     # -- checkpointing and test helpers ---------------------------------------------------------------
     @property
@@ -234,7 +239,10 @@ class MujocoEnv(gym.Env):
     Equal to Gymnasium's env under ``TimeLimit`` (truncation at ``max_episode_steps`` is built in):
     ``reset(seed=s)`` installs ``np_random = default_rng(s)`` and draws from it as Gymnasium does, so
     observations, rewards, terminations and infos match Gymnasium's for the same seeds and actions.
-    ``step`` returns a float64 observation, a Python float reward and Python bools.
+    ``step`` returns a float64 observation, Python bools, and the reward and info values with the types
+    Gymnasium's env gives them (``numpy.float64`` mostly; see :meth:`Task.scalar_types`), so Gymnasium's
+    ``check_environments_match`` passes against the original. ``close()`` releases the renderer only, as
+    Gymnasium's does: the env can be stepped, reset and rendered again afterwards.
     """
 
     task_name: ClassVar[str | None] = None
@@ -242,6 +250,9 @@ class MujocoEnv(gym.Env):
 
     def __init__(self, task: str | None = None, **kwargs: Any):
         self._core = MujocoCore(_task_name(self.task_name, task), 1, 1, kwargs, {"nthread": None})
+        scalar_types = self._core.task.scalar_types()
+        self._reward_type = scalar_types.pop("reward", np.float64)
+        self._info_types = scalar_types
         self.render_mode = _check_render_mode(self._core.params["render_mode"])
         self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self._core.dt))}
         self.observation_space = self._core.observation_space
@@ -273,7 +284,9 @@ class MujocoEnv(gym.Env):
         a = core.check_actions(action, self.action_space.shape)
         obs, reward, terminated, truncated, info = core.step(a)
         info = {key: value[0] for key, value in info.items()}
-        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+        for key, to_type in self._info_types.items():
+            info[key] = to_type(info[key])
+        return obs[0], self._reward_type(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
     def render(self) -> np.ndarray | None:
         """``uint8 (height, width, 3)`` frame when ``render_mode == "rgb_array"`` (``None`` before reset)."""
@@ -285,9 +298,11 @@ class MujocoEnv(gym.Env):
         return self._renderer.render(self._core.batch, 0)
 
     def close(self) -> None:
+        """Release the renderer's GL context (re-created on the next ``render()``), as Gymnasium's
+        ``MujocoEnv.close`` does; the simulation (one batch of one, no threads) lives until the env is
+        collected."""
         if self._renderer is not None:
             self._renderer.close()
-        self._core.batch.close()
 
     def get_state(self) -> dict[str, np.ndarray]:
         """As ``MujocoVectorEnv.get_state`` (leading env axis of length 1)."""
