@@ -45,8 +45,9 @@ TEAM_SIZES = {  # (left players, right players)
 ALL = np.ones(1, dtype=np.bool_)
 
 
-def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, **kwargs) -> Matches:
-    match = Matches(scenario, 1, **kwargs)
+def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, physics=None, **kwargs) -> Matches:
+    # Mechanics tests start without the seeded kick-off delay (tested on its own below).
+    match = Matches(scenario, 1, physics={"start_control_delay": 0, **(physics or {})}, **kwargs)
     match.streams.seed([seed], 0)
     match.reset(ALL)
     return match
@@ -216,6 +217,33 @@ def test_possession_change_ends_all_but_the_corner(scenario, ends):
     result = step(match, *([IDLE] * match.n_agents))
     assert match.details(0)["ball_owned_team"] == 1
     assert bool(result["terminated"][0]) is ends
+
+
+def test_the_seed_draws_the_kick_off_delay_and_changes_the_episode():
+    """The engine's nearest player controls the free ball 0-3 steps after the reset, depending on its random
+    seed; the simulator draws 1-3 steps from the match's stream, so two seeds play different episodes."""
+    match = Matches("academy_3_vs_1_with_keeper", 300)
+    match.streams.seed_range(42)
+    match.reset(np.ones(300, dtype=np.bool_))
+    first = np.full(300, -1)
+    for t in range(1, 5):
+        step_all = match.step(np.full((300, 3), IDLE, dtype=np.int64))
+        owned = match.game[:, ph.G_OWNER] >= 0
+        first[(first < 0) & owned] = t
+        assert not step_all["terminated"].any()
+    counts = np.bincount(first, minlength=4)
+    assert counts[0] == 0 and counts[1:].min() > 70 and counts.sum() == 300  # uniform over 1, 2, 3
+    runs = []
+    for seed in (42, 43, 42):  # the issue's case: same actions, seeds 42 and 43
+        env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0")
+        obs, _ = env.reset(seed=seed)
+        trace = [np.stack(list(obs.values()))]
+        for _ in range(3):
+            obs = env.step(dict.fromkeys(env.agents, IDLE))[0]
+            trace.append(np.stack(list(obs.values())))
+        runs.append(np.stack(trace))
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert not np.array_equal(runs[0], runs[1])  # 42 and 43 draw different kick-off delays
 
 
 def test_first_ownership_is_no_possession_change():
