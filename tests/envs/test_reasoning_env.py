@@ -193,7 +193,7 @@ def test_vector_seeding_follows_gymnasium_convention():
             assert [batch[i] for batch in batches] == expected
             assert all(batch[i] == batch[i + group_size - 1] for batch in batches)
     assert len(set(batches[0])) == 2  # groups differ
-    with pytest.raises(ValueError, match="seeds must be non-negative ints"):
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int or a list"):
         vec.reset(seed=True)
-    with pytest.raises(ValueError, match="seeds must be non-negative ints"):
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int or a list"):
         vec.reset(seed="1")

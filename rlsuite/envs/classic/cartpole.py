@@ -26,7 +26,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import logger
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -57,6 +56,7 @@ from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-ex
     _parse_reset_bounds,
     _step_kernel,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 __all__ = [
     "INTEGRATORS",
@@ -134,7 +134,7 @@ class CartPoleVectorEnv(VectorEnv):
         vector CartPole does) and ``reset_mask`` (bool[N], as ``SyncVectorEnv``).
         """
         core = self._core
-        options = dict(options) if options else {}
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, self.num_envs)
         low, high = _parse_reset_bounds(options)
 
@@ -260,18 +260,21 @@ class CartPoleEnv(gym.Env):
         self._reward = np.zeros(1, dtype=np.float64)
         self._terminated = np.zeros(1, dtype=np.bool_)
         self._truncated = np.zeros(1, dtype=np.bool_)
+        self._over = True  # an ended (or not yet started) episode: step() raises EpisodeOver
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Draw a state uniformly in ``[low, high)^4`` (``options["low"]``/``["high"]``, default ±0.05)."""
-        super().reset(seed=seed)
-        low, high = _parse_reset_bounds(options or {})
+        options = check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
+        low, high = _parse_reset_bounds(options)
         core = self._core
+        self._over = False
         if self.random_stream == "gymnasium":
             state = self.np_random.uniform(low=low, high=high, size=(4,))  # CartPoleEnv.reset's draw
             core.reset_bounds[:] = (low, high)
-            return core.set_physics_state(state.reshape(1, 4), 0)[0], {}
+            return self.set_physics_state(state, 0), {}
         if seed is not None:
             core.seed([seed], 0)
         elif not core.seeded[0]:
@@ -282,15 +285,9 @@ class CartPoleEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         core = self._core
-        if core.needs_reset:
-            raise ResetNeeded("Call reset() before step().")
+        if core.needs_reset or self._over:
+            raise EpisodeOver()
         self._action[0] = _single_action(action)
-        if core.beyond[0] == 0:
-            logger.warn(
-                "You are calling 'step()' even though this environment has already returned "
-                "terminated = True. You should always call 'reset()' once you receive 'terminated = True' "
-                "-- any further steps are undefined behavior."
-            )
         bounds = core.reset_bounds
         _step_kernel(
             core.physics,
@@ -309,6 +306,7 @@ class CartPoleEnv(gym.Env):
             core.final_obs,
             core.done_idx,
         )
+        self._over = bool(self._terminated[0] or self._truncated[0])
         return (
             self._obs[0].copy(),
             float(self._reward[0]),
@@ -336,9 +334,11 @@ class CartPoleEnv(gym.Env):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._core.set_state(state)
+        self._over = False
 
     def set_physics_state(self, state: Any, elapsed_steps: int | None = 0) -> np.ndarray:
         """Place the env at ``state = (x, x_dot, theta, theta_dot)`` and return its float32 observation."""
+        self._over = False
         return self._core.set_physics_state(
             np.reshape(np.asarray(state, dtype=np.float64), (1, 4)), elapsed_steps
         )[0]

@@ -24,6 +24,7 @@ from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_res
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
 from rlsuite.envs.football.match import Matches
 from rlsuite.envs.football.scenarios import Scenario
+from rlsuite.envs.inputs import check_reset_options
 
 
 class GRFSimVectorEnv:
@@ -62,7 +63,7 @@ class GRFSimVectorEnv:
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all matches (or those in ``options["reset_mask"]``). ``seed=s`` seeds match ``i`` with
         ``s + i``; a list gives one seed (or None) per match."""
-        mask = pop_reset_mask(dict(options or {}), self.num_envs)
+        mask = pop_reset_mask(check_reset_options(options), self.num_envs)
         self.match.streams.seed_for_reset(seed, self._seed)
         self.match.reset(mask)
         self._started = True

@@ -34,6 +34,7 @@ from rlsuite.envs.gridworlds._common import (
     rand_float,
     rand_int,
 )
+from rlsuite.envs.inputs import check_reset_options, check_reset_seed
 
 __all__ = [
     "ACTION_NAMES",
@@ -424,20 +425,23 @@ class TaxiEnv(GridEnv):
     ) -> tuple[Any, dict[str, Any]]:
         if self.random_stream == "core":
             return super().reset(seed=seed, options=options)
-        gym.Env.reset(self, seed=seed)
-        options = dict(options or {})
+        options = check_reset_options(options)
+        gym.Env.reset(self, seed=check_reset_seed(seed))
         if options.get("state") is None:  # TaxiEnv.reset's draws: the start state, then the fickle flag
             options["state"] = int(categorical_sample(INITIAL_DISTRIBUTION, self.np_random))
         core = self._core
         obs = core.reset(np.ones(1, dtype=np.bool_), options)
         core.fickle_step[0] = core.fickle and self.np_random.random() < core.fickle_p
+        self._over = False
         return self._single_obs(obs), core.single_info(0)
 
     def step(self, action: Any) -> tuple[Any, int, bool, bool, dict[str, Any]]:
         if self.random_stream == "core":
             return super().step(action)
         core = self._core
+        self._check_running()
         reward, terminated, truncated = core.step_drawing_from(self._action_int(action), self.np_random)
+        self._over = terminated or truncated
         obs = np.empty((1, *core.obs_shape), dtype=core.obs_dtype)
         core._observe(obs)
         return self._single_obs(obs), reward, terminated, truncated, core.single_info(0)

@@ -22,11 +22,11 @@ from gymnasium.vector.utils import batch_space
 
 from rlsuite.envs.batched import (
     check_positive_int,
-    check_seed,
     pop_reset_mask,
     same_step_infos,
     warn_render_without_mode,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed, check_vector_seed
 from rlsuite.envs.mujoco.core import TASKS, MujocoCore, default_nthread
 from rlsuite.envs.mujoco.render import FrameRenderer
 
@@ -120,7 +120,7 @@ class MujocoVectorEnv(VectorEnv):
         list gives one seed (or ``None``) per env.
         """
         n = self.num_envs
-        options = dict(options) if options else {}
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, n)
         if self._core.closed:  # reopened after close(): every env starts over
             mask = np.ones(n, dtype=np.bool_)
@@ -136,18 +136,12 @@ class MujocoVectorEnv(VectorEnv):
 
     def _seed(self, seed: Any, mask: np.ndarray) -> None:
         n = self.num_envs
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            VectorEnv.reset(self, seed=check_seed(seed))
-            seeds: list[int | None] = [int(seed) + i for i in range(n)]
-        elif seed is None:
-            seeds = [None] * n
+        seed = check_vector_seed(seed, n)
+        if isinstance(seed, int):
+            VectorEnv.reset(self, seed=seed)
+            seeds: list[int | None] = [seed + i for i in range(n)]
         else:
-            seeds = [None if s is None else check_seed(s) for s in seed]
-            if len(seeds) != n:
-                raise ValueError(
-                    f"If seeds are passed as a list the length must match num_envs={n} "
-                    f"but got length={len(seeds)}."
-                )
+            seeds = [None] * n if seed is None else seed
         self._core.seed([s if m else None for s, m in zip(seeds, mask)])
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -253,6 +247,7 @@ class MujocoEnv(gym.Env):
         scalar_types = self._core.task.scalar_types()
         self._reward_type = scalar_types.pop("reward", np.float64)
         self._info_types = scalar_types
+        self._over = True
         self.render_mode = _check_render_mode(self._core.params["render_mode"])
         self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self._core.dt))}
         self.observation_space = self._core.observation_space
@@ -272,17 +267,20 @@ class MujocoEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+        check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         self._core.rngs[0] = self.np_random
+        self._over = False
         info = self._core.reset(None)
         return self._core.observe()[0], {key: value[0] for key, value in info.items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         core = self._core
-        if core.needs_reset:
-            raise ResetNeeded("Call reset() before step().")
+        if core.needs_reset or self._over:
+            raise EpisodeOver()
         a = core.check_actions(action, self.action_space.shape)
         obs, reward, terminated, truncated, info = core.step(a)
+        self._over = bool(terminated[0] or truncated[0])
         info = {key: value[0] for key, value in info.items()}
         for key, to_type in self._info_types.items():
             info[key] = to_type(info[key])
@@ -311,10 +309,12 @@ class MujocoEnv(gym.Env):
     def set_state(self, state: dict[str, Any]) -> None:
         self._core.set_state(state)
         self._np_random = self._core.rngs[0]
+        self._over = False
 
     def set_physics_state(self, qpos: Any, qvel: Any, elapsed_steps: int | None = 0) -> np.ndarray:
         """Gymnasium's ``set_state(qpos, qvel)``; returns the observation."""
         nq, nv = self._core.model.nq, self._core.model.nv
+        self._over = False
         qpos = np.reshape(np.asarray(qpos, dtype=np.float64), (1, nq))
         return self._core.set_physics_state(
             qpos, np.reshape(np.asarray(qvel, np.float64), (1, nv)), elapsed_steps

@@ -22,6 +22,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed, check_vector_seed
 from rlsuite.envs.reasoning.problem import Problem, Task
 from rlsuite.envs.reasoning.rewards import RewardFn, RewardResult, get_reward
 from rlsuite.envs.reasoning.stream import DEFAULT_TEST_SEED, ProblemStream, train_stream_seed
@@ -110,19 +111,23 @@ class ReasoningEnv(_ReasoningCore, gym.Env):
         self.observation_space = self.prompt_space
         self.action_space = self.response_space
         self.problem: Problem | None = None
+        self._over = True
         self._prompt_text = ""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
-        super().reset(seed=seed)
+        check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         if seed is not None or self.stream.rng is None:
             self.stream.seed(int(self.np_random.integers(2**63)))  # = train_stream_seed(seed) when seeded
         self.problem = self.stream.next()
+        self._over = False
         self._prompt_text = self._prompt(self.problem)
         return self._prompt_text, {"problem": self.problem, "answer": self.problem.answer}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if self.problem is None:
-            raise RuntimeError("call reset() before step()")
+        if self.problem is None or self._over:
+            raise EpisodeOver()
+        self._over = True  # every episode is one step
         result = self.score(action, self.problem)
         info = {
             "correct": bool(result.correct),
@@ -136,13 +141,6 @@ class ReasoningEnv(_ReasoningCore, gym.Env):
 
     def render(self) -> str | None:
         return self._prompt_text if self.render_mode == "ansi" else None
-
-
-def check_seed(seed: Any) -> int:
-    """A reset seed: a non-negative int (not a bool); a ``ValueError`` naming ``seed`` otherwise."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seeds must be non-negative ints (or None), got {seed!r}")
-    return int(seed)
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray:
@@ -224,14 +222,13 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
     ) -> tuple[tuple[str, ...], dict]:
         """A new batch; ``seed`` (an int, or one int per env) re-seeds the train streams (see the class
         docstring) and rewinds the test split; ``None`` continues them."""
+        check_reset_options(options)
+        seed = check_vector_seed(seed, self.num_envs)
         if seed is not None:
             leaders = range(0, self.num_envs, self.group_size)
-            if isinstance(seed, (list, tuple)):
-                if len(seed) != self.num_envs:
-                    raise ValueError(f"seed list must have num_envs={self.num_envs} entries, got {len(seed)}")
-                seeds = [check_seed(seed[i]) for i in leaders]
-            else:
-                seeds = [check_seed(seed) + i for i in leaders]
+            seeds = [seed[i] for i in leaders] if isinstance(seed, list) else [seed + i for i in leaders]
+            if None in seeds:
+                raise ValueError("a list of seeds must give a seed to the first env of every group")
             self._rngs = [np.random.default_rng(train_stream_seed(x)) for x in seeds]
             self.stream.seed(None)  # rewinds the test split
         return self._next_batch(), self._reset_infos()
