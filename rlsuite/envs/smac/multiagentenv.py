@@ -1,5 +1,6 @@
 """``MultiAgentEnv``: the abstract interface of SMAC-style multi-agent envs (oxwhirl/smac's base class of
-``StarCraft2Env``; PyMARL-family code types its envs by it). Every method is SMAC's; subclasses implement them.
+``StarCraft2Env``; PyMARL-family code types its envs by it). The methods are SMAC's; subclasses implement
+them.
 """
 
 from __future__ import annotations
