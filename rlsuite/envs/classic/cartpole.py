@@ -13,7 +13,10 @@ One core, two faces:
 The arithmetic is Gymnasium's, operation for operation in float64 (``math.sin``/``math.cos`` in numba
 give the same bits as ``np.sin``/``np.cos`` on a float64 scalar), so from the same state and action the
 next state, observation, reward and termination are bit-identical. What differs is only the random
-stream that draws reset states: Gymnasium uses ``np.random.Generator`` (PCG64), this core splitmix64.
+stream that draws reset states: Gymnasium uses ``np.random.Generator`` (PCG64), this core splitmix64; the
+single env built with ``random_stream="gymnasium"`` draws them as Gymnasium does (episode-for-episode equal:
+Gymnasium's ``check_environments_match`` passes). A ``step()`` after the episode ended raises
+``rlsuite.envs.inputs.EpisodeOver`` (Gymnasium's CartPole warns and keeps stepping).
 
 Truncation at ``max_episode_steps`` (500, CartPole-v1's ``TimeLimit``) happens inside the core; when an
 env terminates on its last allowed step both ``terminated`` and ``truncated`` are ``True``, as Gymnasium's
