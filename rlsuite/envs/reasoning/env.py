@@ -227,9 +227,13 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
         if seed is not None:
             leaders = range(0, self.num_envs, self.group_size)
             seeds = [seed[i] for i in leaders] if isinstance(seed, list) else [seed + i for i in leaders]
-            if None in seeds:
-                raise ValueError("a list of seeds must give a seed to the first env of every group")
-            self._rngs = [np.random.default_rng(train_stream_seed(x)) for x in seeds]
+            rngs: list[np.random.Generator | None] = list(self._rngs or [None] * len(seeds))
+            for group, group_seed in enumerate(seeds):  # None in a list keeps that group's stream
+                if group_seed is not None:
+                    rngs[group] = np.random.default_rng(train_stream_seed(group_seed))
+                elif rngs[group] is None:
+                    rngs[group] = np.random.default_rng()
+            self._rngs = rngs
             self.stream.seed(None)  # rewinds the test split
         return self._next_batch(), self._reset_infos()
 

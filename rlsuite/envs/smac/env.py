@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.envs.inputs import EpisodeOver
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
 from rlsuite.envs.smac.interface import SMACInterface
 from rlsuite.envs.smac.maps import MAP_SIZE, MapSpec
@@ -81,7 +82,7 @@ class StarCraft2Env(SMACInterface):
     def step(self, actions) -> tuple[float, bool, dict[str, Any]]:
         """Apply one action per agent; returns ``(reward, terminated, info)``."""
         if self._over:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
+            raise EpisodeOver()
         actions = self._checked_actions(actions)
         self._remember_units()
         result = self._battles.step(actions[None, :], np.ones(1, dtype=np.bool_))

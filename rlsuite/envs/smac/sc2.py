@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.envs.inputs import EpisodeOver
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.battle import Battles, split_options
 from rlsuite.envs.smac.core import (
@@ -577,7 +578,7 @@ class SC2StarCraft2Env(SMACInterface):
     def step(self, actions) -> tuple[float, bool, dict[str, Any]]:
         """Apply one action per agent in the game; returns ``(reward, terminated, info)``."""
         if self._over:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
+            raise EpisodeOver()
         actions = self._checked_actions(actions)
         battles = self._battles
         self._remember_units()
