@@ -397,3 +397,28 @@ def test_real_ids_are_registered_and_explain_the_install():
         with pytest.raises(ImportError, match=r"scripts/install_football\.sh"):
             rlsuite.make("rlsuite/GRF-academy_3_vs_1_with_keeper-v0")
         assert check_all(["rlsuite/GRF-academy_3_vs_1_with_keeper-v0"]) == {}  # skipped, not failed
+
+
+def test_rgb_array_frames_draw_the_pitch_the_players_and_the_ball():
+    from rlsuite.envs.football import render as fr
+
+    env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (*fr.frame_size(), 3) and frame.dtype == np.uint8
+    match = env.match
+    x, y = fr._to_pixels(match.ball[0, ph.B_X], match.ball[0, ph.B_Y])
+    patch = frame[int(y) - 4 : int(y) + 5, int(x) - 4 : int(x) + 5].reshape(-1, 3)
+    assert (patch == fr.BALL).all(axis=1).any()  # the ball, white, where the ball is
+    for p in (1, 2, 3):  # the controlled attackers, yellow-ringed
+        x, y = fr._to_pixels(match.players[0, p, ph.P_X], match.players[0, p, ph.P_Y])
+        ring = frame[int(y) - 10 : int(y) + 11, int(x) - 10 : int(x) + 11].reshape(-1, 3)
+        assert (ring == fr.AGENT_RING).all(axis=1).any()
+    x, y = fr._to_pixels(match.players[0, 12, ph.P_X], match.players[0, 12, ph.P_Y])
+    disc = frame[int(y) - 4 : int(y) + 5, int(x) - 4 : int(x) + 5].reshape(-1, 3)
+    assert (disc == fr.RIGHT).all(axis=1).mean() > 0.5  # the defender, red
+    for _ in range(5):
+        env.step(dict.fromkeys(env.agents, 5))  # run right
+    assert not np.array_equal(env.render(), frame)
+    with pytest.raises(ValueError, match="render_mode='ansi'; accepted: None, 'human', 'rgb_array'"):
+        rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0", render_mode="ansi")

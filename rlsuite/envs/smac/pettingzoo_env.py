@@ -11,7 +11,9 @@ state. ``infos[agent]`` carries ``action_mask``, ``battle_won``, ``dead_allies``
 Every action of the action space is accepted, as PettingZoo expects (its seed test samples unmasked):
 with ``invalid_action="stop"`` (default) an unavailable action becomes stop (always available to a
 living unit) and ``infos[agent]["invalid_action"]`` is True; ``invalid_action="raise"`` raises, as
-SMAC's ``StarCraft2Env`` does.
+SMAC's ``StarCraft2Env`` does. Anything outside the action space (a string, a float, a bool, an int out
+of range) raises ``ValueError`` naming the agent (``rlsuite.envs.inputs``). ``render_mode`` is
+``"rgb_array"`` (``render()`` returns the frame) or ``"human"`` (a pygame window).
 """
 
 from __future__ import annotations
