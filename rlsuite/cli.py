@@ -114,13 +114,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     report.set_defaults(handler=_report)
 
-    envs = sub.add_parser("envs", help="list registered environment ids")
+    envs = sub.add_parser("envs", help="list registered environment ids, or run the conformance checks")
+    envs.add_argument("--family", default=None, help="only this family (classic, mujoco, smac, ...)")
     envs.add_argument(
-        "--family",
+        "--check",
+        nargs="*",
+        metavar="ID",
         default=None,
-        help="only this family (classic, mujoco, gridworld, text, reasoning, smac, ...)",
+        help="run the conformance checks (Gymnasium, SB3, PettingZoo, seeding, determinism, inputs) on these "
+        "ids, or on every registered id (of --family) when none is given; exit 1 if any fails",
     )
-    envs.add_argument("--check", action="store_true", help="run the Gymnasium/PettingZoo conformance checks")
+    envs.add_argument("--checks", default=None, help="only these checks (comma-separated names)")
+    envs.add_argument("--steps", type=int, default=300, help="steps of the stepping checks (default 300)")
+    envs.add_argument("--markdown", default=None, metavar="PATH", help="also write the results table there")
     envs.set_defaults(handler=_envs)
 
     algos = sub.add_parser("algos", help="list algorithms, or one algorithm's config keys")
@@ -343,15 +349,32 @@ def _envs(args: argparse.Namespace) -> int:
 
     check_family(args.family)
     ids = rlsuite.list_envs(args.family)
-    if args.check:
-        from rlsuite.envs.checks import check_all
-
-        failures = check_all(ids, verbose=True)
-        return 1 if failures else 0
+    if args.check is not None:
+        return _check_envs(args, args.check or ids)
     from rlsuite.cli_info import print_envs
 
     print_envs(args.family)
     return 0
+
+
+def _check_envs(args: argparse.Namespace, ids: list[str]) -> int:
+    import rlsuite
+    from rlsuite.envs.checks import format_result, run_conformance
+
+    for env_id in ids:
+        rlsuite.spec(env_id)  # an unknown id fails here, naming the closest ones
+    if args.steps < 1:
+        raise ValueError(f"--steps must be a positive int, got {args.steps}")
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    report = run_conformance(
+        ids, checks=checks, steps=args.steps, on_result=lambda r: print(format_result(r), flush=True)
+    )
+    print(report.summary())
+    for result in report.failures():
+        print(f"FAILED {result.env_id} {result.check}: {result.detail}")
+    if args.markdown:
+        Path(args.markdown).write_text(report.to_markdown() + "\n")
+    return 1 if report.failures() else 0
 
 
 def _algos(args: argparse.Namespace) -> int:

@@ -16,6 +16,9 @@ from rlsuite.wrappers.video import ensure_headless_gl
 # MuJoCo fixes its OpenGL backend when first imported: on a headless machine pick EGL/OSMesa before
 # any test module imports it (cheap: looks for the libraries, no rendering probe).
 ensure_headless_gl(probe=False)
+# render_mode="human" opens pygame windows: headless in tests and CI (as PettingZoo's own tests run them).
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 class IdentityDiscrete(gym.Env):

@@ -45,8 +45,9 @@ TEAM_SIZES = {  # (left players, right players)
 ALL = np.ones(1, dtype=np.bool_)
 
 
-def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, **kwargs) -> Matches:
-    match = Matches(scenario, 1, **kwargs)
+def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, physics=None, **kwargs) -> Matches:
+    # Mechanics tests start without the seeded kick-off delay (tested on its own below).
+    match = Matches(scenario, 1, physics={"start_control_delay": 0, **(physics or {})}, **kwargs)
     match.streams.seed([seed], 0)
     match.reset(ALL)
     return match
@@ -218,6 +219,33 @@ def test_possession_change_ends_all_but_the_corner(scenario, ends):
     assert bool(result["terminated"][0]) is ends
 
 
+def test_the_seed_draws_the_kick_off_delay_and_changes_the_episode():
+    """The engine's nearest player controls the free ball 0-3 steps after the reset, depending on its random
+    seed; the simulator draws 1-3 steps from the match's stream, so two seeds play different episodes."""
+    match = Matches("academy_3_vs_1_with_keeper", 300)
+    match.streams.seed_range(42)
+    match.reset(np.ones(300, dtype=np.bool_))
+    first = np.full(300, -1)
+    for t in range(1, 5):
+        step_all = match.step(np.full((300, 3), IDLE, dtype=np.int64))
+        owned = match.game[:, ph.G_OWNER] >= 0
+        first[(first < 0) & owned] = t
+        assert not step_all["terminated"].any()
+    counts = np.bincount(first, minlength=4)
+    assert counts[0] == 0 and counts[1:].min() > 70 and counts.sum() == 300  # uniform over 1, 2, 3
+    runs = []
+    for seed in (42, 43, 42):  # the issue's case: same actions, seeds 42 and 43
+        env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0")
+        obs, _ = env.reset(seed=seed)
+        trace = [np.stack(list(obs.values()))]
+        for _ in range(3):
+            obs = env.step(dict.fromkeys(env.agents, IDLE))[0]
+            trace.append(np.stack(list(obs.values())))
+        runs.append(np.stack(trace))
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert not np.array_equal(runs[0], runs[1])  # 42 and 43 draw different kick-off delays
+
+
 def test_first_ownership_is_no_possession_change():
     match = fresh()
     give_ball(match, 12, 0.62, 0.0)
@@ -369,3 +397,28 @@ def test_real_ids_are_registered_and_explain_the_install():
         with pytest.raises(ImportError, match=r"scripts/install_football\.sh"):
             rlsuite.make("rlsuite/GRF-academy_3_vs_1_with_keeper-v0")
         assert check_all(["rlsuite/GRF-academy_3_vs_1_with_keeper-v0"]) == {}  # skipped, not failed
+
+
+def test_rgb_array_frames_draw_the_pitch_the_players_and_the_ball():
+    from rlsuite.envs.football import render as fr
+
+    env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (*fr.frame_size(), 3) and frame.dtype == np.uint8
+    match = env.match
+    x, y = fr._to_pixels(match.ball[0, ph.B_X], match.ball[0, ph.B_Y])
+    patch = frame[int(y) - 4 : int(y) + 5, int(x) - 4 : int(x) + 5].reshape(-1, 3)
+    assert (patch == fr.BALL).all(axis=1).any()  # the ball, white, where the ball is
+    for p in (1, 2, 3):  # the controlled attackers, yellow-ringed
+        x, y = fr._to_pixels(match.players[0, p, ph.P_X], match.players[0, p, ph.P_Y])
+        ring = frame[int(y) - 10 : int(y) + 11, int(x) - 10 : int(x) + 11].reshape(-1, 3)
+        assert (ring == fr.AGENT_RING).all(axis=1).any()
+    x, y = fr._to_pixels(match.players[0, 12, ph.P_X], match.players[0, 12, ph.P_Y])
+    disc = frame[int(y) - 4 : int(y) + 5, int(x) - 4 : int(x) + 5].reshape(-1, 3)
+    assert (disc == fr.RIGHT).all(axis=1).mean() > 0.5  # the defender, red
+    for _ in range(5):
+        env.step(dict.fromkeys(env.agents, 5))  # run right
+    assert not np.array_equal(env.render(), frame)
+    with pytest.raises(ValueError, match="render_mode='ansi'; accepted: None, 'human', 'rgb_array'"):
+        rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0", render_mode="ansi")

@@ -51,7 +51,7 @@ def test_frame_shape_dtype_and_env_render():
     assert frame.shape == (MAP_SIZE * SCALE + rd.HEADER_HEIGHT, MAP_SIZE * SCALE, 3)
     small = rd.render_frame(env._battles, 0, scale=8)
     assert small.shape == (MAP_SIZE * 8 + rd.HEADER_HEIGHT, MAP_SIZE * 8, 3)
-    np.testing.assert_array_equal(env.render(), frame)
+    np.testing.assert_array_equal(env.render("rgb_array"), frame)  # SMAC's default mode is "human"
     with pytest.raises(ValueError):
         rd.render_frame(env._battles, 0, scale=1)
 
@@ -147,10 +147,10 @@ def test_same_seed_same_frames():
     def frames(seed: int) -> list[np.ndarray]:
         env = _env("MMM", seed=seed)  # air unit (medivac) and heals included
         policy = rd.random_policy(seed)
-        out = [env.render()]
+        out = [env.render("rgb_array")]
         for _ in range(8):
             _, terminated, _ = env.step(policy(env))
-            out.append(env.render())
+            out.append(env.render("rgb_array"))
             if terminated:
                 break
         return out

@@ -543,3 +543,40 @@ def test_playable_area_smaller_than_the_map_normalises_the_state_like_smac(fake_
     fs = env._battles.fs[0]
     np.testing.assert_allclose(state[2], (fs[0, core.FS_X] - 16.0) / 24.0, rtol=1e-6)
     np.testing.assert_allclose(state[3], (fs[0, core.FS_Y] - 16.0) / 16.0, rtol=1e-6)
+
+
+def test_the_adapter_offers_smacs_whole_surface(fake_game):
+    """Every public method and attribute of SMAC's StarCraft2Env (tests/test_smac_api.py records them) on the
+    real-game adapter, before the game starts and on a (fake) running game, agreeing with the simulator."""
+    from smac_reference import SMAC_ATTRIBUTES, SMAC_METHODS
+
+    env = SC2StarCraft2Env("MMM", seed=3, spawn_jitter=0.0)
+    assert [m for m in SMAC_METHODS if not callable(getattr(env, m, None))] == []
+    assert env.marine_id == env.medivac_id == 0 and env.renderer is None  # ids are known from the game
+    env.reset()
+    ref = StarCraft2Env("MMM", seed=3, spawn_jitter=0.0)
+    ref.reset()
+    assert [name for name in SMAC_ATTRIBUTES if not hasattr(env, name)] == []
+    assert (env.marauder_id, env.marine_id, env.medivac_id) == (
+        ALLY_MIN_TYPE,
+        ALLY_MIN_TYPE + 1,
+        ALLY_MIN_TYPE + 2,
+    )
+    ours, sim = env.get_unit_by_id(1), ref.get_unit_by_id(1)
+    assert ours.tag == env._order.ally_tags[1]  # the game's tags
+    assert (ours.health, ours.pos, ours.unit_type - ALLY_MIN_TYPE) == (
+        sim.health,
+        sim.pos,
+        sim.unit_type - 1970,
+    )
+    np.testing.assert_array_equal(env.get_visibility_matrix(), ref.get_visibility_matrix())
+    for key, value in ref.get_state_dict().items():
+        np.testing.assert_allclose(env.get_state_dict()[key], value)
+    stop = env.get_agent_action(0, 1)  # an sc_pb.Action (records here, as FAKE_PYSC2 builds them)
+    assert stop.action_raw.unit_command.ability_id == 4
+    assert stop.action_raw.unit_command.unit_tags == [env.agents[0].tag]
+    command, number = env.get_agent_action_heuristic(0, 0)
+    assert command is not None and number == ref.get_agent_action_heuristic(0, 0)[1]
+    reward = env.step([1] * env.n_agents)[0]
+    assert reward == ref.step([1] * env.n_agents)[0] and env.reward_battle() == ref.reward_battle()
+    assert env.previous_ally_units[1].health == ours.health

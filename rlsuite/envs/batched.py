@@ -18,6 +18,8 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 from numba import njit
 
+from rlsuite.envs.inputs import check_seed_value, check_vector_seed
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -67,15 +69,31 @@ def _seed_kernel(rng, seeds, mask):
 
 
 def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seeds must be non-negative ints (or None), got {seed!r}")
-    return int(seed)
+    """One seed: a non-negative int (a ``ValueError`` naming ``seed`` otherwise)."""
+    return check_seed_value(seed)
 
 
 def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+RANDOM_STREAMS = ("core", "gymnasium")
+
+
+def check_random_stream(random_stream: Any, *, single_env: bool) -> str:
+    """Validate a ``random_stream`` option: ``"core"`` (the splitmix64 stream per env, shared by the single
+    and the vector form) or ``"gymnasium"`` (the single env draws from ``np_random`` as Gymnasium's env
+    does, to reproduce its episodes); the vector forms offer only ``"core"``."""
+    if random_stream not in RANDOM_STREAMS:
+        raise ValueError(f"random_stream must be one of {RANDOM_STREAMS}, got {random_stream!r}")
+    if random_stream == "gymnasium" and not single_env:
+        raise ValueError(
+            "random_stream='gymnasium' is offered by the single env only (the vector core draws its resets "
+            "inside its kernels); build the single env with rlsuite.make(...), or use random_stream='core'"
+        )
+    return random_stream
 
 
 class EnvStreams:
@@ -110,12 +128,11 @@ class EnvStreams:
         """A team env's ``reset(seed=...)``: ``s`` seeds env ``i`` with ``s + i``; a list gives one seed (or
         None) per env; None keeps the streams going, seeding never-seeded ones from ``default + i`` (the
         env's constructor seed) the first time, else from OS entropy."""
-        if isinstance(seed, (list, tuple)):
-            if len(seed) != self.n:
-                raise ValueError(f"seed list must have {self.n} entries, got {len(seed)}")
-            self.seed(list(seed), 0)
+        seed = check_vector_seed(seed, self.n)
+        if isinstance(seed, list):
+            self.seed(seed, 0)
         elif seed is not None:
-            self.seed_range(check_seed(seed))
+            self.seed_range(seed)
         elif default is not None and not self.seeded.any():
             self.seed_range(check_seed(default))
         else:
@@ -173,19 +190,15 @@ def seed_vector_reset(env: VectorEnv, streams: EnvStreams, seed: Any, mask: np.n
     ``None`` continues each stream (unseeded ones from the env's own generator), an int ``s`` seeds env
     ``i`` with ``s + i`` (and the vector env's ``np_random``), a list gives one seed or ``None`` per env."""
     num_envs = env.num_envs
-    int_seed = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+    seed = check_vector_seed(seed, num_envs)
+    int_seed = isinstance(seed, int)
     if int_seed:
-        VectorEnv.reset(env, seed=int(seed))
-        seeds: list[int | None] = [int(seed) + i for i in range(num_envs)]
+        VectorEnv.reset(env, seed=seed)
+        seeds: list[int | None] = [seed + i for i in range(num_envs)]
     elif seed is None:
         seeds = [None] * num_envs
     else:
-        seeds = list(seed)
-        if len(seeds) != num_envs:
-            raise ValueError(
-                f"If seeds are passed as a list the length must match num_envs={num_envs} "
-                f"but got length={len(seeds)}."
-            )
+        seeds = seed
     if int_seed and mask.all():
         streams.seed_range(int(seed))  # vectorised form of the general case below
     else:

@@ -250,9 +250,40 @@ def make_vec(
             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
             **kwargs,
         )
+        env.__class__ = _CHECKED_RESET[type(env)]  # same object and state; reset validates seed/options
     if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
         raise RuntimeError(f"vector env for {env_id!r} must use same-step autoreset")
     return env
+
+
+def _checked_reset(base: type) -> Any:
+    def reset(self: Any, *, seed: Any = None, options: Any = None) -> tuple[Any, dict[str, Any]]:
+        """Refuse bad seeds and options with rlsuite's errors (Gymnasium's vector envs take ``seed=True`` as
+        1), as every rlsuite vector env does; then reset as the base class does."""
+        from rlsuite.envs.inputs import check_reset_options, check_vector_seed
+
+        check_reset_options(options)
+        return base.reset(self, seed=check_vector_seed(seed, self.num_envs), options=options)
+
+    return reset
+
+
+class _CheckedSyncVectorEnv(gym.vector.SyncVectorEnv):
+    """``SyncVectorEnv`` whose ``reset`` checks its arguments."""
+
+    reset = _checked_reset(gym.vector.SyncVectorEnv)
+
+
+class _CheckedAsyncVectorEnv(gym.vector.AsyncVectorEnv):
+    """``AsyncVectorEnv`` whose ``reset`` checks its arguments."""
+
+    reset = _checked_reset(gym.vector.AsyncVectorEnv)
+
+
+_CHECKED_RESET = {
+    gym.vector.SyncVectorEnv: _CheckedSyncVectorEnv,
+    gym.vector.AsyncVectorEnv: _CheckedAsyncVectorEnv,
+}
 
 
 def _make_multi_agent_vec(entry: EnvEntry, num_envs: int, vectorization: str, kwargs: dict[str, Any]) -> Any:

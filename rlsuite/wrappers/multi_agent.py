@@ -62,6 +62,7 @@ from rlsuite.envs.batched import (
     pop_reset_mask,
     team_env_info,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_vector_seed
 
 _SEED_BOUND = 2**31 - 1  # seeds drawn for sub-env resets: accepted by every seeding API
 
@@ -219,18 +220,16 @@ class ParallelVectorEnv:
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all envs (or those in ``options["reset_mask"]``; other options go to the sub-envs)."""
-        options = dict(options or {})
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, self.num_envs)
         rows = np.flatnonzero(mask)
-        if isinstance(seed, (list, tuple)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed list must have {self.num_envs} entries, got {len(seed)}")
-            seeds = list(seed)
+        seed = check_vector_seed(seed, self.num_envs)
+        if isinstance(seed, list):
+            seeds = seed
         elif seed is None:
             seeds = [None] * self.num_envs
         else:
-            base = check_seed(seed)
-            seeds = [base + i for i in range(self.num_envs)]
+            seeds = [seed + i for i in range(self.num_envs)]
         for i in rows:
             if seeds[i] is None:
                 sub_seed = self._draw_seed(i)
@@ -243,7 +242,7 @@ class ParallelVectorEnv:
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
-            raise RuntimeError("call reset() before step()")
+            raise EpisodeOver()
         actions = check_team_actions(actions, self._mask, env_word="env", agent_names=self.possible_agents)
         n = self.num_envs
         reward = np.zeros(n, dtype=np.float32)

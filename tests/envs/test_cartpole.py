@@ -139,8 +139,12 @@ def test_trajectories_equal_gymnasium(integrator):
     assert episodes > n  # random actions: episodes of ~20 steps
 
 
-def test_stepping_after_termination_matches_gymnasium():
-    """The single env (no autoreset) keeps Gymnasium's rewards when stepped past termination."""
+def test_stepping_after_termination_raises_as_every_rlsuite_env():
+    """Up to termination the single env matches Gymnasium; a step after it raises ``EpisodeOver`` (a
+    ``gymnasium.error.ResetNeeded``), the rule every rlsuite family follows, instead of Gymnasium's
+    warning and undefined continuation."""
+    from rlsuite.envs.inputs import EpisodeOver
+
     for sutton_barto in (False, True):
         env = CartPoleEnv(sutton_barto_reward=sutton_barto)
         ref = gym.make("CartPole-v1", sutton_barto_reward=sutton_barto).unwrapped
@@ -148,18 +152,22 @@ def test_stepping_after_termination_matches_gymnasium():
         start = np.array([2.3, 1.5, 0.05, 0.0])
         env.set_physics_state(start)
         ref.state = start.copy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rewards = []
-            for _ in range(8):
-                out, r_out = env.step(1), ref.step(1)
-                np.testing.assert_array_equal(out[0], r_out[0])
-                assert out[1:4] == r_out[1:4]
-                assert isinstance(out[1], float) and isinstance(out[2], bool)
-                rewards.append(out[1])
-        # the episode terminated within the 8 steps and was stepped past it
-        assert rewards[0] == (0.0 if sutton_barto else 1.0)
-        assert rewards[-1] == (-1.0 if sutton_barto else 0.0)
+        terminated = False
+        steps = 0
+        while not terminated:
+            out, r_out = env.step(1), ref.step(1)
+            np.testing.assert_array_equal(out[0], r_out[0])
+            assert out[1:4] == r_out[1:4]
+            assert isinstance(out[1], float) and isinstance(out[2], bool)
+            terminated = out[2]
+            steps += 1
+        assert steps < 8 and out[1] == (-1.0 if sutton_barto else 1.0)
+        with pytest.raises(EpisodeOver, match="call reset"):
+            env.step(1)
+        with pytest.raises(gym.error.ResetNeeded):
+            env.step(0)
+        env.reset(seed=1)
+        env.step(0)  # a reset starts a new episode
 
 
 # ---------------------------------------------------------------------------------------------------

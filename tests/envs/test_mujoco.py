@@ -247,7 +247,7 @@ def test_seeding():
     np.testing.assert_array_equal(obs[0], single.reset(seed=9)[0])  # masked envs get seed + i
     np.testing.assert_array_equal(obs[2], single.reset(seed=11)[0])
     assert info["_x_position"].tolist() == [True, False, True]
-    with pytest.raises(ValueError, match="length must match"):
+    with pytest.raises(ValueError, match="must have num_envs=3 entries"):
         venv.reset(seed=[1, 2])
 
 

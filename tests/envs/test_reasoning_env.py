@@ -177,3 +177,23 @@ def test_registry_ids_and_checks():
     single = rlsuite.make("rlsuite/ReasoningJSONL-v0")
     prompt, info = single.reset(seed=0)
     assert "This is the problem:" in prompt and info["problem"].task == "jsonl"
+
+
+def test_vector_seeding_follows_gymnasium_convention():
+    """Env i of ``reset(seed=s)`` sees the problems of ``ReasoningEnv().reset(seed=s + i)`` and its later
+    resets; with groups, group j those of the env seeded ``s + j * group_size``."""
+    for group_size in (1, 2):
+        vec = ReasoningVectorEnv(4, "countdown", group_size=group_size)
+        batches = [vec.reset(seed=5)[0]]
+        for _ in range(2):
+            batches.append(vec.step([""] * 4)[0])
+        for i in range(0, 4, group_size):
+            single = ReasoningEnv("countdown")
+            expected = [single.reset(seed=5 + i)[0], single.reset()[0], single.reset()[0]]
+            assert [batch[i] for batch in batches] == expected
+            assert all(batch[i] == batch[i + group_size - 1] for batch in batches)
+    assert len(set(batches[0])) == 2  # groups differ
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int or a list"):
+        vec.reset(seed=True)
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int or a list"):
+        vec.reset(seed="1")

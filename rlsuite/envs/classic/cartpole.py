@@ -13,7 +13,10 @@ One core, two faces:
 The arithmetic is Gymnasium's, operation for operation in float64 (``math.sin``/``math.cos`` in numba
 give the same bits as ``np.sin``/``np.cos`` on a float64 scalar), so from the same state and action the
 next state, observation, reward and termination are bit-identical. What differs is only the random
-stream that draws reset states: Gymnasium uses ``np.random.Generator`` (PCG64), this core splitmix64.
+stream that draws reset states: Gymnasium uses ``np.random.Generator`` (PCG64), this core splitmix64; the
+single env built with ``random_stream="gymnasium"`` draws them as Gymnasium does (episode-for-episode equal:
+Gymnasium's ``check_environments_match`` passes). A ``step()`` after the episode ended raises
+``rlsuite.envs.inputs.EpisodeOver`` (Gymnasium's CartPole warns and keeps stepping).
 
 Truncation at ``max_episode_steps`` (500, CartPole-v1's ``TimeLimit``) happens inside the core; when an
 env terminates on its last allowed step both ``terminated`` and ``truncated`` are ``True``, as Gymnasium's
@@ -26,7 +29,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import logger
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -34,6 +36,7 @@ from gymnasium.vector.utils import batch_space
 from rlsuite.envs.batched import (
     as_action_array,
     check_positive_int,
+    check_random_stream,
     pop_reset_mask,
     same_step_infos,
     seed_vector_reset,
@@ -56,6 +59,7 @@ from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-ex
     _parse_reset_bounds,
     _step_kernel,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 __all__ = [
     "INTEGRATORS",
@@ -97,7 +101,9 @@ class CartPoleVectorEnv(VectorEnv):
         sutton_barto_reward: bool = False,
         render_mode: str | None = None,
         kinematics_integrator: str = "euler",
+        random_stream: str = "core",
     ):
+        check_random_stream(random_stream, single_env=False)
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -131,7 +137,7 @@ class CartPoleVectorEnv(VectorEnv):
         vector CartPole does) and ``reset_mask`` (bool[N], as ``SyncVectorEnv``).
         """
         core = self._core
-        options = dict(options) if options else {}
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, self.num_envs)
         low, high = _parse_reset_bounds(options)
 
@@ -220,6 +226,11 @@ class CartPoleEnv(gym.Env):
     (and Gymnasium's ``np_random``, which the env does not otherwise use), so it matches env 0 of
     ``CartPoleVectorEnv(num_envs=1).reset(seed=s)``. ``step`` returns a fresh float32 obs, a Python
     float reward and Python bools.
+
+    ``random_stream="gymnasium"`` draws the start states from ``np_random`` (PCG64) exactly as Gymnasium's
+    ``CartPoleEnv.reset`` does, so the env reproduces ``gymnasium.make("CartPole-v1")`` episode for
+    episode under the same seeds and actions (Gymnasium's ``check_environments_match`` passes). The
+    default ``"core"`` uses the core's splitmix64 stream, shared with the vector env.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}  # noqa: RUF012
@@ -230,12 +241,14 @@ class CartPoleEnv(gym.Env):
         render_mode: str | None = None,
         max_episode_steps: int = MAX_EPISODE_STEPS,
         kinematics_integrator: str = "euler",
+        random_stream: str = "core",
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
+        self.random_stream = check_random_stream(random_stream, single_env=True)
         self.max_episode_steps = check_positive_int("max_episode_steps", max_episode_steps)
         self.sutton_barto_reward = bool(sutton_barto_reward)
         self.kinematics_integrator = _check_integrator(kinematics_integrator)
@@ -250,14 +263,21 @@ class CartPoleEnv(gym.Env):
         self._reward = np.zeros(1, dtype=np.float64)
         self._terminated = np.zeros(1, dtype=np.bool_)
         self._truncated = np.zeros(1, dtype=np.bool_)
+        self._over = True  # an ended (or not yet started) episode: step() raises EpisodeOver
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Draw a state uniformly in ``[low, high)^4`` (``options["low"]``/``["high"]``, default ±0.05)."""
-        super().reset(seed=seed)
-        low, high = _parse_reset_bounds(options or {})
+        options = check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
+        low, high = _parse_reset_bounds(options)
         core = self._core
+        self._over = False
+        if self.random_stream == "gymnasium":
+            state = self.np_random.uniform(low=low, high=high, size=(4,))  # CartPoleEnv.reset's draw
+            core.reset_bounds[:] = (low, high)
+            return self.set_physics_state(state, 0), {}
         if seed is not None:
             core.seed([seed], 0)
         elif not core.seeded[0]:
@@ -268,15 +288,9 @@ class CartPoleEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         core = self._core
-        if core.needs_reset:
-            raise ResetNeeded("Call reset() before step().")
+        if core.needs_reset or self._over:
+            raise EpisodeOver()
         self._action[0] = _single_action(action)
-        if core.beyond[0] == 0:
-            logger.warn(
-                "You are calling 'step()' even though this environment has already returned "
-                "terminated = True. You should always call 'reset()' once you receive 'terminated = True' "
-                "-- any further steps are undefined behavior."
-            )
         bounds = core.reset_bounds
         _step_kernel(
             core.physics,
@@ -295,6 +309,7 @@ class CartPoleEnv(gym.Env):
             core.final_obs,
             core.done_idx,
         )
+        self._over = bool(self._terminated[0] or self._truncated[0])
         return (
             self._obs[0].copy(),
             float(self._reward[0]),
@@ -322,9 +337,11 @@ class CartPoleEnv(gym.Env):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._core.set_state(state)
+        self._over = False
 
     def set_physics_state(self, state: Any, elapsed_steps: int | None = 0) -> np.ndarray:
         """Place the env at ``state = (x, x_dot, theta, theta_dot)`` and return its float32 observation."""
+        self._over = False
         return self._core.set_physics_state(
             np.reshape(np.asarray(state, dtype=np.float64), (1, 4)), elapsed_steps
         )[0]

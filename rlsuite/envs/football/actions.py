@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.envs.inputs import discrete_action
+
 ACTION_NAMES = (
     "idle",
     "left",
@@ -94,17 +96,8 @@ def global_state(agent_obs: np.ndarray) -> np.ndarray:
 
 
 def check_action(agent: str, action: Any) -> int:
-    """One agent's action as an int in [0, 19); a clear error otherwise."""
-    try:
-        value = int(action)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"agent {agent!r}: action {action!r} is not an integer in [0, {N_ACTIONS})"
-        ) from None
-    if value != action or not 0 <= value < N_ACTIONS:
-        names = ", ".join(f"{i} {n}" for i, n in enumerate(ACTION_NAMES))
-        raise ValueError(f"agent {agent!r}: action {action!r} is outside [0, {N_ACTIONS}); accepted: {names}")
-    return value
+    """One agent's action as an int in [0, 19); a clear error otherwise (strings, floats, bools too)."""
+    return discrete_action(agent, action, N_ACTIONS, ACTION_NAMES)
 
 
 def agent_names(n_agents: int) -> list[str]:

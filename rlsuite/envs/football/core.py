@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
+from rlsuite.envs.batched import rand_int
 from rlsuite.envs.football import params as pr
 from rlsuite.envs.football.actions import CHECKPOINT_REWARD, NUM_CHECKPOINTS, SHORT_PASS
 from rlsuite.envs.football.ai import ai_carrier_clears, ai_desired
@@ -77,7 +78,7 @@ START_OWNER_RADIUS = 0.03
 
 
 @njit(cache=True)
-def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, b, prm):
+def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, b, prm):
     n_agents = agents.shape[1]
     owner, owner_d = -1, START_OWNER_RADIUS
     for p in range(2 * TEAM):
@@ -102,6 +103,12 @@ def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, star
     game[b, G_PREV_TEAM] = -1 if owner < 0 else 0
     game[b, G_TOUCH_TEAM] = -1 if owner < 0 else 0
     game[b, G_MODE] = start_mode
+    max_delay = int(prm[pr.START_CONTROL_DELAY])
+    if owner < 0 and max_delay > 0:  # a free ball: nobody may control it for 0..max_delay more steps
+        delay = rand_int(rng, b, max_delay + 1)
+        if delay > 0:  # a cooldown of c steps blocks control in the first c - 1 steps
+            for p in range(2 * TEAM):
+                players[b, p, P_COOL] = delay + 1.0
     chosen = np.zeros(TEAM, dtype=np.bool_)
     for _ in range(n_agents):  # the N left players nearest the ball, keeper last
         best, best_d = -1, 1e9
@@ -121,10 +128,10 @@ def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, star
 
 
 @njit(cache=True)
-def reset_kernel(mask, players, ball, game, agents, exists, roles, home, home_ball, start_mode, prm):
+def reset_kernel(mask, players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, prm):
     for b in range(mask.shape[0]):
         if mask[b]:
-            _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, b, prm)
+            _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, b, prm)
 
 
 @njit(cache=True)

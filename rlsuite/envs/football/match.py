@@ -117,6 +117,7 @@ class Matches:
             self.home,
             self.home_ball,
             self.scenario.start_mode,
+            self.streams.rng,
             self.params,
         )
 

@@ -75,6 +75,10 @@ class Physics:
     defender_speed: float = 0.6  # AI defenders' speed as a fraction of the running speed at difficulty 0 ...
     defender_speed_difficulty: float = 0.4  # ... plus this times the difficulty (measured: the engine's
     # defender closes down a carrier at ~0.006-0.008 per step and then jockeys in front of him)
+    # episode start
+    start_control_delay: float = 2.0  # a free ball at kick-off stays free for 0..this many extra steps,
+    # drawn from the match's seeded stream (the engine's nearest player controls it after 0-3 steps,
+    # varying with its random seed; without the delay the simulator's takes 0-1)
 
     def to_array(self, difficulty: float) -> np.ndarray:
         values = asdict(self)
@@ -151,5 +155,6 @@ _NAMES = [f.name for f in fields(Physics)]
     RIGHT_DIFFICULTY,
     DEFENDER_SPEED,
     DEFENDER_SPEED_DIFFICULTY,
+    START_CONTROL_DELAY,
 ) = range(len(_NAMES))
-assert _NAMES[DEFENDER_SPEED_DIFFICULTY] == "defender_speed_difficulty" and len(_NAMES) == 49
+assert _NAMES[START_CONTROL_DELAY] == "start_control_delay" and len(_NAMES) == 50

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
@@ -25,8 +26,11 @@ from pettingzoo import ParallelEnv
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE, agent_names, check_action
 from rlsuite.envs.football.match import Matches
 from rlsuite.envs.football.scenarios import Scenario
+from rlsuite.envs.human_window import RENDER_MODES, ModeRenderer, check_render_mode
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 _ALL_ACTIONS = np.ones(N_ACTIONS, dtype=np.int8)
+RENDER_FPS = 10  # the engine's 10 steps per second of game time
 
 
 def team_spaces(names: list[str], state_len: int) -> tuple[dict, dict, spaces.Box]:
@@ -44,7 +48,8 @@ class GRFSimParallelEnv(ParallelEnv):
 
     metadata: ClassVar[dict[str, Any]] = {
         "name": "rlsuite_grfsim_v0",
-        "render_modes": [],
+        "render_modes": RENDER_MODES,
+        "render_fps": RENDER_FPS,
         "is_parallelizable": True,
     }
 
@@ -57,11 +62,8 @@ class GRFSimParallelEnv(ParallelEnv):
         seed: int | None = None,
         **match_kwargs: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(
-                f"render_mode={render_mode!r}; the football simulator does not render (accepted: None)"
-            )
-        self.render_mode = None
+        self.render_mode = check_render_mode(render_mode)
+        self._renderer: ModeRenderer | None = None
         self.match = Matches(scenario, 1, n_agents=n_agents, rewards=rewards, **match_kwargs)
         self.scenario = self.match.scenario
         self.episode_limit = self.match.episode_limit
@@ -80,7 +82,8 @@ class GRFSimParallelEnv(ParallelEnv):
         return self.action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self.match.streams.seed_for_reset(seed, self._default_seed)
+        check_reset_options(options)
+        self.match.streams.seed_for_reset(check_reset_seed(seed), self._default_seed)
         self.match.reset(np.ones(1, dtype=np.bool_))
         self.agents = list(self.possible_agents)
         self._obs = self.match.obs()
@@ -89,7 +92,7 @@ class GRFSimParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
+            raise EpisodeOver()
         joint = np.zeros((1, len(self.possible_agents)), dtype=np.int64)
         for k, agent in enumerate(self.possible_agents):
             if agent not in actions:
@@ -115,8 +118,22 @@ class GRFSimParallelEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         return self.match.state(self._obs)[0]
 
-    def render(self) -> None:
-        return None
+    def render(self) -> np.ndarray | None:
+        """A top-down frame (``"rgb_array"``: ``uint8 (H, W, 3)``) or a window (``"human"``: None)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
+            return None
+        if self._renderer is None:
+            from rlsuite.envs.football.render import render_match_frame
+
+            caption = f"GRFSim {self.scenario.name}"
+            self._renderer = ModeRenderer(
+                self.render_mode, lambda: render_match_frame(self.match, 0), caption, RENDER_FPS
+            )
+        return self._renderer.render()
 
     def close(self) -> None:
         self.agents = []
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

@@ -39,6 +39,7 @@ from rlsuite.envs.football.actions import (
 )
 from rlsuite.envs.football.pettingzoo_env import team_spaces
 from rlsuite.envs.football.scenarios import check_agent_count, get_scenario
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 INSTALL_HINT = (
     "the real Google Research Football engine is not installed: run scripts/install_football.sh "
@@ -116,6 +117,8 @@ class GRFParallelEnv(ParallelEnv):
         self._env_seed = seed
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options)
+        seed = check_reset_seed(seed)
         if seed is None and self._env is None:
             seed = self._seed
         if self._env is None or (seed is not None and seed != self._env_seed):
@@ -126,7 +129,7 @@ class GRFParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
+            raise EpisodeOver()
         missing = [a for a in self.possible_agents if a not in actions]
         if missing:
             raise ValueError(f"no action for agents {missing}; agents: {self.agents}")

@@ -1,13 +1,10 @@
-"""Top-down frames of the football simulator: the pitch, both teams, the ball, the score.
+"""Top-down frames of the football simulator (``render_mode="rgb_array"``, and the ``"human"`` window).
 
->>> from rlsuite.envs.football.render import render_frame
->>> frame = render_frame(env.match, 0)  # doctest: +SKIP   (a GRFSimVectorEnv's matches)
-
-A frame shows the pitch (x in [-1, 1] left to right, y in [-0.42, 0.42] top to bottom, as the engine
-has it) with its lines, penalty boxes and goals; the left team (the one the agents play) as yellow
-discs, the controlled players ringed and numbered by agent; the right team red, goalkeepers darker; the
-ball white with a shadow that grows with its height, its owner ringed white; and a header with the
-scenario, step, score and game mode. Pure numpy + Pillow with Pillow's built-in font: deterministic.
+The pitch is the engine's: x in [-1, 1] (the left team attacks +x), y in [-0.42, 0.42] with "top" at -y,
+goals 0.044 either side of y = 0. Left players are blue discs, right players red, keepers darker; a yellow
+ring and the agent's number mark the controlled players; the ball is white, its shadow on the ground and
+the ball drawn higher with its height z; a ring marks the carrier. The header shows the scenario, the step,
+the score and the game mode.
 """
 
 from __future__ import annotations
@@ -27,6 +24,8 @@ from rlsuite.envs.football.physics import (
     G_SCORE_R,
     G_STEPS,
     GOAL_Y,
+    P_FX,
+    P_FY,
     P_X,
     P_Y,
     PITCH_X,
@@ -35,24 +34,20 @@ from rlsuite.envs.football.physics import (
 )
 from rlsuite.envs.football.scenarios import GAME_MODE_NAMES, GK
 
-GRASS = (46, 125, 50)
-GRASS_STRIPE = (56, 138, 60)
-LINE = (235, 240, 235)
-LEFT_COLOR = (250, 210, 40)
-LEFT_KEEPER = (190, 150, 20)
-RIGHT_COLOR = (210, 45, 45)
-RIGHT_KEEPER = (140, 25, 25)
-RIM = (20, 20, 20)
-CONTROLLED_RIM = (30, 90, 255)
-BALL = (255, 255, 255)
-SHADOW = (20, 60, 25)
-HEADER = (28, 30, 36)
-TEXT = (235, 235, 235)
-HEADER_HEIGHT = 18
-MARGIN = 0.08  # pitch units around the lines (goals stick out into it)
-PLAYER_RADIUS = 0.02
-BALL_RADIUS = 0.011
-REST_HEIGHT = 0.11  # a resting ball's z
+SCALE = 240  # pixels per pitch unit
+MARGIN = 24  # pixels around the pitch
+HEADER = 16  # pixels of the text line on top
+GRASS, LINES, GOAL = (46, 125, 50), (235, 245, 235), (250, 250, 250)
+LEFT, LEFT_KEEPER, RIGHT, RIGHT_KEEPER = (40, 90, 220), (20, 50, 140), (215, 50, 45), (140, 25, 20)
+AGENT_RING, BALL, SHADOW, TEXT, BACKGROUND = (
+    (250, 215, 0),
+    (255, 255, 255),
+    (25, 70, 30),
+    (240, 240, 240),
+    (20, 20, 20),
+)
+PLAYER_RADIUS, BALL_RADIUS = 6, 3
+Z_PIXELS = 4.0  # pixels the ball is drawn above its shadow per unit of height above the ground
 
 
 @cache
@@ -63,85 +58,72 @@ def _font():
     return loader() if loader is not None else ImageFont.load_default()
 
 
-def frame_size(scale: int) -> tuple[int, int]:
-    """``(height, width)`` of a frame at ``scale`` pixels per pitch unit."""
-    width = round((2 * PITCH_X + 2 * MARGIN) * scale)
-    height = round((2 * PITCH_Y + 2 * MARGIN) * scale) + HEADER_HEIGHT
+def frame_size() -> tuple[int, int]:
+    """``(height, width)`` of a frame."""
+    width = int(2 * PITCH_X * SCALE) + 2 * MARGIN
+    height = int(2 * PITCH_Y * SCALE) + 2 * MARGIN + HEADER
     return height, width
 
 
-def _pitch(scale: int):
+def _to_pixels(x: float, y: float) -> tuple[float, float]:
+    return MARGIN + (x + PITCH_X) * SCALE, HEADER + MARGIN + (y + PITCH_Y) * SCALE
+
+
+def _draw_pitch(draw) -> None:
+    x0, y0 = _to_pixels(-PITCH_X, -PITCH_Y)
+    x1, y1 = _to_pixels(PITCH_X, PITCH_Y)
+    draw.rectangle((x0, y0, x1, y1), outline=LINES, width=2)
+    cx, cy = _to_pixels(0.0, 0.0)
+    draw.line((cx, y0, cx, y1), fill=LINES, width=1)
+    r = 0.0915 * SCALE  # centre circle (9.15 m on a 105 m pitch of 2 units)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=LINES, width=1)
+    for side in (-1.0, 1.0):
+        gx = side * PITCH_X
+        bx = _to_pixels(gx - side * 0.3, 0.0)[0]  # penalty box: ~16.5 m deep, ~40 m wide
+        top, bottom = _to_pixels(0.0, -0.24)[1], _to_pixels(0.0, 0.24)[1]
+        left, right = sorted((bx, _to_pixels(gx, 0.0)[0]))
+        draw.rectangle((left, top, right, bottom), outline=LINES, width=1)
+        gpx = _to_pixels(gx, 0.0)[0]
+        g0, g1 = _to_pixels(0.0, -GOAL_Y)[1], _to_pixels(0.0, GOAL_Y)[1]
+        draw.rectangle((gpx - 4 if side > 0 else gpx, g0, gpx if side > 0 else gpx + 4, g1), fill=GOAL)
+
+
+def render_match_frame(match, b: int = 0, caption: str | None = None) -> np.ndarray:
+    """A ``uint8 (H, W, 3)`` top-down frame of match ``b`` of a ``Matches`` batch."""
     from PIL import Image, ImageDraw
 
-    height, width = frame_size(scale)
-    image = Image.new("RGB", (width, height), GRASS)
+    height, width = frame_size()
+    image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    stripes = 10
-    for k in range(0, stripes, 2):  # mowing stripes
-        x0 = round((MARGIN + k * 2 * PITCH_X / stripes) * scale)
-        x1 = round((MARGIN + (k + 1) * 2 * PITCH_X / stripes) * scale)
-        draw.rectangle((x0, HEADER_HEIGHT, x1, height), fill=GRASS_STRIPE)
-
-    def px(x: float, y: float) -> tuple[float, float]:
-        return (x + PITCH_X + MARGIN) * scale, (y + PITCH_Y + MARGIN) * scale + HEADER_HEIGHT
-
-    line = max(1, scale // 120)
-    draw.rectangle((*px(-PITCH_X, -PITCH_Y), *px(PITCH_X, PITCH_Y)), outline=LINE, width=line)
-    draw.line((*px(0, -PITCH_Y), *px(0, PITCH_Y)), fill=LINE, width=line)
-    centre, r = px(0, 0), 0.09 * scale
-    draw.ellipse((centre[0] - r, centre[1] - r, centre[0] + r, centre[1] + r), outline=LINE, width=line)
-    for side in (-1, 1):  # penalty boxes and goals
-        box_x = side * (PITCH_X - 0.16)
-        draw.rectangle(
-            (*px(min(box_x, side * PITCH_X), -0.24), *px(max(box_x, side * PITCH_X), 0.24)),
-            outline=LINE,
-            width=line,
-        )
-        goal_x = side * (PITCH_X + 0.03)
-        x0, x1 = sorted((side * PITCH_X, goal_x))
-        draw.rectangle((*px(x0, -GOAL_Y), *px(x1, GOAL_Y)), outline=LINE, width=line, fill=(200, 200, 200))
-    return image, px
-
-
-def render_frame(match, b: int = 0, scale: int = 320, caption: str | None = None) -> np.ndarray:
-    """An RGB frame ``uint8 [H, W, 3]`` of match ``b`` of a :class:`~rlsuite.envs.football.match.Matches`."""
-    from PIL import ImageDraw
-
-    if scale < 40:
-        raise ValueError(f"scale must be >= 40 pixels per pitch unit, got {scale}")
-    image, px = _pitch(scale)
-    draw = ImageDraw.Draw(image)
+    draw.rectangle((MARGIN // 2, HEADER + MARGIN // 2, width - MARGIN // 2, height - MARGIN // 2), fill=GRASS)
+    _draw_pitch(draw)
     players, ball, game = match.players[b], match.ball[b], match.game[b]
-    controlled = {int(slot): k for k, slot in enumerate(match.agents[b, :, A_PLAYER])}
+    agents = {int(p): k for k, p in enumerate(match.agents[b, :, A_PLAYER])}
     owner = int(game[G_OWNER])
-    radius = max(5.0, PLAYER_RADIUS * scale)
-    for slot in np.flatnonzero(match.exists):
-        x, y = px(players[slot, P_X], players[slot, P_Y])
-        keeper = match.roles[slot] == GK
-        left = slot < TEAM
-        fill = (LEFT_KEEPER if keeper else LEFT_COLOR) if left else (RIGHT_KEEPER if keeper else RIGHT_COLOR)
-        rim = CONTROLLED_RIM if slot in controlled else RIM
-        width = 2 if slot in controlled else 1
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill, outline=rim, width=width)
-        if slot in controlled:
-            draw.text((x + radius, y - 2 * radius - 4), str(controlled[slot]), fill=TEXT, font=_font())
-        if slot == owner:
-            ring = radius + max(2, scale // 60)
-            draw.ellipse((x - ring, y - ring, x + ring, y + ring), outline=BALL, width=1)
-    bx, by = px(ball[B_X], ball[B_Y])
-    lift = max(0.0, float(ball[B_Z]) - REST_HEIGHT)
-    r = BALL_RADIUS * scale
-    shadow = r * (1.0 + 2.0 * lift)
-    draw.ellipse((bx - shadow, by - shadow * 0.6 + 2, bx + shadow, by + shadow * 0.6 + 2), fill=SHADOW)
-    lifted = by - lift * 0.25 * scale  # a high ball is drawn above its shadow
-    draw.ellipse((bx - r, lifted - r, bx + r, lifted + r), fill=BALL, outline=RIM)
-    mode = GAME_MODE_NAMES[int(game[G_MODE])] if 0 <= int(game[G_MODE]) < len(GAME_MODE_NAMES) else "?"
-    header = (
-        f"{match.scenario.name}  step {int(game[G_STEPS])}  "
+    for p in np.flatnonzero(match.exists):
+        x, y = _to_pixels(players[p, P_X], players[p, P_Y])
+        keeper = match.roles[p] == GK
+        colour = (LEFT_KEEPER if keeper else LEFT) if p < TEAM else (RIGHT_KEEPER if keeper else RIGHT)
+        r = PLAYER_RADIUS
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+        fx, fy = players[p, P_FX], players[p, P_FY]
+        draw.line((x, y, x + fx * (r + 3), y + fy * (r + 3)), fill=TEXT, width=1)  # facing
+        if p in agents:
+            draw.ellipse((x - r - 2, y - r - 2, x + r + 2, y + r + 2), outline=AGENT_RING, width=2)
+            draw.text((x + r + 2, y - r - 8), str(agents[p]), fill=AGENT_RING, font=_font())
+        if p == owner:
+            draw.ellipse((x - r - 4, y - r - 4, x + r + 4, y + r + 4), outline=BALL, width=1)
+    bx, by = _to_pixels(ball[B_X], ball[B_Y])
+    lift = max(float(ball[B_Z]) - match.physics.ball_radius, 0.0) * Z_PIXELS
+    br = BALL_RADIUS
+    draw.ellipse((bx - br, by - br, bx + br, by + br), fill=SHADOW)
+    draw.ellipse((bx - br, by - br - lift, bx + br, by + br - lift), fill=BALL, outline=(0, 0, 0))
+    mode = GAME_MODE_NAMES[int(game[G_MODE])] if 0 <= game[G_MODE] < len(GAME_MODE_NAMES) else "?"
+    text = (
+        f"{match.scenario.name}  step {int(game[G_STEPS])}/{match.episode_limit}  "
         f"score {int(game[G_SCORE_L])}-{int(game[G_SCORE_R])}  {mode}"
     )
     if caption:
-        header += f"  {caption}"
-    draw.rectangle((0, 0, image.width, HEADER_HEIGHT - 1), fill=HEADER)
-    draw.text((4, 3), header, fill=TEXT, font=_font())
-    return np.asarray(image)
+        text += f"  {caption}"
+    draw.text((4, 3), text, fill=TEXT, font=_font())
+    return np.asarray(image, dtype=np.uint8).copy()

@@ -24,6 +24,7 @@ from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_res
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
 from rlsuite.envs.football.match import Matches
 from rlsuite.envs.football.scenarios import Scenario
+from rlsuite.envs.inputs import check_reset_options
 
 
 class GRFSimVectorEnv:
@@ -68,7 +69,7 @@ class GRFSimVectorEnv:
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all matches (or those in ``options["reset_mask"]``). ``seed=s`` seeds match ``i`` with
         ``s + i``; a list gives one seed (or None) per match."""
-        mask = pop_reset_mask(dict(options or {}), self.num_envs)
+        mask = pop_reset_mask(check_reset_options(options), self.num_envs)
         self.match.streams.seed_for_reset(seed, self._seed)
         self.match.reset(mask)
         self._started = True
@@ -108,9 +109,9 @@ class GRFSimVectorEnv:
 
     def render_frame(self, index: int = 0) -> np.ndarray:
         """A top-down RGB frame of match ``index`` (:mod:`rlsuite.envs.football.render`)."""
-        from rlsuite.envs.football.render import render_frame
+        from rlsuite.envs.football.render import render_match_frame
 
-        return render_frame(self.match, index)
+        return render_match_frame(self.match, index)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """All matches' state for checkpoints (``set_state`` restores it, random streams included)."""

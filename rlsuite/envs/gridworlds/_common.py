@@ -26,6 +26,7 @@ from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world mod
     EnvStreams,
     as_action_array,
     check_positive_int,
+    check_random_stream,
     check_seed,
     mix64,
     pop_reset_mask,
@@ -34,6 +35,7 @@ from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world mod
     same_step_infos,
     seed_vector_reset,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 RENDER_MODES = ["ansi", "text", "rgb_array"]
 
@@ -65,6 +67,8 @@ class GridCore(EnvStreams):
     num_actions: int
     obs_shape: tuple[int, ...]
     obs_dtype: type = np.uint8
+    #: The Python type of a single env's reward (Gymnasium's Taxi gives ints).
+    reward_type: type = float
     state_keys: tuple[str, ...] = ()
     world_keys: tuple[str, ...] = ()
 
@@ -189,7 +193,7 @@ class GridVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every env (or those in ``options["reset_mask"]``); ``seed`` as in ``SyncVectorEnv``."""
         core = self._core
-        options = dict(options) if options else {}
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, self.num_envs)
         seed_vector_reset(self, core, seed, mask)
         obs = core.reset(mask, options)
@@ -251,6 +255,7 @@ class GridEnv(gym.Env):
         self.observation_space = obs_space
         self.action_space = spaces.Discrete(core.num_actions)
         self._action = np.zeros(1, dtype=np.int64)
+        self._over = True  # an ended (or not yet started) episode: step() raises EpisodeOver
 
     def _single_obs(self, obs: np.ndarray) -> Any:
         return int(obs[0]) if obs.ndim == 1 else obs[0]
@@ -258,16 +263,32 @@ class GridEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        super().reset(seed=seed)
+        options = check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         core = self._core
         if seed is not None:
             core.seed([seed], 0)
         elif not core.seeded[0]:
             core.seed([None], self.np_random_seed)
-        obs = core.reset(np.ones(1, dtype=np.bool_), dict(options or {}))
+        obs = core.reset(np.ones(1, dtype=np.bool_), options)
+        self._over = False
         return self._single_obs(obs), core.single_info(0)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        self._check_running()
+        self._action[0] = self._action_int(action)
+        obs, rewards, terminated, truncated, _ = self._core.step(self._action, False)
+        info = self._core.single_info(0)
+        reward = self._core.reward_type(rewards[0])
+        self._over = bool(terminated[0] or truncated[0])
+        return self._single_obs(obs), reward, bool(terminated[0]), bool(truncated[0]), info
+
+    def _check_running(self) -> None:
+        if self._core.needs_reset or self._over:
+            raise EpisodeOver()
+
+    def _action_int(self, action: Any) -> int:
+        """``action`` as a Python int; a ``ValueError`` for a non-integer (range checks are the core's)."""
         if isinstance(action, np.ndarray):
             if action.shape not in ((), (1,)) or action.dtype.kind not in "iu":
                 raise ValueError(
@@ -276,10 +297,7 @@ class GridEnv(gym.Env):
             action = action.reshape(-1)[0]
         elif isinstance(action, bool) or not isinstance(action, (int, np.integer)):
             raise ValueError(f"invalid action {action!r} of type {type(action).__name__}: expected an int")
-        self._action[0] = int(action)
-        obs, rewards, terminated, truncated, _ = self._core.step(self._action, False)
-        info = self._core.single_info(0)
-        return self._single_obs(obs), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), info
+        return int(action)
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -302,3 +320,4 @@ class GridEnv(gym.Env):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._core.set_state(state)
+        self._over = False

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces, utils
+from gymnasium.envs.toy_text.utils import categorical_sample
+from gymnasium.error import ResetNeeded
 from numba import njit
 
 from rlsuite.envs.gridworlds._common import (
@@ -27,9 +30,11 @@ from rlsuite.envs.gridworlds._common import (
     GridEnv,
     GridVectorEnv,
     check_positive_int,
+    check_random_stream,
     rand_float,
     rand_int,
 )
+from rlsuite.envs.inputs import check_reset_options, check_reset_seed
 
 __all__ = [
     "ACTION_NAMES",
@@ -160,6 +165,10 @@ MASKS = np.stack([action_mask(s) for s in range(NUM_STATES)])
 INITIAL_STATES = np.array(
     [s for s in range(NUM_STATES) if decode(s)[2] < 4 and decode(s)[2] != decode(s)[3]], dtype=np.int64
 )
+#: Gymnasium's ``initial_state_distrib``: uniform over the initial states, built as Gymnasium builds it.
+INITIAL_DISTRIBUTION = np.zeros(NUM_STATES)
+INITIAL_DISTRIBUTION[INITIAL_STATES] += 1
+INITIAL_DISTRIBUTION /= INITIAL_DISTRIBUTION.sum()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -246,6 +255,7 @@ class TaxiCore(GridCore):
     """The encoded states of ``n`` taxis, their fickle flags and counters, on table-driven kernels."""
 
     num_actions = 6
+    reward_type = int  # Gymnasium's Taxi rewards are ints (-1, 20, -10)
     state_keys = ("s", "fickle_step", "steps", "last_action")
     world_keys = ("s",)
 
@@ -302,6 +312,27 @@ class TaxiCore(GridCore):
         if ndone and autoreset:
             self._encode(self.final_states[:ndone], self.final_obs[:ndone])
         return ndone
+
+    def step_drawing_from(self, action: int, rng: np.random.Generator) -> tuple[int, bool, bool]:
+        """Env 0's step with Gymnasium's ``TaxiEnv.step`` draws on ``rng`` (one ``categorical_sample`` per
+        step, ``rng.choice`` for a fickle destination); returns ``(reward, terminated, truncated)``."""
+        if self.needs_reset:
+            raise ResetNeeded("Call reset() before step().")
+        if not 0 <= action < self.num_actions:
+            raise ValueError(f"invalid action {action!r}: actions are ints in [0, {self.num_actions})")
+        nxt, prob, rew, term, count = self.tables
+        st = int(self.s[0])
+        k = int(categorical_sample(prob[st, action, : count[st, action]], rng))
+        ns = int(nxt[st, action, k])
+        if self.fickle and self.fickle_step[0] and (st // 4) % 5 == 4 and ns // 20 != st // 20:
+            self.fickle_step[0] = False
+            ns = ns - ns % 4 + int(rng.choice([d for d in range(4) if d != st % 4]))
+        self.s[0], self.last_action[0] = ns, action
+        self.steps[0] += 1
+        self.info["action_mask"][0] = MASKS[ns]
+        self.info["is_success"][0] = term[st, action, k]
+        self.info["prob"][0] = prob[st, action, k]
+        return int(rew[st, action, k]), bool(term[st, action, k]), bool(self.steps[0] >= self.max_steps)
 
     def render(self, i: int, mode: str) -> Any:
         from rlsuite.envs.gridworlds.render import taxi_rgb
@@ -363,17 +394,57 @@ _DOC_KWARGS = """
 class TaxiVectorEnv(GridVectorEnv):
     __doc__ = "``num_envs`` taxis on one numba core (same-step autoreset).\n" + _DOC_KWARGS
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
+    def __init__(
+        self, num_envs: int = 1, render_mode: str | None = None, random_stream: str = "core", **kwargs: Any
+    ):
+        check_random_stream(random_stream, single_env=False)
         core = TaxiCore(check_positive_int("num_envs", num_envs), **_defaults(**kwargs))
         self._setup(core, _obs_space(core), render_mode)
 
 
 class TaxiEnv(GridEnv):
-    __doc__ = "One taxi on the batched core's kernels.\n" + _DOC_KWARGS
+    __doc__ = (
+        "One taxi on the batched core's kernels.\n"
+        + _DOC_KWARGS
+        + """
+    ``random_stream="gymnasium"`` draws the start state, the fickle flag, rainy outcomes and fickle
+    destinations from ``np_random`` (PCG64) exactly as Gymnasium's ``TaxiEnv`` does, so with
+    ``observation="index"`` the env reproduces ``gymnasium.make("Taxi-v4")`` episode for episode under the
+    same seeds and actions (its info adds ``is_success``). The default ``"core"`` uses the core's
+    splitmix64 stream, shared with the vector env.
+"""
+    )
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any):
+    def __init__(self, render_mode: str | None = None, random_stream: str = "core", **kwargs: Any):
+        self.random_stream = check_random_stream(random_stream, single_env=True)
         core = TaxiCore(1, **_defaults(**kwargs))
         self._setup(core, _obs_space(core), render_mode)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        if self.random_stream == "core":
+            return super().reset(seed=seed, options=options)
+        options = check_reset_options(options)
+        gym.Env.reset(self, seed=check_reset_seed(seed))
+        if options.get("state") is None:  # TaxiEnv.reset's draws: the start state, then the fickle flag
+            options["state"] = int(categorical_sample(INITIAL_DISTRIBUTION, self.np_random))
+        core = self._core
+        obs = core.reset(np.ones(1, dtype=np.bool_), options)
+        core.fickle_step[0] = core.fickle and self.np_random.random() < core.fickle_p
+        self._over = False
+        return self._single_obs(obs), core.single_info(0)
+
+    def step(self, action: Any) -> tuple[Any, int, bool, bool, dict[str, Any]]:
+        if self.random_stream == "core":
+            return super().step(action)
+        core = self._core
+        self._check_running()
+        reward, terminated, truncated = core.step_drawing_from(self._action_int(action), self.np_random)
+        self._over = terminated or truncated
+        obs = np.empty((1, *core.obs_shape), dtype=core.obs_dtype)
+        core._observe(obs)
+        return self._single_obs(obs), reward, terminated, truncated, core.single_info(0)
 
     @property
     def s(self) -> int:

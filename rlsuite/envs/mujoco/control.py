@@ -123,6 +123,9 @@ class InvertedPendulum(Task):
         reward = (~terminated).astype(np.int64)  # int(not terminated)
         return reward, terminated, {"reward_survive": reward.copy()}
 
+    def scalar_types(self):
+        return {"reward": int, "reward_survive": int}  # int(not terminated)
+
     def reset_state(self, rng):
         return self.noisy_state(rng, "uniform")
 
@@ -163,6 +166,9 @@ class InvertedDoublePendulum(Task):
         info = {"reward_survive": alive_bonus, "distance_penalty": -dist_penalty}
         info["velocity_penalty"] = -vel_penalty
         return reward, terminated, info
+
+    def scalar_types(self):
+        return {"reward_survive": type(self.p["healthy_reward"] * 1)}  # healthy_reward * int(not terminated)
 
     def reset_state(self, rng):
         scale = self.p["reset_noise_scale"]

@@ -99,7 +99,20 @@ class MujocoCore:
         self.model = load_model(self.params)
         self.task = cls(self.model, self.params)
         self.n = num_envs
-        self.batch = CBatch(self.model, num_envs, nthread, persistent=cls.rne_post)
+        self._nthread = nthread
+        self._open()
+        self.observation_space, self.action_space = self._spaces()
+        self.steps = np.zeros(num_envs, dtype=np.int64)
+        self.position: np.ndarray | None = None
+        self.rngs: list[np.random.Generator | None] = [None] * num_envs
+        self.needs_reset = True
+
+    def _open(self) -> None:
+        """Create the batch (simulations and thread pool) and bind the live views of its arrays."""
+        # A rendering env keeps each simulation's mjData, so that frames show the data as mj_step leaves it
+        # (kinematics of the last substep's start), which is what Gymnasium's renderer draws.
+        persistent = self.task.rne_post or self.params["render_mode"] is not None
+        self.batch = CBatch(self.model, self.n, self._nthread, persistent=persistent)
         states = {"qpos": mujoco.mjtState.mjSTATE_QPOS, "qvel": mujoco.mjtState.mjSTATE_QVEL}
         states["ctrl"] = mujoco.mjtState.mjSTATE_CTRL
         arrays = {name: self.batch.component(bit) for name, bit in states.items()}
@@ -107,12 +120,14 @@ class MujocoCore:
         arrays["qpos_qvel"] = self.batch.state[:, qpos_start : qpos_start + self.model.nq + self.model.nv]
         if not np.shares_memory(arrays["qpos_qvel"][:, -1], arrays["qvel"][:, -1]):
             raise RuntimeError("unexpected MuJoCo state layout: qvel does not follow qpos")
-        arrays.update({name: self.batch.output(name) for name in cls.outputs})
+        arrays.update({name: self.batch.output(name) for name in self.task.outputs})
         self.arrays = arrays
-        self.observation_space, self.action_space = self._spaces()
-        self.steps = np.zeros(num_envs, dtype=np.int64)
-        self.position: np.ndarray | None = None
-        self.rngs: list[np.random.Generator | None] = [None] * num_envs
+        self.closed = False
+
+    def close(self) -> None:
+        """Free the batch and its threads; the next :meth:`reset` creates a new one."""
+        self.batch.close()
+        self.closed = True
         self.needs_reset = True
 
     def _spaces(self) -> tuple[spaces.Box, spaces.Box]:
@@ -146,6 +161,9 @@ class MujocoCore:
     # -- reset and step -----------------------------------------------------------------------------
     def reset(self, ids: np.ndarray | None) -> dict[str, np.ndarray]:
         """Start new episodes in envs ``ids`` (sorted; ``None``: all); return their reset infos."""
+        if self.closed:
+            self._open()
+            ids = None  # a new batch: every env starts over
         idx = np.arange(self.n) if ids is None else ids
         sims = None if ids is None else ids.astype(np.int32)
         self.batch.reset(sims)

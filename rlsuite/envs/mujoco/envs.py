@@ -22,11 +22,11 @@ from gymnasium.vector.utils import batch_space
 
 from rlsuite.envs.batched import (
     check_positive_int,
-    check_seed,
     pop_reset_mask,
     same_step_infos,
     warn_render_without_mode,
 )
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed, check_vector_seed
 from rlsuite.envs.mujoco.core import TASKS, MujocoCore, default_nthread
 from rlsuite.envs.mujoco.render import FrameRenderer
 
@@ -120,8 +120,11 @@ class MujocoVectorEnv(VectorEnv):
         list gives one seed (or ``None``) per env.
         """
         n = self.num_envs
-        options = dict(options) if options else {}
+        options = check_reset_options(options)
         mask = pop_reset_mask(options, n)
+        if self._core.closed:  # reopened after close(): every env starts over
+            mask = np.ones(n, dtype=np.bool_)
+            self.closed = False
         self._seed(seed, mask)
         info = self._core.reset(None if mask.all() else np.flatnonzero(mask))
         infos: dict[str, Any] = {}
@@ -133,18 +136,12 @@ class MujocoVectorEnv(VectorEnv):
 
     def _seed(self, seed: Any, mask: np.ndarray) -> None:
         n = self.num_envs
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            VectorEnv.reset(self, seed=check_seed(seed))
-            seeds: list[int | None] = [int(seed) + i for i in range(n)]
-        elif seed is None:
-            seeds = [None] * n
+        seed = check_vector_seed(seed, n)
+        if isinstance(seed, int):
+            VectorEnv.reset(self, seed=seed)
+            seeds: list[int | None] = [seed + i for i in range(n)]
         else:
-            seeds = [None if s is None else check_seed(s) for s in seed]
-            if len(seeds) != n:
-                raise ValueError(
-                    f"If seeds are passed as a list the length must match num_envs={n} "
-                    f"but got length={len(seeds)}."
-                )
+            seeds = [None] * n if seed is None else seed
         self._core.seed([s if m else None for s, m in zip(seeds, mask)])
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -196,9 +193,11 @@ class MujocoVectorEnv(VectorEnv):
         return self._renderer.render(self._core.batch, 0)
 
     def close_extras(self, **kwargs: Any) -> None:
+        """Free the renderer, the simulations and their threads; a later ``reset()`` builds them again (the
+        envs start new episodes), as Gymnasium's ``SyncVectorEnv`` keeps working after ``close()``."""
         if self._renderer is not None:
             self._renderer.close()
-        self._core.batch.close()
+        self._core.close()
 
     # -- checkpointing and test helpers ---------------------------------------------------------------
     @property
@@ -234,7 +233,10 @@ class MujocoEnv(gym.Env):
     Equal to Gymnasium's env under ``TimeLimit`` (truncation at ``max_episode_steps`` is built in):
     ``reset(seed=s)`` installs ``np_random = default_rng(s)`` and draws from it as Gymnasium does, so
     observations, rewards, terminations and infos match Gymnasium's for the same seeds and actions.
-    ``step`` returns a float64 observation, a Python float reward and Python bools.
+    ``step`` returns a float64 observation, Python bools, and the reward and info values with the types
+    Gymnasium's env gives them (``numpy.float64`` mostly; see :meth:`Task.scalar_types`), so Gymnasium's
+    ``check_environments_match`` passes against the original. ``close()`` releases the renderer only, as
+    Gymnasium's does: the env can be stepped, reset and rendered again afterwards.
     """
 
     task_name: ClassVar[str | None] = None
@@ -242,6 +244,10 @@ class MujocoEnv(gym.Env):
 
     def __init__(self, task: str | None = None, **kwargs: Any):
         self._core = MujocoCore(_task_name(self.task_name, task), 1, 1, kwargs, {"nthread": None})
+        scalar_types = self._core.task.scalar_types()
+        self._reward_type = scalar_types.pop("reward", np.float64)
+        self._info_types = scalar_types
+        self._over = True
         self.render_mode = _check_render_mode(self._core.params["render_mode"])
         self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self._core.dt))}
         self.observation_space = self._core.observation_space
@@ -261,19 +267,24 @@ class MujocoEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+        check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         self._core.rngs[0] = self.np_random
+        self._over = False
         info = self._core.reset(None)
         return self._core.observe()[0], {key: value[0] for key, value in info.items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         core = self._core
-        if core.needs_reset:
-            raise ResetNeeded("Call reset() before step().")
+        if core.needs_reset or self._over:
+            raise EpisodeOver()
         a = core.check_actions(action, self.action_space.shape)
         obs, reward, terminated, truncated, info = core.step(a)
+        self._over = bool(terminated[0] or truncated[0])
         info = {key: value[0] for key, value in info.items()}
-        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+        for key, to_type in self._info_types.items():
+            info[key] = to_type(info[key])
+        return obs[0], self._reward_type(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
     def render(self) -> np.ndarray | None:
         """``uint8 (height, width, 3)`` frame when ``render_mode == "rgb_array"`` (``None`` before reset)."""
@@ -285,9 +296,11 @@ class MujocoEnv(gym.Env):
         return self._renderer.render(self._core.batch, 0)
 
     def close(self) -> None:
+        """Release the renderer's GL context (re-created on the next ``render()``), as Gymnasium's
+        ``MujocoEnv.close`` does; the simulation (one batch of one, no threads) lives until the env is
+        collected."""
         if self._renderer is not None:
             self._renderer.close()
-        self._core.batch.close()
 
     def get_state(self) -> dict[str, np.ndarray]:
         """As ``MujocoVectorEnv.get_state`` (leading env axis of length 1)."""
@@ -296,10 +309,12 @@ class MujocoEnv(gym.Env):
     def set_state(self, state: dict[str, Any]) -> None:
         self._core.set_state(state)
         self._np_random = self._core.rngs[0]
+        self._over = False
 
     def set_physics_state(self, qpos: Any, qvel: Any, elapsed_steps: int | None = 0) -> np.ndarray:
         """Gymnasium's ``set_state(qpos, qvel)``; returns the observation."""
         nq, nv = self._core.model.nq, self._core.model.nv
+        self._over = False
         qpos = np.reshape(np.asarray(qpos, dtype=np.float64), (1, nq))
         return self._core.set_physics_state(
             qpos, np.reshape(np.asarray(qvel, np.float64), (1, nv)), elapsed_steps

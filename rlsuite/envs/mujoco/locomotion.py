@@ -107,6 +107,11 @@ class Hopper(Task):
         info["reward_survive"] = healthy_reward
         return reward, terminated, info
 
+    def scalar_types(self):
+        # Gymnasium's Hopper.is_healthy is a Python bool (``all(...)``), so ``is_healthy * healthy_reward``
+        # has the weight's Python type; Walker2d's is a numpy bool (float64), hence its override.
+        return {"reward_survive": type(True * self.p["healthy_reward"])}
+
     def reset_state(self, rng):
         return self.noisy_state(rng, "uniform")
 
@@ -140,6 +145,9 @@ class Walker2d(Hopper):
         qpos = f["qpos"]
         healthy_z = between(qpos[:, 1], self.p["healthy_z_range"])
         return healthy_z & between(qpos[:, 2], self.p["healthy_angle_range"])
+
+    def scalar_types(self):
+        return {}  # numpy bool * healthy_reward: numpy float64, as the core's values
 
 
 class Swimmer(Task):

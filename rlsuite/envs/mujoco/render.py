@@ -3,7 +3,8 @@
 Gymnasium's ``MujocoRenderer`` renders from the free camera unless ``camera_id``/``camera_name`` names a
 model camera; the free camera starts at the median of the geoms' positions at the first render, at the
 model's extent as distance, and then takes the task's ``default_camera_config``. The same is done here
-with ``mujoco.Renderer`` on an ``MjData`` filled from the batch (``mjb_getData`` + ``mj_forward``).
+with ``mujoco.Renderer`` on an ``MjData`` filled from the batch (``mjb_getData``; a rendering env's batch
+keeps whole ``mjData``s, so the frame shows them as ``mj_step`` leaves them, exactly as Gymnasium draws them).
 Headless machines need ``MUJOCO_GL=egl`` (or ``osmesa``).
 """
 
@@ -36,7 +37,8 @@ class FrameRenderer:
     def render(self, batch: CBatch, sim: int = 0) -> np.ndarray:
         """A ``uint8 (height, width, 3)`` frame of simulation ``sim``'s current state."""
         batch.get_data(sim, self.data)
-        mujoco.mj_forward(self.model, self.data)
+        if not batch.persistent:  # only the state was kept: recompute the kinematics
+            mujoco.mj_forward(self.model, self.data)
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self.model, self.height, self.width, self.max_geom)
             self._camera = self._make_camera()

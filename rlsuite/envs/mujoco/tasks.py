@@ -101,6 +101,12 @@ class Task:
         """``_get_reset_info``, one value per env of ``f``."""
         return {}
 
+    def scalar_types(self) -> dict[str, Callable[[Any], Any]]:
+        """The Python types Gymnasium's single env gives ``step``'s reward (key ``"reward"``) and info values
+        where they are not ``numpy.float64`` (e.g. Hopper's ``reward_survive`` is ``bool * float``, a Python
+        ``float``); the single env converts its values so that they compare equal *and* of the same type."""
+        return {}
+
     # -- helpers shared by the task definitions -------------------------------------------------------
     def noisy_state(self, rng: np.random.Generator, qvel_noise: str) -> tuple[np.ndarray, np.ndarray]:
         """``init_qpos + U(-s, s)`` and ``init_qvel + U(-s, s)`` or ``init_qvel + s * N(0, 1)``."""

@@ -22,9 +22,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed, check_vector_seed
 from rlsuite.envs.reasoning.problem import Problem, Task
 from rlsuite.envs.reasoning.rewards import RewardFn, RewardResult, get_reward
-from rlsuite.envs.reasoning.stream import DEFAULT_TEST_SEED, ProblemStream
+from rlsuite.envs.reasoning.stream import DEFAULT_TEST_SEED, ProblemStream, train_stream_seed
 from rlsuite.envs.reasoning.tasks import make_task
 from rlsuite.envs.reasoning.templates import PromptTemplate, get_template
 
@@ -110,19 +111,23 @@ class ReasoningEnv(_ReasoningCore, gym.Env):
         self.observation_space = self.prompt_space
         self.action_space = self.response_space
         self.problem: Problem | None = None
+        self._over = True
         self._prompt_text = ""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
-        super().reset(seed=seed)
+        check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         if seed is not None or self.stream.rng is None:
-            self.stream.seed(int(self.np_random.integers(2**63)))
+            self.stream.seed(int(self.np_random.integers(2**63)))  # = train_stream_seed(seed) when seeded
         self.problem = self.stream.next()
+        self._over = False
         self._prompt_text = self._prompt(self.problem)
         return self._prompt_text, {"problem": self.problem, "answer": self.problem.answer}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if self.problem is None:
-            raise RuntimeError("call reset() before step()")
+        if self.problem is None or self._over:
+            raise EpisodeOver()
+        self._over = True  # every episode is one step
         result = self.score(action, self.problem)
         info = {
             "correct": bool(result.correct),
@@ -150,8 +155,14 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
 
     ``task``: a task name or :class:`Task` (``task_kwargs`` build it); ``template`` / ``reward``: names or
     objects (None: the task's defaults); ``group_size``: consecutive groups of that many envs share one
-    problem; ``split``: ``"train"`` (seeded stream without held-out questions) or ``"test"`` (the
+    problem; ``split``: ``"train"`` (seeded streams without held-out questions) or ``"test"`` (the
     held-out set of ``test_size`` problems from ``test_seed``, in order, cycling; reset rewinds it).
+
+    Seeding follows Gymnasium's vector convention on the train split: each group draws from its own
+    stream, and ``reset(seed=s)`` gives group ``j`` the stream of a :class:`ReasoningEnv` reset with
+    ``s + j * group_size`` (its first env's index), so with ``group_size=1`` env ``i`` sees exactly the
+    problems ``ReasoningEnv().reset(seed=s + i)`` and its following resets see. A list of seeds gives one
+    per env (a group takes its first env's). The test split is a fixed walk, independent of seeds.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}  # noqa: RUF012
@@ -184,9 +195,15 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
         self.render_mode = None
         self.problems: list[Problem] = []
         self.prompts: tuple[str, ...] = ()
+        self._rngs: list[np.random.Generator] | None = None  # one train stream per group
 
     def _next_batch(self) -> tuple[str, ...]:
-        groups = [self.stream.next() for _ in range(self.num_envs // self.group_size)]
+        if self.split == "test":
+            groups = [self.stream.next() for _ in range(self.num_envs // self.group_size)]
+        else:
+            if self._rngs is None:  # never seeded: fresh entropy, as an unseeded ReasoningEnv
+                self._rngs = [np.random.default_rng() for _ in range(self.num_envs // self.group_size)]
+            groups = [self.stream.draw(rng) for rng in self._rngs]
         self.problems = [p for p in groups for _ in range(self.group_size)]
         self.prompts = self.prompts_for(self.problems)
         return self.prompts
@@ -203,9 +220,21 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[tuple[str, ...], dict]:
-        """A new batch; ``seed`` re-seeds the train stream and rewinds the test split."""
-        if seed is not None or self.stream.rng is None:
-            self.stream.seed(seed)
+        """A new batch; ``seed`` (an int, or one int per env) re-seeds the train streams (see the class
+        docstring) and rewinds the test split; ``None`` continues them."""
+        check_reset_options(options)
+        seed = check_vector_seed(seed, self.num_envs)
+        if seed is not None:
+            leaders = range(0, self.num_envs, self.group_size)
+            seeds = [seed[i] for i in leaders] if isinstance(seed, list) else [seed + i for i in leaders]
+            rngs: list[np.random.Generator | None] = list(self._rngs or [None] * len(seeds))
+            for group, group_seed in enumerate(seeds):  # None in a list keeps that group's stream
+                if group_seed is not None:
+                    rngs[group] = np.random.default_rng(train_stream_seed(group_seed))
+                elif rngs[group] is None:
+                    rngs[group] = np.random.default_rng()
+            self._rngs = rngs
+            self.stream.seed(None)  # rewinds the test split
         return self._next_batch(), self._reset_infos()
 
     def step(
@@ -241,13 +270,40 @@ class ReasoningVectorEnv(_ReasoningCore, gym.vector.VectorEnv):
         return next_prompts, rewards, ones.copy(), np.zeros(self.num_envs, bool), infos
 
     def get_state(self) -> dict[str, Any]:
-        """The problem stream's RNG state, its position in the test split and the current batch."""
-        return {**self.stream.get_state(), "problems": [p.to_dict() for p in self.problems]}
+        """The train streams' RNG states, the position in the test split and the current batch."""
+        rngs = None if self._rngs is None else [rng.bit_generator.state for rng in self._rngs]
+        return {
+            "rngs": rngs,
+            "test_pos": self.stream.test_pos,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         problems = [Problem.from_dict(d) for d in state["problems"]]
         if problems and len(problems) != self.num_envs:
             raise ValueError(f"state holds {len(problems)} problems; this env has num_envs={self.num_envs}")
-        self.stream.set_state(state)
+        self.stream.set_state({"rng": None, "test_pos": state["test_pos"]})
+        self._rngs = _generators(state, self.num_envs // self.group_size)
         self.problems = problems
         self.prompts = self.prompts_for(problems)
+
+
+def _generators(state: dict[str, Any], groups: int) -> list[np.random.Generator] | None:
+    """The per-group generators of a ``get_state`` dict. A state saved before per-group streams holds one
+    ``rng``: each group's stream is then seeded from its draws (a deterministic, not bit-exact, resume)."""
+    if "rngs" not in state:
+        if state.get("rng") is None:
+            return None
+        legacy = np.random.default_rng()
+        legacy.bit_generator.state = state["rng"]
+        return [np.random.default_rng(int(legacy.integers(2**63))) for _ in range(groups)]
+    if state["rngs"] is None:
+        return None
+    if len(state["rngs"]) != groups:
+        raise ValueError(f"state holds {len(state['rngs'])} streams; this env has {groups} groups")
+    rngs = []
+    for saved in state["rngs"]:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = saved
+        rngs.append(rng)
+    return rngs

@@ -16,7 +16,7 @@ import numpy as np
 
 from rlsuite.envs.reasoning.problem import Problem, Task, check_choice
 
-__all__ = ["DEFAULT_TEST_SEED", "SPLITS", "ProblemStream"]
+__all__ = ["DEFAULT_TEST_SEED", "SPLITS", "ProblemStream", "train_stream_seed"]
 
 DEFAULT_TEST_SEED = 12_345_678
 SPLITS = ("train", "test")
@@ -50,6 +50,12 @@ def _held_out_finite(problems: list[Problem], test_size: int | None, test_seed: 
         raise ValueError(f"test_size={test_size} exceeds the {len(distinct)} distinct problems of the file")
     order = np.random.default_rng(test_seed).permutation(len(distinct))[:test_size]
     return [distinct[i] for i in order]
+
+
+def train_stream_seed(seed: int) -> int:
+    """The train-stream seed of an env reset with ``seed``: the first draw of Gymnasium's ``np_random``
+    seeded with ``seed`` (``default_rng(seed)``), as ``ReasoningEnv.reset`` takes it."""
+    return int(np.random.default_rng(seed).integers(2**63))
 
 
 class ProblemStream:
@@ -94,10 +100,14 @@ class ProblemStream:
             return problem
         if self.rng is None:
             self.rng = np.random.default_rng()
+        return self.draw(self.rng)
+
+    def draw(self, rng: np.random.Generator) -> Problem:
+        """A train problem drawn with ``rng`` (never a held-out question)."""
         if self.train_pool is not None:
-            return self.train_pool[int(self.rng.integers(len(self.train_pool)))]
+            return self.train_pool[int(rng.integers(len(self.train_pool)))]
         for _ in range(_MAX_REJECTIONS):
-            problem = self.task.sample(self.rng)
+            problem = self.task.sample(rng)
             if problem.question not in self.held_out_questions:
                 return problem
         raise RuntimeError(f"{_MAX_REJECTIONS} draws of {self.task!r} in a row were all held out")

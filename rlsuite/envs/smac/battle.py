@@ -58,6 +58,8 @@ class SMACOptions:
     episode_limit: int | None = None  # None: the map's limit
 
     def __post_init__(self) -> None:
+        if self.obs_all_health:  # SMAC: "This flag is ignored when obs_all_health == True"
+            object.__setattr__(self, "obs_own_health", True)
         if not isinstance(self.step_mul, int) or self.step_mul < 1:
             raise ValueError(f"step_mul must be a positive int, got {self.step_mul!r}")
         if self.move_amount <= 0:
@@ -127,11 +129,7 @@ def make_layout(spec: MapSpec, options: SMACOptions) -> Layout:
     nf_al = 4 + utb + (1 + sa) * options.obs_all_health + n_actions * options.obs_last_action
     own = utb + (1 + sa) * options.obs_own_health + options.obs_timestep_number
     obs_size = move + n_enemies * nf_en + (n_agents - 1) * nf_al + own
-    if options.obs_instead_of_state:
-        state_size = n_agents * obs_size
-    else:
-        state_size = n_agents * (4 + sa + utb) + n_enemies * (3 + se + utb)
-        state_size += n_agents * n_actions * options.state_last_action + options.state_timestep_number
+    state_size = n_agents * obs_size if options.obs_instead_of_state else unit_state_size(spec, options)
     return Layout(
         n_agents,
         n_enemies,
@@ -144,6 +142,13 @@ def make_layout(spec: MapSpec, options: SMACOptions) -> Layout:
         type_onehot_ids(spec, True),
         type_onehot_ids(spec, False),
     )
+
+
+def unit_state_size(spec: MapSpec, options: SMACOptions) -> int:
+    """The size of SMAC's unit-based state (ally rows, enemy rows, last actions, timestep)."""
+    utb, sa, se = spec.unit_type_bits, spec.shield_bits_ally, spec.shield_bits_enemy
+    size = spec.n_agents * (4 + sa + utb) + spec.n_enemies * (3 + se + utb)
+    return size + spec.n_agents * spec.n_actions * options.state_last_action + options.state_timestep_number
 
 
 PARALLEL_MIN_BATTLES = 32  # battles stepped in parallel threads from this batch size on
@@ -278,6 +283,7 @@ class Battles:
         n = self.num_battles
         out = {
             "reward": np.zeros(n),
+            "battle_reward": np.zeros(n),  # SMAC's reward_battle(): damage and kills, before win and scale
             "end_code": np.zeros(n, dtype=np.int64),
             "timeout": np.zeros(n, dtype=np.bool_),
             "dead_allies": np.zeros(n, dtype=np.int64),
@@ -295,6 +301,7 @@ class Battles:
             self._reward_params,
             self.max_reward,
             out["reward"],
+            out["battle_reward"],
             out["end_code"],
             out["timeout"],
             out["dead_allies"],
@@ -346,13 +353,18 @@ class Battles:
         return out
 
     def state(self, obs: np.ndarray | None = None) -> np.ndarray:
-        lay = self.layout
         if self.options.obs_instead_of_state:
             obs = self.obs() if obs is None else obs
             return obs.reshape(self.num_battles, -1).copy()
-        out = np.zeros((self.num_battles, lay.state_size), dtype=np.float32)
+        return self.unit_state(float(MAP_SIZE), float(MAP_SIZE))
+
+    def unit_state(self, map_x: float, map_y: float, fs: np.ndarray | None = None) -> np.ndarray:
+        """SMAC's unit-based state ``[B, size]`` whatever ``obs_instead_of_state`` (what ``get_state_dict``
+        holds); positions relative to the map centre over ``map_x`` / ``map_y``."""
+        lay = self.layout
+        out = np.zeros((self.num_battles, unit_state_size(self.spec, self.options)), dtype=np.float32)
         observe.global_state(
-            self.fs,
+            self.fs if fs is None else fs,
             self.ist,
             self.table,
             self.last_action,
@@ -366,8 +378,8 @@ class Battles:
             lay.ally_ids,
             lay.enemy_ids,
             self._flags,
-            float(MAP_SIZE),
-            float(MAP_SIZE),
+            map_x,
+            map_y,
             out,
         )
         return out

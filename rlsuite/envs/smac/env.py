@@ -1,4 +1,4 @@
-"""``StarCraft2Env``: SMAC's own interface on the simulator, so PyMARL-style code runs unchanged.
+"""``StarCraft2Env``: oxwhirl/smac's ``StarCraft2Env`` on the simulator, so SMAC-based code runs unchanged.
 
     from rlsuite.envs.smac import StarCraft2Env
     env = StarCraft2Env(map_name="3m", seed=0)
@@ -6,9 +6,11 @@
     env.reset()
     reward, terminated, info = env.step(actions)   # info: battle_won, dead_allies, dead_enemies
 
-Methods and semantics follow oxwhirl/smac ``StarCraft2Env``: a timeout ends the episode
-(``terminated=True``; ``info["episode_limit"]`` only with ``continuing_episode=True``), a chosen
-action must be available, ``get_stats()`` counts battles, wins, draws and timeouts.
+Every public method and attribute of SMAC's ``StarCraft2Env`` (v1.0.0) is here with SMAC's arguments,
+semantics and return types (docs/smac.md lists them and the few documented differences): a timeout ends
+the episode (``terminated=True``; ``info["episode_limit"]`` only with ``continuing_episode=True``), a chosen
+action must be available, ``get_stats()`` counts battles, wins, draws and timeouts; ``agents`` /
+``enemies`` hold unit records (:class:`~rlsuite.envs.smac.records.Unit`) read from the battle's arrays.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.envs.smac import observe
+from rlsuite.envs.inputs import EpisodeOver
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
-from rlsuite.envs.smac.heuristic import smac_heuristic_actions
 from rlsuite.envs.smac.interface import SMACInterface
-from rlsuite.envs.smac.maps import MapSpec
+from rlsuite.envs.smac.maps import MAP_SIZE, MapSpec
+from rlsuite.envs.smac.records import ALLY_MIN_UNIT_TYPE
 
 
 class StarCraft2Env(SMACInterface):
-    """One SMAC battle on the simulator, with SMAC's methods and keyword arguments."""
+    """One SMAC battle on the simulator, with SMAC's methods, attributes and keyword arguments."""
 
     def __init__(
         self, map_name: str | MapSpec = "8m", scenario: Scenario | None = None, **kwargs: Any
@@ -38,18 +40,28 @@ class StarCraft2Env(SMACInterface):
         lay = self._battles.layout
         self.n_agents, self.n_enemies, self.n_actions = lay.n_agents, lay.n_enemies, lay.n_actions
         self.episode_limit = self._battles.episode_limit
-        self.n_actions_no_attack = observe.N_ACTIONS_NO_ATTACK
-        self._episode_steps = 0
-        self._episode_count = 0
-        self._total_steps = 0
-        self.battles_won = self.battles_game = self.timeouts = self.force_restarts = 0
-        self._over = True
-        self._avail: np.ndarray | None = None
-        self._heuristic_targets = np.full(self.n_agents, -1, dtype=np.int64)
+        # SMAC's game-process settings: kept for reference, no process uses them.
+        self.difficulty = str(game_kwargs.get("difficulty", "7"))
+        self.game_version = game_kwargs.get("game_version")
+        self.debug = bool(game_kwargs.get("debug", False))
+        self.replay_dir = game_kwargs.get("replay_dir") or ""
+        self.replay_prefix = game_kwargs.get("replay_prefix") or ""
+        self.window_size = (
+            int(game_kwargs.get("window_size_x", 1920)),
+            int(game_kwargs.get("window_size_y", 1200)),
+        )
+        # The simulator's map: 32 x 32, all of it playable; pathing and (flat) height as [x, y] arrays.
+        self.map_x = self.map_y = MAP_SIZE
+        self.max_distance_x = self.max_distance_y = MAP_SIZE
+        self.pathing_grid = self._battles.grid
+        self.terrain_height = self._battles.height
+        self._min_unit_type = ALLY_MIN_UNIT_TYPE
+        self._init_bookkeeping()
 
     # ----- episode ------------------------------------------------------------------------------
     def reset(self, episode_config: dict | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-        """Start a battle; returns ``(obs, state)`` as SMAC does."""
+        """Start a battle; returns ``(obs, state)`` as SMAC does. The battle's stream is seeded from the
+        ``seed`` argument on the first reset (and after ``full_restart``), else continues."""
         streams = self._battles.streams
         if not streams.seeded[0]:
             if self._seed is None:
@@ -57,29 +69,22 @@ class StarCraft2Env(SMACInterface):
             else:
                 streams.seed([int(self._seed)], 0)
         self._battles.reset(np.ones(1, dtype=np.bool_))
-        self._episode_steps = 0
-        self._over = False
-        self._avail = None
-        self._heuristic_targets[:] = -1
+        self._start_episode()
         return self.get_obs(), self.get_state()
+
+    def full_restart(self) -> None:
+        """SMAC's ``full_restart`` (a new game process there): the next ``reset()`` seeds the battle's stream
+        from ``_seed`` again, as a relaunched game starts from its seed. The current episode is over."""
+        self._battles.streams.seeded[:] = False
+        self.force_restarts += 1
+        self._over = True
 
     def step(self, actions) -> tuple[float, bool, dict[str, Any]]:
         """Apply one action per agent; returns ``(reward, terminated, info)``."""
         if self._over:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
-        actions = np.asarray([int(a) for a in actions], dtype=np.int64)
-        if actions.shape != (self.n_agents,):
-            raise ValueError(f"step expects {self.n_agents} actions (one per agent), got {actions.shape[0]}")
-        avail = self._avail_array()
-        if self.options.heuristic_ai:
-            actions = smac_heuristic_actions(
-                self._battles, self._heuristic_targets, avail[0], self.options.heuristic_rest
-            )
-        else:
-            for a, act in enumerate(actions):
-                if not 0 <= act < self.n_actions or not avail[0, a, act]:
-                    allowed = np.flatnonzero(avail[0, a]).tolist()
-                    raise ValueError(f"Agent {a} cannot perform action {act}; available actions: {allowed}")
+            raise EpisodeOver()
+        actions = self._checked_actions(actions)
+        self._remember_units()
         result = self._battles.step(actions[None, :], np.ones(1, dtype=np.bool_))
         self._avail = None
         self._episode_steps += 1
@@ -87,43 +92,32 @@ class StarCraft2Env(SMACInterface):
         terminated, info = self._record_outcome(result)
         return float(result["reward"][0]), terminated, info
 
-    # ----- observations -------------------------------------------------------------------------
-    def _avail_array(self) -> np.ndarray:
-        if self._avail is None:
-            self._avail = self._battles.avail_actions()
-        return self._avail
-
-    def get_obs(self) -> list[np.ndarray]:
-        obs = self._battles.obs(self._avail_array())[0]
-        return [obs[a] for a in range(self.n_agents)]
-
     def get_state(self) -> np.ndarray:
         return self._battles.state()[0]
 
-    # ----- units (for scripted policies and rendering) -----------------------------------------
-    # ----- SMAC's remaining methods -------------------------------------------------------------
+    def _unit_state_vector(self) -> np.ndarray:
+        return self._battles.unit_state(float(MAP_SIZE), float(MAP_SIZE))[0]
+
+    # ----- process, rendering, checkpoints ------------------------------------------------------------
     def close(self) -> None:
+        """End the episode and close the render window, if any (the env can be reset again)."""
         self._over = True
-
-    def render(self, mode: str = "rgb_array") -> np.ndarray:
-        from rlsuite.envs.smac.render import render_frame
-
-        if mode != "rgb_array":
-            raise ValueError(f"render mode {mode!r} is not supported; accepted: 'rgb_array'")
-        return render_frame(self._battles, 0)
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None
 
     def save_replay(self) -> None:
-        raise NotImplementedError("the simulator writes no SC2 replays; record frames with render() instead")
+        raise NotImplementedError(
+            "the simulator writes no SC2 replays; record frames with render('rgb_array') or "
+            "rlsuite.envs.smac.render.record_episode instead (SC2StarCraft2Env saves real replays)"
+        )
 
-    def full_restart(self) -> None:
-        self.force_restarts += 1
-        self.reset()
-
-    def get_state_dict(self) -> dict[str, np.ndarray]:
-        """The battle's full state (for checkpoints); ``set_state_dict`` restores it."""
+    def get_battle_state(self) -> dict[str, np.ndarray]:
+        """The battle's full state (for checkpoints, random stream included); ``set_battle_state``
+        restores it."""
         return self._battles.get_state()
 
-    def set_state_dict(self, state: dict[str, np.ndarray]) -> None:
+    def set_battle_state(self, state: dict[str, np.ndarray]) -> None:
         self._battles.set_state(state)
         self._avail = None
         self._over = False

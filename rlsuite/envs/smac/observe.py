@@ -348,13 +348,15 @@ def battle_outcome(
     params,
     max_reward,
     reward,
+    battle_reward,
     end_code,
     timeout,
     dead_allies,
     dead_enemies,
 ):
-    """After a step: SMAC's ``reward_battle`` (updating death trackers and previous health), the game-end
-    code, the win/defeat terms, scaling, the episode-limit timeout and the dead counts."""
+    """After a step: SMAC's ``reward_battle`` (updating death trackers and previous health; written to
+    ``battle_reward``), the game-end code, the win/defeat terms, scaling, the episode-limit timeout and the
+    dead counts."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
     neg = params[R_NEG_SCALE]
     for b in range(n_batch):
@@ -393,6 +395,7 @@ def battle_outcome(
             r = abs(delta_enemy + delta_deaths)
         else:
             r = delta_enemy + delta_deaths - delta_ally
+        battle_reward[b] = r
         lost = (n_ally == 0 and n_enemy > 0) or (
             medivac_rule != 0 and _only_healers_left(ist[b], table, 0, n_agents, False)
         )

@@ -11,20 +11,26 @@ state. ``infos[agent]`` carries ``action_mask``, ``battle_won``, ``dead_allies``
 Every action of the action space is accepted, as PettingZoo expects (its seed test samples unmasked):
 with ``invalid_action="stop"`` (default) an unavailable action becomes stop (always available to a
 living unit) and ``infos[agent]["invalid_action"]`` is True; ``invalid_action="raise"`` raises, as
-SMAC's ``StarCraft2Env`` does.
+SMAC's ``StarCraft2Env`` does. Anything outside the action space (a string, a float, a bool, an int out
+of range) raises ``ValueError`` naming the agent (``rlsuite.envs.inputs``). ``render_mode`` is
+``"rgb_array"`` (``render()`` returns the frame) or ``"human"`` (a pygame window).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from rlsuite.envs.human_window import RENDER_MODES, ModeRenderer, check_render_mode
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed, discrete_action
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
 from rlsuite.envs.smac.core import IS_ALIVE
+from rlsuite.envs.smac.interface import RENDER_FPS
 from rlsuite.envs.smac.maps import MapSpec
 from rlsuite.envs.smac.units import UNIT_TYPES
 
@@ -34,7 +40,8 @@ class SMACParallelEnv(ParallelEnv):
 
     metadata: ClassVar[dict[str, Any]] = {
         "name": "rlsuite_smac_v0",
-        "render_modes": ["rgb_array"],
+        "render_modes": RENDER_MODES,
+        "render_fps": RENDER_FPS,
         "is_parallelizable": True,
     }
 
@@ -50,9 +57,8 @@ class SMACParallelEnv(ParallelEnv):
         if invalid_action not in ("stop", "raise"):
             raise ValueError(f"invalid_action={invalid_action!r}; accepted: 'stop', 'raise'")
         self.invalid_action = invalid_action
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode={render_mode!r}; accepted: None, 'rgb_array'")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode)
+        self._renderer: ModeRenderer | None = None
         self._default_seed = game_kwargs.get("seed")
         self.battles = Battles(map_name, 1, options, scenario=scenario)
         self.episode_limit = self.battles.episode_limit
@@ -86,6 +92,8 @@ class SMACParallelEnv(ParallelEnv):
         return self.action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        check_reset_options(options)
+        seed = check_reset_seed(seed)
         streams = self.battles.streams
         if seed is not None:
             streams.seed([seed], 0)
@@ -101,16 +109,16 @@ class SMACParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
+            raise EpisodeOver()
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions must be a dict {{agent: action}}, got {type(actions).__name__}")
         smac_actions = np.zeros((1, len(self.possible_agents)), dtype=np.int64)
         invalid = set()
         for agent in self.agents:
             if agent not in actions:
                 raise ValueError(f"no action for live agent {agent!r}; live agents: {self.agents}")
-            act = int(actions[agent]) + 1
+            act = discrete_action(agent, actions[agent], self.n_actions - 1) + 1
             i = self._index[agent]
-            if not 1 <= act < self.n_actions:
-                raise ValueError(f"agent {agent!r}: action {act - 1} is outside [0, {self.n_actions - 1})")
             if not self._avail[0, i, act]:
                 if self.invalid_action == "raise":
                     allowed = (np.flatnonzero(self._avail[0, i, 1:])).tolist()
@@ -156,11 +164,20 @@ class SMACParallelEnv(ParallelEnv):
         return self.battles.state()[0]
 
     def render(self) -> np.ndarray | None:
+        """The battle's frame (``"rgb_array"``: ``uint8 (H, W, 3)``) or a window (``"human"``: None)."""
         if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
             return None
-        from rlsuite.envs.smac.render import render_frame
+        if self._renderer is None:
+            from rlsuite.envs.smac.render import render_frame
 
-        return render_frame(self.battles, 0)
+            self._renderer = ModeRenderer(
+                self.render_mode, lambda: render_frame(self.battles, 0), f"SMAC {self.map_name}", RENDER_FPS
+            )
+        return self._renderer.render()
 
     def close(self) -> None:
         self.agents = []
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

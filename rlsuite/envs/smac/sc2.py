@@ -36,19 +36,16 @@ import random
 import warnings
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from rlsuite.envs.smac import observe
+from rlsuite.envs.inputs import EpisodeOver
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.battle import Battles, split_options
 from rlsuite.envs.smac.core import (
-    FS_COOLDOWN,
-    FS_ENERGY,
     FS_HEALTH,
     FS_PREV_HS,
     FS_SHIELD,
@@ -56,12 +53,24 @@ from rlsuite.envs.smac.core import (
     FS_Y,
     IS_ALIVE,
     IS_DEAD,
-    IS_TYPE,
 )
-from rlsuite.envs.smac.heuristic import smac_heuristic_actions
 from rlsuite.envs.smac.interface import SMACInterface
 from rlsuite.envs.smac.maps import MapSpec, get_map
-from rlsuite.envs.smac.units import TYPE_INDEX, UNIT_TYPES
+from rlsuite.envs.smac.sc2_data import (  # noqa: F401  (re-exported: the adapter's data functions)
+    ABILITY_ATTACK,
+    ABILITY_HEAL,
+    ABILITY_MOVE,
+    ABILITY_STOP,
+    ENEMY_TYPE_IDS,
+    UnitOrder,
+    _type_index,
+    ally_type_ids,
+    decode_pathing_grid,
+    decode_terrain_height,
+    fill_unit_arrays,
+    order_units,
+    unit_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +80,6 @@ SMACV2_MAP_FILE = "32x32_flat"
 # pysc2 refuses game builds older than 3.16.1 (build 55958).
 MIN_BUILD = 55958
 
-# SMAC's raw ability ids.
-ABILITY_MOVE, ABILITY_ATTACK, ABILITY_STOP, ABILITY_HEAL = 16, 23, 4, 386
 # SMAC's difficulty codes → s2clientprotocol Difficulty names.
 DIFFICULTIES = {
     "1": "VeryEasy",
@@ -89,8 +96,6 @@ DIFFICULTIES = {
 _RACES = {"T": "Terran", "P": "Protoss", "Z": "Zerg", "R": "Random"}
 # Game loops SMAC's reset waits at most for the map trigger to respawn both armies (SMAC waits forever).
 MAX_SPAWN_WAIT_LOOPS = 2000
-# Stock SC2 unit-type id → rlsuite unit-type index (what SMAC sees for enemy units).
-ENEMY_TYPE_IDS: dict[int, int] = {u.sc2_id: i for i, u in enumerate(UNIT_TYPES)}
 
 
 class SC2NotAvailableError(RuntimeError):
@@ -321,146 +326,6 @@ def import_pysc2() -> SimpleNamespace:
     return _PYSC2
 
 
-# ----- game data → battle arrays (pure python) ------------------------------------------------------
-@dataclass
-class UnitOrder:
-    """Which raw unit is which SMAC unit: agent tags in SMAC's agent order, enemy tags in observation
-    order, and the smallest ally unit-type id (SMAC resolves the maps' custom ``*_RL`` ids from it)."""
-
-    ally_tags: list[int]
-    enemy_tags: list[int]
-    ally_min_type: int
-    ally_types: dict[int, int] = field(default_factory=dict)  # SC2 id → rlsuite type index
-
-
-def _pos(unit) -> tuple[float, float]:
-    return float(unit.pos.x), float(unit.pos.y)
-
-
-def ally_type_ids(spec: MapSpec, ally_min_type: int) -> dict[int, int]:
-    """SMAC's ``_init_ally_unit_types``: the map's ``*_RL`` ids are ``min_unit_type + k`` in the order of
-    the map type (marauder/marine/medivac, stalker/zealot, colossus/stalker/zealot, baneling/zergling)."""
-    return {ally_min_type + k: TYPE_INDEX[name] for k, name in enumerate(spec.ally_type_names())}
-
-
-def _type_index(unit, table: dict[int, int], team: str) -> int:
-    try:
-        return table[int(unit.unit_type)]
-    except KeyError:
-        raise ValueError(
-            f"{team} unit of SC2 type id {int(unit.unit_type)} is not one of this map's types "
-            f"(known ids: {sorted(table)})"
-        ) from None
-
-
-def order_units(units: Sequence[Any], spec: MapSpec) -> UnitOrder:
-    """SMAC's ``init_units`` order: allies (owner 1) sorted by (unit_type, x, y), enemies (owner 2) in
-    observation order. Units without a ``tag`` get their index in ``units`` as tag."""
-    allies = [(i, u) for i, u in enumerate(units) if int(u.owner) == 1]
-    enemies = [(i, u) for i, u in enumerate(units) if int(u.owner) == 2]
-    if not allies:
-        raise ValueError("no ally units (owner 1) in the observation")
-    allies.sort(key=lambda iu: (int(iu[1].unit_type), *_pos(iu[1])))
-    min_type = min(int(u.unit_type) for _, u in allies)
-    return UnitOrder(
-        ally_tags=[int(getattr(u, "tag", i)) for i, u in allies],
-        enemy_tags=[int(getattr(u, "tag", i)) for i, u in enemies],
-        ally_min_type=min_type,
-        ally_types=ally_type_ids(spec, min_type),
-    )
-
-
-def fill_unit_arrays(
-    units: Sequence[Any], spec: MapSpec, fs: np.ndarray, ist: np.ndarray, order: UnitOrder | None = None
-) -> UnitOrder:
-    """Write raw units (pysc2 ``observation.raw_data.units`` records or look-alikes with ``unit_type``,
-    ``owner``, ``health``, ``shield``, ``energy``, ``weapon_cooldown``, ``pos.x``, ``pos.y`` and
-    optionally ``tag``) into one battle's arrays ``fs[U, N_FS]`` / ``ist[U, N_IS]`` (allies first).
-
-    With ``order=None`` (an episode start) the units are ordered as SMAC's ``init_units`` does and the
-    order is returned; later calls pass it back and units are matched by tag, a missing tag meaning a
-    dead unit (SMAC's ``update_units``). Only the observed fields (position, health, shield, energy,
-    weapon cooldown, type, alive) are written: the reward bookkeeping (``FS_PREV_HS``, ``IS_DEAD``) is
-    left to :func:`rlsuite.envs.smac.observe.battle_outcome` and :meth:`SC2StarCraft2Env.reset`.
-    """
-    if order is None:
-        order = order_units(units, spec)
-    by_tag = {int(getattr(u, "tag", i)): u for i, u in enumerate(units) if int(u.owner) in (1, 2)}
-    n_agents = len(order.ally_tags)
-    tags = order.ally_tags + order.enemy_tags
-    if len(tags) != ist.shape[0]:
-        raise ValueError(
-            f"{n_agents} allies + {len(order.enemy_tags)} enemies observed, the map has "
-            f"{spec.n_agents} + {spec.n_enemies}"
-        )
-    for u, tag in enumerate(tags):
-        unit = by_tag.get(tag)
-        if unit is None:  # gone from the observation: dead
-            ist[u, IS_ALIVE] = 0
-            fs[u, FS_HEALTH] = 0.0
-            fs[u, FS_SHIELD] = 0.0
-            continue
-        ally = u < n_agents
-        ist[u, IS_TYPE] = _type_index(
-            unit, order.ally_types if ally else ENEMY_TYPE_IDS, "ally" if ally else "enemy"
-        )
-        alive = float(unit.health) > 0.0
-        ist[u, IS_ALIVE] = int(alive)
-        fs[u, FS_X], fs[u, FS_Y] = _pos(unit)
-        fs[u, FS_HEALTH] = float(unit.health) if alive else 0.0
-        fs[u, FS_SHIELD] = float(unit.shield) if alive else 0.0
-        fs[u, FS_ENERGY] = float(unit.energy)
-        fs[u, FS_COOLDOWN] = float(unit.weapon_cooldown)
-    return order
-
-
-def decode_pathing_grid(data: bytes, bits_per_pixel: int, map_x: int, map_y: int) -> np.ndarray:
-    """SMAC's decoding of ``game_info.start_raw.pathing_grid`` (verbatim, quirks included), as a
-    C-contiguous bool array indexed ``[x, y]``."""
-    raw = np.frombuffer(bytes(data), dtype=np.uint8)
-    if bits_per_pixel == 1:
-        bits = np.unpackbits(raw.reshape(map_x, map_y // 8), axis=1).astype(bool)  # MSB first, as SMAC
-        grid = bits.T
-    else:
-        grid = np.invert(np.flip(raw.astype(bool).reshape(map_x, map_y).T, axis=1))
-    return np.ascontiguousarray(grid, dtype=bool)
-
-
-def decode_terrain_height(data: bytes, map_x: int, map_y: int) -> np.ndarray:
-    """SMAC's ``terrain_height``: the height map transposed, flipped along y, divided by 255."""
-    raw = np.frombuffer(bytes(data), dtype=np.uint8).astype(np.float64)
-    return np.ascontiguousarray(np.flip(raw.reshape(map_x, map_y).T, axis=1) / 255.0)
-
-
-def unit_command(
-    action: int,
-    tag: int,
-    x: float,
-    y: float,
-    healer: bool,
-    move_amount: float,
-    ally_tags: Sequence[int],
-    enemy_tags: Sequence[int],
-) -> dict[str, Any] | None:
-    """SMAC's ``get_agent_action`` as plain data: ``{"ability_id", "unit_tags", "queue_command"}`` plus
-    ``target_world_space_pos`` (x, y) or ``target_unit_tag``; None for the no-op."""
-    if action == 0:
-        return None
-    cmd: dict[str, Any] = {"unit_tags": [int(tag)], "queue_command": False}
-    if action == 1:
-        cmd["ability_id"] = ABILITY_STOP
-    elif action <= 5:
-        dx = {4: move_amount, 5: -move_amount}.get(action, 0.0)
-        dy = {2: move_amount, 3: -move_amount}.get(action, 0.0)
-        cmd["ability_id"] = ABILITY_MOVE
-        cmd["target_world_space_pos"] = (x + dx, y + dy)
-    else:
-        target = action - observe.N_ACTIONS_NO_ATTACK
-        cmd["ability_id"] = ABILITY_HEAL if healer else ABILITY_ATTACK
-        cmd["target_unit_tag"] = int((ally_tags if healer else enemy_tags)[target])
-    return cmd
-
-
 # ----- the env -----------------------------------------------------------------------------------------
 def _close_at_exit(ref: weakref.ref) -> None:
     env = ref()
@@ -513,14 +378,7 @@ class SC2StarCraft2Env(SMACInterface):
         lay = self._battles.layout
         self.n_agents, self.n_enemies, self.n_actions = lay.n_agents, lay.n_enemies, lay.n_actions
         self.episode_limit = self._battles.episode_limit
-        self.n_actions_no_attack = observe.N_ACTIONS_NO_ATTACK
-        self._episode_steps = 0
-        self._episode_count = 0
-        self._total_steps = 0
-        self.battles_won = self.battles_game = self.timeouts = self.force_restarts = 0
-        self._over = True
-        self._avail: np.ndarray | None = None
-        self._heuristic_targets = np.full(self.n_agents, -1, dtype=np.int64)
+        self._init_bookkeeping()
         self._order: UnitOrder | None = None
         self._max_reward: float | None = None
         self._last_info: dict[str, Any] = {"battle_won": False, "dead_allies": 0, "dead_enemies": 0}
@@ -660,10 +518,7 @@ class SC2StarCraft2Env(SMACInterface):
             self.full_restart()
             self._obs = self._controller.observe()
             self._init_units()
-        self._episode_steps = 0
-        self._over = False
-        self._avail = None
-        self._heuristic_targets[:] = -1
+        self._start_episode()
         self._last_info = {"battle_won": False, "dead_allies": 0, "dead_enemies": 0}
         return self.get_obs(), self.get_state()
 
@@ -723,21 +578,10 @@ class SC2StarCraft2Env(SMACInterface):
     def step(self, actions) -> tuple[float, bool, dict[str, Any]]:
         """Apply one action per agent in the game; returns ``(reward, terminated, info)``."""
         if self._over:
-            raise RuntimeError("the episode is over (or never started); call reset() first")
-        actions = np.asarray([int(a) for a in actions], dtype=np.int64)
-        if actions.shape != (self.n_agents,):
-            raise ValueError(f"step expects {self.n_agents} actions (one per agent), got {actions.shape[0]}")
+            raise EpisodeOver()
+        actions = self._checked_actions(actions)
         battles = self._battles
-        avail = self._avail_array()
-        if self.options.heuristic_ai:
-            actions = smac_heuristic_actions(
-                battles, self._heuristic_targets, avail[0], self.options.heuristic_rest
-            )
-        else:
-            for a, act in enumerate(actions):
-                if not 0 <= act < self.n_actions or not avail[0, a, act]:
-                    allowed = np.flatnonzero(avail[0, a]).tolist()
-                    raise ValueError(f"Agent {a} cannot perform action {act}; available actions: {allowed}")
+        self._remember_units()
         request = self._sc2.sc_pb.RequestAction(actions=self._commands(actions))
         try:
             self._controller.actions(request)
@@ -754,34 +598,38 @@ class SC2StarCraft2Env(SMACInterface):
         return self._outcome()
 
     def _commands(self, actions: np.ndarray) -> list:
-        sc_pb, r_pb, sc_common = self._sc2.sc_pb, self._sc2.r_pb, self._sc2.sc_common
-        fs, ist, table = self._battles.fs[0], self._battles.ist[0], self._battles.table
-        order = self._order
+        ist = self._battles.ist[0]
         out = []
         for a, act in enumerate(actions):
             if not ist[a, IS_ALIVE]:
                 continue
-            healer = table[ist[a, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL
-            cmd = unit_command(
-                int(act),
-                order.ally_tags[a],
-                fs[a, FS_X],
-                fs[a, FS_Y],
-                bool(healer),
-                float(self.options.move_amount),
-                order.ally_tags,
-                order.enemy_tags,
-            )
+            cmd = self._command(a, int(act))
             if cmd is None:
                 continue
-            pos = cmd.pop("target_world_space_pos", None)
-            if pos is not None:
-                cmd["target_world_space_pos"] = sc_common.Point2D(x=pos[0], y=pos[1])
             if self.debug:
                 log.debug("agent %d: action %d → %s", a, act, cmd)
-            raw = r_pb.ActionRawUnitCommand(**cmd)
-            out.append(sc_pb.Action(action_raw=r_pb.ActionRaw(unit_command=raw)))
+            out.append(self._as_action(cmd))
         return out
+
+    def _as_action(self, command: dict[str, Any] | None) -> Any:
+        """SMAC's ``sc_pb.Action`` protobuf of a raw unit command (None stays None)."""
+        if command is None:
+            return None
+        sc2 = self._sc2 or import_pysc2()
+        cmd = dict(command)
+        pos = cmd.pop("target_world_space_pos", None)
+        if pos is not None:
+            cmd["target_world_space_pos"] = sc2.sc_common.Point2D(x=pos[0], y=pos[1])
+        raw = sc2.r_pb.ActionRawUnitCommand(**cmd)
+        return sc2.sc_pb.Action(action_raw=sc2.r_pb.ActionRaw(unit_command=raw))
+
+    @property
+    def _min_unit_type(self) -> int:
+        """SMAC's smallest agent unit-type id, known from the first episode (0 before, as SMAC)."""
+        return 0 if self._order is None else self._order.ally_min_type
+
+    def _unit_tags(self) -> list[int] | None:
+        return None if self._order is None else self._order.ally_tags + self._order.enemy_tags
 
     def _outcome(self) -> tuple[float, bool, dict[str, Any]]:
         b = self._battles
@@ -791,20 +639,14 @@ class SC2StarCraft2Env(SMACInterface):
         return float(out["reward"][0]), terminated, info
 
     # ----- observations (the simulator's kernels on the game's units) ---------------------------------
-    def _avail_array(self) -> np.ndarray:
-        if self._avail is None:
-            self._avail = self._battles.avail_actions()
-        return self._avail
-
-    def get_obs(self) -> list[np.ndarray]:
-        obs = self._battles.obs(self._avail_array())[0]
-        return [obs[a] for a in range(self.n_agents)]
-
     def get_state(self) -> np.ndarray:
         """SMAC's state: positions relative to the map centre over the playable-area size."""
-        b, lay = self._battles, self._battles.layout
         if self.options.obs_instead_of_state:
-            return b.state()[0]
+            return self._battles.state()[0]
+        return self._unit_state_vector()
+
+    def _unit_state_vector(self) -> np.ndarray:
+        b = self._battles
         fs = b.fs
         dx, dy = self.max_distance_x or float(b.grid.shape[0]), self.max_distance_y or float(b.grid.shape[1])
         mx, my = self.map_x or b.grid.shape[0], self.map_y or b.grid.shape[1]
@@ -812,47 +654,21 @@ class SC2StarCraft2Env(SMACInterface):
             fs = fs.copy()
             fs[..., FS_X] += (dx - mx) / 2.0
             fs[..., FS_Y] += (dy - my) / 2.0
-        out = np.zeros((1, lay.state_size), dtype=np.float32)
-        observe.global_state(
-            fs,
-            b.ist,
-            b.table,
-            b.last_action,
-            b.steps,
-            b.episode_limit,
-            lay.n_agents,
-            lay.n_actions,
-            lay.unit_type_bits,
-            lay.shield_ally,
-            lay.shield_enemy,
-            lay.ally_ids,
-            lay.enemy_ids,
-            b._flags,
-            float(dx),
-            float(dy),
-            out,
-        )
-        return out[0]
+        return b.unit_state(float(dx), float(dy), fs)[0]
 
-    # ----- units (for scripted policies and rendering) ------------------------------------------------
     # ----- SMAC's remaining methods ------------------------------------------------------------------
     def close(self) -> None:
-        """Quit the game process (SMAC's ``close``)."""
+        """Quit the game process and close the render window (SMAC's ``close``)."""
         self._over = True
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None
         proc, self._proc, self._controller = self._proc, None, None
         if proc is not None:
             try:
                 proc.close()
             except Exception as exc:  # closing must not raise at exit
                 log.warning("closing StarCraft II failed: %s", exc)
-
-    def render(self, mode: str = "rgb_array") -> np.ndarray:
-        """A top-down frame of the observed units (the simulator's renderer on the game's arrays)."""
-        from rlsuite.envs.smac.render import render_frame
-
-        if mode != "rgb_array":
-            raise ValueError(f"render mode {mode!r} is not supported; accepted: 'rgb_array'")
-        return render_frame(self._battles, 0)
 
     def save_replay(self) -> str:
         """Save an SC2 replay (SMAC's ``save_replay``); returns its path."""
@@ -866,9 +682,9 @@ class SC2StarCraft2Env(SMACInterface):
         log.info("Replay saved at: %s", path)
         return path
 
-    def get_state_dict(self) -> dict[str, np.ndarray]:
+    def get_battle_state(self) -> dict[str, np.ndarray]:
         """A snapshot of the battle arrays as last observed (it cannot be restored into a game)."""
         return self._battles.get_state()
 
-    def set_state_dict(self, state: dict[str, np.ndarray]) -> None:
+    def set_battle_state(self, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError("a running StarCraft II game cannot be set to a saved state")

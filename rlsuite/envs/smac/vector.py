@@ -33,6 +33,7 @@ from rlsuite.envs.batched import (
     pop_reset_mask,
     team_env_info,
 )
+from rlsuite.envs.inputs import check_reset_options
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
 from rlsuite.envs.smac.entities import entity_arrays
@@ -87,7 +88,7 @@ class SMACVectorEnv:
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all battles (or those in ``options["reset_mask"]``). ``seed=s`` seeds battle ``i`` with
         ``s + i``; a list gives one seed (or None) per battle."""
-        mask = pop_reset_mask(dict(options or {}), self.num_envs)
+        mask = pop_reset_mask(check_reset_options(options), self.num_envs)
         self.streams.seed_for_reset(seed, self._seed)
         self.battles.reset(mask)
         self._started = True

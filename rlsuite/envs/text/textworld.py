@@ -27,6 +27,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
+from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 from rlsuite.envs.text.parsing import ActionParser, ParseResult
 
 __all__ = ["ACTION_MAX_LENGTH", "CHARSET", "OBS_MAX_LENGTH", "TextWorldEnv", "WorldAdapter"]
@@ -132,7 +133,8 @@ class TextWorldEnv(gym.Env):
     # -- Gymnasium API --------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         """Start a world episode (``options`` go to the world's reset) and return the first message."""
-        super().reset(seed=seed)
+        options = check_reset_options(options)
+        super().reset(seed=check_reset_seed(seed))
         self.world.reset(seed=seed, options=options)
         self._episode = {
             "turn": 0,
@@ -149,7 +151,7 @@ class TextWorldEnv(gym.Env):
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         ep = self._episode
         if not ep or ep["done"]:
-            raise gym.error.ResetNeeded("Call reset() before step() (the episode is over or not started).")
+            raise EpisodeOver()
         parsed = self.parser.parse(action)
         budget = self.max_actions_per_episode - ep["actions_taken"]
         reward, executed, terminated, world_truncated = 0.0, [], False, False
