@@ -22,8 +22,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args)
-    except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as exc:
+    except (ConfigError, OSError, KeyError, ValueError, ImportError) as exc:
         print(f"rlsuite {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            f"rlsuite {args.command}: error: out of memory (a buffer or env count too large?)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted; a checkpoint was saved — continue with resume=auto", file=sys.stderr)
@@ -42,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("items", nargs="*", help="CONFIG.yaml followed by dotted key=value overrides")
     train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the config, build the env and the algorithm, print the resolved config; "
+        "train nothing and write nothing",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = sub.add_parser("eval", help="evaluate a run folder or checkpoint")
@@ -134,6 +146,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         data = load_yaml(config_path)
     config = build_experiment(data, items)
+    if args.dry_run:
+        return _dry_run(config, quiet=args.quiet)
     run_dir = train(config, quiet=args.quiet)
     if not args.quiet:
         summary = json.loads((run_dir / "summary.json").read_text())
@@ -143,6 +157,25 @@ def _train(args: argparse.Namespace) -> int:
             f"over {summary['eval_episodes']} episodes; "
             f"{summary['total_steps']} steps at {summary['sps']:.0f} steps/s"
         )
+    return 0
+
+
+def _dry_run(config, *, quiet: bool) -> int:
+    """``train --dry-run``: the resolved config on stdout, what a run would do on stderr."""
+    import yaml
+
+    from rlsuite.config import experiment_to_dict
+    from rlsuite.core.experiment import dry_run
+
+    found = dry_run(config)
+    print(yaml.safe_dump(experiment_to_dict(config), sort_keys=False, default_flow_style=False), end="")
+    if not quiet:
+        action = (
+            f"resume {found.run_dir} from {found.resume_from}"
+            if found.resume_from
+            else f"write {found.run_dir}"
+        )
+        print(f"dry run: config checked, env and algorithm built; a run would {action}", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import difflib
 import functools
+import math
 import os
 import re
 import types
@@ -27,11 +28,18 @@ from typing import Any, Literal, TypeVar, Union
 import yaml
 
 from rlsuite.core.atomic import atomic_write_text
+from rlsuite.core.names import escapes_upward, folder_name_problem, path_problem
+from rlsuite.core.strict_yaml import MAX_DEPTH, StrictYAMLError, load_strict
 
 T = TypeVar("T")
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _OVERRIDE_SYNTAX = "key=value with dotted keys, e.g. algo.lr=3e-4"
+INT_LIMIT = 2**63  # ints go to numpy/torch as int64
+SEED_MAX = 2**32 - 1  # seeds, as NumPy's legacy seeding takes them (offsets are added to them)
+ENV_ID_MAX_LENGTH = 128  # an env id names part of each run folder (at most 255 bytes)
+EXPERIMENT_MAX_LENGTH = 128  # an experiment name is a folder name
+MAX_ENVS = 2**20  # parallel environments of one vector env
 
 
 class ConfigError(ValueError):
@@ -47,11 +55,14 @@ def param(
     min_exclusive: bool = False,
     max_exclusive: bool = False,
     choices: Sequence[Any] | None = None,
+    max_length: int | None = None,
     default_factory: Any = MISSING,
 ) -> Any:
     """A ``dataclasses.field`` carrying help text and validation metadata.
 
-    Mutable defaults (lists, dicts, sets) are turned into a deep-copying ``default_factory``.
+    ``min``/``max`` bound a number, or each number of a list/tuple field (e.g. hidden sizes);
+    ``max_length`` bounds the characters of a string. Mutable defaults (lists, dicts, sets) are turned
+    into a deep-copying ``default_factory``.
     """
     metadata = {
         "help": help,
@@ -60,6 +71,7 @@ def param(
         "min_exclusive": min_exclusive,
         "max_exclusive": max_exclusive,
         "choices": tuple(choices) if choices is not None else None,
+        "max_length": max_length,
     }
     if isinstance(default, list | dict | set):
         default, default_factory = MISSING, functools.partial(copy.deepcopy, default)
@@ -127,37 +139,73 @@ def _to_bool(value: Any, key: str) -> bool:
 
 
 def _to_int(value: Any, key: str) -> int:
+    number: Any = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    number = value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            try:
-                number = float(value)
-            except ValueError:
-                number = None
-    if isinstance(number, float) and number.is_integer():
-        return int(number)
-    raise _fail(key, int, value)
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        number = _parse_int_text(value)
+    if number is None:
+        raise _fail(key, int, value)
+    if not -INT_LIMIT <= number < INT_LIMIT:
+        raise ConfigError(f"{key}: expected an int that fits in 64 bits (|x| < 2**63), got {_show(value)}")
+    return number
+
+
+def _parse_int_text(text: str) -> int | None:
+    """``"12"`` -> 12, ``"1e3"`` -> 1000; None for anything else (fractions, nan, inf, words)."""
+    try:
+        return int(text.strip())
+    except ValueError:  # not an int literal (or more digits than Python converts)
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def _to_float(value: Any, key: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise _fail(key, float, value)
+    number: float | None = None
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+    except (ValueError, OverflowError):
+        number = None if not isinstance(value, int) else math.inf
+    if number is None:
+        raise _fail(key, float, value)
+    if not math.isfinite(number):
+        raise ConfigError(
+            f"{key}: expected a finite float, got {_show(value)} (NaN and infinities are refused)"
+        )
+    return number
 
 
 def _to_str(value: Any, key: str) -> str:
-    if isinstance(value, str):
-        return value
-    raise _fail(key, str, value, f"; quote it in YAML if a string is meant, e.g. '{_show(value)}'")
+    if not isinstance(value, str):
+        raise _fail(key, str, value, f"; quote it in YAML if a string is meant, e.g. '{_show(value)}'")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(f"{key}: expected text that UTF-8 can encode, got {_show(value)}") from error
+    return value
+
+
+def _check_finite_tree(value: Any, key: str) -> None:
+    """Free-form values (``env.kwargs``...): every float in them must be finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            f"{key}: expected a finite number, got {_show(value)} (NaN and infinities are refused)"
+        )
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _check_finite_tree(item, _join(key, str(name)))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_finite_tree(item, f"{key}[{i}]")
 
 
 _SCALARS: dict[Any, Callable[[Any, str], Any]] = {
@@ -172,6 +220,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Coerce ``value`` to the type hint ``tp``; raise :class:`ConfigError` naming ``key``."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any or tp is object:
+        _check_finite_tree(value, key)
         return value
     if origin in (Union, types.UnionType):
         return _coerce_union(value, args, key)
@@ -249,6 +298,10 @@ def _bounds_text(meta: Mapping[str, Any]) -> str:
 
 
 def _check_range(value: Any, meta: Mapping[str, Any], key: str) -> None:
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_range(item, meta, f"{key}[{i}]")
+        return
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
     lo, hi = meta.get("min"), meta.get("max")
@@ -264,6 +317,9 @@ def _coerce_field(value: Any, field: dataclasses.Field, tp: Any, key: str) -> An
     if value is not None and field.metadata.get("choices") is not None:
         _check_choices(value, field.metadata["choices"], key)
     _check_range(value, field.metadata, key)
+    limit = field.metadata.get("max_length")
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        raise ConfigError(f"{key}: expected at most {limit} characters, got {len(value)} ({_show(value)})")
     return value
 
 
@@ -354,6 +410,8 @@ def describe(cls: type, *, prefix: str = "") -> list[tuple[str, str, str, str]]:
             type_text += f" (one of {', '.join(_show(c) for c in field.metadata['choices'])})"
         if _bounds_text(field.metadata):
             type_text += f" ({_bounds_text(field.metadata)})"
+        if field.metadata.get("max_length") is not None:
+            type_text += f" (at most {field.metadata['max_length']} characters)"
         if field.default is not MISSING:
             default = _show(field.default)
         elif field.default_factory is not MISSING:
@@ -371,11 +429,15 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
         if not sep or not all(p.strip() and p == p.strip() for p in parts):
-            raise ConfigError(f"malformed override {item!r}: expected {_OVERRIDE_SYNTAX}")
+            raise ConfigError(f"malformed override {_show(item)}: expected {_OVERRIDE_SYNTAX}")
+        if len(parts) > MAX_DEPTH:
+            raise ConfigError(f"override {_show(key)}: more than {MAX_DEPTH} dotted parts")
         try:
-            value = yaml.safe_load(text)
+            value = load_strict(text)
         except yaml.YAMLError as error:
-            raise ConfigError(f"override {item!r}: cannot parse the value as YAML ({error})") from error
+            raise ConfigError(
+                f"override {_show(item)}: cannot parse the value as YAML ({_yaml_problem(error)})"
+            ) from error
         for part in reversed(parts):
             value = {part: value}
         result = merge(result, value)
@@ -402,12 +464,11 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"cannot read config file '{path}': {error}") from error
     try:
-        data = yaml.safe_load(text)
+        data = load_strict(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or error
-        raise ConfigError(f"YAML syntax error in '{path}'{where}: {problem}") from error
+        refused = isinstance(error, StrictYAMLError | yaml.constructor.ConstructorError)
+        kind = "invalid YAML" if refused else "YAML syntax error"
+        raise ConfigError(f"{kind} in '{path}'{_yaml_problem(error, where=True)}") from error
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -415,6 +476,16 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
             f"'{path}': expected a mapping of keys at the top level, got {type(data).__name__} {_show(data)}"
         )
     return data
+
+
+def _yaml_problem(error: yaml.YAMLError, *, where: bool = False) -> str:
+    """``at line 3, column 5: found duplicate key ...``: the position (with ``where``) and the problem."""
+    mark = getattr(error, "problem_mark", None)
+    problem = str(getattr(error, "problem", None) or error)
+    if not where:
+        return problem
+    position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{position}: {problem}"
 
 
 def save_yaml(data: Mapping[str, Any], path: str | os.PathLike) -> None:
@@ -426,8 +497,10 @@ def save_yaml(data: Mapping[str, Any], path: str | os.PathLike) -> None:
 class EnvConfig:
     """Which environment to train on and how to vectorize it."""
 
-    id: str = param(help="registered environment id, e.g. 'rlsuite/CartPole-v1'")
-    num_envs: int = param(8, help="number of parallel environments", min=1)
+    id: str = param(
+        help="registered environment id, e.g. 'rlsuite/CartPole-v1'", max_length=ENV_ID_MAX_LENGTH
+    )
+    num_envs: int = param(8, help="number of parallel environments", min=1, max=MAX_ENVS)
     vectorization: str = param(
         "auto", help="vectorization backend", choices=("auto", "native", "sync", "async")
     )
@@ -445,7 +518,7 @@ class EvalConfig:
 
     episodes: int = param(10, help="episodes per evaluation", min=1)
     every_steps: int = param(0, help="evaluate every N env steps; 0 = only at the end", min=0)
-    num_envs: int = param(0, help="parallel eval environments; 0 = min(episodes, 16)", min=0)
+    num_envs: int = param(0, help="parallel eval environments; 0 = min(episodes, 16)", min=0, max=MAX_ENVS)
     deterministic: bool = param(True, help="act greedily / with the distribution's mode")
 
 
@@ -492,8 +565,10 @@ class ExperimentConfig:
 
     algo: Any = param(help="algorithm config section; its 'name' selects the algorithm")
     env: EnvConfig = param(help="environment section")
-    experiment: str = param("default", help="run-folder group name")
-    seed: int = param(0, help="random seed", min=0)
+    experiment: str = param(
+        "default", help="run-folder group name (one folder name)", max_length=EXPERIMENT_MAX_LENGTH
+    )
+    seed: int = param(0, help="random seed", min=0, max=SEED_MAX)
     total_steps: int = param(100_000, help="total environment steps", min=1)
     device: str = param("auto", help="torch device: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     torch_threads: int = param(0, help="torch CPU threads; 0 = leave torch's default", min=0)
@@ -514,7 +589,8 @@ class ExperimentConfig:
     )
 
     def validate(self) -> None:
-        """Check the device spelling and that ``algo`` is an algorithm config dataclass."""
+        """Check the device spelling, that ``algo`` is an algorithm config dataclass and that every run
+        folder this config names stays where it should (see :func:`_check_locations`)."""
         if not _DEVICE_PATTERN.match(self.device):
             raise ConfigError(
                 f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {_show(self.device)}"
@@ -523,6 +599,30 @@ class ExperimentConfig:
             raise ConfigError(
                 f"algo: expected an algorithm config dataclass (use build_experiment), got {_got(self.algo)}"
             )
+        _check_locations(self)
+
+
+def _check_locations(config: ExperimentConfig) -> None:
+    """``experiment`` is one folder name; paths are ones the OS takes; ``run_dir`` has no ``..``."""
+    problem = folder_name_problem(config.experiment)
+    if problem:
+        raise ConfigError(f"experiment: {problem}, got {_show(config.experiment)}")
+    paths = {"runs_root": config.runs_root, "run_dir": config.run_dir, "resume": config.resume}
+    paths |= {"offline.dataset": config.offline.dataset, "offline.init_from": config.offline.init_from}
+    for key, path in paths.items():
+        problem = None if path is None else path_problem(path) or ("" if path.strip() else "expected a path")
+        if problem:
+            raise ConfigError(f"{key}: {problem}, got {_show(path)}")
+    if config.run_dir is not None and escapes_upward(config.run_dir):
+        raise ConfigError(
+            f"run_dir: expected a path without '..' components (write it out, absolute if need be), "
+            f"got {_show(config.run_dir)}"
+        )
+    # <algo>-<env name>-s<seed>-<YYYYmmdd-HHMMSS> (rlsuite.core.run.run_name) must be one folder name
+    name = f"{getattr(config.algo, 'name', '')}-{config.env.id.split('/')[-1]}-s{config.seed}-YYYYmmdd-HHMMSS"
+    problem = folder_name_problem(name)
+    if problem:
+        raise ConfigError(f"env.id: cannot name a run folder ({problem}); got {_show(config.env.id)}")
 
 
 AlgoRegistry = Callable[[str], type] | Mapping[str, type]

@@ -79,6 +79,9 @@ class Algorithm(ABC):
     default_log_every: ClassVar[int] = 0
     # Whether checkpoints hold the replay buffer (off-policy learners; set from checkpoint config).
     save_replay_buffer: bool = True
+    # Whether the learner reads the experiment's ``offline`` section (dataset, pretrained checkpoint); a
+    # config that sets it for any other learner is refused before the run starts.
+    reads_offline_section: ClassVar[bool] = False
 
     def __init__(
         self,

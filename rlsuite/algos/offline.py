@@ -86,6 +86,7 @@ class OfflineTraining:
     iteration. Put it first in the bases (``class TD3BC(OfflineTraining, TD3)``)."""
 
     capabilities: ClassVar[Capabilities] = OFFLINE_CAPABILITIES
+    reads_offline_section: ClassVar[bool] = True
     default_log_every: ClassVar[int] = 1000
     dataset: OfflineDataset | None
 

@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
+from rlsuite.core.preflight import check_experiment
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
 
 # Keys that may differ between a run and its resumption without changing what is learned.
@@ -32,6 +34,7 @@ RESUME_FREE_KEYS = (
 def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
     """Train ``config`` into its run folder (new or resumed); return the folder."""
     import_user_modules(config.imports)
+    check_experiment(config)  # before any folder is looked at or made
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     run_dir, checkpoint = resolve_run_dir(config)
@@ -51,6 +54,25 @@ def train(config: ExperimentConfig, *, quiet: bool = False) -> Path:
         run.close()
         algo.close()
     return run_dir
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What :func:`dry_run` found: the run folder a real run would use, and the checkpoint it would resume."""
+
+    run_dir: Path
+    resume_from: Path | None
+
+
+def dry_run(config: ExperimentConfig) -> DryRun:
+    """Everything :func:`train` does before its first step, writing nothing: import the config's modules,
+    check it, find the run folder (and the checkpoint a resume would load), build the env and the algorithm,
+    then close them. Raises what ``train`` would raise for the same config."""
+    import_user_modules(config.imports)
+    check_experiment(config)
+    run_dir, checkpoint = resolve_run_dir(config)
+    build_algorithm(config).close()
+    return DryRun(run_dir=run_dir, resume_from=checkpoint)
 
 
 def import_user_modules(modules: list[str]) -> None:

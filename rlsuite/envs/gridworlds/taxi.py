@@ -29,6 +29,7 @@ from rlsuite.envs.gridworlds._common import (
     check_positive_int,
     rand_float,
     rand_int,
+    world_options,
 )
 
 __all__ = [
@@ -364,7 +365,7 @@ class TaxiVectorEnv(GridVectorEnv):
     __doc__ = "``num_envs`` taxis on one numba core (same-step autoreset).\n" + _DOC_KWARGS
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
-        core = TaxiCore(check_positive_int("num_envs", num_envs), **_defaults(**kwargs))
+        core = TaxiCore(check_positive_int("num_envs", num_envs), **world_options(_defaults, kwargs, "Taxi"))
         self._setup(core, _obs_space(core), render_mode)
 
 
@@ -372,7 +373,7 @@ class TaxiEnv(GridEnv):
     __doc__ = "One taxi on the batched core's kernels.\n" + _DOC_KWARGS
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
-        core = TaxiCore(1, **_defaults(**kwargs))
+        core = TaxiCore(1, **world_options(_defaults, kwargs, "Taxi"))
         self._setup(core, _obs_space(core), render_mode)
 
     @property
