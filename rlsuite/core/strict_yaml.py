@@ -16,7 +16,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_DEPTH = 32  # nested mappings/lists; experiment configs use fewer than 8
 MAX_VALUES = 100_000  # values once every alias is expanded; experiment configs hold a few hundred
+MAX_NUMBER_DIGITS = 400  # longer numbers are refused (Python converts at most 4300 digits to an int)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 class StrictYAMLError(yaml.MarkedYAMLError):
@@ -56,7 +58,12 @@ def load_strict(text: str) -> Any:
         if node is None:
             return None
         _Inspector().visit(node, "", 1)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, OverflowError) as exc:  # a scalar PyYAML matched but Python cannot convert
+            raise StrictYAMLError(
+                problem=f"cannot convert a value: {exc}", problem_mark=node.start_mark
+            ) from exc
     finally:
         loader.dispose()
 
@@ -92,6 +99,12 @@ class _Inspector:
 
     def _measure(self, node: Node, path: str, depth: int) -> tuple[int, int]:
         if isinstance(node, ScalarNode):
+            if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_DIGITS:
+                raise StrictYAMLError(
+                    problem=f"'{path or '<top>'}': a number of {len(node.value)} characters "
+                    f"(at most {MAX_NUMBER_DIGITS})",
+                    problem_mark=node.start_mark,
+                )
             return 1, 1
         if isinstance(node, SequenceNode):
             children = [self.visit(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
