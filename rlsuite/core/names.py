@@ -21,7 +21,7 @@ def folder_name_problem(name: str) -> str | None:
     if not name.strip():
         return "expected a non-empty folder name"
     if name in (".", ".."):
-        return f"{name!r} is not a folder of its own (it would place runs outside their root)"
+        return "expected a folder name other than '.' and '..' (they would place runs outside their root)"
     if any(sep in name for sep in _SEPARATORS):
         return "expected one folder name, without '/' or '\\' (it must not leave its root)"
     if _CONTROL.search(name):

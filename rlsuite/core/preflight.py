@@ -128,11 +128,15 @@ def _probe_env(env: EnvConfig, named: list[str]) -> None:
     them. It is built at its configured size, since some options constrain it (group sizes)."""
     try:
         make_vec(env.id, env.num_envs, vectorization=env.vectorization, **env.kwargs).close()
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
+    except ImportError:  # an optional simulator that is not installed: not about the kwargs
+        raise
+    except Exception as exc:  # whatever the constructor raises for the values it was given
+        message = str(exc) if isinstance(exc, TypeError | ValueError) else f"{type(exc).__name__}: {exc}"
         if "accepted" not in message and named:
             message += f" (named keywords of the constructor: {', '.join(named)})"
-        raise ConfigError(f"env.kwargs: {env.id} does not take {_shown(env.kwargs)}: {message}") from exc
+        raise ConfigError(
+            f"env.kwargs: {env.id} cannot be built with {_shown(env.kwargs)}: {message}"
+        ) from exc
 
 
 def _shown(kwargs: dict[str, Any]) -> str:
