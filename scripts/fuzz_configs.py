@@ -308,8 +308,11 @@ def summarise(outcomes: list[Outcome], cli: list[dict[str, Any]], excluded: dict
         "max_case_seconds": round(max(o.seconds for o in outcomes), 2),
         "by_category": {c: dict(v) for c, v in sorted(categories.items())},
         "cli_cases": len(cli),
+        "cli_exit_codes": dict(collections.Counter(str(r.get("returncode", "timeout")) for r in cli)),
         "cli_failures": sum(1 for r in cli if not r["ok"]),
         "cli_tracebacks": sum(1 for r in cli if r.get("traceback")),
+        "cli_files_written": sum(len(r.get("written", [])) for r in cli),
+        "cli_median_seconds": sorted(r["seconds"] for r in cli)[len(cli) // 2] if cli else None,
         "excluded_bases": excluded,
         "examples": {
             "tracebacks": [
