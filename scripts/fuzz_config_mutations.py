@@ -114,8 +114,10 @@ def _yaml_type(text: str) -> type:
 
 
 # --- override mutations --------------------------------------------------------------------------
-def override_cases(base: str, kinds: dict[str, str], rng: random.Random, per_base: int) -> Iterator[Case]:
-    """``per_base`` override mutations of ``base`` drawn from every category."""
+def override_cases(
+    base: str, kinds: dict[str, str], env_kwargs: list[str], rng: random.Random, per_base: int
+) -> Iterator[Case]:
+    """``per_base`` override mutations of ``base`` (whose env takes ``env_kwargs``) from every category."""
     numeric = [k for k, v in kinds.items() if _numeric(v)]
     strings = [k for k, v in kinds.items() if v == "str"]
     makers = [
@@ -129,6 +131,7 @@ def override_cases(base: str, kinds: dict[str, str], rng: random.Random, per_bas
         lambda: _override_syntax(base, rng),
         lambda: _long_string(base, rng.choice(strings), rng),
         lambda: _offline(base, rng),
+        lambda: _env_kwarg_value(base, env_kwargs or ["max_episode_steps"], rng),
     ]
     hidden = [k for k in kinds if k.endswith("hidden_sizes")]
     if hidden:
@@ -254,6 +257,14 @@ def _hidden(base: str, key: str, rng: random.Random) -> Case:
         ]
     )
     return Case("hidden-sizes", base, key, f"{key}={value}", bad, [f"{key}={value}"])
+
+
+def _env_kwarg_value(base: str, names: list[str], rng: random.Random) -> Case:
+    """A known env keyword (the base's own, else max_episode_steps) given an odd value."""
+    key = f"env.kwargs.{rng.choice(names)}"
+    value = rng.choice(["abc", "-5", "0", "[1]", "{a: 1}", "null", "1e6", ".nan", "true"])
+    bad = value == ".nan"
+    return Case("env-kwargs-value", base, key, f"{key}={value}", bad, [f"{key}={value}"], cli_ok=bad)
 
 
 def _offline(base: str, rng: random.Random) -> Case:

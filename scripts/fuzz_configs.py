@@ -264,7 +264,8 @@ def make_cases(bases: list[str], sweeps: list[str], total: int, rng: random.Rand
     per_base = max(2, (total - 30 * len(sweeps)) // (2 * len(bases)) + 1)
     cases: list[Case] = []
     for base in bases:
-        cases += override_cases(base, config_keys(str(REPO / base)), rng, per_base)
+        env_kwargs = list(load_experiment(REPO / base).env.kwargs)
+        cases += override_cases(base, config_keys(str(REPO / base)), env_kwargs, rng, per_base)
         cases += text_cases(base, (REPO / base).read_text(encoding="utf-8"), rng, per_base)
     for base in sweeps:
         cases += sweep_cases(base, (REPO / base).read_text(encoding="utf-8"), rng, 30)

@@ -201,6 +201,10 @@ def test_unknown_env_kwargs_are_refused_listing_the_accepted_ones():
         "env.kwargs: rlsuite/CartPole-v1 takes no keyword argument(s) 'no_such_option'; accepted: "
         "kinematics_integrator, max_episode_steps, render_mode, sutton_barto_reward"
     )
+    message = refused(["env.kwargs.max_episode_steps=abc"])  # a known name, a value the env refuses
+    assert message.startswith(
+        "env.kwargs: rlsuite/CartPole-v1 cannot be built with {'max_episode_steps': 'abc'}"
+    )
 
 
 def test_env_kwargs_of_a_constructor_that_passes_them_on_are_checked_by_building_it():

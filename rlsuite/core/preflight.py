@@ -59,7 +59,10 @@ def _offline_readers() -> list[str]:
 
 
 def check_env(env: EnvConfig) -> None:
-    """``env.id`` is registered and ``env.kwargs`` are taken by the constructor that will receive them."""
+    """``env.id`` is registered and ``env.kwargs`` are taken by the constructor that will receive them.
+
+    Unknown names are found from the constructor's signature; when it passes keywords on (``**kwargs``),
+    and to check the values, the env is built once with them (at its configured size) and closed."""
     try:
         entry = spec(env.id)
     except UnknownEnvError as exc:
@@ -69,15 +72,13 @@ def check_env(env: EnvConfig) -> None:
         return
     receiver, extra = _kwargs_receiver(entry, env.vectorization)
     accepted, open_ended = _named_parameters(receiver)
-    if not open_ended:
-        unknown = sorted(set(env.kwargs) - set(accepted) - set(extra))
-        if unknown:
-            raise ConfigError(
-                f"env.kwargs: {env.id} takes no keyword argument(s) {', '.join(map(repr, unknown))}; "
-                f"accepted: {', '.join(sorted(set(accepted) | set(extra)))}"
-            )
-        return
-    _probe_env(env, accepted)  # the constructor passes keywords on: ask it
+    unknown = sorted(set(env.kwargs) - set(accepted) - set(extra))
+    if unknown and not open_ended:
+        raise ConfigError(
+            f"env.kwargs: {env.id} takes no keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(sorted(set(accepted) | set(extra)))}"
+        )
+    _probe_env(env, accepted)  # names a constructor passes on, and every value, only building can check
 
 
 def _check_vectorization(entry: EnvEntry, vectorization: str) -> None:
