@@ -29,8 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # no flush error at exit
         return 0
-    except (ConfigError, FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as exc:
+    except (ConfigError, OSError, KeyError, ValueError, ImportError) as exc:
         print(f"rlsuite {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            f"rlsuite {args.command}: error: out of memory (a buffer or env count too large?)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted; a checkpoint was saved — continue with resume=auto", file=sys.stderr)
@@ -56,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("items", nargs="*", help="CONFIG.yaml followed by dotted key=value overrides")
     train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the config, build the env and the algorithm, print the resolved config; "
+        "train nothing and write nothing",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = sub.add_parser("eval", help="evaluate a run folder or checkpoint")
@@ -213,12 +225,33 @@ def _train(args: argparse.Namespace) -> int:
         data = load_yaml(config_path)
     config = build_experiment(data, items)
     search_dirs = [Path(config_path).parent] if config_path else []
+    if args.dry_run:
+        return _dry_run(config, quiet=args.quiet, search_dirs=search_dirs)
     run_dir = train(config, quiet=args.quiet, search_dirs=search_dirs)
     if not args.quiet:
         from rlsuite.core.summary_text import final_line
 
         print(f"run folder: {run_dir}")
         print(final_line(json.loads((run_dir / "summary.json").read_text())))
+    return 0
+
+
+def _dry_run(config, *, quiet: bool, search_dirs: list[Path]) -> int:
+    """``train --dry-run``: the resolved config on stdout, what a run would do on stderr."""
+    import yaml
+
+    from rlsuite.config import experiment_to_dict
+    from rlsuite.core.experiment import dry_run
+
+    found = dry_run(config, search_dirs)
+    print(yaml.safe_dump(experiment_to_dict(config), sort_keys=False, default_flow_style=False), end="")
+    if not quiet:
+        action = (
+            f"resume {found.run_dir} from {found.resume_from}"
+            if found.resume_from
+            else f"write {found.run_dir}"
+        )
+        print(f"dry run: config checked, env and algorithm built; a run would {action}", file=sys.stderr)
     return 0
 
 

@@ -277,8 +277,8 @@ def test_wrong_types(override, expected):
         ("algo.clip=1", "algo.clip: expected a float >= 0 and < 1, got 1.0"),
         ("algo.clip=-0.5", "algo.clip: expected a float >= 0 and < 1, got -0.5"),
         ("algo.epochs=0", "algo.epochs: expected an int >= 1, got 0"),
-        ("env.num_envs=0", "env.num_envs: expected an int >= 1, got 0"),
-        ("seed=-1", "seed: expected an int >= 0, got -1"),
+        ("env.num_envs=0", "env.num_envs: expected an int >= 1 and <= 1048576, got 0"),
+        ("seed=-1", "seed: expected an int >= 0 and <= 4294967295, got -1"),
         ("checkpoint.keep=0", "checkpoint.keep: expected an int >= 1, got 0"),
     ],
 )
@@ -390,11 +390,11 @@ def test_describe_lists_nested_keys():
     assert "eval" not in table
     assert table["env.id"] == (
         "env.id",
-        "str",
+        "str (at most 128 characters)",
         "(required)",
         "registered environment id, e.g. 'rlsuite/CartPole-v1'",
     )
-    assert table["env.num_envs"][1:3] == ("int (>= 1)", "8")
+    assert table["env.num_envs"][1:3] == ("int (>= 1 and <= 1048576)", "8")
     assert table["env.vectorization"][1] == "str (one of 'auto', 'native', 'sync', 'async')"
     assert table["run_dir"][1:3] == ("str | None", "null")
     assert all(len(row) == 4 and all(isinstance(c, str) for c in row) for row in rows)

@@ -231,7 +231,8 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path):
         "envs": ["rlsuite/CartPole-v1"],
         "algorithms": [
             SMALL["algorithms"][0],
-            {"name": "ppo", "label": "broken", "overrides": {"env.kwargs": {"no_such_option": 1}}},
+            # passes the pre-launch check (imports run in the run's own process), fails in the run
+            {"name": "ppo", "label": "broken", "overrides": {"imports": ["no_such_option"]}},
         ],
     }
     result = run_sweep(write_sweep(tmp_path, data), root=tmp_path / "out", quiet=True)

@@ -118,6 +118,9 @@ class Algorithm(ABC):
     # Set by the training loop while a run is attached: ``side_logger(step, scalars)`` sends scalars of
     # long work inside an iteration (an SFT warm-up's loss...) to TensorBoard on that work's own step axis.
     side_logger: Callable[[int, dict[str, float]], None] | None = None
+    # Whether the learner reads the experiment's ``offline`` section (dataset, pretrained checkpoint); a
+    # config that sets it for any other learner is refused before the run starts.
+    reads_offline_section: ClassVar[bool] = False
 
     def __init__(
         self,

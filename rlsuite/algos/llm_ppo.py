@@ -58,7 +58,7 @@ class LLMPPOConfig:
         default_factory=TextModelConfig, help="the causal LM (policy and critic base)"
     )
     init_from: str | None = param(
-        None, help="initialise the policy from a text-learner checkpoint or run folder"
+        None, help="initialise the policy from a text-learner checkpoint or run folder", path=True
     )
     # warm start (models trained from scratch)
     sft_warmup_steps: int = param(0, help="SFT steps on gold responses before RL (batch env.num_envs)", min=0)

@@ -38,7 +38,7 @@ class LLMSFTConfig:
     name: str = param("llm_sft", help="algorithm name (fixed)", choices=("llm_sft",))
     model: TextModelConfig = param(default_factory=TextModelConfig, help="the causal LM to train")
     init_from: str | None = param(
-        None, help="initialise the policy from a text-learner checkpoint or run folder"
+        None, help="initialise the policy from a text-learner checkpoint or run folder", path=True
     )
     lr: float = param(1e-3, help="AdamW learning rate (after warm-up)", min=0.0, min_exclusive=True)
     warmup_steps: int = param(20, help="optimizer steps of linear learning-rate warm-up", min=0)

@@ -103,7 +103,7 @@ class MAPPOConfig:
         "state), 'EP' global state + agent id (per agent), 'state' global state (one value per team)",
         choices=CRITIC_INPUTS,
     )
-    hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic")
+    hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic", min=1)
     activation: str = param("relu", help="hidden activation", choices=("relu", "tanh"))
     layer_norm: bool = param(True, help="LayerNorm on the inputs and after every hidden layer")
     actor_output_gain: float = param(0.01, help="orthogonal-init gain of the policy logits layer", min=0.0)

@@ -46,7 +46,9 @@ class MPDPConfig(SACConfig):
     # planning horizon of the policy objective
     horizon: int = param(3, help="model steps H in the policy objective (0 = SAC)", min=0)
     horizon_ramp: tuple[int, int] = param(
-        (20_000, 40_000), help="env steps over which H grows linearly from 1 to horizon; (0, 0) = fixed H"
+        (20_000, 40_000),
+        help="env steps over which H grows linearly from 1 to horizon; (0, 0) = fixed H",
+        min=0,
     )
     deterministic_model: bool = param(False, help="use member means instead of sampled model steps")
     model_members: str = param(
@@ -62,9 +64,11 @@ class MPDPConfig(SACConfig):
     # dynamics model (MBPO)
     ensemble_size: int = param(7, help="ensemble members", min=1)
     num_elites: int = param(5, help="members used in rollouts (lowest holdout error)", min=1)
-    model_hidden_sizes: tuple[int, ...] = param((200, 200, 200, 200), help="model hidden widths")
+    model_hidden_sizes: tuple[int, ...] = param((200, 200, 200, 200), help="model hidden widths", min=1)
     model_weight_decays: tuple[float, ...] | None = param(
-        MBPO_WEIGHT_DECAYS, help="model L2 coefficient per layer (hidden layers, then output); None: none"
+        MBPO_WEIGHT_DECAYS,
+        help="model L2 coefficient per layer (hidden layers, then output); None: none",
+        min=0.0,
     )
     model_lr: float = param(1e-3, help="model Adam learning rate", min=0.0, min_exclusive=True)
     model_batch_size: int = param(256, help="model minibatch size", min=1)

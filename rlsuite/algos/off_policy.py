@@ -51,7 +51,7 @@ class OffPolicyConfig:
     gamma: float = param(0.99, help="discount factor", min=0.0, max=1.0)
     tau: float = param(0.005, help="Polyak rate of the target networks", min=0.0, max=1.0)
     n_step: int = param(1, help="n-step returns for the critic target (1 = one-step TD)", min=1)
-    hidden_sizes: tuple[int, ...] = param((256, 256), help="hidden widths of actor and critics")
+    hidden_sizes: tuple[int, ...] = param((256, 256), help="hidden widths of actor and critics", min=1)
     activation: str = param("relu", help="hidden activation", choices=("relu", "tanh", "elu", "silu"))
 
 

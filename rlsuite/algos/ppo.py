@@ -92,7 +92,7 @@ class PPOConfig:
     )
     reward_clip: float = param(10.0, help="clip scaled rewards to +-reward_clip", min=0.0, min_exclusive=True)
     # networks
-    hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic")
+    hidden_sizes: tuple[int, ...] = param((64, 64), help="hidden layer widths of actor and critic", min=1)
     activation: str = param("tanh", help="hidden activation", choices=("tanh", "relu", "elu", "silu"))
     log_std_init: float = param(0.0, help="initial log-std of the Gaussian policy (continuous actions)")
     encoder: str = param(

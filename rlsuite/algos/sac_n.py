@@ -37,7 +37,7 @@ class SACNConfig(SACConfig):
     name: str = param("sac_n", help="algorithm name (fixed)", choices=("sac_n",))
     learning_starts: int = param(0, help="unused offline (no env steps are taken)", min=0)
     num_q: int = param(10, help="critics N in the ensemble; target and actor use the min over all N", min=1)
-    hidden_sizes: tuple[int, ...] = param((256, 256, 256), help="hidden widths of actor and critics")
+    hidden_sizes: tuple[int, ...] = param((256, 256, 256), help="hidden widths of actor and critics", min=1)
     eta: float = param(0.0, help="weight of EDAC's ensemble-diversity term (0 = SAC-N)", min=0.0)
 
 

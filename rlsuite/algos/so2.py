@@ -53,7 +53,9 @@ class SO2Config(SACConfig):
     """SO2's settings: SAC's plus PVU, IFQU and the data mix (module docstring)."""
 
     name: str = param("so2", help="algorithm name (fixed)", choices=("so2",))
-    hidden_sizes: tuple[int, ...] = param((256, 256, 256), help="hidden widths (must match the checkpoint)")
+    hidden_sizes: tuple[int, ...] = param(
+        (256, 256, 256), help="hidden widths (must match the checkpoint)", min=1
+    )
     num_q: int = param(10, help="ensemble members N used (the checkpoint's first N)", min=1)
     actor_lr: float = param(1e-3, help="Adam learning rate of the actor", min=0.0, min_exclusive=True)
     critic_lr: float = param(1e-3, help="Adam learning rate of the critics", min=0.0, min_exclusive=True)
@@ -121,6 +123,7 @@ class SO2(SAC):
     name = "so2"
     description = "Offline-to-online fine-tuning of a SAC-N/EDAC checkpoint (perturbed value update)"
     config_cls = SO2Config
+    reads_offline_section = True
     MISSING_DATASET = (
         "offline.dataset: so2 with online_ratio < 1 mixes in offline data; give offline.dataset=PATH "
         "(or algo.online_ratio=1 for online data only)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from rlsuite.algos.base import Algorithm
 from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
 from rlsuite.core.kernels import quiet_notices
+from rlsuite.core.preflight import check_experiment
 from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
 from rlsuite.core.runlock import RunLock
 from rlsuite.core.sizing import gpu_sized_warning
@@ -58,8 +60,9 @@ def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Pa
         from rlsuite.wrappers.video import ensure_headless_gl
 
         ensure_headless_gl()  # before MuJoCo is imported: it fixes its GL backend then
+    found = import_user_modules(config.imports, [*search_dirs, *_resumed_import_dirs(config)])
+    check_experiment(config)  # before any folder is looked at or made
     run_dir, checkpoint = resolve_run_dir(config)
-    found = import_user_modules(config.imports, [*search_dirs, *recorded_import_dirs(run_dir)])
     lock = RunLock.acquire(run_dir)  # one writer per run folder, from before the checkpoint is read
     try:
         checkpoint = _checkpoint_under_lock(run_dir, checkpoint, config)
@@ -93,6 +96,15 @@ def _train(config: ExperimentConfig, quiet: bool, search_dirs: Sequence[str | Pa
     return run_dir
 
 
+def _resumed_import_dirs(config: ExperimentConfig) -> list[str]:
+    """Where an explicitly resumed run's first session found its ``imports:`` (from any folder)."""
+    if config.resume in (None, "auto"):
+        return []
+    target = Path(config.resume)
+    run_dir = target.parent.parent if target.suffix == ".pt" else target  # RUN/checkpoints/step_N.pt
+    return recorded_import_dirs(run_dir)
+
+
 def _checkpoint_under_lock(run_dir: Path, checkpoint: Path | None, config: ExperimentConfig) -> Path | None:
     """Check again, now that no one else can write the folder, what there is to resume from."""
     if config.resume is None and latest_checkpoint(run_dir) is not None:
@@ -103,6 +115,25 @@ def _checkpoint_under_lock(run_dir: Path, checkpoint: Path | None, config: Exper
     if checkpoint is None and config.resume == "auto":
         return latest_checkpoint(run_dir)  # written by a writer that finished since resolve_run_dir
     return checkpoint
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What :func:`dry_run` found: the run folder a real run would use, and the checkpoint it would resume."""
+
+    run_dir: Path
+    resume_from: Path | None
+
+
+def dry_run(config: ExperimentConfig, search_dirs: Sequence[str | Path] = ()) -> DryRun:
+    """Everything :func:`train` does before its first step, writing nothing: import the config's modules,
+    check it, find the run folder (and the checkpoint a resume would load), build the env and the algorithm,
+    then close them. Raises what ``train`` would raise for the same config."""
+    import_user_modules(config.imports, search_dirs)
+    check_experiment(config)
+    run_dir, checkpoint = resolve_run_dir(config)
+    build_algorithm(config).close()
+    return DryRun(run_dir=run_dir, resume_from=checkpoint)
 
 
 def build_algorithm(config: ExperimentConfig) -> Algorithm:

@@ -62,13 +62,16 @@ def _pair_problems(sweep: Sweep) -> dict[tuple[str, str], list[str]]:
 
 
 def _algorithm_config_problems(run: Any, configs: dict[str, ExperimentConfig]) -> list[str]:
-    from rlsuite.algos import get_algorithm
+    """What ``rlsuite train`` would refuse before its first step (see rlsuite.core.preflight)."""
+    from rlsuite.core.preflight import check_experiment
 
     try:
-        algo_cls, config = get_algorithm(run.algo), configs[run.id]
-        return algo_cls.config_problems(config.algo) + algo_cls.offline_problems(config.offline)
+        check_experiment(configs[run.id])
+    except ConfigError as exc:
+        return [str(exc)]
     except ImportError as exc:
         return [_message(exc)]
+    return []
 
 
 def _probe(env_id: str) -> tuple[Any, bool]:

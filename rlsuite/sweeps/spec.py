@@ -31,12 +31,14 @@ Paths in the sweep file are relative to the file.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlsuite.config import ConfigError, load_yaml, merge, parse_overrides
+from rlsuite.config import SEED_MAX, ConfigError, load_yaml, merge, parse_overrides
+from rlsuite.core.names import folder_name_problem
 
 TOP_KEYS = (
     "name",
@@ -99,8 +101,10 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
     raw = load_yaml(source)
     _check_keys(raw, TOP_KEYS, "sweep file")
     name = _require_str(raw, "name", "sweep file")
-    if not re.fullmatch(r"[\w.+-]+", name):
-        raise SweepError(f"name: {name!r} must be a folder name (letters, digits, '_', '.', '+', '-')")
+    if not re.fullmatch(r"[\w.+-]+", name) or folder_name_problem(name):
+        raise SweepError(
+            f"name: {name!r} must be a folder name (letters, digits, '_', '.', '+', '-'; not '.' or '..')"
+        )
     # Absolute, so a run's config names its folder wherever its process starts (Ray workers included).
     directory = Path(root if root is not None else raw.get("root", "sweeps")).resolve() / name
     seeds = _seeds(raw.get("seeds", 1))
@@ -134,11 +138,12 @@ def _expand(
     threads: int,
 ) -> list[RunSpec]:
     runs: list[RunSpec] = []
-    for algo in algorithms:
+    for index, algo in enumerate(algorithms):
         variants = [merge(a, b) for a in shared_grid for b in algo["grid"]]
         for variant_data in variants:
             variant = _flatten(variant_data)
             label = _variant_label(algo["label"], variant)
+            _check_folder(label, f"algorithms[{index}].label")
             for env in envs:
                 data = _run_data(raw, env, algo, variant_data, threads)
                 for seed in seeds:
@@ -152,7 +157,17 @@ def _expand(
     return runs
 
 
+def _check_folder(text: str, where: str) -> None:
+    """A label or env id names one folder of the sweep; '.', '..' or an over-long name cannot."""
+    problem = folder_name_problem(_dir_name(text))
+    if problem:
+        raise SweepError(f"{where}: {text!r} cannot name a run folder: {problem}")
+
+
 def _with_dir(spec: RunSpec, run_dir: Path) -> RunSpec:
+    root = run_dir.parents[2]  # <sweep dir>/<label>/<env>/seed<k>
+    if os.path.commonpath([os.path.normpath(root), os.path.normpath(run_dir)]) != os.path.normpath(root):
+        raise SweepError(f"run {spec.id}: its folder {run_dir} would lie outside the sweep folder {root}")
     data = merge(spec.data, {"run_dir": str(run_dir)})
     return RunSpec(spec.label, spec.algo, spec.env, spec.seed, spec.variant, data, run_dir)
 
@@ -212,8 +227,10 @@ def _env_entry(entry: Any, index: int) -> dict[str, Any]:
         raise SweepError(f"{where}: expected an env id or a mapping with 'id', got {entry!r}")
     _check_keys(entry, ENV_KEYS, where)
     steps = entry.get("total_steps")
+    env_id = _require_str(entry, "id", where)
+    _check_folder(env_id, f"{where}.id")
     return {
-        "id": _require_str(entry, "id", where),
+        "id": env_id,
         "total_steps": None if steps is None else _positive_int(steps, f"{where}.total_steps"),
         "overrides": _nested(entry.get("overrides") or {}, f"{where}.overrides"),
     }
@@ -347,10 +364,17 @@ def _positive_int(value: Any, where: str) -> int:
 
 
 def _seeds(value: Any) -> list[int]:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_RUNS:
         return list(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and s >= 0 for s in value):
+    if isinstance(value, list) and value and all(_is_seed(s) for s in value):
         if len(set(value)) != len(value):
             raise SweepError(f"seeds: repeated seeds in {value}")
         return list(value)
-    raise SweepError(f"seeds: expected a positive count or a list of non-negative integers, got {value!r}")
+    raise SweepError(
+        f"seeds: expected a positive count (at most {MAX_RUNS}) or a list of integers from 0 to {SEED_MAX}, "
+        f"got {value!r}"
+    )
+
+
+def _is_seed(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEED_MAX

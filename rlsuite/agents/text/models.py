@@ -26,6 +26,7 @@ class TextModelConfig:
         "gpt",
         help="'gpt' (the suite's small GPT with a byte tokenizer, randomly initialised) or the path of a "
         "local Hugging Face checkpoint folder (never downloaded)",
+        path=True,
     )
     gpt: GPTConfig = param(default_factory=GPTConfig, help="shape of the small GPT (source 'gpt')")
     dtype: str = param(

@@ -77,7 +77,7 @@ class TianshouPPOConfig(PeerConfig):
     ``lr_decay`` and ``obs_norm``, which the example turns on and Tianshou's classes leave off.
     """
 
-    hidden_sizes: list[int] = param([64, 64], help="hidden layer sizes of the actor and critic bodies")
+    hidden_sizes: list[int] = param([64, 64], help="hidden layer sizes of the actor and critic bodies", min=1)
     activation: str = param(
         "tanh",
         choices=tuple(ACTIVATIONS),
@@ -110,7 +110,9 @@ class TianshouSACConfig(PeerConfig):
     All defaults are those of Tianshou's MuJoCo SAC example (``examples/mujoco/mujoco_sac.py``).
     """
 
-    hidden_sizes: list[int] = param([256, 256], help="hidden layer sizes of the actor and both critics")
+    hidden_sizes: list[int] = param(
+        [256, 256], help="hidden layer sizes of the actor and both critics", min=1
+    )
     actor_lr: float = param(1e-3, min=0.0, min_exclusive=True, help="actor Adam learning rate")
     critic_lr: float = param(1e-3, min=0.0, min_exclusive=True, help="critics' Adam learning rate")
     auto_alpha: bool = param(False, help="tune alpha (Tianshou's AutoAlpha, target entropy -dim(A))")

@@ -12,6 +12,8 @@ state) and ``is_success`` (``bool``).
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -38,6 +40,21 @@ from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world mod
 from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
 
 RENDER_MODES = ["ansi", "text", "rgb_array"]
+
+
+def world_options(
+    defaults: Callable[..., dict[str, Any]], kwargs: dict[str, Any], world: str
+) -> dict[str, Any]:
+    """``defaults(**kwargs)``: a world's options with the given ones applied; an unknown name raises a
+    ``TypeError`` that lists the accepted ones."""
+    accepted = list(inspect.signature(defaults).parameters)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{world} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join([*accepted, 'render_mode'])}"
+        )
+    return defaults(**kwargs)
 
 
 @njit(cache=True)

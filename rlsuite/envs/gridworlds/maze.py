@@ -28,6 +28,7 @@ from rlsuite.envs.gridworlds._common import (
     check_positive_int,
     rand_float,
     rand_int,
+    world_options,
 )
 from rlsuite.envs.gridworlds.solvers import bfs_grid
 
@@ -273,7 +274,7 @@ class MazeVectorEnv(GridVectorEnv):
     __doc__ = "``num_envs`` mazes on one numba core (same-step autoreset).\n" + _DOC_KWARGS
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
-        core = MazeCore(check_positive_int("num_envs", num_envs), **_defaults(**kwargs))
+        core = MazeCore(check_positive_int("num_envs", num_envs), **world_options(_defaults, kwargs, "Maze"))
         self._setup(core, spaces.Box(0, 1, core.obs_shape, dtype=np.uint8), render_mode)
 
 
@@ -281,7 +282,7 @@ class MazeEnv(GridEnv):
     __doc__ = "One maze on the batched core's kernels.\n" + _DOC_KWARGS
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
-        core = MazeCore(1, **_defaults(**kwargs))
+        core = MazeCore(1, **world_options(_defaults, kwargs, "Maze"))
         self._setup(core, spaces.Box(0, 1, core.obs_shape, dtype=np.uint8), render_mode)
 
     @property

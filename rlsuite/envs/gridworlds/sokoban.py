@@ -22,7 +22,13 @@ from gymnasium import spaces
 
 from rlsuite.envs.gridworlds import render as R
 from rlsuite.envs.gridworlds import sokoban_kernels as K
-from rlsuite.envs.gridworlds._common import GridCore, GridEnv, GridVectorEnv, check_positive_int
+from rlsuite.envs.gridworlds._common import (
+    GridCore,
+    GridEnv,
+    GridVectorEnv,
+    check_positive_int,
+    world_options,
+)
 
 __all__ = ["SokobanCore", "SokobanEnv", "SokobanVectorEnv", "level_text", "parse_level"]
 
@@ -232,7 +238,9 @@ class SokobanVectorEnv(GridVectorEnv):
     __doc__ = "``num_envs`` Sokoban envs on one numba core (same-step autoreset).\n" + _DOC_KWARGS
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
-        core = _make_core(check_positive_int("num_envs", num_envs), _defaults(**kwargs))
+        core = _make_core(
+            check_positive_int("num_envs", num_envs), world_options(_defaults, kwargs, "Sokoban")
+        )
         obs_space = spaces.Box(0, 1, core.obs_shape, dtype=np.uint8)
         self._setup(core, obs_space, render_mode)
 
@@ -241,7 +249,7 @@ class SokobanEnv(GridEnv):
     __doc__ = "One Sokoban env on the batched core's kernels.\n" + _DOC_KWARGS
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any):
-        core = _make_core(1, _defaults(**kwargs))
+        core = _make_core(1, world_options(_defaults, kwargs, "Sokoban"))
         self._setup(core, spaces.Box(0, 1, core.obs_shape, dtype=np.uint8), render_mode)
 
     @property

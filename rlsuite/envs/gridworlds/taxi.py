@@ -33,6 +33,7 @@ from rlsuite.envs.gridworlds._common import (
     check_random_stream,
     rand_float,
     rand_int,
+    world_options,
 )
 from rlsuite.envs.inputs import check_reset_options, check_reset_seed
 
@@ -398,7 +399,7 @@ class TaxiVectorEnv(GridVectorEnv):
         self, num_envs: int = 1, render_mode: str | None = None, random_stream: str = "core", **kwargs: Any
     ):
         check_random_stream(random_stream, single_env=False)
-        core = TaxiCore(check_positive_int("num_envs", num_envs), **_defaults(**kwargs))
+        core = TaxiCore(check_positive_int("num_envs", num_envs), **world_options(_defaults, kwargs, "Taxi"))
         self._setup(core, _obs_space(core), render_mode)
 
 
@@ -417,7 +418,7 @@ class TaxiEnv(GridEnv):
 
     def __init__(self, render_mode: str | None = None, random_stream: str = "core", **kwargs: Any):
         self.random_stream = check_random_stream(random_stream, single_env=True)
-        core = TaxiCore(1, **_defaults(**kwargs))
+        core = TaxiCore(1, **world_options(_defaults, kwargs, "Taxi"))
         self._setup(core, _obs_space(core), render_mode)
 
     def reset(
