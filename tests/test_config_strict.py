@@ -199,7 +199,7 @@ def test_unknown_env_kwargs_are_refused_listing_the_accepted_ones():
     message = refused(["env.kwargs={no_such_option: 1}"])
     assert message == (
         "env.kwargs: rlsuite/CartPole-v1 takes no keyword argument(s) 'no_such_option'; accepted: "
-        "kinematics_integrator, max_episode_steps, render_mode, sutton_barto_reward"
+        "kinematics_integrator, max_episode_steps, random_stream, render_mode, sutton_barto_reward"
     )
     message = refused(["env.kwargs.max_episode_steps=abc"])  # a known name, a value the env refuses
     assert message.startswith(

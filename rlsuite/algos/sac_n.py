@@ -56,6 +56,7 @@ class SACN(SAC):
     description = "Offline: SAC with an N-critic ensemble, minimum over the N"
     config_cls = SACNConfig
     capabilities = OFFLINE_CAPABILITIES
+    reads_offline_section = True  # trains from offline.dataset
 
     @classmethod
     def offline_problems(cls, offline: OfflineConfig) -> list[str]:

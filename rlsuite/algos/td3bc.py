@@ -49,6 +49,7 @@ class TD3BC(TD3):
     description = "Offline: TD3 + behaviour cloning on dataset-standardised states"
     config_cls = TD3BCConfig
     capabilities = OFFLINE_CAPABILITIES
+    reads_offline_section = True  # trains from offline.dataset
 
     @classmethod
     def offline_problems(cls, offline: OfflineConfig) -> list[str]:
