@@ -293,14 +293,16 @@ def test_checkpoint_without_replay_keeps_episodes_in_progress(tmp_path):
 
 # --- learning --------------------------------------------------------------------------------------------
 def test_qmix_learns_3m(margin):
-    """QMIX beats random play on 3m within 20k env steps (8 envs).
+    """QMIX clearly beats random play on 3m within 20k env steps (8 envs).
 
-    Random play (uniform over available actions): return 1.7 +- 0.6 per episode, no wins in 400. PyMARL's
-    settings except for a faster start: epsilon annealed over 5k steps (not 50k), 4 gradient steps per 8
-    episodes (not 1), targets copied every 50 episodes (not 200). Measured after 20k steps, mean of the
-    last 100 training episodes / greedy evaluation (32 episodes): seed 0: 9.5 / 8.7 with 16% wins; seed 1:
-    6.1 / 7.7; seed 2: 7.2 / 3.0 (the greedy policy swings between evaluations this early); seed 0 reaches
-    59% wins at 60k steps. 25-30 s on a 2-core box shared with one other job.
+    Random play (uniform over available actions): return 1.7 +- 0.6 per episode, no wins in 400, so a
+    100-episode mean of random play stays within 1.7 +- 0.1. PyMARL's settings except for a faster start:
+    epsilon annealed over 5k steps (not 50k), 4 gradient steps per 8 episodes (not 1), targets copied every
+    50 episodes (not 200). Measured after 20k steps, mean of the last 100 training episodes / greedy
+    evaluation (32 episodes): seed 0: 9.5 / 8.7 on one CPU, 5.9 / 5.3 on an AMD EPYC (the greedy policy
+    swings between evaluations this early); seed 1: 6.1 / 7.7; seed 2: 7.2 / 3.0. The thresholds (4.0
+    training, 2.5 greedy) sit well above random play and below every measured seed, so the test holds on
+    any CPU; longer runs (seed 0: 59% wins at 60k steps) live in benchmarks/bench_marl_smac.py.
     """
     cfg = QMIXConfig(epsilon_anneal_steps=5000, updates_per_collect=4, target_update_episodes=50)
     algo = QMIX(EnvConfig(id=ENV, num_envs=8), cfg, seed=0, device="cpu", eval_config=EvalConfig(episodes=32))
@@ -308,5 +310,5 @@ def test_qmix_learns_3m(margin):
     training = algo.episodes.summary()["rollout/ep_return_mean"]
     result = algo.evaluate()
     algo.close()
-    margin("training return (last 100 episodes)", training, 5.0)
-    margin("greedy return", result.mean, 5.0)
+    margin("training return (last 100 episodes)", training, 4.0)
+    margin("greedy return", result.mean, 2.5)
