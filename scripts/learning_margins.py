@@ -62,6 +62,7 @@ SETTINGS = {
         "MKL_CBWR": "COMPATIBLE",
         "OPENBLAS_CORETYPE": "Sandybridge",
         "NUMBA_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",  # no spinning threads on a busy machine (numerics unchanged)
     },
 }
 
