@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rlsuite.agents.networks import FlatEncoder, GridConvEncoder, make_encoder
-from rlsuite.algos.ppo import PPO, PPOConfig
+from rlsuite.algos.ppo import PPO, AutogradPPOUpdate, PPOConfig
 from rlsuite.config import ConfigError, load_experiment
 
 
@@ -33,7 +33,8 @@ def test_ppo_trains_with_the_conv_encoder_on_every_grid_world(env_id, tmp_path):
     algo = PPO(env_id, PPOConfig(num_steps=16, encoder="conv", conv_channels=(8, 16)), device="cpu")
     try:
         assert isinstance(algo.agent.encoder, GridConvEncoder)
-        assert algo.rollout_policy is None and algo.numpy_update is None  # the torch paths
+        assert algo.rollout_policy is None  # the torch paths
+        assert isinstance(algo.minibatch_update, AutogradPPOUpdate)
         before = [p.detach().clone() for p in algo.agent.encoder.parameters()]
         algo.learn(256)
         after = list(algo.agent.encoder.parameters())
