@@ -77,8 +77,9 @@ def test_ppo_learns_cartpole_through_the_loop(tmp_path, margin):
     assert result["total_steps"] == 16_384  # whole 2048-step collection steps
     assert result["requested_steps"] == 16_000 and result["iterations"] == 8
     assert result["eval_episodes"] == 10 and result["sps"] > 0 and result["seed"] == 0
-    # Measured 377.6 (seed 0; seeds 1 and 2: 222.4 and 287.3). Random play scores about 22.
-    margin("eval return", result["eval_return_mean"], 180)
+    # Measured 377.6 (seed 0; seeds 1 and 2: 222.4 and 287.3); seed 0 gave 380.2 on one thread and 213.5 with
+    # two threads and generic kernels (scripts/learning_margins.py). Random play scores about 22.
+    margin("eval return", result["eval_return_mean"], 120)
     table = rows(run_dir)
     assert [int(r["step"]) for r in table][:8] == [2048 * (k + 1) for k in range(8)]
     assert float(table[0]["train/gradient_steps"]) == 80  # 10 passes over 2048 steps in 256s
