@@ -119,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from rlsuite.algos import ALGORITHM_CONFIGS
     from rlsuite.config import build_experiment, load_yaml, parse_overrides
-    from rlsuite.core.experiment import train
-    from rlsuite.core.run import CONFIG_FILE
+    from rlsuite.training.experiment import train
+    from rlsuite.training.run import CONFIG_FILE
 
     items = list(args.items)
     config_path = items.pop(0) if items and "=" not in items[0] else None
@@ -133,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         data = load_yaml(run_dir / CONFIG_FILE)
     else:
         data = load_yaml(config_path)
-    config = build_experiment(data, items)
+    config = build_experiment(data, items, algo_registry=ALGORITHM_CONFIGS)
     run_dir = train(config, quiet=args.quiet)
     if not args.quiet:
         summary = json.loads((run_dir / "summary.json").read_text())

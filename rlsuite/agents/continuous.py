@@ -15,6 +15,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
+from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.agents.networks import StackedMLP, mlp
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -185,7 +186,7 @@ def polyak_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
 
 
-class ContinuousPolicyAgent(nn.Module):
+class ContinuousPolicyAgent(MemorylessPolicy, nn.Module):
     """The acting side of SAC/TD3/MPDP: an actor in ``[-1, 1]^d`` plus the env's action bounds."""
 
     def __init__(self, actor: nn.Module, action_space: spaces.Space) -> None:

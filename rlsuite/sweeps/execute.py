@@ -20,7 +20,7 @@ from typing import Any
 
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.checkpoint import latest_checkpoint
-from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE
+from rlsuite.training.run import CONFIG_FILE, SUMMARY_FILE
 
 LOG_FILE = "train.log"
 ERROR_FILE = "error.json"

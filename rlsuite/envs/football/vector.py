@@ -20,6 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlsuite.core.team import TeamSpec
 from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask, team_env_info
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
 from rlsuite.envs.football.match import Matches
@@ -50,6 +51,7 @@ class GRFSimVectorEnv:
         # Joint actions of all matches (every action is always available): `rlsuite bench` samples these.
         self.action_space = spaces.MultiDiscrete(np.full((self.num_envs, self.n_agents), N_ACTIONS))
         self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
+        self.team_spec = TeamSpec(self.n_agents, N_ACTIONS, OBS_SIZE, self.state_size, self.episode_limit)
         self._mask = np.ones((self.num_envs, self.n_agents, N_ACTIONS), dtype=np.bool_)
         self._started = False
 

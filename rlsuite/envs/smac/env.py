@@ -106,7 +106,7 @@ class StarCraft2Env(SMACInterface):
         self._over = True
 
     def render(self, mode: str = "rgb_array") -> np.ndarray:
-        from rlsuite.envs.smac.render import render_frame
+        from rlsuite.envs.smac.frames import render_frame
 
         if mode != "rgb_array":
             raise ValueError(f"render mode {mode!r} is not supported; accepted: 'rgb_array'")

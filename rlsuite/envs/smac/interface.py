@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.core.team import TeamObservation, TeamSpec
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.core import FS_HEALTH, FS_SHIELD, FS_X, FS_Y, IS_ALIVE, IS_TYPE
 from rlsuite.envs.smac.units import UNIT_TYPES
@@ -71,6 +72,19 @@ class SMACInterface:
             "agent_features": self.ally_state_attr_names(),
             "enemy_features": self.enemy_state_attr_names(),
         }
+
+    @property
+    def team_spec(self) -> TeamSpec:
+        """The typed form of :meth:`get_env_info` (what team learners read)."""
+        return TeamSpec(
+            self.n_agents, self.n_actions, self.get_obs_size(), self.get_state_size(), self.episode_limit
+        )
+
+    def team_observation(self) -> TeamObservation:
+        """The current observation, state and action mask as a typed observation of one battle."""
+        obs = np.asarray(self.get_obs(), dtype=np.float32)[None]
+        state = np.asarray(self.get_state(), dtype=np.float32)[None]
+        return TeamObservation(obs, state, self._avail_array().astype(bool))
 
     def ally_state_attr_names(self) -> list[str]:
         names = ["health", "energy/cooldown", "rel_x", "rel_y"]

@@ -158,7 +158,7 @@ class SMACParallelEnv(ParallelEnv):
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
             return None
-        from rlsuite.envs.smac.render import render_frame
+        from rlsuite.envs.smac.frames import render_frame
 
         return render_frame(self.battles, 0)
 

@@ -848,7 +848,7 @@ class SC2StarCraft2Env(SMACInterface):
 
     def render(self, mode: str = "rgb_array") -> np.ndarray:
         """A top-down frame of the observed units (the simulator's renderer on the game's arrays)."""
-        from rlsuite.envs.smac.render import render_frame
+        from rlsuite.envs.smac.frames import render_frame
 
         if mode != "rgb_array":
             raise ValueError(f"render mode {mode!r} is not supported; accepted: 'rgb_array'")

@@ -13,8 +13,8 @@ from typing import Any
 
 from rlsuite.config import ExperimentConfig, experiment_to_dict, save_yaml
 from rlsuite.core.checkpoint import CheckpointManager, atomic_write_json
-from rlsuite.core.evaluation import EvalResult
 from rlsuite.core.logger import MetricsLogger
+from rlsuite.training.evaluation import EvalResult
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"

@@ -1,4 +1,8 @@
-"""The one training loop every algorithm shares: collect -> update -> log -> evaluate -> checkpoint."""
+"""The one training loop every algorithm shares: collect -> update -> log -> evaluate -> checkpoint.
+
+The loop drives any :class:`Learner` (``rlsuite.algos.base.Algorithm`` is one) through the hooks listed
+there; it imports no learner.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,39 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 import rlsuite
+from rlsuite.config import EnvConfig
+from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.progress import TrainingProgress
-from rlsuite.offline.scores import normalized_score
+from rlsuite.training.evaluation import EvalResult
+from rlsuite.training.run import Run
 
-if TYPE_CHECKING:
-    from rlsuite.algos.base import Algorithm
-    from rlsuite.core.run import Run
+
+class Learner(Protocol):
+    """What the loop reads and calls on a learner (every ``Algorithm`` has it)."""
+
+    name: ClassVar[str]
+    default_log_every: ClassVar[int]
+    env_config: EnvConfig
+    seed: int
+    device: Any
+    global_step: int  # advanced by collect
+    iteration: int
+    total_steps: int  # the planned length of the run (schedules' horizon)
+    train_seconds: float
+    episodes: EpisodeTracker
+
+    def collect(self) -> dict[str, float]: ...
+
+    def update(self) -> dict[str, float]: ...
+
+    def logged_stats(self) -> dict[str, float]: ...
+
+    def evaluate(self) -> EvalResult: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
 
 
 def _crossed(previous: int, current: int, every: int) -> bool:
@@ -45,7 +73,7 @@ def _graceful_interrupt() -> Iterator[dict[str, bool]]:
 
 
 def run_training_loop(
-    algo: Algorithm, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
+    algo: Learner, total_steps: int, *, horizon: int | None = None, run: Run | None = None, callback=None
 ) -> None:
     algo.total_steps = total_steps if horizon is None else horizon
     wall_start = time.perf_counter()
@@ -64,7 +92,7 @@ def run_training_loop(
         _finish(algo, run, time.perf_counter() - wall_start)
 
 
-def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progress, interrupt) -> None:
+def _iterate(algo: Learner, total_steps: int, run: Run | None, callback, progress, interrupt) -> None:
     session_start, session_step = algo.train_seconds, algo.global_step
     while algo.global_step < total_steps:
         previous = algo.global_step
@@ -86,7 +114,7 @@ def _iterate(algo: Algorithm, total_steps: int, run: Run | None, callback, progr
             break
 
 
-def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
+def _log_and_evaluate(algo: Learner, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
     """Evaluate if an eval point was crossed; log if a log or eval point was."""
     step, cfg = algo.global_step, run.config
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
@@ -101,7 +129,7 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
         run.logger.log(step, stats, timing={"time/sps": sps, **timing})
 
 
-def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
+def _finish(algo: Learner, run: Run, session_wall: float) -> None:
     """Final evaluation (unless one just ran at this step), checkpoint and ``summary.json``."""
     step = algo.global_step
     if run.last_eval is not None and run.last_eval[0] == step:
@@ -127,8 +155,8 @@ def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
         "device": str(algo.device),
         "rlsuite_version": rlsuite.__version__,
     }
-    score = normalized_score(algo.env_config.id, result.mean)
-    if score is not None:  # D4RL's normalised score, for the envs it has reference returns for
+    score = rlsuite.spec(algo.env_config.id).normalized_score(result.mean)
+    if score is not None:  # D4RL's normalised score, for the tasks whose family declares reference returns
         summary["normalized_score"] = round(score, 4)
     if result.successes:
         summary["success_rate"] = sum(result.successes) / len(result.successes)
