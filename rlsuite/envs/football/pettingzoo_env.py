@@ -23,7 +23,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE, agent_names, check_action
-from rlsuite.envs.football.match import Matches
+from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import Scenario
 
 _ALL_ACTIONS = np.ones(N_ACTIONS, dtype=np.int8)
@@ -62,7 +62,7 @@ class GRFSimParallelEnv(ParallelEnv):
                 f"render_mode={render_mode!r}; the football simulator does not render (accepted: None)"
             )
         self.render_mode = None
-        self.match = Matches(scenario, 1, n_agents=n_agents, rewards=rewards, **match_kwargs)
+        self.match = MatchCore(scenario, 1, n_agents=n_agents, rewards=rewards, **match_kwargs)
         self.scenario = self.match.scenario
         self.episode_limit = self.match.episode_limit
         self._default_seed = seed

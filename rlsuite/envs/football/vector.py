@@ -23,7 +23,7 @@ from gymnasium.vector import AutoresetMode
 from rlsuite.core.team import TeamSpec
 from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask, team_env_info
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
-from rlsuite.envs.football.match import Matches
+from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import Scenario
 
 
@@ -40,7 +40,7 @@ class GRFSimVectorEnv:
         **match_kwargs: Any,
     ) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)
-        self.match = Matches(scenario, self.num_envs, **match_kwargs)
+        self.match = MatchCore(scenario, self.num_envs, **match_kwargs)
         self.scenario = self.match.scenario
         self._seed = seed
         self.n_agents, self.n_actions = self.match.n_agents, N_ACTIONS

@@ -144,126 +144,154 @@ def battle_events(battles, b: int) -> list[tuple[int, int, str]]:
 def render_frame(battles, b: int = 0, scale: int = 16, caption: str | None = None) -> np.ndarray:
     """A top-down ``uint8 [H, W, 3]`` image of battle ``b`` (``H = 32·scale + 16``, ``W = 32·scale``).
 
-    ``battles`` is a :class:`~rlsuite.envs.smac.battle.Battles`; ``caption`` is appended to the header.
+    ``battles`` is a :class:`~rlsuite.envs.smac.battle.BattleCore`; ``caption`` is appended to the header.
+    Layers, bottom to top: terrain, dead units, ground units, air units, the last step's shots and heals,
+    health and shield bars, the header.
     """
-    from PIL import Image, ImageDraw
-
     scale = int(scale)
     if scale < 2:
         raise ValueError(f"scale must be an int >= 2 (pixels per map unit), got {scale!r}")
-    fs, ist, table = battles.fs, battles.ist, battles.table
-    n_agents, n_units = battles.layout.n_agents, ist.shape[1]
-    grid = np.asarray(battles.grid)
-    map_w, map_h = grid.shape
-    width, height = map_w * scale, map_h * scale + HEADER_HEIGHT
-    canvas = np.empty((height, width, 3), dtype=np.uint8)
-    canvas[:HEADER_HEIGHT] = HEADER_COLOR
-    canvas[HEADER_HEIGHT:] = terrain_image(grid, scale)
-    image = Image.fromarray(canvas)
-    draw = ImageDraw.Draw(image)
-    font = _font()
+    frame = _Frame(battles, b, scale)
+    frame.draw_dead_units()
+    frame.draw_living_units()
+    frame.draw_events()
+    frame.draw_bars()
+    frame.draw_header(caption)
+    return np.asarray(frame.image, dtype=np.uint8).copy()
 
-    def pixel(u: int) -> tuple[float, float]:
-        return fs[b, u, core.FS_X] * scale, HEADER_HEIGHT + (map_h - fs[b, u, core.FS_Y]) * scale
 
-    def radius_px(u: int) -> float:
-        return float(table[ist[b, u, core.IS_TYPE], ut.F_RADIUS]) * scale
+class _Frame:
+    """One frame being drawn: battle ``b``'s arrays, the Pillow image and the pixel geometry."""
 
-    alive = [u for u in range(n_units) if ist[b, u, core.IS_ALIVE] == 1]
-    is_air = {u: table[ist[b, u, core.IS_TYPE], ut.F_AIR] > 0 for u in range(n_units)}
+    def __init__(self, battles, b: int, scale: int) -> None:
+        from PIL import Image, ImageDraw
 
-    # Dead units: a faint cross where they fell.
-    for u in range(n_units):
-        if ist[b, u, core.IS_ALIVE] == 0:
-            x, y = pixel(u)
-            s = max(2.0, 0.6 * radius_px(u))
-            draw.line([(x - s, y - s), (x + s, y + s)], fill=DEAD_COLOR, width=1)
-            draw.line([(x - s, y + s), (x + s, y - s)], fill=DEAD_COLOR, width=1)
+        self.battles, self.b, self.scale = battles, b, scale
+        self.fs, self.ist, self.table = battles.fs, battles.ist, battles.table
+        self.n_agents, self.n_units = battles.layout.n_agents, battles.ist.shape[1]
+        grid = np.asarray(battles.grid)
+        self.map_h = grid.shape[1]
+        self.width = grid.shape[0] * scale
+        canvas = np.empty((self.map_h * scale + HEADER_HEIGHT, self.width, 3), dtype=np.uint8)
+        canvas[:HEADER_HEIGHT] = HEADER_COLOR
+        canvas[HEADER_HEIGHT:] = terrain_image(grid, scale)
+        self.image = Image.fromarray(canvas)
+        self.draw = ImageDraw.Draw(self.image)
+        self.font = _font()
+        self.alive = [u for u in range(self.n_units) if self.ist[b, u, core.IS_ALIVE] == 1]
 
-    def draw_letter(target, u: int, colour=LETTER_COLOR) -> None:
-        r = radius_px(u)
-        if r < 5.0:
+    def _type(self, u: int) -> int:
+        return self.ist[self.b, u, core.IS_TYPE]
+
+    def pixel(self, u: int) -> tuple[float, float]:
+        fs, b = self.fs, self.b
+        return fs[b, u, core.FS_X] * self.scale, HEADER_HEIGHT + (
+            self.map_h - fs[b, u, core.FS_Y]
+        ) * self.scale
+
+    def radius(self, u: int) -> float:
+        return float(self.table[self._type(u), ut.F_RADIUS]) * self.scale
+
+    def is_air(self, u: int) -> bool:
+        return self.table[self._type(u), ut.F_AIR] > 0
+
+    def draw_dead_units(self) -> None:
+        """A faint cross where each dead unit fell."""
+        for u in range(self.n_units):
+            if self.ist[self.b, u, core.IS_ALIVE] == 0:
+                x, y = self.pixel(u)
+                s = max(2.0, 0.6 * self.radius(u))
+                self.draw.line([(x - s, y - s), (x + s, y + s)], fill=DEAD_COLOR, width=1)
+                self.draw.line([(x - s, y + s), (x + s, y - s)], fill=DEAD_COLOR, width=1)
+
+    def draw_letter(self, u: int, colour=LETTER_COLOR) -> None:
+        if self.radius(u) < 5.0:
             return
-        text = _letter(int(ist[b, u, core.IS_TYPE]))
-        x, y = pixel(u)
-        left, top, right, bottom = target.textbbox((0, 0), text, font=font)
-        target.text(
-            (round(x - (right - left) / 2 - left), round(y - (bottom - top) / 2 - top)),
-            text,
-            fill=colour,
-            font=font,
-        )
+        text = _letter(int(self._type(u)))
+        x, y = self.pixel(u)
+        left, top, right, bottom = self.draw.textbbox((0, 0), text, font=self.font)
+        position = (round(x - (right - left) / 2 - left), round(y - (bottom - top) / 2 - top))
+        self.draw.text(position, text, fill=colour, font=self.font)
 
-    # Ground units, then air units translucent on top.
-    for u in alive:
-        if is_air[u]:
-            continue
-        x, y = pixel(u)
-        r = radius_px(u)
-        fill, rim = (ALLY_COLOR, ALLY_RIM) if u < n_agents else (ENEMY_COLOR, ENEMY_RIM)
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=rim, width=1)
-        draw_letter(draw, u)
-    air = [u for u in alive if is_air[u]]
-    if air:
-        overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    def draw_living_units(self) -> None:
+        """Ground units as discs, then air units translucent on top (their letter in the team colour)."""
+        from PIL import Image, ImageDraw
+
+        for u in self.alive:
+            if self.is_air(u):
+                continue
+            x, y = self.pixel(u)
+            r = self.radius(u)
+            fill, rim = (ALLY_COLOR, ALLY_RIM) if u < self.n_agents else (ENEMY_COLOR, ENEMY_RIM)
+            self.draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=rim, width=1)
+            self.draw_letter(u)
+        air = [u for u in self.alive if self.is_air(u)]
+        if not air:
+            return
+        overlay = Image.new("RGBA", self.image.size, (0, 0, 0, 0))
         odraw = ImageDraw.Draw(overlay)
         for u in air:
-            x, y = pixel(u)
-            r = radius_px(u)
-            colour = ALLY_COLOR if u < n_agents else ENEMY_COLOR
+            x, y = self.pixel(u)
+            r = self.radius(u)
+            colour = ALLY_COLOR if u < self.n_agents else ENEMY_COLOR
             odraw.ellipse(
                 [x - r, y - r, x + r, y + r], fill=(*colour, AIR_ALPHA), outline=(*colour, 255), width=2
             )
-        image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
-        draw = ImageDraw.Draw(image)
-        for u in air:  # the letter in the team's colour: white is unreadable on the translucent fill
-            draw_letter(draw, u, ALLY_RIM if u < n_agents else ENEMY_RIM)
+        self.image = Image.alpha_composite(self.image.convert("RGBA"), overlay).convert("RGB")
+        self.draw = ImageDraw.Draw(self.image)
+        for u in air:  # white is unreadable on the translucent fill
+            self.draw_letter(u, ALLY_RIM if u < self.n_agents else ENEMY_RIM)
 
-    # Attacks and heals of the last step, with a dot on the target.
-    line_w = max(1, scale // 8)
-    for u, v, kind in battle_events(battles, b):
-        if kind == "heal":
-            colour = HEAL_COLOR
-        else:
-            colour = ALLY_SHOT_COLOR if u < n_agents else ENEMY_SHOT_COLOR
-        weapon = table[ist[b, u, core.IS_TYPE], ut.F_WEAPON]
-        width_px = line_w + 1 if weapon == ut.WEAPON_BEAM else line_w
-        (x0, y0), (x1, y1) = pixel(u), pixel(v)
-        draw.line([(x0, y0), (x1, y1)], fill=colour, width=width_px)
-        d = max(1.5, line_w + 0.5)
-        draw.ellipse([x1 - d, y1 - d, x1 + d, y1 + d], fill=colour)
+    def draw_events(self) -> None:
+        """Attacks and heals of the last step, with a dot on the target."""
+        line_w = max(1, self.scale // 8)
+        for u, v, kind in battle_events(self.battles, self.b):
+            if kind == "heal":
+                colour = HEAL_COLOR
+            else:
+                colour = ALLY_SHOT_COLOR if u < self.n_agents else ENEMY_SHOT_COLOR
+            weapon = self.table[self._type(u), ut.F_WEAPON]
+            width_px = line_w + 1 if weapon == ut.WEAPON_BEAM else line_w
+            (x0, y0), (x1, y1) = self.pixel(u), self.pixel(v)
+            self.draw.line([(x0, y0), (x1, y1)], fill=colour, width=width_px)
+            d = max(1.5, line_w + 0.5)
+            self.draw.ellipse([x1 - d, y1 - d, x1 + d, y1 + d], fill=colour)
 
-    # Health (and shield) bars above each living unit.
-    bar_h = max(2, scale // 5)
-    for u in alive:
-        x, y = pixel(u)
-        r = radius_px(u)
-        t = ist[b, u, core.IS_TYPE]
-        bar_w = max(2.0 * r, 10.0)
-        left = x - bar_w / 2
-        top = y - r - 2 - bar_h
-        bars = [(fs[b, u, core.FS_HEALTH] / table[t, ut.F_HEALTH], HEALTH_COLOR)]
-        if table[t, ut.F_SHIELD] > 0:
-            bars.append((fs[b, u, core.FS_SHIELD] / table[t, ut.F_SHIELD], SHIELD_COLOR))
-        for k, (frac, colour) in enumerate(bars):
-            frac = min(max(float(frac), 0.0), 1.0)
-            y0 = top - k * (bar_h + 1)
-            draw.rectangle([left, y0, left + bar_w - 1, y0 + bar_h - 1], fill=BAR_BACK_COLOR)
-            if frac > 0:
-                draw.rectangle([left, y0, left + max(bar_w * frac, 1.0) - 1, y0 + bar_h - 1], fill=colour)
+    def draw_bars(self) -> None:
+        """Health (and shield) bars above each living unit."""
+        fs, table, b = self.fs, self.table, self.b
+        bar_h = max(2, self.scale // 5)
+        for u in self.alive:
+            x, y = self.pixel(u)
+            r = self.radius(u)
+            t = self._type(u)
+            bar_w = max(2.0 * r, 10.0)
+            left = x - bar_w / 2
+            top = y - r - 2 - bar_h
+            bars = [(fs[b, u, core.FS_HEALTH] / table[t, ut.F_HEALTH], HEALTH_COLOR)]
+            if table[t, ut.F_SHIELD] > 0:
+                bars.append((fs[b, u, core.FS_SHIELD] / table[t, ut.F_SHIELD], SHIELD_COLOR))
+            for k, (frac, colour) in enumerate(bars):
+                frac = min(max(float(frac), 0.0), 1.0)
+                y0 = top - k * (bar_h + 1)
+                self.draw.rectangle([left, y0, left + bar_w - 1, y0 + bar_h - 1], fill=BAR_BACK_COLOR)
+                if frac > 0:
+                    right = left + max(bar_w * frac, 1.0) - 1
+                    self.draw.rectangle([left, y0, right, y0 + bar_h - 1], fill=colour)
 
-    # Header (drawn last so bars near the top edge cannot cover it).
-    draw.rectangle([0, 0, width - 1, HEADER_HEIGHT - 1], fill=HEADER_COLOR)
-    n_ally = sum(1 for u in alive if u < n_agents)
-    n_enemy = len(alive) - n_ally
-    steps = int(np.asarray(getattr(battles, "steps", np.zeros(b + 1)))[b])
-    loops = int(np.asarray(battles.loops)[b])
-    limit = getattr(battles, "episode_limit", None)
-    text = (
-        f"{battles.spec.name}  step {steps}{f'/{limit}' if limit else ''}  loop {loops}  "
-        f"allies {n_ally}/{n_agents}  enemies {n_enemy}/{n_units - n_agents}"
-    )
-    if caption:
-        text += f"  {caption}"
-    draw.text((4, 3), text, fill=TEXT_COLOR, font=font)
-    return np.asarray(image, dtype=np.uint8).copy()
+    def draw_header(self, caption: str | None) -> None:
+        """Map, step, game loop and living units per team (drawn last: bars cannot cover it)."""
+        battles, b, n_agents = self.battles, self.b, self.n_agents
+        self.draw.rectangle([0, 0, self.width - 1, HEADER_HEIGHT - 1], fill=HEADER_COLOR)
+        n_ally = sum(1 for u in self.alive if u < n_agents)
+        n_enemy = len(self.alive) - n_ally
+        steps = int(np.asarray(getattr(battles, "steps", np.zeros(b + 1)))[b])
+        loops = int(np.asarray(battles.loops)[b])
+        limit = getattr(battles, "episode_limit", None)
+        text = (
+            f"{battles.spec.name}  step {steps}{f'/{limit}' if limit else ''}  loop {loops}  "
+            f"allies {n_ally}/{n_agents}  enemies {n_enemy}/{self.n_units - n_agents}"
+        )
+        if caption:
+            text += f"  {caption}"
+        self.draw.text((4, 3), text, fill=TEXT_COLOR, font=self.font)
