@@ -21,10 +21,10 @@ from rlsuite.config import (
     load_yaml,
     parse_overrides,
 )
-from rlsuite.core.experiment import dry_run, train
-from rlsuite.core.preflight import check_experiment
 from rlsuite.core.strict_yaml import MAX_DEPTH, MAX_VALUES
 from rlsuite.sweeps.spec import SweepError, load_sweep
+from rlsuite.training.experiment import dry_run, train
+from rlsuite.training.preflight import check_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 CARTPOLE = REPO / "experiments" / "ppo" / "cartpole.yaml"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
+from rlsuite.envs.batched import KernelStateType
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.core import (
     FS_COOLDOWN,
@@ -123,126 +125,190 @@ def _surrounding(fs, b, u, move_amount, k):
     return x, y
 
 
+# What SMAC's get_obs reads: the battle arrays and the observation layout, one numba value (KernelState).
+OBSERVED_BATTLES = KernelStateType(
+    [
+        ("fs", types.float64[:, :, ::1]),  # [B, U, FS_*] unit floats (core.py)
+        ("ist", types.int64[:, :, ::1]),  # [B, U, IS_*] unit ints
+        ("table", types.float64[:, ::1]),  # unit-type table (units.py)
+        ("grid", types.boolean[:, ::1]),  # pathing grid [x, y]
+        ("height", types.float64[:, ::1]),  # terrain height [x, y]
+        ("last_action", types.int64[:, ::1]),  # [B, n_agents], -1 before the first step
+        ("steps", types.int64[::1]),
+        ("episode_limit", types.int64),
+        ("n_agents", types.int64),
+        ("n_actions", types.int64),
+        ("unit_type_bits", types.int64),
+        ("shield_ally", types.int64),  # 1 if allies have shields (a feature column)
+        ("shield_enemy", types.int64),
+        ("ally_ids", types.int64[::1]),  # unit type -> one-hot column (allies)
+        ("enemy_ids", types.int64[::1]),
+        ("flags", types.int64[::1]),  # OBS_* / STATE_* layout flags
+        ("move_amount", types.float64),
+    ]
+)
+
+
 @njit(cache=True)
-def agent_obs(
+def observed_battles(
     fs,
     ist,
     table,
     grid,
     height,
-    avail,
     last_action,
     steps,
     episode_limit,
     n_agents,
     n_actions,
-    utb,
+    unit_type_bits,
     shield_ally,
     shield_enemy,
     ally_ids,
     enemy_ids,
     flags,
     move_amount,
-    out,
 ):
-    """``out[B, n_agents, obs_size]``: SMAC's ``get_obs_agent`` for every agent of every battle."""
-    n_batch, n_units = ist.shape[0], ist.shape[1]
-    n_enemies = n_units - n_agents
-    all_health, own_health = flags[OBS_ALL_HEALTH], flags[OBS_OWN_HEALTH]
-    nf_en = 4 + utb + ((1 + shield_enemy) if all_health else 0)
-    nf_al = 4 + utb + ((1 + shield_ally) if all_health else 0) + (n_actions if flags[OBS_LAST_ACTION] else 0)
-    move_size = 4 + (8 if flags[OBS_PATHING_GRID] else 0) + (9 if flags[OBS_TERRAIN_HEIGHT] else 0)
-    en_start = move_size
-    al_start = en_start + n_enemies * nf_en
-    own_start = al_start + (n_agents - 1) * nf_al
-    for b in range(n_batch):
+    """Bundle a BattleCore's arrays (shared, not copied) and observation layout for :func:`agent_obs`."""
+    battles = structref.new(OBSERVED_BATTLES)
+    battles.fs, battles.ist, battles.table, battles.grid, battles.height = fs, ist, table, grid, height
+    battles.last_action, battles.steps, battles.episode_limit = last_action, steps, episode_limit
+    battles.n_agents, battles.n_actions, battles.unit_type_bits = n_agents, n_actions, unit_type_bits
+    battles.shield_ally, battles.shield_enemy = shield_ally, shield_enemy
+    battles.ally_ids, battles.enemy_ids, battles.flags, battles.move_amount = (
+        ally_ids,
+        enemy_ids,
+        flags,
+        move_amount,
+    )
+    return battles
+
+
+@njit(cache=True)
+def _enemy_feature_size(battles):
+    all_health = battles.flags[OBS_ALL_HEALTH]
+    return 4 + battles.unit_type_bits + ((1 + battles.shield_enemy) if all_health else 0)
+
+
+@njit(cache=True)
+def _ally_feature_size(battles):
+    flags = battles.flags
+    size = 4 + battles.unit_type_bits + ((1 + battles.shield_ally) if flags[OBS_ALL_HEALTH] else 0)
+    return size + (battles.n_actions if flags[OBS_LAST_ACTION] else 0)
+
+
+@njit(cache=True)
+def _move_features(battles, b, a, avail, row):
+    """Available moves, then the pathing and terrain-height cells around the agent; returns the width."""
+    fs, grid, flags, move_amount = battles.fs, battles.grid, battles.flags, battles.move_amount
+    for d in range(4):
+        row[d] = avail[b, a, 2 + d]
+    ind = 4
+    if flags[OBS_PATHING_GRID]:
+        for k in range(8):
+            px, py = _surrounding(fs, b, a, move_amount, k)
+            row[ind + k] = grid[px, py] if _in_bounds(grid, px, py) else 1.0
+        ind += 8
+    if flags[OBS_TERRAIN_HEIGHT]:
+        for k in range(9):
+            px, py = _surrounding(fs, b, a, move_amount, k)
+            row[ind + k] = battles.height[px, py] if _in_bounds(grid, px, py) else 1.0
+
+
+@njit(cache=True)
+def _unit_features(battles, b, a, v, row, o, shield, type_ids):
+    """Visible unit ``v`` seen by agent ``a`` at ``row[o:]``: distance, relative x/y (over the sight
+    range), health and shield (when observed), type one-hot; returns the next column, or -1 if unseen."""
+    fs, table = battles.fs, battles.table
+    if battles.ist[b, v, IS_ALIVE] == 0:
+        return -1
+    dx, dy = fs[b, v, FS_X] - fs[b, a, FS_X], fs[b, v, FS_Y] - fs[b, a, FS_Y]
+    dist = math.hypot(dx, dy)
+    if dist >= SIGHT_RANGE:
+        return -1
+    row[o + 1] = dist / SIGHT_RANGE
+    row[o + 2] = dx / SIGHT_RANGE
+    row[o + 3] = dy / SIGHT_RANGE
+    ind = o + 4
+    tv = battles.ist[b, v, IS_TYPE]
+    if battles.flags[OBS_ALL_HEALTH]:
+        row[ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
+        ind += 1
+        if shield:
+            row[ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
+            ind += 1
+    if battles.unit_type_bits:
+        row[ind + type_ids[tv]] = 1.0
+        ind += battles.unit_type_bits
+    return ind
+
+
+@njit(cache=True)
+def _enemy_features(battles, b, a, avail, row, start):
+    """One block per enemy: attackable, then :func:`_unit_features`."""
+    n_agents, size = battles.n_agents, _enemy_feature_size(battles)
+    for e in range(battles.ist.shape[1] - n_agents):
+        o = start + e * size
+        if _unit_features(battles, b, a, n_agents + e, row, o, battles.shield_enemy, battles.enemy_ids) >= 0:
+            row[o] = avail[b, a, N_ACTIONS_NO_ATTACK + e]
+
+
+@njit(cache=True)
+def _ally_features(battles, b, a, row, start):
+    """One block per other agent (id order): visible, :func:`_unit_features`, last action one-hot."""
+    size, slot = _ally_feature_size(battles), 0
+    for v in range(battles.n_agents):
+        if v == a:
+            continue
+        o = start + slot * size
+        slot += 1
+        end = _unit_features(battles, b, a, v, row, o, battles.shield_ally, battles.ally_ids)
+        if end < 0:
+            continue
+        row[o] = 1.0
+        if battles.flags[OBS_LAST_ACTION] and battles.last_action[b, v] >= 0:
+            row[end + battles.last_action[b, v]] = 1.0
+
+
+@njit(cache=True)
+def _own_features(battles, b, a, row, start):
+    """Own health and shield (when observed), type one-hot, episode progress (when observed)."""
+    fs, table, flags = battles.fs, battles.table, battles.flags
+    ta = battles.ist[b, a, IS_TYPE]
+    ind = start
+    if flags[OBS_OWN_HEALTH]:
+        row[ind] = fs[b, a, FS_HEALTH] / table[ta, ut.F_HEALTH]
+        ind += 1
+        if battles.shield_ally:
+            row[ind] = fs[b, a, FS_SHIELD] / table[ta, ut.F_SHIELD]
+            ind += 1
+    if battles.unit_type_bits:
+        row[ind + battles.ally_ids[ta]] = 1.0
+        ind += battles.unit_type_bits
+    if flags[OBS_TIMESTEP_NUMBER]:
+        row[ind] = battles.steps[b] / battles.episode_limit
+
+
+@njit(cache=True)
+def agent_obs(battles, avail, out):
+    """``out[B, n_agents, obs_size]``: SMAC's ``get_obs_agent`` for every agent of every battle (dead
+    agents: zeros): move features, enemy blocks, ally blocks, own features."""
+    flags, n_agents = battles.flags, battles.n_agents
+    n_enemies = battles.ist.shape[1] - n_agents
+    enemy_start = 4 + (8 if flags[OBS_PATHING_GRID] else 0) + (9 if flags[OBS_TERRAIN_HEIGHT] else 0)
+    ally_start = enemy_start + n_enemies * _enemy_feature_size(battles)
+    own_start = ally_start + (n_agents - 1) * _ally_feature_size(battles)
+    for b in range(out.shape[0]):
         for a in range(n_agents):
+            row = out[b, a]
             for k in range(out.shape[2]):
-                out[b, a, k] = 0.0
-            if ist[b, a, IS_ALIVE] == 0:
+                row[k] = 0.0
+            if battles.ist[b, a, IS_ALIVE] == 0:
                 continue
-            ax, ay = fs[b, a, FS_X], fs[b, a, FS_Y]
-            # Move features.
-            for d in range(4):
-                out[b, a, d] = avail[b, a, 2 + d]
-            ind = 4
-            if flags[OBS_PATHING_GRID]:
-                for k in range(8):
-                    px, py = _surrounding(fs, b, a, move_amount, k)
-                    out[b, a, ind + k] = grid[px, py] if _in_bounds(grid, px, py) else 1.0
-                ind += 8
-            if flags[OBS_TERRAIN_HEIGHT]:
-                for k in range(9):
-                    px, py = _surrounding(fs, b, a, move_amount, k)
-                    out[b, a, ind + k] = height[px, py] if _in_bounds(grid, px, py) else 1.0
-            # Enemy features.
-            for e in range(n_enemies):
-                v = n_agents + e
-                if ist[b, v, IS_ALIVE] == 0:
-                    continue
-                dx, dy = fs[b, v, FS_X] - ax, fs[b, v, FS_Y] - ay
-                dist = math.hypot(dx, dy)
-                if dist >= SIGHT_RANGE:
-                    continue
-                o = en_start + e * nf_en
-                out[b, a, o] = avail[b, a, N_ACTIONS_NO_ATTACK + e]
-                out[b, a, o + 1] = dist / SIGHT_RANGE
-                out[b, a, o + 2] = dx / SIGHT_RANGE
-                out[b, a, o + 3] = dy / SIGHT_RANGE
-                ind = 4
-                tv = ist[b, v, IS_TYPE]
-                if all_health:
-                    out[b, a, o + ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
-                    ind += 1
-                    if shield_enemy:
-                        out[b, a, o + ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
-                        ind += 1
-                if utb:
-                    out[b, a, o + ind + enemy_ids[tv]] = 1.0
-            # Ally features (other agents in id order).
-            slot = 0
-            for v in range(n_agents):
-                if v == a:
-                    continue
-                o = al_start + slot * nf_al
-                slot += 1
-                if ist[b, v, IS_ALIVE] == 0:
-                    continue
-                dx, dy = fs[b, v, FS_X] - ax, fs[b, v, FS_Y] - ay
-                dist = math.hypot(dx, dy)
-                if dist >= SIGHT_RANGE:
-                    continue
-                out[b, a, o] = 1.0
-                out[b, a, o + 1] = dist / SIGHT_RANGE
-                out[b, a, o + 2] = dx / SIGHT_RANGE
-                out[b, a, o + 3] = dy / SIGHT_RANGE
-                ind = 4
-                tv = ist[b, v, IS_TYPE]
-                if all_health:
-                    out[b, a, o + ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
-                    ind += 1
-                    if shield_ally:
-                        out[b, a, o + ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
-                        ind += 1
-                if utb:
-                    out[b, a, o + ind + ally_ids[tv]] = 1.0
-                    ind += utb
-                if flags[OBS_LAST_ACTION] and last_action[b, v] >= 0:
-                    out[b, a, o + ind + last_action[b, v]] = 1.0
-            # Own features.
-            ta = ist[b, a, IS_TYPE]
-            ind = own_start
-            if own_health:
-                out[b, a, ind] = fs[b, a, FS_HEALTH] / table[ta, ut.F_HEALTH]
-                ind += 1
-                if shield_ally:
-                    out[b, a, ind] = fs[b, a, FS_SHIELD] / table[ta, ut.F_SHIELD]
-                    ind += 1
-            if utb:
-                out[b, a, ind + ally_ids[ta]] = 1.0
-                ind += utb
-            if flags[OBS_TIMESTEP_NUMBER]:
-                out[b, a, ind] = steps[b] / episode_limit
+            _move_features(battles, b, a, avail, row)
+            _enemy_features(battles, b, a, avail, row, enemy_start)
+            _ally_features(battles, b, a, row, ally_start)
+            _own_features(battles, b, a, row, own_start)
 
 
 @njit(cache=True)
