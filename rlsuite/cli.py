@@ -230,7 +230,7 @@ def _train(args: argparse.Namespace) -> int:
         return _dry_run(config, quiet=args.quiet, search_dirs=search_dirs)
     run_dir = train(config, quiet=args.quiet, search_dirs=search_dirs)
     if not args.quiet:
-        from rlsuite.core.summary_text import final_line
+        from rlsuite.training.summary_text import final_line
 
         print(f"run folder: {run_dir}")
         print(final_line(json.loads((run_dir / "summary.json").read_text())))

@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rlsuite"
 # Which groups of modules each group may import (a group: a subpackage, or a module named here).
 ALLOWED = {
     "rlsuite.core": {"rlsuite.core"},
-    "rlsuite.config": {"rlsuite.core"},
+    "rlsuite.config_schema": {"rlsuite.core"},
+    "rlsuite.config": {"rlsuite.core", "rlsuite.config_schema"},
     "rlsuite.envs": {"rlsuite.core", "rlsuite.config", "rlsuite.envs", "rlsuite.wrappers"},
     "rlsuite.wrappers": {"rlsuite", "rlsuite.core", "rlsuite.config", "rlsuite.envs", "rlsuite.wrappers"},
     "rlsuite.agents": {"rlsuite.core", "rlsuite.config", "rlsuite.agents"},
@@ -28,6 +29,8 @@ ALLOWED = {
         "rlsuite.config",
         "rlsuite.training.evaluation",
         "rlsuite.training.run",
+        "rlsuite.training.callbacks",
+        "rlsuite.training.media",
     },
 }
 
