@@ -104,7 +104,6 @@ def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) 
     from rlsuite.wrappers.video import VideoError
 
     env = algo._make_env(1)  # the learner's own env options (ACE's entity features...)
-    memory = getattr(algo.agent, "memory", None)  # recurrent agents: keep the training envs' state
     try:
         if not can_render(env):
             raise VideoError(
@@ -117,6 +116,4 @@ def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) 
             )
     finally:
         env.close()
-        if memory is not None:
-            algo.agent.memory = memory
     return MediaResult(video.path, "video", len(video.returns), video.frames, video.fps, video.returns)
