@@ -41,7 +41,8 @@ def record_team_video(
     overlay: bool = True,
 ) -> VideoResult:
     """Play ``agent`` (a team :class:`~rlsuite.agents.base.Policy`, with its own fresh memory) for
-    ``episodes`` games of the one-game team vector ``env`` and write the frames to ``path`` (``.mp4`` or ``.gif``).
+    ``episodes`` games of the one-game team vector ``env`` and write the frames to ``path`` (``.mp4`` or
+    ``.gif``).
 
     ``fps`` defaults to the env's ``metadata["render_fps"]`` (SMAC 8, football 10: real time for
     football). ``VideoResult.returns`` holds the team returns of the games that finished.
