@@ -100,6 +100,7 @@ def record_policy_media(
 
 
 def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) -> MediaResult:
+    from rlsuite.agents.base import as_policy
     from rlsuite.wrappers.team_video import can_render, record_team_video
     from rlsuite.wrappers.video import VideoError
 
@@ -112,7 +113,13 @@ def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) 
             )
         with torch.inference_mode():
             video = record_team_video(
-                algo.agent, env, path, episodes=episodes, seed=seed, deterministic=deterministic, fps=fps
+                as_policy(algo.agent),
+                env,
+                path,
+                episodes=episodes,
+                seed=seed,
+                deterministic=deterministic,
+                fps=fps,
             )
     finally:
         env.close()

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.agents.base import as_policy
 from rlsuite.core.team import team_reset, team_step
 from rlsuite.wrappers.video import DEFAULT_MAX_FRAMES, VideoResult, VideoWriter, check_video_path
 from rlsuite.wrappers.video_overlay import caption, episode_caption
@@ -65,7 +64,7 @@ def record_team_video(
                 text = episode_caption(episode, episodes, length, total, outcome)
                 writer.append(caption(frame, text, bottom=True) if overlay else frame)
 
-            policy = as_policy(agent)
+            policy = agent  # initial_state / step / reset_state (rlsuite.agents.base.as_policy gives them)
             observation, info = team_reset(env, seed)
             memory = policy.initial_state(1)
             for episode in range(episodes):
