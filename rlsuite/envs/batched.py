@@ -56,6 +56,8 @@ class BatchedCore:
     num_envs: int
     kernel_fields: frozenset[str] = frozenset()  # attributes the kernel state holds
     _kernel: KernelState | None = None
+    # Not part of the envs' state: rebuilt from the arrays on use (rlsuite.core.object_state skips it).
+    transient_attributes = ("_kernel",)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.kernel_fields and self._kernel is not None:
