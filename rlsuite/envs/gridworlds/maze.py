@@ -256,6 +256,7 @@ def step_kernel(maze, actions, autoreset, obs, rewards, terminated, truncated):
     """Move every agent (a wall blocks); same-step autoreset if ``autoreset``. Returns the finished count."""
     walls, agent, goal, steps = maze.walls, maze.agent, maze.goal, maze.steps
     masks, success = maze.action_mask, maze.is_success
+    step_reward, goal_reward, max_steps = maze.step_reward, maze.goal_reward, maze.max_steps
     h, w = walls.shape[1], walls.shape[2]
     ndone = 0
     for i in range(actions.shape[0]):
@@ -265,9 +266,9 @@ def step_kernel(maze, actions, autoreset, obs, rewards, terminated, truncated):
             agent[i, 0], agent[i, 1] = rr, cc
         won = agent[i, 0] == goal[i, 0] and agent[i, 1] == goal[i, 1]
         steps[i] += 1
-        rewards[i] = maze.step_reward + (maze.goal_reward if won else 0.0)
+        rewards[i] = step_reward + (goal_reward if won else 0.0)
         terminated[i] = won
-        truncated[i] = steps[i] >= maze.max_steps
+        truncated[i] = steps[i] >= max_steps
         if (won or truncated[i]) and autoreset:
             _write(i, walls, agent, goal, maze.final_obs, ndone, masks, success)
             maze.final_action_mask[ndone] = masks[i]

@@ -380,6 +380,7 @@ def step_kernel(sokoban, actions, autoreset, obs, rewards, terminated, truncated
         sokoban.action_offset,
         sokoban.rewards,
     )
+    max_steps = sokoban.max_steps
     ndone = 0
     for i in range(actions.shape[0]):
         delta = _move(i, fixed, state, player, actions[i] + offset)
@@ -395,7 +396,7 @@ def step_kernel(sokoban, actions, autoreset, obs, rewards, terminated, truncated
         steps[i] += 1
         rewards[i] = reward
         terminated[i] = won
-        truncated[i] = steps[i] >= sokoban.max_steps
+        truncated[i] = steps[i] >= max_steps
         if won or truncated[i]:
             sokoban.done_idx[ndone] = i
             if autoreset:

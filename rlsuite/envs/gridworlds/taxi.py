@@ -287,42 +287,49 @@ def reset_kernel(taxi, mask, start):
 
 
 @njit(cache=True)
-def _sample_outcome(taxi, i, state, action):
-    """Gymnasium's ``categorical_sample`` over (state, action)'s outcomes: first index with cumsum > u."""
-    if taxi.outcome_count[state, action] <= 1:
-        return 0
-    u = rand_float(taxi.rng, i)
-    cumulative = 0.0
-    for j in range(taxi.outcome_count[state, action]):
-        cumulative += taxi.outcome_prob[state, action, j]
-        if cumulative > u:
-            return j
-    return 0
-
-
-@njit(cache=True)
 def step_kernel(taxi, actions, autoreset, rewards, terminated, truncated):
     """Advance every taxi one step (same-step autoreset if ``autoreset``); returns the finished count."""
-    states, fickle_step, rng, mask_table = taxi.states, taxi.fickle_step, taxi.rng, taxi.mask_table
+    states, fickle_step, steps, rng, mask_table = (
+        taxi.states,
+        taxi.fickle_step,
+        taxi.steps,
+        taxi.rng,
+        taxi.mask_table,
+    )
+    next_state, outcome_count, outcome_prob = taxi.next_state, taxi.outcome_count, taxi.outcome_prob
+    outcome_reward, outcome_terminates, last_action = (
+        taxi.outcome_reward,
+        taxi.outcome_terminates,
+        taxi.last_action,
+    )
     masks, success, probs = taxi.action_mask, taxi.is_success, taxi.prob
+    fickle, max_steps = taxi.fickle, taxi.max_steps
     ndone = 0
     for i in range(actions.shape[0]):
         a, st = actions[i], states[i]
-        k = _sample_outcome(taxi, i, st, a)
-        ns = taxi.next_state[st, a, k]
-        if taxi.fickle and fickle_step[i] and (st // 4) % 5 == 4 and ns // 20 != st // 20:
+        k = 0
+        if outcome_count[st, a] > 1:  # Gymnasium's categorical_sample: first index with cumsum > u
+            u = rand_float(rng, i)
+            cumulative = 0.0
+            for j in range(outcome_count[st, a]):
+                cumulative += outcome_prob[st, a, j]
+                if cumulative > u:
+                    k = j
+                    break
+        ns = next_state[st, a, k]
+        if fickle and fickle_step[i] and (st // 4) % 5 == 4 and ns // 20 != st // 20:
             fickle_step[i] = False
             j = rand_int(rng, i, 3)
             new_dest = j if j < st % 4 else j + 1
             ns = ns - ns % 4 + new_dest
-        states[i], taxi.last_action[i] = ns, a
-        taxi.steps[i] += 1
-        rewards[i] = taxi.outcome_reward[st, a, k]
-        terminated[i] = taxi.outcome_terminates[st, a, k]
-        truncated[i] = taxi.steps[i] >= taxi.max_steps
+        states[i], last_action[i] = ns, a
+        steps[i] += 1
+        rewards[i] = outcome_reward[st, a, k]
+        terminated[i] = outcome_terminates[st, a, k]
+        truncated[i] = steps[i] >= max_steps
         masks[i] = mask_table[ns]
-        success[i] = taxi.outcome_terminates[st, a, k]
-        probs[i] = taxi.outcome_prob[st, a, k]
+        success[i] = outcome_terminates[st, a, k]
+        probs[i] = outcome_prob[st, a, k]
         if terminated[i] or truncated[i]:
             taxi.done_idx[ndone] = i
             if autoreset:
