@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlsuite.algos.base import Algorithm
-from rlsuite.algos.marl_base import evaluate_team
 from rlsuite.envs.registry import make_vec
+from rlsuite.training.evaluation import evaluate_policy
 
 EVAL_SEED = 10_000
 
@@ -33,7 +33,7 @@ def goal_rate(agent, env_id: str, episodes: int, num_envs: int) -> dict:
     env = make_vec(env_id, num_envs)
     try:
         with torch.inference_mode():
-            result = evaluate_team(agent, env, episodes, deterministic=False, seed=EVAL_SEED)
+            result = evaluate_policy(agent, env, episodes, deterministic=False, seed=EVAL_SEED)
     finally:
         env.close()
     return {

@@ -18,8 +18,7 @@ from pathlib import Path
 import torch
 
 from rlsuite.algos.base import Algorithm
-from rlsuite.config import load_experiment
-from rlsuite.core.experiment import train
+from rlsuite.training.experiment import load_experiment, train
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -156,7 +156,7 @@ def reevaluate(run_dir: Path) -> list[float]:
     import torch
 
     from rlsuite.algos.base import Algorithm
-    from rlsuite.config import load_experiment
+    from rlsuite.training.experiment import load_experiment
 
     torch.set_num_threads(1)
     config = load_experiment(run_dir / "config.yaml")

@@ -21,8 +21,7 @@ THRESHOLD = 475.0
 
 
 def rlsuite_time(seed: int, eval_every: int, budget: int) -> tuple[int, float]:
-    from rlsuite.config import load_experiment
-    from rlsuite.core.experiment import build_algorithm
+    from rlsuite.training.experiment import build_algorithm, load_experiment
 
     config = load_experiment("experiments/ppo/cartpole.yaml", [f"seed={seed}"])
     start = time.perf_counter()

@@ -209,9 +209,10 @@ def _with_defaults(add_parser):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from rlsuite.algos import ALGORITHM_CONFIGS
     from rlsuite.config import build_experiment, load_yaml, parse_overrides
-    from rlsuite.core.experiment import train
-    from rlsuite.core.run import CONFIG_FILE
+    from rlsuite.training.experiment import train
+    from rlsuite.training.run import CONFIG_FILE
 
     items = list(args.items)
     config_path = items.pop(0) if items and "=" not in items[0] else None
@@ -223,13 +224,13 @@ def _train(args: argparse.Namespace) -> int:
         data = load_yaml(run_dir / CONFIG_FILE)
     else:
         data = load_yaml(config_path)
-    config = build_experiment(data, items)
+    config = build_experiment(data, items, algo_registry=ALGORITHM_CONFIGS)
     search_dirs = [Path(config_path).parent] if config_path else []
     if args.dry_run:
         return _dry_run(config, quiet=args.quiet, search_dirs=search_dirs)
     run_dir = train(config, quiet=args.quiet, search_dirs=search_dirs)
     if not args.quiet:
-        from rlsuite.core.summary_text import final_line
+        from rlsuite.training.summary_text import final_line
 
         print(f"run folder: {run_dir}")
         print(final_line(json.loads((run_dir / "summary.json").read_text())))
@@ -241,7 +242,7 @@ def _dry_run(config, *, quiet: bool, search_dirs: list[Path]) -> int:
     import yaml
 
     from rlsuite.config import experiment_to_dict
-    from rlsuite.core.experiment import dry_run
+    from rlsuite.training.experiment import dry_run
 
     found = dry_run(config, search_dirs)
     print(yaml.safe_dump(experiment_to_dict(config), sort_keys=False, default_flow_style=False), end="")
@@ -258,7 +259,7 @@ def _dry_run(config, *, quiet: bool, search_dirs: list[Path]) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from rlsuite.algos.base import Algorithm
     from rlsuite.core.seeding import eval_seed
-    from rlsuite.core.user_modules import import_run_modules
+    from rlsuite.training.user_modules import import_run_modules
 
     if args.video is not None:
         from rlsuite.wrappers.video import ensure_headless_gl
@@ -281,7 +282,7 @@ def _eval(args: argparse.Namespace) -> int:
         result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
         report = {"target": str(args.target), "episodes": len(result.returns), **result.metrics("")}
         if video_path is not None:
-            from rlsuite.core.media import record_policy_media
+            from rlsuite.training.media import record_policy_media
             from rlsuite.wrappers.video import VideoError
 
             try:
@@ -309,7 +310,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _video_path(args: argparse.Namespace, algo, run_dir: Path) -> Path:
     """Where ``--video`` writes: the given path (checked now), or ``<run>/videos/eval-step<N>.<ext>``."""
-    from rlsuite.core.media import default_media_path, media_kind
+    from rlsuite.training.media import default_media_path, media_kind
     from rlsuite.wrappers.video import check_video_path
 
     if args.video == _DEFAULT_VIDEO:

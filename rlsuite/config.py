@@ -286,7 +286,7 @@ def _check_locations(config: ExperimentConfig) -> None:
             f"run_dir: expected a path without '..' components (write it out, absolute if need be), "
             f"got {_show(config.run_dir)}"
         )
-    # <algo>-<env name>-s<seed>-<YYYYmmdd-HHMMSS> (rlsuite.core.run.run_name) must be one folder name
+    # <algo>-<env name>-s<seed>-<YYYYmmdd-HHMMSS> (rlsuite.training.run.run_name) must be one folder name
     name = f"{getattr(config.algo, 'name', '')}-{config.env.id.split('/')[-1]}-s{config.seed}-YYYYmmdd-HHMMSS"
     problem = folder_name_problem(name)
     if problem:
@@ -296,16 +296,13 @@ def _check_locations(config: ExperimentConfig) -> None:
 AlgoRegistry = Callable[[str], type] | Mapping[str, type]
 
 
-def _default_registry() -> tuple[Callable[[str], type], list[str]]:
-    from rlsuite.algos import algorithm_names, get_algorithm_config
-
-    return get_algorithm_config, list(algorithm_names())
-
-
 def _lookup_algo(name: Any, registry: AlgoRegistry | None) -> type:
     if registry is None:
-        lookup, names = _default_registry()
-    elif isinstance(registry, Mapping):
+        raise ConfigError(
+            "building an experiment config needs algo_registry= (algorithm name -> config dataclass); "
+            "the suite's is rlsuite.algos.ALGORITHM_CONFIGS, which the CLI and sweeps pass"
+        )
+    if isinstance(registry, Mapping):
         lookup, names = registry.__getitem__, list(registry)
     else:
         lookup, names = registry, list(getattr(registry, "names", lambda: [])())
@@ -328,7 +325,8 @@ def build_experiment(
     """Merge ``overrides`` into ``data`` and build a validated :class:`ExperimentConfig`.
 
     ``algo_registry`` maps an algorithm name to its config dataclass (a callable raising
-    KeyError/ValueError for unknown names, or a mapping); by default ``rlsuite.algos`` is used.
+    KeyError/ValueError for unknown names, or a mapping); the caller hands it in (the suite's is
+    ``rlsuite.algos.ALGORITHM_CONFIGS``), so this module imports no learner.
     ``algo: ppo`` is accepted as shorthand for ``algo: {name: ppo}``.
     """
     if not isinstance(data, Mapping):

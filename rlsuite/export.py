@@ -246,7 +246,7 @@ def add_export_parser(sub: Any) -> None:
 
 def _export_command(args: argparse.Namespace) -> int:
     from rlsuite.algos.base import Algorithm
-    from rlsuite.core.user_modules import import_run_modules
+    from rlsuite.training.user_modules import import_run_modules
 
     target = Path(args.target)
     folder = target if target.is_dir() else target.parent

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlsuite.config import ConfigError, build_experiment, load_yaml, merge, parse_overrides, save_yaml
+from rlsuite.config import ConfigError, load_yaml, merge, parse_overrides, save_yaml
+from rlsuite.training.experiment import build_experiment
 
 SPACE_TYPES = ("float", "int", "categorical")
 SUMMARY_KEYS = {
@@ -188,7 +189,7 @@ def run_trial(spec: TuneSpec, params: dict[str, Any], run_dir: Path, report) -> 
     import json
 
     from rlsuite.callbacks import BaseCallback
-    from rlsuite.core.experiment import train
+    from rlsuite.training.experiment import train
 
     metric = spec.metric
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from rlsuite.config import ExperimentConfig, load_experiment
+from rlsuite.config import ExperimentConfig
+from rlsuite.training.experiment import load_experiment
 
 
 @dataclass

@@ -5,7 +5,7 @@
 Every case (scripts/fuzz_config_mutations.py: wrong types, unknown keys, NaN/inf/huge/negative values,
 YAML syntax errors, unsafe tags, alias bombs, deep nesting, duplicate keys, path escapes, over-long
 strings) goes through what ``rlsuite train`` runs before its first step, in this process:
-``load_experiment`` (or ``load_sweep``) then ``rlsuite.core.preflight.check_experiment``. Each ends as
+``load_experiment`` (or ``load_sweep``) then ``rlsuite.training.preflight.check_experiment``. Each ends as
 
 - ``rejected``: a ConfigError, whose message names a key (or a file position for YAML faults);
 - ``accepted``: the resolved config is then re-checked independently (every number finite and within
@@ -41,10 +41,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzz_config_mutations import Case, config_keys, override_cases, sweep_cases, text_cases
 
-from rlsuite.config import ConfigError, ExperimentConfig, build_experiment, load_experiment
+from rlsuite.config import ConfigError, ExperimentConfig
 from rlsuite.core.names import escapes_upward, folder_name_problem, path_problem
-from rlsuite.core.preflight import check_experiment
 from rlsuite.sweeps.spec import load_sweep
+from rlsuite.training.experiment import build_experiment, load_experiment
+from rlsuite.training.preflight import check_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 LIGHT_BASES = ("ppo/cartpole", "ppo/maze", "qmix/3m", "vdn/3m", "sac/pendulum", "td3/pendulum", "mappo/3m")

@@ -21,7 +21,7 @@ from rlsuite.callbacks import (
     StopTrainingOnRewardThreshold,
     VideoCallback,
 )
-from rlsuite.core.evaluation import EvalResult
+from rlsuite.training.evaluation import EvalResult
 
 SMALL = PPOConfig(num_steps=32, minibatch_size=64, update_epochs=1)
 SMAC = "rlsuite/SMAC-3m-v0"

@@ -165,7 +165,7 @@ def test_a_peer_checkpoint_restores_the_saved_state_exactly(name, tmp_path):
     """Peers' weights, optimisers, counters, samplers, normaliser and replay buffer come back bit for bit
     (their envs are not saved: a resumed peer run starts new episodes, as documented)."""
     from rlsuite.algos import get_algorithm
-    from rlsuite.config import build_experiment
+    from rlsuite.training.experiment import build_experiment
 
     pytest.importorskip("stable_baselines3" if name.startswith("sb3") else "tianshou")
     env = {"id": "test/IdentityContinuous-v0", "num_envs": 1}

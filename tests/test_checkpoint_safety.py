@@ -308,3 +308,19 @@ def test_numpy_values_round_trip_with_their_types(tmp_path):
     assert loaded["nested"] == state["nested"] and type(loaded["nested"]) is OrderedDict
     assert torch.equal(loaded["tensor"], state["tensor"])
     assert decode(encode(state["nested"])) == state["nested"]
+
+
+def test_transient_attributes_of_a_batched_core_are_skipped_and_dropped_on_restore():
+    """A core's numba kernel bundle is a cache of its arrays: not saved, rebuilt after a restore."""
+    import rlsuite
+    from rlsuite.core.object_state import capture_object, restore_object
+
+    env = rlsuite.make_vec("rlsuite/SMAC-3m-v0", 2)
+    env.reset(seed=0)
+    core = env.battles
+    assert core.kernel_state is not None  # built
+    saved = capture_object(core, "core")
+    assert "_kernel" not in saved["attrs"]
+    restore_object(core, saved, "core")
+    assert "_kernel" not in vars(core)  # rebuilt from the restored arrays on next use
+    env.step(np.ones((2, 3), np.int64))  # stop: the kernels run on the rebuilt bundle

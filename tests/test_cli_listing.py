@@ -9,8 +9,8 @@ import pytest
 import rlsuite
 from rlsuite.cli import _parser, main
 from rlsuite.cli_info import format_table
-from rlsuite.core.summary_text import final_line
 from rlsuite.envs.registry import closest_ids
+from rlsuite.training.summary_text import final_line
 
 
 def test_algos_table_has_header_kinds_and_descriptions(capsys):

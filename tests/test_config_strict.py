@@ -13,18 +13,11 @@ import pytest
 import yaml
 
 from rlsuite.cli import main
-from rlsuite.config import (
-    ConfigError,
-    build_experiment,
-    experiment_to_dict,
-    load_experiment,
-    load_yaml,
-    parse_overrides,
-)
-from rlsuite.core.experiment import dry_run, train
-from rlsuite.core.preflight import check_experiment
+from rlsuite.config import ConfigError, experiment_to_dict, load_yaml, parse_overrides
 from rlsuite.core.strict_yaml import MAX_DEPTH, MAX_VALUES
 from rlsuite.sweeps.spec import SweepError, load_sweep
+from rlsuite.training.experiment import build_experiment, dry_run, load_experiment, train
+from rlsuite.training.preflight import check_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 CARTPOLE = REPO / "experiments" / "ppo" / "cartpole.yaml"

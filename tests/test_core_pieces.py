@@ -6,10 +6,10 @@ from rlsuite.core.buffers import generalized_advantages
 from rlsuite.core.checkpoint import CheckpointManager, latest_checkpoint, load_checkpoint
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
-from rlsuite.core.evaluation import evaluate_policy
 from rlsuite.core.logger import MetricsLogger
 from rlsuite.core.running_stats import RewardScaler, RunningMeanStd
 from rlsuite.envs.registry import make_vec
+from rlsuite.training.evaluation import evaluate_policy
 
 
 def naive_gae(rewards, values, dones, last_values, gamma, lam):

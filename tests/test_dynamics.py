@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rlsuite.agents.dynamics import EnsembleDynamics
-from rlsuite.agents.termination import UnknownTaskError, never, termination_fn
+from rlsuite.envs.mujoco.termination import UnknownTaskError, never, termination_fn
 
 OBS_DIM, ACT_DIM = 3, 2
 SMALL = {"ensemble_size": 5, "num_elites": 3, "hidden_sizes": (64, 64), "weight_decays": None}

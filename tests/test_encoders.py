@@ -8,7 +8,8 @@ import torch
 
 from rlsuite.agents.networks import FlatEncoder, GridConvEncoder, make_encoder
 from rlsuite.algos.ppo import PPO, AutogradPPOUpdate, PPOConfig
-from rlsuite.config import ConfigError, load_experiment
+from rlsuite.config import ConfigError
+from rlsuite.training.experiment import load_experiment
 
 
 def test_conv_encoder_shares_weights_across_positions():

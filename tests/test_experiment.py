@@ -209,8 +209,8 @@ def test_tensorboard_events_are_written(tmp_path):
 def test_every_shipped_experiment_file_loads():
     """Each YAML under experiments/ resolves to a valid config of a registered algorithm and env id."""
     from rlsuite.algos import get_algorithm
-    from rlsuite.config import load_experiment
     from rlsuite.envs.registry import spec
+    from rlsuite.training.experiment import load_experiment
 
     root = Path(__file__).resolve().parents[1] / "experiments"
     files = sorted(path for path in root.glob("*/*.yaml") if path.parent.name not in ("sweeps", "tune"))

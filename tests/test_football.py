@@ -22,7 +22,7 @@ from rlsuite.envs.football.actions import (
     check_action,
     global_state,
 )
-from rlsuite.envs.football.match import Matches
+from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import MODE_CORNER, MODE_NORMAL, MODE_THROW_IN, SCENARIOS
 from rlsuite.envs.football.scripted import direction_action, scripted_actions
 
@@ -45,19 +45,19 @@ TEAM_SIZES = {  # (left players, right players)
 ALL = np.ones(1, dtype=np.bool_)
 
 
-def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, physics=None, **kwargs) -> Matches:
+def fresh(scenario="academy_3_vs_1_with_keeper", seed=0, physics=None, **kwargs) -> MatchCore:
     # Mechanics tests start without the seeded kick-off delay (tested on its own below).
-    match = Matches(scenario, 1, physics={"start_control_delay": 0, **(physics or {})}, **kwargs)
+    match = MatchCore(scenario, 1, physics={"start_control_delay": 0, **(physics or {})}, **kwargs)
     match.streams.seed([seed], 0)
     match.reset(ALL)
     return match
 
 
-def step(match: Matches, *actions: int) -> dict[str, np.ndarray]:
+def step(match: MatchCore, *actions: int) -> dict[str, np.ndarray]:
     return match.step(np.array([actions], dtype=np.int64))
 
 
-def give_ball(match: Matches, slot: int, x: float, y: float) -> None:
+def give_ball(match: MatchCore, slot: int, x: float, y: float) -> None:
     """Put ``slot`` at (x, y) with the ball at his feet, standing still."""
     match.players[0, slot, ph.P_X : ph.P_VY + 1] = (x, y, 0.0, 0.0)
     match.ball[0] = (x, y, 0.11, 0.0, 0.0, 0.0)
@@ -65,7 +65,7 @@ def give_ball(match: Matches, slot: int, x: float, y: float) -> None:
     match.game[0, ph.G_PREV_TEAM] = match.game[0, ph.G_TOUCH_TEAM] = 0 if slot < 11 else 1
 
 
-def free_ball(match: Matches, x, y, vx, vy, z=0.11) -> None:
+def free_ball(match: MatchCore, x, y, vx, vy, z=0.11) -> None:
     match.ball[0] = (x, y, z, vx, vy, 0.0)
     match.game[0, ph.G_OWNER] = -1
 
@@ -222,7 +222,7 @@ def test_possession_change_ends_all_but_the_corner(scenario, ends):
 def test_the_seed_draws_the_kick_off_delay_and_changes_the_episode():
     """The engine's nearest player controls the free ball 0-3 steps after the reset, depending on its random
     seed; the simulator draws 1-3 steps from the match's stream, so two seeds play different episodes."""
-    match = Matches("academy_3_vs_1_with_keeper", 300)
+    match = MatchCore("academy_3_vs_1_with_keeper", 300)
     match.streams.seed_range(42)
     match.reset(np.ones(300, dtype=np.bool_))
     first = np.full(300, -1)

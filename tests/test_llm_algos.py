@@ -184,8 +184,7 @@ def test_the_shipped_config_trains_into_a_run_folder_with_accuracy_in_the_summar
     import json
     from pathlib import Path
 
-    from rlsuite.config import load_experiment
-    from rlsuite.core.experiment import train
+    from rlsuite.training.experiment import load_experiment, train
 
     config = Path(__file__).resolve().parents[1] / "experiments" / "llm_ppo" / "addition_cpu.yaml"
     overrides = [

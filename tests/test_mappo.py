@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import torch
 
+from rlsuite.agents.base import Policy
 from rlsuite.agents.marl_actor_critic import MAPPOAgent, masked_entropy, masked_log_probs, sample_masked
 from rlsuite.algos.mappo import MAPPO, MAPPOConfig
-from rlsuite.algos.marl_base import MultiAgentAgent
-from rlsuite.config import EnvConfig, EvalConfig, load_experiment
+from rlsuite.config import EnvConfig, EvalConfig
 from rlsuite.core.returns import ValueNorm, bootstrap_truncated, multi_head_gae
+from rlsuite.core.team import TeamObservation
+from rlsuite.training.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "rlsuite/SMAC-3m-v0"
@@ -44,14 +46,15 @@ def test_masked_policy_never_samples_unavailable_actions(seed):
     rng = np.random.default_rng(seed)
     n_envs, n_agents, n_actions, obs_size = 512, 3, 9, 30
     agent = MAPPOAgent(obs_size, 48, n_agents, n_actions, actor_output_gain=5.0)  # peaked random logits
-    assert isinstance(agent, MultiAgentAgent)
+    assert isinstance(agent, Policy)
     for _ in range(20):  # 20 * 512 * 3 = 30720 draws
         obs = rng.normal(0, 3, (n_envs, n_agents, obs_size)).astype(np.float32)
         mask = _random_masks(rng, (n_envs, n_agents), n_actions)
-        actions = agent.act(obs, {"action_mask": mask})
+        observation = TeamObservation(obs, np.zeros((n_envs, 48), np.float32), mask)
+        actions, _ = agent.step(observation, None)
         assert actions.shape == (n_envs, n_agents)
         assert np.take_along_axis(mask, actions[..., None], -1).all()
-        greedy = agent.act(obs, {"action_mask": mask}, deterministic=True)
+        greedy, _ = agent.step(observation, None, deterministic=True)
         assert np.take_along_axis(mask, greedy[..., None], -1).all()
     # Logits strongly favouring the unavailable actions still only ever give available ones.
     logits = torch.full((50_000, n_actions), 50.0)

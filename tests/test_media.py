@@ -14,7 +14,7 @@ from PIL import Image, ImageSequence
 import rlsuite
 from rlsuite.cli import main
 from rlsuite.config import EnvConfig
-from rlsuite.core.media import default_media_path, media_kind, record_policy_media
+from rlsuite.training.media import default_media_path, media_kind, record_policy_media
 from rlsuite.wrappers.video import record_video
 from rlsuite.wrappers.video_overlay import caption, playback_rate
 

@@ -9,8 +9,7 @@ import pytest
 from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.algos.peers.base import MissingPeerError, PausableTraining, require
-from rlsuite.config import build_experiment
-from rlsuite.core.experiment import train
+from rlsuite.training.experiment import build_experiment, train
 
 pytest.importorskip("stable_baselines3")
 

@@ -16,8 +16,8 @@ import pytest
 from rlsuite.algos import get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.algos.peers.base import MissingPeerError
-from rlsuite.config import EnvConfig, build_experiment
-from rlsuite.core.experiment import train
+from rlsuite.config import EnvConfig
+from rlsuite.training.experiment import build_experiment, train
 
 pytest.importorskip("tianshou")
 

@@ -10,6 +10,7 @@ from rlsuite.algos.base import Algorithm
 from rlsuite.algos.qmix import QMIX, QMIXConfig, QMixer, TeamEpisodes, VDNMixer, td_targets
 from rlsuite.algos.vdn import VDN, VDNConfig
 from rlsuite.config import EnvConfig, EvalConfig
+from rlsuite.core.team import TeamObservation
 
 ENV = "rlsuite/SMAC-3m-v0"
 
@@ -150,6 +151,11 @@ def test_qmix_loss_ignores_the_final_state_of_terminated_episodes_only():
     algo.close()
 
 
+def _observation(obs: np.ndarray, mask: np.ndarray) -> TeamObservation:
+    """A team observation of ``obs`` and ``mask`` (the global state does not matter for acting)."""
+    return TeamObservation(obs, np.zeros((len(obs), 1), np.float32), mask)
+
+
 # --- acting --------------------------------------------------------------------------------------------
 def test_agent_never_chooses_unavailable_actions():
     rng = np.random.default_rng(0)
@@ -157,38 +163,35 @@ def test_agent_never_chooses_unavailable_actions():
     agent = RecurrentQAgent(obs_size=5, n_agents=n_agents, n_actions=n_actions, seed=0)
     with torch.no_grad():  # make unavailable actions the greedy favourites
         agent.network.fc2.bias.copy_(torch.arange(n_actions, 0, -1).float() * 10)
-    agent.reset(n_envs)
+    state = agent.initial_state(n_envs)
     for _ in range(60):
         mask = rng.random((n_envs, n_agents, n_actions)) < 0.3
         mask[rng.random((n_envs, n_agents)) < 0.2] = False
         mask[..., 0] |= ~mask.any(-1)  # dead agents: only action 0 (no-op)
-        info = {"action_mask": mask}
         obs = rng.normal(size=(n_envs, n_agents, 5)).astype(np.float32)
+        observation = _observation(obs, mask)
         for epsilon, deterministic in ((1.0, False), (0.0, False), (0.3, False), (1.0, True)):
             agent.epsilon = epsilon
-            actions = agent.act(obs, info, deterministic=deterministic)
+            actions, state = agent.step(observation, state, deterministic=deterministic)
             assert actions.shape == (n_envs, n_agents)
             assert np.take_along_axis(mask, actions[..., None], -1).all()
     agent.epsilon = 1.0  # uniform over available actions: every available action gets picked
     mask = np.zeros((1, n_agents, n_actions), bool)
     mask[..., [1, 4, 7]] = True
-    picks = {
-        int(a) for _ in range(50) for a in agent.act(np.zeros((1, n_agents, 5)), {"action_mask": mask})[0]
-    }
+    observation = _observation(np.zeros((1, n_agents, 5)), mask)
+    picks = {int(a) for _ in range(50) for a in agent.step(observation, None)[0][0]}
     assert picks == {1, 4, 7}
 
 
 def test_agent_memory_is_per_env_and_reset_by_row():
     agent = RecurrentQAgent(obs_size=4, n_agents=2, n_actions=3, seed=0)
-    agent.reset(3)
-    mask = np.ones((3, 2, 3), bool)
-    obs = np.ones((3, 2, 4), np.float32)
-    agent.act(obs, {"action_mask": mask})
-    before = agent.memory
-    agent.reset(3, np.array([1]))
-    assert agent.memory is not before  # replaced, not modified: evaluation can set it aside
-    assert agent.memory["hidden"][1].abs().sum() == 0 and agent.memory["last_action"][1].sum() == 0
-    torch.testing.assert_close(agent.memory["hidden"][0], before["hidden"][0])
+    state = agent.initial_state(3)
+    _, before = agent.step(_observation(np.ones((3, 2, 4), np.float32), np.ones((3, 2, 3), bool)), state)
+    assert before["hidden"][1].abs().sum() > 0
+    after = agent.reset_state(before, np.array([1]))
+    assert after is not before and before["hidden"][1].abs().sum() > 0  # replaced, not modified
+    assert after["hidden"][1].abs().sum() == 0 and after["last_action"][1].sum() == 0
+    torch.testing.assert_close(after["hidden"][0], before["hidden"][0])
     # unrolling a sequence gives the same Q-values as stepping
     gen = torch.Generator().manual_seed(1)
     seq_obs, seq_actions = (
@@ -196,8 +199,7 @@ def test_agent_memory_is_per_env_and_reset_by_row():
         torch.randint(0, 3, (1, 3, 2), generator=gen),
     )
     unrolled = agent.q_values(seq_obs, seq_actions)
-    agent.reset(1)
-    h = agent.memory["hidden"]
+    h = agent.initial_state(1)["hidden"]
     last = torch.zeros(1, 2, 3)
     for t in range(4):
         q, h = agent.network(agent.inputs(seq_obs[:, t], last), h)

@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from rlsuite.cli import main
-from rlsuite.config import build_experiment
 from rlsuite.core.atomic import is_stale_temporary
 from rlsuite.core.logger import MetricsLogger
-from rlsuite.core.run import Run
 from rlsuite.core.runlock import LOCK_FILE, RunFolderLockedError, RunLock, lock_holder
+from rlsuite.training.experiment import build_experiment
+from rlsuite.training.run import Run
 
 TINY = {
     "experiment": "tiny",
@@ -221,7 +221,7 @@ def test_train_holds_the_lock_while_it_writes(tmp_path):
     try:
         with pytest.raises(RunFolderLockedError, match="being written by process"):
             RunLock.acquire(tmp_path / "run")
-        from rlsuite.core.experiment import build_algorithm
+        from rlsuite.training.experiment import build_algorithm
 
         algo = build_algorithm(config)
         algo.learn(256, run=run, callback=callback)

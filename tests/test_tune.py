@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlsuite.config import ConfigError, load_experiment
+from rlsuite.config import ConfigError
+from rlsuite.training.experiment import load_experiment
 from rlsuite.tuning import load_tune_spec
 
 ROOT = Path(__file__).resolve().parents[1]

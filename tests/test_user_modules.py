@@ -12,7 +12,7 @@ import yaml
 
 from rlsuite.cli import main
 from rlsuite.config import ConfigError
-from rlsuite.core.user_modules import IMPORTS_FILE, import_user_modules
+from rlsuite.training.user_modules import IMPORTS_FILE, import_user_modules
 
 ENV_MODULE = '''
 import gymnasium as gym

@@ -166,8 +166,7 @@ def test_gl_probe_reports_a_reason_instead_of_crashing():
 
 
 def test_eval_cli_writes_a_video(tmp_path, mujoco_gl, capsys):
-    from rlsuite.config import build_experiment
-    from rlsuite.core.experiment import train
+    from rlsuite.training.experiment import build_experiment, train
 
     config = build_experiment(
         {

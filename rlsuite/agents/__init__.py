@@ -1,6 +1,6 @@
-"""Acting side: the Agent protocol and the networks agents are made of."""
+"""Acting side: the Policy protocol and the networks policies are made of."""
 
 from rlsuite.agents.actor_critic import ActorCriticAgent
-from rlsuite.agents.base import Agent
+from rlsuite.agents.base import Agent, MemorylessPolicy, Policy, as_policy
 
-__all__ = ["ActorCriticAgent", "Agent"]
+__all__ = ["ActorCriticAgent", "Agent", "MemorylessPolicy", "Policy", "as_policy"]

@@ -30,11 +30,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from rlsuite.envs.smac.entities import N_SELF_ACTIONS
+from rlsuite.agents.base import MemorylessPolicy
+from rlsuite.core.seeding import eval_seed
+from rlsuite.core.team import EntityObservation, TeamObservation
 
+DEFAULT_SELF_ACTIONS = 6  # non-interactive actions of the released SMAC model: no-op, stop, 4 moves
 RELATION_SIZE = 6
 RELATION_SCALE = 6.0  # distances in relations are in units of SMAC's shooting range
 N_DYNAMICS = 6  # per-unit quantities whose next-step change the auxiliary head predicts
@@ -49,18 +53,31 @@ def _mlp(inp: int, hidden: int, out: int, last_relu: bool = True) -> nn.Sequenti
 
 @dataclass
 class EntityBatch:
-    """One batch of SMAC entity observations (see ``rlsuite.envs.smac.entities``)."""
+    """One batch of entity observations as tensors (:class:`~rlsuite.core.team.EntityObservation`)."""
 
     state: torch.Tensor  # [B, E, F]
     pos: torch.Tensor  # [B, E, 2] map coordinates
     range: torch.Tensor  # [B, E] weapon range
     alive: torch.Tensor  # [B, E] bool
-    action_mask: torch.Tensor  # [B, n, 6 + E] bool
+    action_mask: torch.Tensor  # [B, n, K + E] bool, K non-interactive actions then one per entity
+
+    @classmethod
+    def from_observation(cls, entities: EntityObservation, device: torch.device) -> EntityBatch:
+        def tensor(x: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(np.asarray(x), device=device)
+
+        return cls(
+            tensor(entities.features).float(),
+            tensor(entities.position).float(),
+            tensor(entities.attack_range).float(),
+            tensor(entities.alive).bool(),
+            tensor(entities.action_mask).bool(),
+        )
 
 
 @dataclass
 class ChainOutput:
-    q: torch.Tensor  # [B, n, 6 + E] Q_k(s, a_1:k-1, a) for every candidate a (unmasked)
+    q: torch.Tensor  # [B, n, K + E] Q_k(s, a_1:k-1, a) for every candidate a (unmasked)
     actions: torch.Tensor  # [B, n] the committed actions
     embeddings: torch.Tensor  # [B, E, H] entity embeddings after all commitments
     pooled: torch.Tensor  # [B, 2H] pooled decision embedding of the fully acted state
@@ -99,15 +116,17 @@ def masked_pool(h: torch.Tensor, alive: torch.Tensor, dim: int) -> torch.Tensor:
 class ACENetwork(nn.Module):
     """Entity encoders, action encoder, decision encoder and value head of ACE (SMAC variant)."""
 
-    def __init__(self, entity_size: int, n_agents: int, hidden: int = 256) -> None:
+    def __init__(
+        self, entity_size: int, n_agents: int, hidden: int = 256, n_self_actions: int = DEFAULT_SELF_ACTIONS
+    ) -> None:
         super().__init__()
         H = hidden
-        self.n_agents, self.hidden = n_agents, hidden
+        self.n_agents, self.hidden, self.n_self_actions = n_agents, hidden, n_self_actions
         self.unit_encoder = _mlp(entity_size, H, H)
         self.relation_encoder = _mlp(RELATION_SIZE + H, H, 2 * H)
         self.relation_merge = nn.Sequential(nn.Linear(3 * H, H), nn.ReLU())
         self.action_encoder = _mlp(4 * H, H, 2 * H)
-        self.self_actions = nn.Parameter(torch.empty(N_SELF_ACTIONS, H))
+        self.self_actions = nn.Parameter(torch.empty(n_self_actions, H))
         nn.init.kaiming_normal_(self.self_actions)
         self.decision_encoder = _mlp(H, H, 2 * H)
         self.value_head = _mlp(2 * H, H, 1, last_relu=False)
@@ -138,7 +157,7 @@ class ACENetwork(nn.Module):
         active: torch.Tensor,
         passive: torch.Tensor,
     ) -> torch.Tensor:
-        """Q of every candidate action of ``agent`` given the committed embeddings ``emb``: [B, 6 + E].
+        """Q of every candidate action of ``agent`` given the committed embeddings ``emb``: [B, K + E].
 
         ``decoded`` is ``decision_encoder(emb)`` (kept up to date by the caller, row by row).
         """
@@ -181,9 +200,10 @@ class ACENetwork(nn.Module):
         """``emb`` with ``agent``'s ``action`` [B] added: actor += active (or table), target += passive."""
         B, E = emb.shape[:2]
         rows = torch.arange(B, device=emb.device)
-        target = (action - N_SELF_ACTIONS).clamp(0, E - 1)
-        interactive = (action >= N_SELF_ACTIONS).float()[:, None]
-        own = self.self_actions[action.clamp(max=N_SELF_ACTIONS - 1)]
+        k = self.n_self_actions
+        target = (action - k).clamp(0, E - 1)
+        interactive = (action >= k).float()[:, None]
+        own = self.self_actions[action.clamp(max=k - 1)]
         actor_delta = interactive * active[rows, target] + (1.0 - interactive) * own
         delta = torch.zeros_like(emb)
         delta[:, agent] = actor_delta
@@ -243,7 +263,8 @@ class ACENetwork(nn.Module):
         """Commit ``action`` and re-decode the actor's and the target's rows."""
         emb = self.commit(emb, agent, action, active, passive)
         rows = torch.arange(emb.shape[0], device=emb.device)
-        target = torch.where(action >= N_SELF_ACTIONS, action - N_SELF_ACTIONS, agent)
+        k = self.n_self_actions
+        target = torch.where(action >= k, action - k, agent)
         changed = torch.stack([torch.full_like(target, agent), target], dim=1)  # [B, 2]
         new = self.decision_encoder(emb[rows[:, None], changed])  # [B, 2, 2H]
         return emb, decoded.index_put((rows[:, None].expand(-1, 2), changed), new)
@@ -264,3 +285,111 @@ def _select(
     random = scores.argmax(-1)
     explore = torch.rand(q.shape[0], generator=generator, device=q.device) < epsilon
     return torch.where(explore, random, greedy)
+
+
+# --- agent-order shuffling ---------------------------------------------------------------------------
+def random_permutations(batch: int, n_agents: int, rng: np.random.Generator) -> np.ndarray:
+    """``[batch, n_agents]``: row b lists which original ally sits at each new position."""
+    return np.argsort(rng.random((batch, n_agents)), axis=1)
+
+
+def permute_allies(x: EntityBatch, perm: torch.Tensor, actions: torch.Tensor | None = None):
+    """Reorder the allies of every sample: new ally k is old ally ``perm[b, k]``.
+
+    Entity rows, action-mask rows and their ally-target columns (K + j) move together; stored actions
+    are reordered and actions that target an ally are renamed to its new index.
+    """
+    B, n = perm.shape
+    E = x.state.shape[1]
+    k = x.action_mask.shape[-1] - E  # non-interactive actions
+    rest = torch.arange(n, E, device=perm.device).expand(B, -1)
+    order = torch.cat([perm, rest], dim=1)  # [B, E]
+
+    def rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        idx = index.view(B, -1, *([1] * (t.dim() - 2))).expand(-1, -1, *t.shape[2:])
+        return t.gather(1, idx)
+
+    mask = rows(x.action_mask, perm)
+    cols = torch.cat([torch.arange(k, device=perm.device).expand(B, -1), order + k], 1)
+    mask = mask.gather(2, cols[:, None, :].expand(-1, n, -1))
+    out = EntityBatch(
+        rows(x.state, order), rows(x.pos, order), rows(x.range, order), rows(x.alive, order), mask
+    )
+    if actions is None:
+        return out
+    inverse = perm.argsort(1)
+    moved = actions.gather(1, perm)
+    target = (moved - k).clamp(0, n - 1)
+    renamed = inverse.gather(1, target) + k
+    ally_target = (moved >= k) & (moved < k + n)
+    return out, torch.where(ally_target, renamed, moved)
+
+
+def unpermute_actions(
+    actions: np.ndarray, perm: np.ndarray, n_self_actions: int = DEFAULT_SELF_ACTIONS
+) -> np.ndarray:
+    """Undo :func:`permute_allies` on chosen actions: back to original agent rows and ally indices."""
+    n, k = perm.shape[1], n_self_actions
+    rows = np.arange(len(perm))[:, None]
+    out = np.empty_like(actions)
+    out[rows, perm] = actions
+    ally_target = (out >= k) & (out < k + n)
+    original = np.take_along_axis(perm, np.clip(out - k, 0, n - 1), axis=1) + k
+    return np.where(ally_target, original, out)
+
+
+# --- acting ----------------------------------------------------------------------------------------
+class ACEAgent(MemorylessPolicy):
+    """Acts with the decision chain (a team :class:`~rlsuite.agents.base.Policy` without memory).
+
+    ``step`` reads the observation's entity rows, picks entity-layout actions (epsilon-greedy inside the
+    chain, agent order shuffled per game step when ``shuffle``) and returns the env's actions;
+    ``last_entity_actions`` keeps the entity-layout ones.
+    """
+
+    def __init__(
+        self, net: ACENetwork, n_agents: int, shuffle: bool, seed: int, device: torch.device
+    ) -> None:
+        self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
+        self.rng = np.random.default_rng(seed)
+        # Evaluation draws its agent orders from its own stream, so evaluating does not change training.
+        self.eval_rng = np.random.default_rng(eval_seed(seed))
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed)
+        self.epsilon = 0.0
+        self.last_entity_actions: np.ndarray | None = None
+
+    def step(
+        self, observation: TeamObservation, state: None = None, deterministic: bool = False
+    ) -> tuple[np.ndarray, None]:
+        epsilon, rng = (0.0, self.eval_rng) if deterministic else (self.epsilon, self.rng)
+        entities = _entities_of(observation)
+        return entities.env_actions(self.act_entities(entities, epsilon, rng)), state
+
+    def act(self, observation: TeamObservation, deterministic: bool = False) -> np.ndarray:
+        return self.step(observation, None, deterministic)[0]
+
+    @torch.no_grad()
+    def act_entities(
+        self, entities: EntityObservation, epsilon: float, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Entity-layout actions ``[N, n_agents]`` for one step of entity observations."""
+        batch = EntityBatch.from_observation(entities, self.device)
+        perm = None
+        if self.shuffle:
+            perm = random_permutations(len(batch.state), self.n_agents, rng or self.rng)
+            batch = permute_allies(batch, torch.as_tensor(perm, device=self.device))
+        actions = self.net.chain(batch, epsilon=epsilon, generator=self.generator).actions.cpu().numpy()
+        if perm is not None:
+            actions = unpermute_actions(actions, perm, self.net.n_self_actions)
+        self.last_entity_actions = actions
+        return actions
+
+
+def _entities_of(observation: TeamObservation) -> EntityObservation:
+    if observation.entities is None:
+        raise ValueError(
+            "ACE needs entity features: a team env whose team_spec declares entities "
+            "(the SMAC simulator with entity_features=True)"
+        )
+    return observation.entities

@@ -17,12 +17,15 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
+from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.agents.networks import ObservationNormalizer, StackedMLP, make_encoder
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class ActorCriticAgent(nn.Module):
+class ActorCriticAgent(MemorylessPolicy, nn.Module):
+    """PPO's actor and critic as one stacked MLP; a memoryless :class:`~rlsuite.agents.base.Policy`."""
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -109,7 +112,7 @@ class ActorCriticAgent(nn.Module):
             return action + self.action_offset if self.action_offset else action
         return np.clip(action, self.action_low, self.action_high)
 
-    # --- acting API (Agent protocol): raw observations in, env actions out ----------------------
+    # --- acting API (Policy via act): raw observations in, env actions out -----------------------
     @torch.inference_mode()
     def act(self, obs: np.ndarray | torch.Tensor, deterministic: bool = False) -> np.ndarray:
         if isinstance(obs, torch.Tensor):

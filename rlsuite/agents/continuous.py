@@ -15,6 +15,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
+from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.agents.networks import StackedMLP, mlp
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -179,7 +180,7 @@ class InputNormalizedActor(nn.Module):
         return self.actor.action(self.normalize(obs), deterministic)
 
 
-class ContinuousPolicyAgent(nn.Module):
+class ContinuousPolicyAgent(MemorylessPolicy, nn.Module):
     """The acting side of SAC/TD3/MPDP: an actor in ``[-1, 1]^d`` plus the env's action bounds."""
 
     def __init__(self, actor: nn.Module, action_space: spaces.Space) -> None:

@@ -29,8 +29,10 @@ from torch import nn
 
 from rlsuite.agents.networks import orthogonal_init
 from rlsuite.core.marl import masked_argmax
+from rlsuite.core.team import TeamObservation
 
 CRITIC_INPUTS = ("EP", "AS", "state")
+MAPPOState = tuple[torch.Tensor, torch.Tensor] | None  # (actor_h [N, n_agents, H], critic_h [N, heads, H])
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
@@ -115,9 +117,10 @@ class _Net(nn.Module):
 class MAPPOAgent(nn.Module):
     """Shared decentralised actor ``pi(a | o_i, i)`` and centralised critic ``V(critic input)``.
 
-    Implements :class:`rlsuite.algos.marl_base.MultiAgentAgent`: ``act(obs, info)`` returns actions
-    ``[num_envs, n_agents]``. Recurrent agents keep ``memory = (actor_h [N, n_agents, H],
-    critic_h [N, value_heads, H])``; feed-forward ones have ``memory = None``.
+    A team :class:`~rlsuite.agents.base.Policy`: ``step(observation, state)`` returns actions
+    ``[num_envs, n_agents]``. The state of recurrent agents is ``(actor_h [N, n_agents, H],
+    critic_h [N, value_heads, H])``, of feed-forward ones None; ``memory`` holds the training rollout's
+    (``policy_step``/``value_step`` read and advance it).
     """
 
     def __init__(
@@ -185,16 +188,22 @@ class MAPPOAgent(nn.Module):
 
     def _ensure_memory(self, num_envs: int) -> None:
         if self.recurrent and (self.memory is None or self.memory[0].shape[0] != num_envs):
-            self.reset(num_envs)
+            self.memory = self.initial_state(num_envs)
+
+    def _actor_step(
+        self, obs: torch.Tensor, mask: torch.Tensor, hidden: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Masked log-probabilities ``[N, n_agents, n_actions]`` and the actor's next hidden state."""
+        logits, new = self._step(self.actor, self.actor_inputs(obs), hidden)
+        return masked_log_probs(logits, mask), new
 
     def policy_step(self, obs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Masked log-probabilities ``[N, n_agents, n_actions]``; advances the actor's memory."""
         self._ensure_memory(obs.shape[0])
-        hidden = self.memory[0] if self.recurrent else None
-        logits, new = self._step(self.actor, self.actor_inputs(obs), hidden)
+        log_probs, new = self._actor_step(obs, mask, self.memory[0] if self.recurrent else None)
         if self.recurrent:
             self.memory = (new, self.memory[1])
-        return masked_log_probs(logits, mask)
+        return log_probs
 
     def value_step(self, obs: torch.Tensor, state: torch.Tensor, *, advance: bool = True) -> torch.Tensor:
         """Values ``[N, value_heads]`` (in the critic's normalised units); ``advance`` updates memory."""
@@ -205,24 +214,31 @@ class MAPPOAgent(nn.Module):
             self.memory = (self.memory[0], new)
         return value.squeeze(-1)
 
-    # --- MultiAgentAgent ----------------------------------------------------------------------------
-    def reset(self, num_envs: int, rows: np.ndarray | None = None) -> None:
-        """Zero the recurrent state of env ``rows`` (all envs, resized to ``num_envs``, when None)."""
+    # --- the Policy protocol ------------------------------------------------------------------------
+    def initial_state(self, num_envs: int) -> MAPPOState:
         if not self.recurrent:
-            return
-        if rows is None or self.memory is None or self.memory[0].shape[0] != num_envs:
-            zeros = lambda k: torch.zeros(num_envs, k, self.hidden_size, device=self.device)  # noqa: E731
-            self.memory = (zeros(self.n_agents), zeros(self.value_heads))
-            return
-        rows = np.asarray(rows)
-        if rows.size:
-            index = torch.as_tensor(rows, device=self.device)
-            self.memory = tuple(h.index_fill(0, index, 0.0) for h in self.memory)  # type: ignore[assignment]
+            return None
+        zeros = lambda k: torch.zeros(num_envs, k, self.hidden_size, device=self.device)  # noqa: E731
+        return zeros(self.n_agents), zeros(self.value_heads)
 
-    def act(self, obs: np.ndarray, info: dict[str, Any], deterministic: bool = False) -> np.ndarray:
+    def reset_state(self, state: MAPPOState, rows: np.ndarray) -> MAPPOState:
+        """Zero the recurrent state of env ``rows``."""
+        rows = np.asarray(rows)
+        if state is None or rows.size == 0:
+            return state
+        index = torch.as_tensor(rows, device=self.device)
+        return tuple(h.index_fill(0, index, 0.0) for h in state)  # type: ignore[return-value]
+
+    def step(
+        self, observation: TeamObservation, state: MAPPOState, deterministic: bool = False
+    ) -> tuple[np.ndarray, MAPPOState]:
         with torch.inference_mode():
-            obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
-            mask = torch.as_tensor(info["action_mask"], dtype=torch.bool, device=self.device)
-            log_probs = self.policy_step(obs_t, mask)
+            obs_t = torch.as_tensor(observation.obs, dtype=torch.float32, device=self.device)
+            mask = torch.as_tensor(observation.action_mask, dtype=torch.bool, device=self.device)
+            if self.recurrent and (state is None or state[0].shape[0] != obs_t.shape[0]):
+                state = self.initial_state(obs_t.shape[0])
+            log_probs, new = self._actor_step(obs_t, mask, state[0] if self.recurrent else None)
             action = masked_argmax(log_probs, mask) if deterministic else sample_masked(log_probs)
-            return action.cpu().numpy()
+            if self.recurrent:
+                state = (new, state[1])
+            return action.cpu().numpy(), state

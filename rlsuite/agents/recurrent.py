@@ -6,9 +6,8 @@ output per action. Parameters are shared; the agent id tells the agents apart. T
 ``RNNAgent`` (Rashid et al. 2018; Samvelyan et al. 2019, arXiv:1902.04043), with hidden size 64.
 
 :class:`RecurrentAgentNetwork` is the bare network (any output size: Q-values here, logits for an
-actor); :class:`RecurrentQAgent` acts with it as a :class:`~rlsuite.algos.marl_base.MultiAgentAgent`:
-greedy (or epsilon-greedy) over the *available* actions, with per-env hidden state and last actions
-kept in ``memory``.
+actor); :class:`RecurrentQAgent` acts with it as a team :class:`~rlsuite.agents.base.Policy`: greedy (or
+epsilon-greedy) over the *available* actions, with per-env hidden state and last actions as its state.
 """
 
 from __future__ import annotations
@@ -21,6 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from rlsuite.core.marl import epsilon_greedy, masked_argmax
+from rlsuite.core.team import TeamObservation
+
+RecurrentQState = dict[str, torch.Tensor]  # {"hidden": [N, n_agents, H], "last_action": [N, n_agents, A]}
 
 
 class RecurrentAgentNetwork(nn.Module):
@@ -66,11 +68,11 @@ class RecurrentAgentNetwork(nn.Module):
 class RecurrentQAgent(nn.Module):
     """A team of agents sharing one :class:`RecurrentAgentNetwork` that outputs Q-values per action.
 
-    ``act(obs [N, n_agents, obs_size], info)`` returns ``int [N, n_agents]``: the available action of
-    highest Q (``info["action_mask"]``), or with probability ``epsilon`` a uniformly drawn available one
-    (never when ``deterministic``). ``memory`` holds each env's GRU state ``hidden [N, n_agents, H]`` and
-    ``last_action`` one-hots ``[N, n_agents, n_actions]``; it is replaced, never modified in place, so a
-    caller may set it aside and put it back (as evaluation does).
+    ``step(observation, state)`` returns ``int [N, n_agents]``: the available action of highest Q
+    (``observation.action_mask``), or with probability ``epsilon`` a uniformly drawn available one (never
+    when ``deterministic``), and the new state: each env's GRU state ``hidden [N, n_agents, H]`` and
+    ``last_action`` one-hots ``[N, n_agents, n_actions]``. States are replaced, never modified in place.
+    ``memory`` holds the training rollout's state (checkpoints keep it, see :meth:`acting_state`).
     """
 
     def __init__(
@@ -91,7 +93,7 @@ class RecurrentQAgent(nn.Module):
         self.network = RecurrentAgentNetwork(input_size, n_actions, hidden_size)
         self.epsilon = 0.0
         self.rng = np.random.default_rng(seed)
-        self.memory: dict[str, torch.Tensor] | None = None
+        self.memory: RecurrentQState | None = None
         self.register_buffer("_eye", torch.eye(n_agents), persistent=False)
 
     @property
@@ -123,36 +125,36 @@ class RecurrentQAgent(nn.Module):
         """Q-values ``[B, T + 1, n, A]`` along whole episodes, from a zero hidden state."""
         return self.network.unroll(self.sequence_inputs(obs, actions))
 
-    # --- acting ----------------------------------------------------------------------------------
-    def reset(self, num_envs: int, rows: np.ndarray | None = None) -> None:
-        """Zero the hidden state and last action of env ``rows`` (all envs when None)."""
-        memory = self.memory
-        if rows is None or memory is None or memory["hidden"].shape[0] != num_envs:
-            self.memory = {
-                "hidden": self.network.initial_state(num_envs, self.n_agents, device=self.device),
-                "last_action": torch.zeros(num_envs, self.n_agents, self.n_actions, device=self.device),
-            }
-            return
+    # --- acting (the Policy protocol) ------------------------------------------------------------
+    def initial_state(self, num_envs: int) -> RecurrentQState:
+        return {
+            "hidden": self.network.initial_state(num_envs, self.n_agents, device=self.device),
+            "last_action": torch.zeros(num_envs, self.n_agents, self.n_actions, device=self.device),
+        }
+
+    def reset_state(self, state: RecurrentQState | None, rows: np.ndarray) -> RecurrentQState | None:
+        """Zero the hidden state and last action of env ``rows``."""
         rows = np.asarray(rows, np.int64).reshape(-1)
-        if rows.size == 0:
-            return
-        keep = torch.ones(num_envs, 1, 1, device=self.device)
+        if state is None or rows.size == 0:
+            return state
+        keep = torch.ones(state["hidden"].shape[0], 1, 1, device=self.device)
         keep[torch.as_tensor(rows, device=self.device)] = 0.0
-        self.memory = {k: v * keep for k, v in memory.items()}
+        return {k: v * keep for k, v in state.items()}
 
     @torch.no_grad()
-    def act(self, obs: Any, info: dict[str, Any], deterministic: bool = False) -> np.ndarray:
-        obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
-        mask = np.asarray(info["action_mask"], bool)
-        if self.memory is None or self.memory["hidden"].shape[0] != obs.shape[0]:
-            self.reset(obs.shape[0])
-        q, hidden = self.network(self.inputs(obs, self.memory["last_action"]), self.memory["hidden"])
+    def step(
+        self, observation: TeamObservation, state: RecurrentQState | None, deterministic: bool = False
+    ) -> tuple[np.ndarray, RecurrentQState]:
+        obs = torch.as_tensor(np.asarray(observation.obs), dtype=torch.float32, device=self.device)
+        mask = np.asarray(observation.action_mask, bool)
+        if state is None or state["hidden"].shape[0] != obs.shape[0]:
+            state = self.initial_state(obs.shape[0])
+        q, hidden = self.network(self.inputs(obs, state["last_action"]), state["hidden"])
         actions = masked_argmax(q, torch.as_tensor(mask, device=self.device)).cpu().numpy()
         if not deterministic:
             actions = epsilon_greedy(actions, mask, self.epsilon, self.rng)
         last = F.one_hot(torch.as_tensor(actions, device=self.device), self.n_actions).float()
-        self.memory = {"hidden": hidden, "last_action": last}
-        return actions
+        return actions, {"hidden": hidden, "last_action": last}
 
     # --- checkpoints -------------------------------------------------------------------------------
     def acting_state(self) -> dict[str, Any]:

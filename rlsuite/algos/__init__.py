@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rlsuite.algos.base import Algorithm
+from collections.abc import Iterator, Mapping
 
 _ALGORITHMS: dict[str, str] = {
     "ppo": "rlsuite.algos.ppo:PPO",
@@ -53,7 +50,8 @@ def algorithm_names() -> list[str]:
     return sorted(_ALGORITHMS)
 
 
-def get_algorithm(name: str) -> type[Algorithm]:
+def get_algorithm(name: str) -> type:
+    """The ``rlsuite.algos.base.Algorithm`` subclass registered as ``name`` (imported on first use)."""
     if name not in _ALGORITHMS:
         close = difflib.get_close_matches(name, list(_ALGORITHMS), n=3)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
@@ -69,4 +67,27 @@ def get_algorithm_config(name: str) -> type:
     return get_algorithm(name).config_cls
 
 
-__all__ = ["algorithm_names", "get_algorithm", "get_algorithm_config", "register_algorithm"]
+class AlgorithmConfigs(Mapping[str, type]):
+    """The registered algorithms' config dataclasses by name (imported when looked up): the registry that
+    config building (``rlsuite.config.build_experiment(..., algo_registry=ALGORITHM_CONFIGS)``) reads."""
+
+    def __getitem__(self, name: str) -> type:
+        return get_algorithm_config(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(algorithm_names())
+
+    def __len__(self) -> int:
+        return len(_ALGORITHMS)
+
+
+ALGORITHM_CONFIGS = AlgorithmConfigs()
+
+__all__ = [
+    "ALGORITHM_CONFIGS",
+    "AlgorithmConfigs",
+    "algorithm_names",
+    "get_algorithm",
+    "get_algorithm_config",
+    "register_algorithm",
+]

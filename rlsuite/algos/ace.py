@@ -47,18 +47,37 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from rlsuite.agents.ace import ACENetwork, EntityBatch
+from rlsuite.agents.ace import (
+    ACEAgent,
+    ACENetwork,
+    EntityBatch,
+    permute_allies,
+    random_permutations,
+    unpermute_actions,
+)
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
 from rlsuite.core.marl import EpisodeBuffer, Field
 from rlsuite.core.optim import clip_grad_norm, polyak_update
 from rlsuite.core.schedules import LinearSchedule, cosine_anneal
-from rlsuite.core.seeding import eval_seed
+from rlsuite.core.team import EntityObservation
 from rlsuite.core.training_stats import MeanAccumulator
-from rlsuite.envs.smac.entities import N_SELF_ACTIONS, dynamics_columns, smac_actions
 
+__all__ = [
+    "ACE",
+    "ACEAgent",
+    "ACEConfig",
+    "permute_allies",
+    "random_permutations",
+    "to_entity_batch",
+    "unpermute_actions",
+]
+
+# Entity fields the replay buffer stores (its keys, as checkpoints hold them).
 ENTITY_KEYS = ("entity_state", "entity_pos", "entity_range", "entity_alive", "entity_action_mask")
+# Per-unit quantities whose next-step change the auxiliary loss predicts (named entity feature columns).
+DYNAMICS_FEATURES = ("x", "y", "health", "shield", "shielded", "cooldown")
 
 
 @dataclass
@@ -108,99 +127,19 @@ class ACEConfig:
     aux_label_norm: bool = param(True, help="divide each dynamics label by its max |value| in the batch")
 
 
-class ACEAgent:
-    """Acts with the decision chain; returns SMAC actions (entity-layout ones in ``last_entity_actions``)."""
-
-    def __init__(
-        self, net: ACENetwork, n_agents: int, shuffle: bool, seed: int, device: torch.device
-    ) -> None:
-        self.net, self.n_agents, self.shuffle, self.device = net, n_agents, shuffle, device
-        self.rng = np.random.default_rng(seed)
-        # Evaluation draws its agent orders from its own stream, so evaluating does not change training.
-        self.eval_rng = np.random.default_rng(eval_seed(seed))
-        self.generator = torch.Generator(device=device)
-        self.generator.manual_seed(seed)
-        self.epsilon = 0.0
-        self.last_entity_actions: np.ndarray | None = None
-
-    def reset(self, num_envs: int, rows: np.ndarray | None = None) -> None:
-        """ACE is not recurrent: nothing to forget."""
-
-    def act(self, obs: np.ndarray, info: dict[str, Any], deterministic: bool = False) -> np.ndarray:
-        epsilon, rng = (0.0, self.eval_rng) if deterministic else (self.epsilon, self.rng)
-        entity_actions = self.act_entities(info, epsilon, rng)
-        return smac_actions(entity_actions, info["healer"], self.n_agents)
-
-    @torch.no_grad()
-    def act_entities(
-        self, info: dict[str, Any], epsilon: float, rng: np.random.Generator | None = None
-    ) -> np.ndarray:
-        if "entity_state" not in info:
-            raise ValueError("ACE needs SMAC entity features: build the env with entity_features=True")
-        batch = to_entity_batch({k: info[k] for k in ENTITY_KEYS}, self.device)
-        perm = None
-        if self.shuffle:
-            perm = random_permutations(len(batch.state), self.n_agents, rng or self.rng)
-            batch = permute_allies(batch, torch.as_tensor(perm, device=self.device))
-        actions = self.net.chain(batch, epsilon=epsilon, generator=self.generator).actions.cpu().numpy()
-        if perm is not None:
-            actions = unpermute_actions(actions, perm)
-        self.last_entity_actions = actions
-        return actions
-
-
-# --- agent-order shuffling ---------------------------------------------------------------------------
-def random_permutations(batch: int, n_agents: int, rng: np.random.Generator) -> np.ndarray:
-    """``[batch, n_agents]``: row b lists which original ally sits at each new position."""
-    return np.argsort(rng.random((batch, n_agents)), axis=1)
-
-
-def permute_allies(x: EntityBatch, perm: torch.Tensor, actions: torch.Tensor | None = None):
-    """Reorder the allies of every sample: new ally k is old ally ``perm[b, k]``.
-
-    Entity rows, action-mask rows and their ally-target columns (6 + j) move together; stored actions
-    are reordered and actions that target an ally are renamed to its new index.
-    """
-    B, n = perm.shape
-    E = x.state.shape[1]
-    rest = torch.arange(n, E, device=perm.device).expand(B, -1)
-    order = torch.cat([perm, rest], dim=1)  # [B, E]
-
-    def rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        idx = index.view(B, -1, *([1] * (t.dim() - 2))).expand(-1, -1, *t.shape[2:])
-        return t.gather(1, idx)
-
-    mask = rows(x.action_mask, perm)
-    cols = torch.cat(
-        [torch.arange(N_SELF_ACTIONS, device=perm.device).expand(B, -1), order + N_SELF_ACTIONS], 1
-    )
-    mask = mask.gather(2, cols[:, None, :].expand(-1, n, -1))
-    out = EntityBatch(
-        rows(x.state, order), rows(x.pos, order), rows(x.range, order), rows(x.alive, order), mask
-    )
-    if actions is None:
-        return out
-    inverse = perm.argsort(1)
-    moved = actions.gather(1, perm)
-    target = (moved - N_SELF_ACTIONS).clamp(0, n - 1)
-    renamed = inverse.gather(1, target) + N_SELF_ACTIONS
-    ally_target = (moved >= N_SELF_ACTIONS) & (moved < N_SELF_ACTIONS + n)
-    return out, torch.where(ally_target, renamed, moved)
-
-
-def unpermute_actions(actions: np.ndarray, perm: np.ndarray) -> np.ndarray:
-    """Undo :func:`permute_allies` on chosen actions: back to original agent rows and ally indices."""
-    n = perm.shape[1]
-    rows = np.arange(len(perm))[:, None]
-    out = np.empty_like(actions)
-    out[rows, perm] = actions
-    ally_target = (out >= N_SELF_ACTIONS) & (out < N_SELF_ACTIONS + n)
-    original = np.take_along_axis(perm, np.clip(out - N_SELF_ACTIONS, 0, n - 1), axis=1) + N_SELF_ACTIONS
-    return np.where(ally_target, original, out)
+def stored_entities(entities: EntityObservation) -> dict[str, np.ndarray]:
+    """The entity fields the replay buffer stores, under its keys (:data:`ENTITY_KEYS`)."""
+    return {
+        "entity_state": entities.features,
+        "entity_pos": entities.position,
+        "entity_range": entities.attack_range,
+        "entity_alive": entities.alive,
+        "entity_action_mask": entities.action_mask,
+    }
 
 
 def to_entity_batch(arrays: dict[str, Any], device: torch.device) -> EntityBatch:
-    """The five ``entity_*`` arrays of a team observation as an :class:`EntityBatch` on ``device``."""
+    """Tensors of the stored entity fields (:data:`ENTITY_KEYS`) of a batch of samples."""
     t = {k: torch.as_tensor(np.asarray(arrays[k]), device=device) for k in ENTITY_KEYS}
     return EntityBatch(
         t["entity_state"].float(),
@@ -237,13 +176,18 @@ class ACE(MultiAgentAlgorithm):
         return {"entity_features": True}
 
     def setup(self) -> None:
-        cfg, env = self.config, self.env
-        if "entity_state" not in self.info:
-            raise ValueError(f"ACE needs SMAC entity features; {self.env_config.id!r} does not provide them")
-        entity_size = self.info["entity_state"].shape[-1]
-        self.n_entities = self.info["entity_state"].shape[1]
-        self.net = ACENetwork(entity_size, env.n_agents, cfg.hidden).to(self.device)
-        self.target_net = ACENetwork(entity_size, env.n_agents, cfg.hidden).to(self.device)
+        cfg, env, spec = self.config, self.env, self.team_spec
+        entities = spec.entities
+        if entities is None:
+            raise ValueError(
+                f"ACE needs entity features (team_spec.entities, e.g. the SMAC simulator's); "
+                f"{self.env_config.id!r} does not provide them"
+            )
+        entity_size, self.n_entities = entities.feature_size, entities.n_entities
+        self.n_self_actions = entities.n_intrinsic_actions
+        net_shape = (entity_size, spec.n_agents, cfg.hidden, self.n_self_actions)
+        self.net = ACENetwork(*net_shape).to(self.device)
+        self.target_net = ACENetwork(*net_shape).to(self.device)
         self.target_net.load_state_dict(self.net.state_dict())
         self.target_net.requires_grad_(False)
         self.optimizer = torch.optim.RMSprop(
@@ -253,37 +197,29 @@ class ACE(MultiAgentAlgorithm):
             eps=cfg.rms_eps,
             weight_decay=cfg.weight_decay,
         )
-        self.agent = ACEAgent(self.net, env.n_agents, cfg.shuffle_agents, self.seed, self.device)
+        self.agent = ACEAgent(self.net, spec.n_agents, cfg.shuffle_agents, self.seed, self.device)
         self.epsilon = LinearSchedule(cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
         self.buffer = EpisodeBuffer(
-            self._fields(entity_size), env.episode_limit, cfg.buffer_episodes, env.num_envs
+            self._fields(entity_size), spec.episode_limit, cfg.buffer_episodes, env.num_envs
         )
-        self.buffer.begin(self._entities(self.info))
+        self.buffer.begin(stored_entities(self.observation.entities))
         self.rng = np.random.default_rng(self.seed + 1)
-        self.dynamics_cols = torch.as_tensor(dynamics_columns(env.battles.spec), device=self.device)
+        self.dynamics_cols = torch.as_tensor(entities.columns(DYNAMICS_FEATURES), device=self.device)
         self.learner_steps = 0
         self.train_stats = MeanAccumulator()  # means over the gradient steps since the last metrics row
 
     def _fields(self, entity_size: int) -> dict[str, Field]:
-        n, E = self.env.n_agents, self.n_entities
+        n, E = self.team_spec.n_agents, self.n_entities
         return {
             "entity_state": Field((E, entity_size)),
             "entity_pos": Field((E, 2)),
             "entity_range": Field((E,)),
             "entity_alive": Field((E,), bool),
-            "entity_action_mask": Field((n, N_SELF_ACTIONS + E), bool),
+            "entity_action_mask": Field((n, self.n_self_actions + E), bool),
             "actions": Field((n,), np.int64, per_state=False),
             "reward": Field((), np.float32, per_state=False),
             "terminated": Field((), bool, per_state=False),
         }
-
-    @staticmethod
-    def _entities(info: dict[str, Any], final: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Entity fields after a step: the ``final_`` ones for envs whose game just ended."""
-        out = {k: info[k] for k in ENTITY_KEYS}
-        if final is not None and final.any():
-            out = {k: np.where(_expand(final, v), info[f"final_{k}"], v) for k, v in out.items()}
-        return out
 
     # --- acting ------------------------------------------------------------------------------------
     def collect(self) -> dict[str, float]:
@@ -292,16 +228,19 @@ class ACE(MultiAgentAlgorithm):
         finished = 0
         with torch.inference_mode():
             while finished < self.config.episodes_per_collect:
-                entity_actions = self.agent.act_entities(self.info, self.agent.epsilon)
-                actions = smac_actions(entity_actions, self.info["healer"], self.n_agents)
-                obs, reward, terminated, truncated, info = self.step_env(actions)
-                done = np.logical_or(terminated, truncated)
-                step = {"actions": entity_actions, "reward": reward, "terminated": terminated}
-                self.buffer.append(step, self._entities(info, done), done, self._entities(info))
-                self.track(reward, terminated, truncated, info)
-                self.obs, self.info = obs, info
+                entities = self.observation.entities
+                entity_actions = self.agent.act_entities(entities, self.agent.epsilon)
+                step = self.step_env(entities.env_actions(entity_actions))
+                taken = {"actions": entity_actions, "reward": step.reward, "terminated": step.terminated}
+                self.buffer.append(
+                    taken,
+                    stored_entities(step.final_observation().entities),
+                    step.done,
+                    stored_entities(step.observation.entities),
+                )
+                self.track(step)
                 self.global_step += self.env.num_envs
-                finished += int(done.sum())
+                finished += int(step.done.sum())
         return {**self.rollout_stats(), "rollout/epsilon": self.agent.epsilon}
 
     # --- learning ----------------------------------------------------------------------------------
@@ -437,7 +376,3 @@ class ACE(MultiAgentAlgorithm):
         if "agent_eval_rng" in state:  # absent in checkpoints written before evaluation had its own stream
             self.agent.eval_rng.bit_generator.state = state["agent_eval_rng"]
         self.agent.generator.set_state(state["agent_generator"])
-
-
-def _expand(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return rows.reshape(rows.shape + (1,) * (like.ndim - 1))

@@ -4,7 +4,8 @@ Subclasses implement four hooks: ``setup`` (networks, optimisers, buffers), ``co
 experience, advancing ``global_step``), ``update`` (learn from it) and the pair
 ``algorithm_state``/``load_algorithm_state`` (what a checkpoint must hold beyond what the base class
 saves). The outer loop (collect -> update -> log -> evaluate -> checkpoint) lives once, in
-``rlsuite.core.loop``.
+``rlsuite.training.loop``; evaluation is :func:`rlsuite.training.evaluation.evaluate_policy`. Learners build
+their envs through the public ``rlsuite.make_vec`` and read declared specs, never an env family's modules.
 """
 
 from __future__ import annotations
@@ -21,20 +22,20 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlsuite.agents.base import Agent
+import rlsuite
+from rlsuite.agents.base import Policy
 from rlsuite.algos.env_source import resolve_env
 from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig, to_dict
 from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
-from rlsuite.core.evaluation import EvalResult, evaluate_policy
 from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
 from rlsuite.core.seeding import EVAL_SEED_OFFSET as EVAL_SEED_OFFSET  # re-exported (marl_base evaluation)
 from rlsuite.core.seeding import capture_rng_state, eval_seed, restore_rng_state, seed_everything
-from rlsuite.envs.registry import make_vec, spec
+from rlsuite.training.evaluation import EvalResult, evaluate_policy
 
 if TYPE_CHECKING:
-    from rlsuite.core.run import Run
+    from rlsuite.training.run import Run
 
 CHECKPOINT_FORMAT = 2  # 2: plain data only, read with torch.load(weights_only=True)
 
@@ -109,7 +110,7 @@ class Algorithm(ABC):
     description: ClassVar[str] = ""  # one line for `rlsuite algos`
     config_cls: ClassVar[type]
     capabilities: ClassVar[Capabilities]
-    agent: Agent
+    agent: Policy  # the acting side (rlsuite.agents.Policy): what evaluation and rollouts drive
     # Env steps between metric rows when the run's ``log.every_steps`` is 0 (0: every iteration).
     # Off-policy learners iterate every env step and set this so metrics.csv stays readable.
     default_log_every: ClassVar[int] = 0
@@ -220,7 +221,7 @@ class Algorithm(ABC):
         does not restart with every call. ``run`` attaches a run folder (metrics, evaluation,
         checkpoints, summary).
         """
-        from rlsuite.core.loop import run_training_loop
+        from rlsuite.training.loop import run_training_loop
 
         run_training_loop(
             self, total_steps, horizon=horizon, run=run, callback=callback, progress_bar=progress_bar
@@ -346,12 +347,12 @@ class Algorithm(ABC):
         if self._env_instance is not None:
             return self._env_instance.make(num_envs)
         cfg = self.env_config
-        return make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **cfg.kwargs)
+        return rlsuite.make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **cfg.kwargs)
 
     def _env_is_multi_agent(self) -> bool:
         if self._env_instance is not None:
             return self._env_instance.multi_agent
-        return spec(self.env_config.id).multi_agent
+        return rlsuite.spec(self.env_config.id).multi_agent
 
     def _check_supported(self, action_space: spaces.Space) -> None:
         problems = self.capabilities.problems(action_space, self._env_is_multi_agent())

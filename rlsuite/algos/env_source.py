@@ -21,11 +21,13 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode
 
+import rlsuite
 from rlsuite.config import EnvConfig
-from rlsuite.envs.registry import make_vec
 
 
 def _is_team_vector(env: Any) -> bool:
+    if hasattr(env, "team_spec"):
+        return True
     return all(hasattr(env, a) for a in ("num_envs", "n_agents", "n_actions", "obs_size", "state_size"))
 
 
@@ -40,11 +42,9 @@ def _spec_id(env: Any) -> tuple[str | None, dict[str, Any]]:
     env_id = getattr(spec, "id", None)
     if env_id is None:
         return None, {}
-    from rlsuite.envs import registry
-
     try:
-        registry.spec(env_id)
-    except registry.UnknownEnvError:
+        rlsuite.spec(env_id)
+    except rlsuite.UnknownEnvError:
         return None, {}
     return env_id, dict(getattr(spec, "kwargs", None) or {})
 
@@ -92,7 +92,7 @@ class EnvInstance:
             self.used = True
             return self._adapt(self.env)
         if self.registered_id is not None:
-            return make_vec(self.registered_id, num_envs, **self.spec_kwargs)
+            return rlsuite.make_vec(self.registered_id, num_envs, **self.spec_kwargs)
         return self._copies(num_envs)
 
     def _adapt(self, env: Any) -> Any:

@@ -1,7 +1,7 @@
 """Shared machinery of the text (LLM) learners: text env batches, the policy, evaluation, warm starts.
 
 A text learner trains a :class:`~rlsuite.agents.text.policy.TextPolicy` on a reasoning env
-(``rlsuite/Arithmetic-v0``, ``rlsuite/Countdown-v0``, ...; :mod:`rlsuite.envs.reasoning`). One env step is one
+(``rlsuite/Arithmetic-v0``, ``rlsuite/Countdown-v0``, ...; docs/reasoning.md). One env step is one
 prompt answered by one response, so ``global_step`` counts responses. ``env.num_envs`` is the number of
 distinct prompts per batch; a learner that samples several responses per prompt multiplies it by its group
 size. Evaluation decodes greedily on the env's held-out ``split="test"`` problems (the training split never
@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlsuite.agents.text.models import TextAgent, TextModelConfig, build_policy
+import rlsuite
+from rlsuite.agents.text.models import TextAgent, TextModelConfig, build_policy, generate_in_chunks
 from rlsuite.agents.text.policy import Generation, SamplingParams, TextPolicy, TokenBatch
 from rlsuite.algos.base import Algorithm, Capabilities
 from rlsuite.core.checkpoint import load_checkpoint
 from rlsuite.core.episodes import EpisodeTracker
-from rlsuite.core.evaluation import EvalResult
-from rlsuite.envs.registry import make_vec
+from rlsuite.training.evaluation import EvalResult, evaluate_policy
 
 __all__ = ["TextAlgorithm", "load_policy_weights", "microbatches", "sequence_cross_entropy"]
 
@@ -83,11 +83,11 @@ class TextAlgorithm(Algorithm):
         cfg = self.env_config
         problem = (
             f"{self.name} trains on single-turn text envs with a held-out split (rlsuite/Arithmetic-v0, "
-            f"rlsuite/Countdown-v0, ... or rlsuite.envs.reasoning.ReasoningVectorEnv); {cfg.id!r} is not one"
+            f"rlsuite/Countdown-v0, ... or a user-registered ReasoningVectorEnv); {cfg.id!r} is not one"
         )
         kwargs = {**cfg.kwargs, "group_size": group_size, "split": split}
         try:
-            env = make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **kwargs)
+            env = rlsuite.make_vec(cfg.id, num_envs, vectorization=cfg.vectorization, **kwargs)
         except TypeError as exc:
             raise ValueError(f"{problem} ({exc})") from exc
         if not isinstance(env.single_action_space, spaces.Text):
@@ -110,44 +110,32 @@ class TextAlgorithm(Algorithm):
         return self.config.sampling.params(self.template.stop_strings, greedy=greedy)
 
     def make_agent(self) -> TextAgent:
-        return TextAgent(self.policy, self.sampling_params())
+        return TextAgent(self.policy, self.sampling_params(), self.config.sampling.generation_batch_size)
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> Generation:
         """Sample in chunks of ``generation_batch_size`` prompts (0 = all at once); one Generation back."""
-        chunks = [
-            self.policy.generate(prompts[s], params)
-            for s in microbatches(len(prompts), self.config.sampling.generation_batch_size)
-        ]
-        fields = ("prompt_ids", "response_ids", "texts", "finished")
-        return Generation(*([item for chunk in chunks for item in getattr(chunk, f)] for f in fields))
+        return generate_in_chunks(self.policy, prompts, params, self.config.sampling.generation_batch_size)
 
     # --- evaluation ----------------------------------------------------------------------------
     def evaluate(self, episodes: int | None = None, deterministic: bool | None = None) -> EvalResult:
-        """Answer ``episodes`` held-out problems in order (greedy unless ``deterministic=False``)."""
+        """Answer the first ``episodes`` held-out problems (greedy unless ``deterministic=False``), with the
+        policy in eval mode; the responses are kept in ``last_eval_texts`` for inspection."""
         episodes = episodes or self.eval_config.episodes
         greedy = self.eval_config.deterministic if deterministic is None else deterministic
         if self._eval_env is None:
             width = self.eval_config.num_envs or min(episodes, 64)
             self._eval_env = self._make_text_env(width, 1, "test")
-        prompts, _ = self._eval_env.reset(seed=self.seed)
-        params = self.sampling_params(greedy=greedy)
-        returns, lengths, correct, texts, asked = [], [], [], [], []
         was_training = self.policy.training
         self.policy.eval()
-        while len(returns) < episodes:
-            generation = self.generate(list(prompts), params)
-            asked += list(prompts)
-            prompts, rewards, _, _, infos = self._eval_env.step(
-                generation.texts, finished=generation.finished
+        try:
+            result = evaluate_policy(
+                self.agent, self._eval_env, episodes, deterministic=greedy, seed=self.seed
             )
-            returns += [float(r) for r in rewards]
-            lengths += [len(r) for r in generation.response_ids]
-            correct += [bool(c) for c in infos["correct"]]
-            texts += generation.texts
-        self.policy.train(was_training)
-        self.last_eval_texts = texts[:episodes]  # the responses, for inspection (and transcripts)
-        self.last_eval_prompts = asked[:episodes]
-        return EvalResult(returns[:episodes], lengths[:episodes], correct[:episodes])
+        finally:
+            self.policy.train(was_training)
+        self.last_eval_texts = result.responses  # the responses, for inspection (and transcripts)
+        self.last_eval_prompts = result.prompts
+        return result
 
     # --- shared bookkeeping ----------------------------------------------------------------------
     def record_rewards(

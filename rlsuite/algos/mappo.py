@@ -52,7 +52,7 @@ from rlsuite.agents.marl_actor_critic import (
     sample_masked,
 )
 from rlsuite.algos.base import Capabilities
-from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs
+from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.returns import (
@@ -63,6 +63,7 @@ from rlsuite.core.returns import (
     multi_head_gae,
 )
 from rlsuite.core.schedules import linear_anneal
+from rlsuite.core.team import TeamSpec, TeamStep
 
 
 @dataclass
@@ -129,14 +130,15 @@ class TeamRollout:
     critic_h: np.ndarray | None = None  # [T, N, V, H] float32  critic GRU state before step t (rMAPPO)
 
     @classmethod
-    def zeros(cls, steps: int, env: Any, value_heads: int, hidden: int | None) -> TeamRollout:
-        """Zeroed arrays for ``env`` (a team vector env); ``hidden``: GRU width, None if feed-forward."""
-        n, agents = env.num_envs, env.n_agents
+    def zeros(cls, steps: int, n: int, spec: TeamSpec, value_heads: int, hidden: int | None) -> TeamRollout:
+        """Zeroed arrays for ``n`` envs of a team env with ``spec``; ``hidden``: GRU width, None if
+        feed-forward."""
+        agents = spec.n_agents
         recurrent = hidden is not None
         return cls(
-            obs=np.zeros((steps, n, agents, env.obs_size), np.float32),
-            state=np.zeros((steps, n, env.state_size), np.float32),
-            action_mask=np.zeros((steps, n, agents, env.n_actions), bool),
+            obs=np.zeros((steps, n, agents, spec.obs_size), np.float32),
+            state=np.zeros((steps, n, spec.state_size), np.float32),
+            action_mask=np.zeros((steps, n, agents, spec.n_actions), bool),
             actions=np.zeros((steps, n, agents), np.int64),
             logprobs=np.zeros((steps, n, agents), np.float32),
             values=np.zeros((steps, n, value_heads), np.float32),
@@ -208,11 +210,12 @@ class MAPPO(MultiAgentAlgorithm):
         problems = self.config_problems(cfg)
         if problems:
             raise ValueError("; ".join(problems))
+        spec = self.team_spec
         self.agent = MAPPOAgent(
-            env.obs_size,
-            env.state_size,
-            env.n_agents,
-            env.n_actions,
+            spec.obs_size,
+            spec.state_size,
+            spec.n_agents,
+            spec.n_actions,
             critic_input=cfg.critic_input,
             hidden_sizes=cfg.hidden_sizes,
             activation=cfg.activation,
@@ -220,14 +223,14 @@ class MAPPO(MultiAgentAlgorithm):
             recurrent=cfg.recurrent,
             actor_output_gain=cfg.actor_output_gain,
         ).to(self.device)
-        self.agent.reset(env.num_envs)
+        self.agent.memory = self.agent.initial_state(env.num_envs)
         self.actor_params = list(self.agent.actor.parameters())
         self.critic_params = list(self.agent.critic.parameters())
         self.actor_optimizer = torch.optim.Adam(self.actor_params, lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optimizer = torch.optim.Adam(self.critic_params, lr=cfg.critic_lr, eps=cfg.adam_eps)
         self.value_normalizer = ValueNorm() if cfg.value_norm else IdentityValueNorm()
         hidden = self.agent.hidden_size if cfg.recurrent else None
-        self.buffer = TeamRollout.zeros(cfg.num_steps, env, self.agent.value_heads, hidden)
+        self.buffer = TeamRollout.zeros(cfg.num_steps, env.num_envs, spec, self.agent.value_heads, hidden)
         # Which envs start a new episode at the next step (the recurrent networks zero their state there).
         self.first = np.ones(env.num_envs, bool)
 
@@ -242,7 +245,7 @@ class MAPPO(MultiAgentAlgorithm):
     def _collect(self) -> dict[str, float]:
         cfg, buf, agent = self.config, self.buffer, self.agent
         for t in range(cfg.num_steps):
-            obs, state, mask = self.obs, self.info["state"], self.info["action_mask"]
+            obs, state, mask = self.observation.obs, self.observation.state, self.observation.action_mask
             buf.obs[t], buf.state[t], buf.action_mask[t] = obs, state, mask
             buf.first[t] = self.first
             if cfg.recurrent:
@@ -258,20 +261,16 @@ class MAPPO(MultiAgentAlgorithm):
             buf.actions[t], buf.logprobs[t] = action_np, logp.cpu().numpy()
             buf.values[t] = self.value_normalizer.denormalize(value.cpu().numpy())
 
-            next_obs, reward, terminated, truncated, info = self.step_env(action_np)
-            done = np.logical_or(terminated, truncated)
-            self.track(reward, terminated, truncated, info)
+            step = self.step_env(action_np)
+            done = step.done
+            self.track(step)
             buf.rewards[t] = bootstrap_truncated(
-                reward,
-                terminated,
-                truncated,
-                self._final_values(next_obs, info, terminated, truncated),
-                cfg.gamma,
+                step.reward, step.terminated, step.truncated, self._final_values(step), cfg.gamma
             )
             buf.dones[t] = done
-            self.obs, self.info, self.first = next_obs, info, done
-            agent.reset(self.env.num_envs, np.flatnonzero(done))
-        self.last_values = self._values(self.obs, self.info["state"])
+            self.first = done
+            agent.memory = agent.reset_state(agent.memory, np.flatnonzero(done))
+        self.last_values = self._values(self.observation.obs, self.observation.state)
         self.global_step += cfg.num_steps * self.env.num_envs
         return self.rollout_stats()
 
@@ -280,14 +279,14 @@ class MAPPO(MultiAgentAlgorithm):
         value = self.agent.value_step(self._tensor(obs), self._tensor(state), advance=False)
         return self.value_normalizer.denormalize(value.cpu().numpy()).astype(np.float32)
 
-    def _final_values(self, next_obs, info, terminated, truncated) -> np.ndarray:
+    def _final_values(self, step: TeamStep) -> np.ndarray:
         """``V(s_final)`` for envs cut by the time limit (zeros elsewhere): one extra critic forward."""
         heads = self.agent.value_heads
-        cut = np.logical_and(truncated, np.logical_not(terminated))
+        cut = np.logical_and(step.truncated, np.logical_not(step.terminated))
         if not cut.any():
             return np.zeros((self.env.num_envs, heads), np.float32)
-        final = final_team_obs(next_obs, info, cut)
-        return self._values(final["obs"], final["state"])
+        final = step.final_observation(cut)
+        return self._values(final.obs, final.state)
 
     # --- learning --------------------------------------------------------------------------------
     def update(self) -> dict[str, float]:

@@ -32,10 +32,15 @@ from typing import Any
 
 import torch
 
+import rlsuite
 from rlsuite.agents.dynamics import MBPO_WEIGHT_DECAYS, EnsembleDynamics
-from rlsuite.agents.termination import never, termination_fn
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import param
+
+
+def never_terminates(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+    """The termination rule of tasks without terminations: all False, of ``next_obs``'s leading shape."""
+    return torch.zeros(next_obs.shape[:-1], dtype=torch.bool, device=next_obs.device)
 
 
 @dataclass
@@ -107,17 +112,22 @@ class MPDP(SAC):
         self.is_terminal = self._termination_rule()
 
     def _termination_rule(self):
-        cfg = self.config
+        """The env family's declared termination rule (``rlsuite.spec(id).termination_rule()``)."""
+        cfg, env_id = self.config, self.env_config.id
         if cfg.termination == "never":
-            return never
-        rule = termination_fn(self.env_config.id, default=None if cfg.termination == "known" else "never")
-        if rule is never and cfg.termination == "auto":
-            warnings.warn(
-                f"mpdp: no known termination rule for {self.env_config.id!r}; model rollouts never terminate "
-                "(set algo.termination=never to silence this for tasks without terminations)",
-                stacklevel=3,
-            )
-        return rule
+            return never_terminates
+        rule = rlsuite.spec(env_id).termination_rule()
+        if rule is not None:
+            return rule
+        if cfg.termination == "known":
+            known = [e for e in rlsuite.list_envs() if rlsuite.spec(e).termination is not None]
+            raise KeyError(f"no known termination rule for {env_id!r}; known tasks: {', '.join(known)}")
+        warnings.warn(
+            f"mpdp: no known termination rule for {env_id!r}; model rollouts never terminate "
+            "(set algo.termination=never to silence this for tasks without terminations)",
+            stacklevel=3,
+        )
+        return never_terminates
 
     # --- model learning ------------------------------------------------------------------------------
     def update(self) -> dict[str, float]:

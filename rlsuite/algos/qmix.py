@@ -48,12 +48,13 @@ from torch.nn import functional as F
 
 from rlsuite.agents.recurrent import RecurrentQAgent
 from rlsuite.algos.base import Capabilities
-from rlsuite.algos.marl_base import MultiAgentAlgorithm, final_team_obs, team_obs
+from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
 from rlsuite.core.marl import EpisodeBuffer, Field, masked_argmax
 from rlsuite.core.optim import clip_grad_norm, polyak_update
 from rlsuite.core.replay import warn_replay_not_restored
 from rlsuite.core.schedules import LinearSchedule
+from rlsuite.core.team import TeamObservation
 from rlsuite.core.training_stats import MeanAccumulator
 
 
@@ -201,6 +202,11 @@ def td_targets(
     return torch.stack(targets, 1)
 
 
+def stored_observation(observation: TeamObservation) -> dict[str, np.ndarray]:
+    """The per-step state fields the episode buffer stores: ``obs``, ``state`` and ``action_mask``."""
+    return {"obs": observation.obs, "state": observation.state, "action_mask": observation.action_mask}
+
+
 # --- the learner ---------------------------------------------------------------------------------------
 class QMIX(MultiAgentAlgorithm):
     """QMIX (and VDN with ``mixer: vdn``) on a team vector env (``algo.name: qmix``)."""
@@ -214,11 +220,11 @@ class QMIX(MultiAgentAlgorithm):
     default_log_every: ClassVar[int] = 10_000
 
     def setup(self) -> None:
-        cfg, env = self.config, self.env
+        cfg, env, spec = self.config, self.env, self.team_spec
         self.agent = RecurrentQAgent(
-            env.obs_size,
-            env.n_agents,
-            env.n_actions,
+            spec.obs_size,
+            spec.n_agents,
+            spec.n_actions,
             hidden_size=cfg.rnn_hidden,
             last_action=cfg.obs_last_action,
             agent_id=cfg.obs_agent_id,
@@ -232,9 +238,9 @@ class QMIX(MultiAgentAlgorithm):
             self.parameters, lr=cfg.lr, alpha=cfg.optim_alpha, eps=cfg.optim_eps
         )
         self.epsilon = LinearSchedule(cfg.epsilon_start, cfg.epsilon_finish, cfg.epsilon_anneal_steps)
-        self.buffer = EpisodeBuffer(self.buffer_fields(), env.episode_limit, cfg.buffer_size, env.num_envs)
-        self.buffer.begin(team_obs(self.obs, self.info))
-        self.agent.reset(env.num_envs)
+        self.buffer = EpisodeBuffer(self.buffer_fields(), spec.episode_limit, cfg.buffer_size, env.num_envs)
+        self.buffer.begin(stored_observation(self.observation))
+        self.agent.memory = self.agent.initial_state(env.num_envs)
         self.sample_rng = np.random.default_rng(self.seed)
         self.gradient_steps = 0
         self.last_target_update = 0  # buffer.total_episodes at the last hard target copy
@@ -242,21 +248,21 @@ class QMIX(MultiAgentAlgorithm):
 
     def build_mixer(self) -> nn.Module:
         """The mixing network ``config.mixer`` names: QMIX's hypernetwork mixer or VDN's sum."""
-        cfg, env = self.config, self.env
+        cfg, spec = self.config, self.team_spec
         if cfg.mixer == "vdn":
             return VDNMixer()
         return QMixer(
-            env.n_agents, env.state_size, cfg.mixing_embed_dim, cfg.hypernet_layers, cfg.hypernet_embed
+            spec.n_agents, spec.state_size, cfg.mixing_embed_dim, cfg.hypernet_layers, cfg.hypernet_embed
         )
 
     def buffer_fields(self) -> dict[str, Field]:
         """The episode replay's fields: those of :class:`TeamEpisodes` (but ``mask``, which it computes)."""
-        env = self.env
+        spec = self.team_spec
         return {
-            "obs": Field((env.n_agents, env.obs_size)),
-            "state": Field((env.state_size,)),
-            "action_mask": Field((env.n_agents, env.n_actions), bool),
-            "actions": Field((env.n_agents,), np.int64, per_state=False),
+            "obs": Field((spec.n_agents, spec.obs_size)),
+            "state": Field((spec.state_size,)),
+            "action_mask": Field((spec.n_agents, spec.n_actions), bool),
+            "actions": Field((spec.n_agents,), np.int64, per_state=False),
             "reward": Field((), np.float32, per_state=False),
             "terminated": Field((), np.float32, per_state=False),
         }
@@ -269,14 +275,17 @@ class QMIX(MultiAgentAlgorithm):
         with torch.no_grad():
             while self.buffer.total_episodes - start < n:
                 self.agent.epsilon = self.epsilon(self.global_step)
-                actions = self.agent.act(self.obs, self.info)
-                obs, reward, terminated, truncated, info = self.step_env(actions)
-                done = np.logical_or(terminated, truncated)
-                step = {"actions": actions, "reward": reward, "terminated": terminated}
-                self.buffer.append(step, final_team_obs(obs, info, done), done, team_obs(obs, info))
-                self.track(reward, terminated, truncated, info)
-                self.agent.reset(n, np.flatnonzero(done))
-                self.obs, self.info = obs, info
+                actions, self.agent.memory = self.agent.step(self.observation, self.agent.memory)
+                step = self.step_env(actions)
+                taken = {"actions": actions, "reward": step.reward, "terminated": step.terminated}
+                self.buffer.append(
+                    taken,
+                    stored_observation(step.final_observation()),
+                    step.done,
+                    stored_observation(step.observation),
+                )
+                self.track(step)
+                self.agent.memory = self.agent.reset_state(self.agent.memory, np.flatnonzero(step.done))
                 self.global_step += n
         return {**self.rollout_stats(), "rollout/epsilon": self.agent.epsilon}
 

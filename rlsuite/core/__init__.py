@@ -1,1 +1,4 @@
-"""Shared machinery: seeding, logging, checkpoints, progress, device, run folders, training loop."""
+"""The foundation layer: seeding, atomic files, checkpoints, logging, progress, device, buffers, team specs.
+
+Modules here import nothing from the rest of rlsuite (tests/test_layers.py checks it).
+"""

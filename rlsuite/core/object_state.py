@@ -48,6 +48,9 @@ _CODE = (
 )
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _PICKLING_HOOKS = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+# A class may name derived attributes (caches rebuilt on use) in ``TRANSIENT_ATTRIBUTES``: they are not
+# saved, are dropped on restore, and a ``__getstate__`` of that class (which leaves only them out) is allowed.
+TRANSIENT_ATTRIBUTES = "transient_attributes"
 
 
 class StateCaptureError(TypeError):
@@ -142,8 +145,9 @@ class _Capture:
         if problem:
             raise StateCaptureError(f"{where} ({_type_name(value)}) {problem}")
         attrs = {}
+        transient = _transient(value)
         for name, item in vars(value).items():
-            if _is_definition(item):
+            if _is_definition(item) or name in transient:
                 continue
             attrs[name] = self.node(item, f"{where}.{name}", depth + 1)
         return {"kind": "object", "type": _type_name(value), "attrs": attrs}
@@ -177,9 +181,15 @@ def _why_not_capturable(value: Any) -> str:
         if klass is object or klass.__module__.startswith("gymnasium.utils.ezpickle"):
             continue
         hooks = [hook for hook in _PICKLING_HOOKS if hook in vars(klass)]
+        if hooks == ["__getstate__"] and TRANSIENT_ATTRIBUTES in vars(klass):
+            continue  # it only leaves out its transient attributes, which capture skips too
         if hooks:  # the class says its state is more (or less) than its attributes
             return f"defines its own copying ({klass.__qualname__}.{hooks[0]})"
     return ""
+
+
+def _transient(value: Any) -> tuple[str, ...]:
+    return tuple(getattr(type(value), TRANSIENT_ATTRIBUTES, ()))
 
 
 def _is_definition(value: Any) -> bool:
@@ -278,6 +288,8 @@ def _restore_attributes(target: Any, node: dict[str, Any], where: str, done: set
         value = _restore(current, child, f"{where}.{name}", done)
         if name not in vars(target) or value is not current:
             vars(target)[name] = value  # as unpickling does: no __setattr__ hooks, frozen dataclasses too
+    for name in _transient(target):  # caches of the old values: rebuilt on next use
+        vars(target).pop(name, None)
 
 
 def _restore_sequence(target: Any, node: dict[str, Any], where: str, done: set[int]) -> Any:

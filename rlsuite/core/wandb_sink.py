@@ -14,8 +14,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rlsuite.config import ExperimentConfig, experiment_to_dict
-
 ID_FILE = "wandb_id.txt"
 
 
@@ -26,7 +24,11 @@ class WandbSink:
         self.run = run
 
     @classmethod
-    def open(cls, directory: Path, config: ExperimentConfig, *, resume: bool = False) -> WandbSink:
+    def open(
+        cls, directory: Path, config: Any, config_dict: dict[str, Any], *, resume: bool = False
+    ) -> WandbSink:
+        """A W&B run for the run folder ``directory``: ``config`` is its ``ExperimentConfig`` (``log`` and
+        ``experiment`` are read), ``config_dict`` its plain form (what W&B records)."""
         try:
             import wandb
         except ImportError as exc:
@@ -43,7 +45,7 @@ class WandbSink:
             resume="allow",
             dir=str(directory),
             mode=config.log.wandb_mode,
-            config=experiment_to_dict(config),
+            config=config_dict,
             settings=wandb.Settings(console="off", silent=True),
         )
         return cls(run)

@@ -6,6 +6,9 @@
   with ``s + i``, as ``SyncVectorEnv`` does; ``None`` keeps a stream going).
 * :func:`same_step_infos`: the ``infos`` dict a same-step-autoreset ``VectorEnv`` returns when some envs
   finished, with the keys, masks and types of ``SyncVectorEnv(autoreset_mode=SAME_STEP)``.
+* :class:`BatchedCore`: the one shape of every family's batched core (``CartPoleCore``, ``GridCore``,
+  ``MujocoCore``, ``BattleCore``, ``MatchCore``), and :class:`KernelState`, the bundle of a core's arrays and
+  constants its numba kernels take as one argument.
 """
 
 from __future__ import annotations
@@ -16,9 +19,71 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import VectorEnv
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
 from rlsuite.envs.inputs import check_seed_value, check_vector_seed
+
+
+# --- the batched core and its kernel state ----------------------------------------------------------------
+@structref.register
+class KernelStateType(types.StructRef):
+    """Numba type of a :class:`KernelState`: named fields (arrays and scalars), fixed per family."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(kind)) for name, kind in fields)
+
+
+class KernelState(structref.StructRefProxy):
+    """A core's arrays and constants as one numba value: kernels read ``state.<field>``, and the arrays are
+    the core's own (shared memory, no copies). Each family declares its fields as a ``KernelStateType``
+    and builds the bundle with a cached ``@njit`` constructor."""
+
+
+structref.define_boxing(KernelStateType, KernelState)
+
+
+class BatchedCore:
+    """``num_envs`` copies of one environment as arrays, advanced together by batched kernels.
+
+    Every family's core has this shape: ``num_envs``; ``get_state() -> dict`` of copies of everything that
+    defines the envs (random streams included) and ``set_state(state)``, which restores them in place;
+    reset and step methods with the family's arguments. Cores with numba kernels implement
+    :meth:`_kernel_state`; :attr:`kernel_state` builds it once, and again after unpickling (the numba bundle
+    does not pickle) or after one of the attributes named in ``kernel_fields`` is rebound.
+    """
+
+    num_envs: int
+    kernel_fields: frozenset[str] = frozenset()  # attributes the kernel state holds
+    _kernel: KernelState | None = None
+    # Not part of the envs' state: rebuilt from the arrays on use (rlsuite.core.object_state skips it).
+    transient_attributes = ("_kernel",)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.kernel_fields and self._kernel is not None:
+            object.__setattr__(self, "_kernel", None)  # rebuilt from the new attribute on next use
+        object.__setattr__(self, name, value)
+
+    @property
+    def kernel_state(self) -> KernelState:
+        if self._kernel is None:
+            self._kernel = self._kernel_state()
+        return self._kernel
+
+    def _kernel_state(self) -> KernelState:
+        raise NotImplementedError(f"{type(self).__name__} has no numba kernels")
+
+    def get_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_kernel", None)
+        return state
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -145,15 +210,8 @@ class EnvStreams:
 
 
 def team_env_info(env: Any) -> dict[str, Any]:
-    """SMAC's ``get_env_info`` keys, plus ``num_envs``, read from a team vector env's attributes."""
-    return {
-        "state_shape": env.state_size,
-        "obs_shape": env.obs_size,
-        "n_actions": env.n_actions,
-        "n_agents": env.n_agents,
-        "episode_limit": env.episode_limit,
-        "num_envs": env.num_envs,
-    }
+    """SMAC's ``get_env_info`` keys, plus ``num_envs``, from a team vector env's ``team_spec``."""
+    return {**env.team_spec.env_info(), "num_envs": env.num_envs}
 
 
 def as_action_array(actions: Any, num_envs: int, hint: str = "") -> np.ndarray:

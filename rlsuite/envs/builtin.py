@@ -1,13 +1,28 @@
-"""Registrations of the suite's built-in environment families.
+"""The suite's built-in environment families, as registry entries (:func:`builtin_entries`).
 
 Entry points are strings, so importing this module is cheap: nothing heavy loads until an env is made.
+The registry (``rlsuite.envs.registry``) registers these entries the first time it is used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from rlsuite.envs.registry import register
+from rlsuite.envs.entry import EnvEntry
+
+_ENTRIES: list[EnvEntry] = []
+
+
+def register(id: str, entry_point: str, **fields: Any) -> None:
+    """Collect one built-in entry (same arguments as ``rlsuite.register``)."""
+    _ENTRIES.append(EnvEntry(id=id, entry_point=entry_point, **fields))
+
+
+def builtin_entries() -> tuple[EnvEntry, ...]:
+    """Every built-in id's entry, in registration order."""
+    return tuple(_ENTRIES)
+
 
 # Classic control: a numba-batched CartPole equal to Gymnasium's CartPole-v1 (truncation at 500 is
 # handled inside the core, so no TimeLimit wrapper is registered).
@@ -35,6 +50,16 @@ MUJOCO_TASKS = (
     "InvertedDoublePendulum",
 )
 
+# D4RL's reference returns of the locomotion tasks (``d4rl/infos.py``, the MuJoCo ``-v2`` entries):
+# (random policy, expert policy), for normalised scores 100 * (R - random) / (expert - random). They were
+# measured on the mujoco-py ``-v2`` envs; the ``-v5`` tasks have the same reward definitions, so a score is
+# comparable, not identical, to a paper's.
+D4RL_REFERENCE_RETURNS: dict[str, tuple[float, float]] = {
+    "HalfCheetah": (-280.178953, 12135.0),
+    "Hopper": (-20.272305, 3234.3),
+    "Walker2d": (1.629008, 4592.3),
+}
+
 for _task in MUJOCO_TASKS:
     register(
         f"rlsuite/{_task}-v5",
@@ -42,6 +67,9 @@ for _task in MUJOCO_TASKS:
         vector_entry_point=f"rlsuite.envs.mujoco.envs:{_task}VectorEnv",
         family="mujoco",
         description=f"MuJoCo {_task} (Gymnasium v5 task definition), C-threaded batched vector core",
+        termination="rlsuite.envs.mujoco.termination:termination_fn",
+        score_reference=D4RL_REFERENCE_RETURNS.get(_task),
+        gymnasium_twins=(f"{_task}-v4", f"{_task}-v5"),
     )
 
 # Grid worlds (numba-batched cores; truncation inside the cores, so no TimeLimit) and their multi-turn

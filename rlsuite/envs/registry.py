@@ -9,16 +9,15 @@ with same-step autoreset so rollouts never see the ignored-action step of next-s
 from __future__ import annotations
 
 import difflib
-import importlib
-import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode
 
-EntryPoint = str | Callable[..., Any]
+from rlsuite.envs.entry import EntryPoint, EnvEntry, load_entry_point
+
 VECTORIZATION_MODES = ("auto", "native", "sync", "async")
 
 
@@ -27,29 +26,6 @@ class UnknownEnvError(KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0])
-
-
-@dataclass(frozen=True)
-class EnvEntry:
-    """What the registry knows about one id."""
-
-    id: str
-    entry_point: EntryPoint
-    vector_entry_point: EntryPoint | None = None
-    multi_agent: bool = False
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    max_episode_steps: int | None = None
-    family: str = "user"
-    description: str = ""
-    requires: tuple[str, ...] = ()  # optional modules the env needs (e.g. "gfootball")
-
-    @property
-    def has_native_vector(self) -> bool:
-        return self.vector_entry_point is not None
-
-    def missing_requirements(self) -> list[str]:
-        """The modules of ``requires`` that are not installed."""
-        return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
 
 _REGISTRY: dict[str, EnvEntry] = {}
@@ -67,6 +43,8 @@ def register(
     description: str = "",
     override: bool = False,
     requires: tuple[str, ...] = (),
+    termination: EntryPoint | None = None,
+    score_reference: tuple[float, float] | None = None,
 ) -> EnvEntry:
     """Add an environment to the registry.
 
@@ -74,10 +52,8 @@ def register(
     must be ``gymnasium.Env``, multi-agent envs ``pettingzoo.ParallelEnv`` (pass ``multi_agent=True``).
     ``vector_entry_point`` optionally builds a natively batched ``gymnasium.vector.VectorEnv``
     (called as ``vector_entry_point(num_envs=N, **kwargs)``) and must use same-step autoreset.
+    ``termination`` and ``score_reference`` declare task knowledge (see :class:`EnvEntry`).
     """
-    _check_id(id)
-    if id in _REGISTRY and not override:
-        raise ValueError(f"environment id {id!r} is already registered; pass override=True to replace it")
     entry = EnvEntry(
         id=id,
         entry_point=entry_point,
@@ -88,17 +64,29 @@ def register(
         family=family,
         description=description,
         requires=tuple(requires),
+        termination=termination,
+        score_reference=score_reference,
     )
-    _REGISTRY[id] = entry
-    if not multi_agent:
-        if id in gym.registry:
-            del gym.registry[id]
+    return register_entry(entry, override=override)
+
+
+def register_entry(entry: EnvEntry, *, override: bool = False) -> EnvEntry:
+    """Add a ready-made :class:`EnvEntry` (single-agent ids are registered with Gymnasium too)."""
+    _check_id(entry.id)
+    if entry.id in _REGISTRY and not override:
+        raise ValueError(
+            f"environment id {entry.id!r} is already registered; pass override=True to replace it"
+        )
+    _REGISTRY[entry.id] = entry
+    if not entry.multi_agent:
+        if entry.id in gym.registry:
+            del gym.registry[entry.id]
         gym.register(
-            id=id,
-            entry_point=entry_point,
-            vector_entry_point=vector_entry_point,
-            max_episode_steps=max_episode_steps,
-            kwargs=dict(kwargs or {}),
+            id=entry.id,
+            entry_point=entry.entry_point,
+            vector_entry_point=entry.vector_entry_point,
+            max_episode_steps=entry.max_episode_steps,
+            kwargs=dict(entry.kwargs),
             disable_env_checker=False,
         )
     return entry
@@ -131,7 +119,7 @@ def spec(env_id: str) -> EnvEntry:
         return _REGISTRY[env_id]
     if env_id in gym.registry:
         gym_spec = gym.registry[env_id]
-        return EnvEntry(
+        entry = EnvEntry(
             id=env_id,
             entry_point=gym_spec.entry_point,
             vector_entry_point=gym_spec.vector_entry_point,
@@ -139,6 +127,10 @@ def spec(env_id: str) -> EnvEntry:
             max_episode_steps=gym_spec.max_episode_steps,
             family="gymnasium",
         )
+        twin = next((e for e in _REGISTRY.values() if env_id in e.gymnasium_twins), None)
+        if twin is not None:  # a Gymnasium id of a task an rlsuite family declares knowledge about
+            entry = replace(entry, termination=twin.termination, score_reference=twin.score_reference)
+        return entry
     raise UnknownEnvError(_unknown_id_message(env_id))
 
 
@@ -187,11 +179,7 @@ def _unknown_id_message(env_id: str) -> str:
 def _load(entry_point: EntryPoint) -> Callable[..., Any]:
     """The callable an entry point names (importing its module); from then on, numba compiling an
     rlsuite kernel prints a one-line notice (:mod:`rlsuite.core.kernels`)."""
-    if callable(entry_point):
-        target = entry_point
-    else:
-        module_name, _, attr = entry_point.partition(":")
-        target = getattr(importlib.import_module(module_name), attr)
+    target = load_entry_point(entry_point)
     from rlsuite.core.kernels import install_compile_notice
 
     install_compile_notice()
@@ -311,9 +299,15 @@ _BUILTINS_LOADED = False
 
 
 def _ensure_builtins() -> None:
-    """Import the built-in families once, so their ``register`` calls run."""
+    """Register the built-in families' ids once (with rlsuite and, single-agent ones, Gymnasium)."""
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    importlib.import_module("rlsuite.envs.builtin")
+    from rlsuite.envs.builtin import builtin_entries
+
+    for entry in builtin_entries():
+        register_entry(entry)
+
+
+load_builtins = _ensure_builtins

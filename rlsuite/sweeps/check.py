@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlsuite.algos import ALGORITHM_CONFIGS
 from rlsuite.config import ConfigError, ExperimentConfig, build_experiment
 from rlsuite.envs.registry import make, spec
 from rlsuite.sweeps.spec import Sweep, SweepError
@@ -23,7 +24,7 @@ def check_sweep(sweep: Sweep) -> dict[str, ExperimentConfig]:
         if pair_problems[(run.algo, run.env)]:
             continue
         try:
-            configs[run.id] = build_experiment(run.data)
+            configs[run.id] = build_experiment(run.data, algo_registry=ALGORITHM_CONFIGS)
         except ConfigError as exc:
             problems.append(f"{run.label} × {run.env}: {exc}")  # seeds of one pair fail alike: listed once
             continue
@@ -62,8 +63,8 @@ def _pair_problems(sweep: Sweep) -> dict[tuple[str, str], list[str]]:
 
 
 def _algorithm_config_problems(run: Any, configs: dict[str, ExperimentConfig]) -> list[str]:
-    """What ``rlsuite train`` would refuse before its first step (see rlsuite.core.preflight)."""
-    from rlsuite.core.preflight import check_experiment
+    """What ``rlsuite train`` would refuse before its first step (see rlsuite.training.preflight)."""
+    from rlsuite.training.preflight import check_experiment
 
     try:
         check_experiment(configs[run.id])

@@ -25,8 +25,8 @@ from typing import Any
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.checkpoint import latest_checkpoint
 from rlsuite.core.lifeline import lifeline_environment
-from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE
 from rlsuite.core.runlock import LockHolder, lock_holder
+from rlsuite.training.run import CONFIG_FILE, SUMMARY_FILE
 
 LOG_FILE = "train.log"
 ERROR_FILE = "error.json"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from rlsuite.sweeps.report_model import Report
 from rlsuite.sweeps.report_render import Block, Bullets, Heading, Image, Paragraph, Table
 from rlsuite.sweeps.report_stats import MIN_SEEDS_FOR_BAND, GroupStats
-
-if TYPE_CHECKING:
-    from rlsuite.sweeps.report import Report
 
 DASH = "—"
 

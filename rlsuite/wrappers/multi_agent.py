@@ -55,6 +55,7 @@ from gymnasium.vector import AutoresetMode
 from pettingzoo import ParallelEnv
 
 from rlsuite.core.object_state import StateCaptureError, capture_object, restore_object
+from rlsuite.core.team import TeamSpec
 from rlsuite.envs.batched import (
     check_positive_int,
     check_seed,
@@ -113,6 +114,14 @@ class ParallelVectorEnv:
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (self.obs_size,), np.float32)
         self.single_action_space = spaces.Discrete(self.n_actions)
         self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
+        self.team_spec = TeamSpec(
+            self.n_agents,
+            self.n_actions,
+            self.obs_size,
+            self.state_size,
+            self.episode_limit,
+            agent_names=tuple(str(agent) for agent in self.possible_agents),
+        )
         self._dead_mask = np.zeros(self.n_actions, dtype=np.bool_)
         self._dead_mask[0] = True
         n, a = self.num_envs, self.n_agents

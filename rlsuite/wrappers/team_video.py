@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.core.team import team_reset, team_step
 from rlsuite.wrappers.video import DEFAULT_MAX_FRAMES, VideoResult, VideoWriter, check_video_path
 from rlsuite.wrappers.video_overlay import caption, episode_caption
 
@@ -38,8 +39,9 @@ def record_team_video(
     max_frames: int = DEFAULT_MAX_FRAMES,
     overlay: bool = True,
 ) -> VideoResult:
-    """Play ``agent`` (``act(obs, info, deterministic)``, ``reset(num_envs, rows)``) for ``episodes`` games
-    of the one-game team vector ``env`` and write the frames to ``path`` (``.mp4`` or ``.gif``).
+    """Play ``agent`` (a team :class:`~rlsuite.agents.base.Policy`, with its own fresh memory) for
+    ``episodes`` games of the one-game team vector ``env`` and write the frames to ``path`` (``.mp4`` or
+    ``.gif``).
 
     ``fps`` defaults to the env's ``metadata["render_fps"]`` (SMAC 8, football 10: real time for
     football). ``VideoResult.returns`` holds the team returns of the games that finished.
@@ -62,24 +64,27 @@ def record_team_video(
                 text = episode_caption(episode, episodes, length, total, outcome)
                 writer.append(caption(frame, text, bottom=True) if overlay else frame)
 
-            obs, info = env.reset(seed=seed)
-            agent.reset(1)
+            policy = agent  # initial_state / step / reset_state (rlsuite.agents.base.as_policy gives them)
+            observation, info = team_reset(env, seed)
+            memory = policy.initial_state(1)
             for episode in range(episodes):
                 add(env.render_frame(0), episode, 0, 0.0)
                 total, length, done = 0.0, 0, False
                 while not done and writer.frames < max_frames:
-                    actions = agent.act(obs, info, deterministic=deterministic)
-                    obs, reward, terminated, truncated, info = env.step(actions)
-                    total += float(np.asarray(reward)[0])
+                    actions, memory = policy.step(observation, memory, deterministic=deterministic)
+                    step = team_step(env, actions)
+                    observation, info = step.observation, step.info
+                    total += float(np.asarray(step.reward)[0])
                     length += 1
-                    done = bool(np.asarray(terminated)[0] or np.asarray(truncated)[0])
+                    done = bool(step.done[0])
+                    truncated = step.truncated
                     if not done:
                         add(env.render_frame(0), episode, length, total)
                         continue
                     outcome = _outcome(info, bool(np.asarray(truncated)[0]))
                     for _ in range(hold):
                         add(info["final_frames"][0], episode, length, total, outcome)
-                    agent.reset(1, np.array([0]))
+                    memory = policy.reset_state(memory, np.array([0]))
                 if done:
                     result.returns.append(total)
                     result.lengths.append(length)

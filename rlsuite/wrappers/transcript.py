@@ -49,7 +49,7 @@ def write_transcript(
 ) -> TranscriptResult:
     """Answer ``episodes`` held-out problems with a text learner's policy and write the transcript.
 
-    ``result``: the :class:`~rlsuite.core.evaluation.EvalResult` of an evaluation just run by ``algo``
+    ``result``: the :class:`~rlsuite.training.evaluation.EvalResult` of an evaluation just run by ``algo``
     (its prompts and responses are still on ``algo``): written as it is, without answering again.
     """
     path = transcript_path(path)

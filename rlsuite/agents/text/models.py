@@ -10,12 +10,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.agents.text.gpt import GPTConfig, SmallGPT
-from rlsuite.agents.text.policy import SamplingParams, TextPolicy, ValueModel
+from rlsuite.agents.text.policy import Generation, SamplingParams, TextPolicy, ValueModel
 from rlsuite.agents.text.tokenizer import ByteTokenizer
 from rlsuite.config import param
 
-__all__ = ["SamplingConfig", "TextAgent", "TextModelConfig", "build_critic", "build_policy"]
+__all__ = [
+    "SamplingConfig",
+    "TextAgent",
+    "TextModelConfig",
+    "build_critic",
+    "build_policy",
+    "generate_in_chunks",
+]
 
 
 @dataclass
@@ -71,19 +79,43 @@ def build_critic(policy: TextPolicy) -> ValueModel:
     return ValueModel(copy.deepcopy(policy.backend)).to(policy.device)
 
 
-class TextAgent:
-    """The acting side for text envs: prompts in, responses out (``Agent.act`` for LLM policies)."""
+def generate_in_chunks(
+    policy: TextPolicy, prompts: Sequence[str], params: SamplingParams, chunk_size: int = 0
+) -> Generation:
+    """``policy.generate`` over chunks of ``chunk_size`` prompts (0 = all at once), as one Generation."""
+    step = chunk_size or len(prompts)
+    chunks = [policy.generate(prompts[s : s + step], params) for s in range(0, len(prompts), step)]
+    fields = ("prompt_ids", "response_ids", "texts", "finished")
+    return Generation(*([item for chunk in chunks for item in getattr(chunk, f)] for f in fields))
 
-    def __init__(self, policy: TextPolicy, sampling: SamplingParams) -> None:
+
+class TextAgent(MemorylessPolicy):
+    """The acting side for text envs: prompts in, responses out (a memoryless :class:`Policy`).
+
+    ``step`` returns the whole :class:`Generation` (token ids, texts, whether each response finished by
+    itself), which is what a text env's ``step(texts, finished=...)`` and evaluation read; ``act`` returns
+    the texts alone.
+    """
+
+    def __init__(self, policy: TextPolicy, sampling: SamplingParams, generation_batch_size: int = 0) -> None:
         self.policy = policy
         self.sampling = sampling
+        self.generation_batch_size = generation_batch_size
 
     @property
     def device(self) -> torch.device:
         return self.policy.device
 
+    def generate(self, obs: Sequence[str], deterministic: bool = False) -> Generation:
+        """Responses for a batch of prompts; ``deterministic`` decodes greedily."""
+        params = dataclasses.replace(self.sampling, greedy=deterministic)
+        return generate_in_chunks(self.policy, list(obs), params, self.generation_batch_size)
+
+    def step(
+        self, obs: Sequence[str], state: None = None, deterministic: bool = False
+    ) -> tuple[Generation, None]:
+        return self.generate(obs, deterministic), state
+
     def act(self, obs: Sequence[str], deterministic: bool = False) -> np.ndarray:
         """Responses (an object array of str) for a batch of prompts; ``deterministic`` decodes greedily."""
-        params = dataclasses.replace(self.sampling, greedy=deterministic)
-        texts = self.policy.generate(list(obs), params).texts
-        return np.array(texts, dtype=object)
+        return np.array(self.generate(obs, deterministic).texts, dtype=object)

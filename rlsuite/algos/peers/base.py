@@ -27,10 +27,11 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+import rlsuite
+from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import param
 from rlsuite.core.episodes import EpisodeTracker
-from rlsuite.envs.registry import make
 
 DEFAULT_OFF_POLICY_CHUNK = 1000
 
@@ -133,8 +134,9 @@ class PausableTraining:
         self._to_caller.put(("finished", None))
 
 
-class PeerAgent:
-    """The rlsuite ``Agent`` face of a peer's policy: ``act(obs_batch, deterministic)``."""
+class PeerAgent(MemorylessPolicy):
+    """The rlsuite :class:`~rlsuite.agents.base.Policy` face of a peer's policy:
+    ``act(obs_batch, deterministic)``."""
 
     def __init__(self, predict: Callable[[np.ndarray, bool], np.ndarray], device: Any) -> None:
         self._predict = predict
@@ -190,7 +192,7 @@ class PeerAlgorithm(Algorithm):
 
     def make_single_env(self) -> gym.Env:
         """One env exactly as ``rlsuite.make`` builds it, with the run's env kwargs."""
-        return make(self.env_config.id, **self.env_config.kwargs)
+        return rlsuite.make(self.env_config.id, **self.env_config.kwargs)
 
     # --- the peer's side -----------------------------------------------------------------------
     def train_target(self, pause: Callable[[int], bool]) -> None:

@@ -52,8 +52,8 @@ from rlsuite.envs.classic.cartpole_core import (  # noqa: F401  (constants re-ex
     STATE_KEYS,
     THETA_THRESHOLD_RADIANS,
     X_THRESHOLD,
+    CartPoleCore,
     _check_integrator,
-    _Core,
     _flags,
     _make_spaces,
     _parse_reset_bounds,
@@ -121,7 +121,7 @@ class CartPoleVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
-        self._core = _Core(
+        self._core = CartPoleCore(
             self.num_envs, self.max_episode_steps, _flags(sutton_barto_reward, kinematics_integrator, True)
         )
 
@@ -255,7 +255,7 @@ class CartPoleEnv(gym.Env):
         self.x_threshold = X_THRESHOLD
         self.theta_threshold_radians = THETA_THRESHOLD_RADIANS
         self.observation_space, self.action_space = _make_spaces()
-        self._core = _Core(
+        self._core = CartPoleCore(
             1, self.max_episode_steps, _flags(sutton_barto_reward, kinematics_integrator, False)
         )
         self._action = np.zeros(1, dtype=np.int64)

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 from numba import njit
 
-from rlsuite.envs.batched import EnvStreams, rand_uniform
+from rlsuite.envs.batched import BatchedCore, EnvStreams, rand_uniform
 
 # ---------------------------------------------------------------------------------------------------
 # Constants, computed exactly as gymnasium.envs.classic_control.cartpole computes them.
@@ -187,11 +187,12 @@ def _parse_reset_bounds(options: dict[str, Any]) -> tuple[float, float]:
     return low, high
 
 
-class _Core(EnvStreams):
+class CartPoleCore(BatchedCore, EnvStreams):
     """The arrays of ``n`` envs plus the Python glue shared by both env classes (not on the hot path)."""
 
     def __init__(self, n: int, max_episode_steps: int, flags: int):
         super().__init__(n)
+        self.num_envs = n
         self.max_episode_steps = max_episode_steps
         self.flags = flags
         self.physics = np.zeros((n, 4), dtype=np.float64)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
-from rlsuite.envs.batched import rand_int
+from rlsuite.envs.batched import KernelStateType, rand_int
 from rlsuite.envs.football import params as pr
 from rlsuite.envs.football.actions import CHECKPOINT_REWARD, NUM_CHECKPOINTS, SHORT_PASS
 from rlsuite.envs.football.ai import ai_carrier_clears, ai_desired
@@ -77,6 +78,62 @@ from rlsuite.envs.football.scenarios import (
 START_OWNER_RADIUS = 0.03
 
 
+# The kernel state of a MatchCore: its arrays and the match settings, one numba value (see KernelState).
+MATCH_STATE = KernelStateType(
+    [
+        ("players", types.float64[:, :, ::1]),  # [B, 22, P_*]
+        ("ball", types.float64[:, ::1]),  # [B, B_*]
+        ("game", types.int64[:, ::1]),  # [B, G_*]
+        ("agents", types.int64[:, :, ::1]),  # [B, n_agents, A_*]
+        ("exists", types.boolean[::1]),  # [22] the scenario's players
+        ("roles", types.int64[::1]),
+        ("home", types.float64[:, ::1]),  # [22, 2] start positions
+        ("home_ball", types.float64[::1]),
+        ("start_mode", types.int64),
+        ("rng", types.uint64[::1]),
+        ("params", types.float64[::1]),  # physics and AI parameters, indexed by params.*
+        ("checkpoints", types.boolean),  # checkpoint rewards on
+        ("duration", types.int64),  # steps before truncation
+        ("end_on_possession", types.boolean),
+        ("reward", types.float64[:, ::1]),  # outputs of the last step: [B, n_agents]
+        ("terminated", types.boolean[::1]),
+        ("truncated", types.boolean[::1]),
+        ("goals", types.int64[::1]),
+    ]
+)
+
+
+@njit(cache=True)
+def match_state(
+    players,
+    ball,
+    game,
+    agents,
+    exists,
+    roles,
+    home,
+    home_ball,
+    start_mode,
+    rng,
+    params,
+    checkpoints,
+    duration,
+    end_on_possession,
+    reward,
+    terminated,
+    truncated,
+    goals,
+):
+    """Bundle a MatchCore's arrays (shared, not copied) and settings as its kernel state."""
+    match = structref.new(MATCH_STATE)
+    match.players, match.ball, match.game, match.agents = players, ball, game, agents
+    match.exists, match.roles, match.home, match.home_ball = exists, roles, home, home_ball
+    match.start_mode, match.rng, match.params, match.checkpoints = start_mode, rng, params, checkpoints
+    match.duration, match.end_on_possession = duration, end_on_possession
+    match.reward, match.terminated, match.truncated, match.goals = reward, terminated, truncated, goals
+    return match
+
+
 @njit(cache=True)
 def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, b, prm):
     n_agents = agents.shape[1]
@@ -128,10 +185,24 @@ def _reset_one(players, ball, game, agents, exists, roles, home, home_ball, star
 
 
 @njit(cache=True)
-def reset_kernel(mask, players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, prm):
+def reset_kernel(match, mask):
+    """Kick-off positions (or the set piece) for the masked matches."""
     for b in range(mask.shape[0]):
         if mask[b]:
-            _reset_one(players, ball, game, agents, exists, roles, home, home_ball, start_mode, rng, b, prm)
+            _reset_one(
+                match.players,
+                match.ball,
+                match.game,
+                match.agents,
+                match.exists,
+                match.roles,
+                match.home,
+                match.home_ball,
+                match.start_mode,
+                match.rng,
+                b,
+                match.params,
+            )
 
 
 @njit(cache=True)
@@ -219,28 +290,10 @@ def _kicks(players, ball, game, agents, exists, rng, b, actions, prm, slide, con
 
 
 @njit(cache=True)
-def _step_one(
-    players,
-    ball,
-    game,
-    agents,
-    exists,
-    roles,
-    home,
-    home_ball,
-    rng,
-    b,
-    actions,
-    prm,
-    checkpoints,
-    duration,
-    end_on_possession,
-    desired,
-    reward,
-    terminated,
-    truncated,
-    goals,
-):
+def _step_one(match, b, actions, desired):
+    """One step of match ``b`` (the order in the module docstring); outputs in ``match``'s rows."""
+    players, ball, game, agents, exists = match.players, match.ball, match.game, match.agents, match.exists
+    roles, rng, prm = match.roles, match.rng, match.params
     desired[:, :] = 0.0
     game[b, G_KICKED] = 0
     slide = np.zeros(2 * TEAM, dtype=np.bool_)
@@ -249,7 +302,9 @@ def _step_one(
         controlled[agents[b, k, A_PLAYER]] = True
         update_sticky(agents, b, k, actions[b, k])
         agent_desired_velocity(players, game, agents, b, k, prm, desired)
-    ai_desired(players, ball, game, exists, roles, controlled, home, home_ball[0], b, prm, desired)
+    ai_desired(
+        players, ball, game, exists, roles, controlled, match.home, match.home_ball[0], b, prm, desired
+    )
     mode_before = game[b, G_MODE]
     _kicks(players, ball, game, agents, exists, rng, b, actions, prm, slide, controlled)
     frozen = game[b, G_OWNER] if game[b, G_MODE] != MODE_NORMAL else -1
@@ -269,71 +324,31 @@ def _step_one(
     goal = _line_crossing(ball, game, b, x0, y0, z0, prm) if game[b, G_MODE] == MODE_NORMAL else 0
     _switch_to_carrier(players, game, agents, roles, b)
     game[b, G_STEPS] += 1
-    _rewards(ball, game, agents, b, goal, checkpoints, reward)
+    _rewards(ball, game, agents, b, goal, match.checkpoints, match.reward)
     owner = game[b, G_OWNER]
     team = -1 if owner < 0 else (0 if owner < TEAM else 1)
     ended = goal != 0 or (mode_before == MODE_NORMAL and game[b, G_MODE] != MODE_NORMAL)
     prev = game[b, G_PREV_TEAM]
-    if end_on_possession and team != -1 and prev != -1 and team != prev:
+    if match.end_on_possession and team != -1 and prev != -1 and team != prev:
         ended = True
     if team != -1:
         game[b, G_PREV_TEAM] = team
-    goals[b] = goal
-    terminated[b] = ended
-    truncated[b] = (not ended) and game[b, G_STEPS] >= duration
-    if terminated[b] or truncated[b]:
+    match.goals[b] = goal
+    match.terminated[b] = ended
+    match.truncated[b] = (not ended) and game[b, G_STEPS] >= match.duration
+    if match.terminated[b] or match.truncated[b]:
         game[b, G_OVER] = 1
 
 
 @njit(cache=True)
-def step_kernel(
-    actions,
-    players,
-    ball,
-    game,
-    agents,
-    exists,
-    roles,
-    home,
-    home_ball,
-    rng,
-    prm,
-    checkpoints,
-    duration,
-    end_on_possession,
-    reward,
-    terminated,
-    truncated,
-    goals,
-):
+def step_kernel(match, actions):
     """Step every match whose episode is not over (finished ones must be reset first)."""
     desired = np.zeros((2 * TEAM, 2))
     for b in range(actions.shape[0]):
-        reward[b, :] = 0.0
-        terminated[b] = False
-        truncated[b] = False
-        goals[b] = 0
-        if game[b, G_OVER]:
+        match.reward[b, :] = 0.0
+        match.terminated[b] = False
+        match.truncated[b] = False
+        match.goals[b] = 0
+        if match.game[b, G_OVER]:
             continue
-        _step_one(
-            players,
-            ball,
-            game,
-            agents,
-            exists,
-            roles,
-            home,
-            home_ball,
-            rng,
-            b,
-            actions,
-            prm,
-            checkpoints,
-            duration,
-            end_on_possession,
-            desired,
-            reward,
-            terminated,
-            truncated,
-            goals,
-        )
+        _step_one(match, b, actions, desired)

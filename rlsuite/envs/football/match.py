@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.envs.batched import EnvStreams
+from rlsuite.envs.batched import BatchedCore, EnvStreams
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE, global_state, parse_rewards, state_size
-from rlsuite.envs.football.core import reset_kernel, step_kernel
+from rlsuite.envs.football.core import match_state, reset_kernel, step_kernel
 from rlsuite.envs.football.observe import observe_kernel
 from rlsuite.envs.football.params import Physics
 from rlsuite.envs.football.physics import (
@@ -58,7 +58,7 @@ def _drop_stale_kernel_caches() -> None:
 _drop_stale_kernel_caches()
 
 
-class Matches:
+class MatchCore(BatchedCore):
     """``num_envs`` matches of one scenario with ``n_agents`` controlled left players each."""
 
     def __init__(
@@ -105,9 +105,8 @@ class Matches:
         self.obs_size, self.n_actions = OBS_SIZE, N_ACTIONS
         self.state_size = state_size(self.n_agents)
 
-    def reset(self, mask: np.ndarray) -> None:
-        reset_kernel(
-            mask,
+    def _kernel_state(self):
+        return match_state(
             self.players,
             self.ball,
             self.game,
@@ -119,22 +118,6 @@ class Matches:
             self.scenario.start_mode,
             self.streams.rng,
             self.params,
-        )
-
-    def step(self, actions: np.ndarray) -> dict[str, np.ndarray]:
-        """Advance every match by one step with ``actions`` int64 ``[num_envs, n_agents]`` in [0, 19)."""
-        step_kernel(
-            actions,
-            self.players,
-            self.ball,
-            self.game,
-            self.agents,
-            self.exists,
-            self.roles,
-            self.home,
-            self.home_ball,
-            self.streams.rng,
-            self.params,
             self.checkpoints,
             self.episode_limit,
             self.end_on_possession_change,
@@ -143,6 +126,13 @@ class Matches:
             self.truncated,
             self.goals,
         )
+
+    def reset(self, mask: np.ndarray) -> None:
+        reset_kernel(self.kernel_state, mask)
+
+    def step(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """Advance every match by one step with ``actions`` int64 ``[num_envs, n_agents]`` in [0, 19)."""
+        step_kernel(self.kernel_state, actions)
         return {
             "reward": self.reward.copy(),
             "terminated": self.terminated.copy(),
@@ -196,3 +186,6 @@ class Matches:
         self.players[:], self.ball[:], self.game[:] = state["players"], state["ball"], state["game"]
         self.agents[:] = state["agents"]
         self.streams.rng[:], self.streams.seeded[:] = state["rng"], state["seeded"]
+
+
+Matches = MatchCore  # the name before the batched cores shared one (BatchedCore)

@@ -24,7 +24,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE, agent_names, check_action
-from rlsuite.envs.football.match import Matches
+from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import Scenario
 from rlsuite.envs.human_window import RENDER_MODES, ModeRenderer, check_render_mode
 from rlsuite.envs.inputs import EpisodeOver, check_reset_options, check_reset_seed
@@ -64,7 +64,7 @@ class GRFSimParallelEnv(ParallelEnv):
     ) -> None:
         self.render_mode = check_render_mode(render_mode)
         self._renderer: ModeRenderer | None = None
-        self.match = Matches(scenario, 1, n_agents=n_agents, rewards=rewards, **match_kwargs)
+        self.match = MatchCore(scenario, 1, n_agents=n_agents, rewards=rewards, **match_kwargs)
         self.scenario = self.match.scenario
         self.episode_limit = self.match.episode_limit
         self._default_seed = seed

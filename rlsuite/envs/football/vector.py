@@ -20,9 +20,10 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlsuite.core.team import TeamSpec
 from rlsuite.envs.batched import check_positive_int, check_team_actions, pop_reset_mask, team_env_info
 from rlsuite.envs.football.actions import N_ACTIONS, OBS_SIZE
-from rlsuite.envs.football.match import Matches
+from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import Scenario
 from rlsuite.envs.inputs import check_reset_options
 
@@ -46,7 +47,7 @@ class GRFSimVectorEnv:
         **match_kwargs: Any,
     ) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)
-        self.match = Matches(scenario, self.num_envs, **match_kwargs)
+        self.match = MatchCore(scenario, self.num_envs, **match_kwargs)
         self.scenario = self.match.scenario
         self._seed = seed
         self.n_agents, self.n_actions = self.match.n_agents, N_ACTIONS
@@ -57,6 +58,7 @@ class GRFSimVectorEnv:
         # Joint actions of all matches (every action is always available): `rlsuite bench` samples these.
         self.action_space = spaces.MultiDiscrete(np.full((self.num_envs, self.n_agents), N_ACTIONS))
         self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
+        self.team_spec = TeamSpec(self.n_agents, N_ACTIONS, OBS_SIZE, self.state_size, self.episode_limit)
         self._mask = np.ones((self.num_envs, self.n_agents, N_ACTIONS), dtype=np.bool_)
         self._started = False
 

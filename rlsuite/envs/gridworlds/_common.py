@@ -25,6 +25,7 @@ from gymnasium.vector.utils import batch_space
 from numba import njit
 
 from rlsuite.envs.batched import (  # noqa: F401  (re-exported for the world modules)
+    BatchedCore,
     EnvStreams,
     as_action_array,
     check_positive_int,
@@ -73,8 +74,9 @@ def check_render_mode(render_mode: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------------
-class GridCore(EnvStreams):
-    """The arrays of ``n`` envs of one world plus Python glue (seeding, checkpoints, infos).
+class GridCore(BatchedCore, EnvStreams):
+    """The arrays of ``n`` envs of one world plus Python glue (seeding, checkpoints, infos): a
+    :class:`~rlsuite.envs.batched.BatchedCore` whose kernels take its ``kernel_state``.
 
     Subclasses set ``num_actions``, ``obs_shape``, ``obs_dtype``, ``state_keys`` (attributes saved by
     ``get_state`` besides ``rng_state``) and ``world_keys`` (the attributes that define the world state,
@@ -91,6 +93,7 @@ class GridCore(EnvStreams):
 
     def __init__(self, n: int, extra_info: dict[str, np.dtype] | None = None):
         super().__init__(n)
+        self.num_envs = n
         self.info: dict[str, np.ndarray] = {
             "action_mask": np.zeros((n, self.num_actions), dtype=np.int8),
             "is_success": np.zeros(n, dtype=np.bool_),

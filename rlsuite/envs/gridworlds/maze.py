@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
+from rlsuite.envs.batched import KernelStateType
 from rlsuite.envs.gridworlds import render as R
 from rlsuite.envs.gridworlds._common import (
     GridCore,
@@ -150,23 +152,111 @@ def _write(i, walls, agent, goal, obs, j, masks, success):
     success[i] = ar == gr and ac == gc
 
 
+# The kernel state of a MazeCore: its arrays and settings, one numba value (see KernelState).
+MAZE_STATE = KernelStateType(
+    [
+        ("walls", types.uint8[:, :, ::1]),
+        ("agent", types.int64[:, ::1]),  # (row, col) per env
+        ("goal", types.int64[:, ::1]),
+        ("steps", types.int64[::1]),
+        ("optimal", types.int64[::1]),  # BFS distance from the start to the goal
+        ("rng", types.uint64[::1]),
+        ("kind", types.int64),  # index into KINDS
+        ("wall_density", types.float64),
+        ("min_distance", types.int64),
+        ("max_steps", types.int64),
+        ("step_reward", types.float64),
+        ("goal_reward", types.float64),
+        ("observation", types.uint8[:, :, :, ::1]),  # the current observations (reset writes them)
+        ("action_mask", types.int8[:, ::1]),  # info rows
+        ("is_success", types.boolean[::1]),
+        ("final_obs", types.uint8[:, :, :, ::1]),  # rows of the envs that finished on the last step
+        ("final_action_mask", types.int8[:, ::1]),
+        ("final_is_success", types.boolean[::1]),
+        ("done_idx", types.int64[::1]),
+    ]
+)
+
+
 @njit(cache=True)
-def reset_kernel(walls, agent, goal, steps, optimal, rng, mask, kind, density, min_dist, obs, masks, success):
+def maze_state(
+    walls,
+    agent,
+    goal,
+    steps,
+    optimal,
+    rng,
+    kind,
+    wall_density,
+    min_distance,
+    max_steps,
+    step_reward,
+    goal_reward,
+    observation,
+    action_mask,
+    is_success,
+    final_obs,
+    final_action_mask,
+    final_is_success,
+    done_idx,
+):
+    """Bundle a MazeCore's arrays (shared, not copied) and settings as its kernel state."""
+    maze = structref.new(MAZE_STATE)
+    maze.walls, maze.agent, maze.goal, maze.steps, maze.optimal, maze.rng = (
+        walls,
+        agent,
+        goal,
+        steps,
+        optimal,
+        rng,
+    )
+    maze.kind, maze.wall_density, maze.min_distance = kind, wall_density, min_distance
+    maze.max_steps, maze.step_reward, maze.goal_reward = max_steps, step_reward, goal_reward
+    maze.observation, maze.action_mask, maze.is_success = observation, action_mask, is_success
+    maze.final_obs, maze.final_action_mask, maze.final_is_success = (
+        final_obs,
+        final_action_mask,
+        final_is_success,
+    )
+    maze.done_idx = done_idx
+    return maze
+
+
+@njit(cache=True)
+def _new_maze(maze, i):
+    """Generate env ``i``'s next maze; False if none was found."""
+    return generate_maze(
+        maze.rng,
+        i,
+        maze.walls,
+        maze.kind,
+        maze.wall_density,
+        maze.min_distance,
+        maze.agent,
+        maze.goal,
+        maze.optimal,
+    )
+
+
+@njit(cache=True)
+def reset_kernel(maze, mask):
+    """New mazes in the masked envs; every env's observation and info rows rewritten. Returns failures."""
+    walls, agent, goal = maze.walls, maze.agent, maze.goal
     failures = 0
     for i in range(mask.shape[0]):
         if mask[i]:
-            failures += not generate_maze(rng, i, walls, kind, density, min_dist, agent, goal, optimal)
-            steps[i] = 0
-        _write(i, walls, agent, goal, obs, i, masks, success)
+            failures += not _new_maze(maze, i)
+            maze.steps[i] = 0
+        _write(i, walls, agent, goal, maze.observation, i, maze.action_mask, maze.is_success)
     return failures
 
 
 @njit(cache=True)
-def step_kernel(
-    walls, agent, goal, steps, optimal, rng, actions, kind, density, min_dist, max_steps, rparams,
-    autoreset, obs, rewards, terminated, truncated, masks, success, final_obs, final_masks, final_success,
-    done_idx,
-):  # fmt: skip
+def step_kernel(maze, actions, autoreset, obs, rewards, terminated, truncated):
+    """Move every agent (a wall blocks); same-step autoreset if ``autoreset``. Returns the finished count."""
+    walls, agent, goal, steps = maze.walls, maze.agent, maze.goal, maze.steps
+    masks, success = maze.action_mask, maze.is_success
+    step_reward, goal_reward, max_steps = maze.step_reward, maze.goal_reward, maze.max_steps
     h, w = walls.shape[1], walls.shape[2]
     ndone = 0
     for i in range(actions.shape[0]):
@@ -176,17 +266,17 @@ def step_kernel(
             agent[i, 0], agent[i, 1] = rr, cc
         won = agent[i, 0] == goal[i, 0] and agent[i, 1] == goal[i, 1]
         steps[i] += 1
-        rewards[i] = rparams[0] + (rparams[1] if won else 0.0)
+        rewards[i] = step_reward + (goal_reward if won else 0.0)
         terminated[i] = won
         truncated[i] = steps[i] >= max_steps
         if (won or truncated[i]) and autoreset:
-            _write(i, walls, agent, goal, final_obs, ndone, masks, success)
-            final_masks[ndone] = masks[i]
-            final_success[ndone] = success[i]
-            generate_maze(rng, i, walls, kind, density, min_dist, agent, goal, optimal)
+            _write(i, walls, agent, goal, maze.final_obs, ndone, masks, success)
+            maze.final_action_mask[ndone] = masks[i]
+            maze.final_is_success[ndone] = success[i]
+            _new_maze(maze, i)
             steps[i] = 0
         if won or truncated[i]:
-            done_idx[ndone] = i
+            maze.done_idx[ndone] = i
             ndone += 1
         _write(i, walls, agent, goal, obs, i, masks, success)
     return ndone
@@ -200,9 +290,19 @@ class MazeCore(GridCore):
     obs_dtype = np.uint8
     state_keys = ("walls", "agent", "goal", "steps", "optimal")
     world_keys = ("agent",)
+    kernel_fields = frozenset((*state_keys, "_obs"))
 
-    def __init__(self, n: int, size: Any, kind: str, wall_density: float, min_distance: int,
-                 max_steps: int, step_reward: float, goal_reward: float):  # fmt: skip
+    def __init__(
+        self,
+        n: int,
+        size: Any,
+        kind: str,
+        wall_density: float,
+        min_distance: int,
+        max_steps: int,
+        step_reward: float,
+        goal_reward: float,
+    ):
         h, w = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -217,7 +317,7 @@ class MazeCore(GridCore):
         self.density = float(wall_density)
         self.min_distance = int(min_distance)
         self.max_steps = check_positive_int("max_steps", max_steps)
-        self.rparams = np.array([step_reward, goal_reward], dtype=np.float64)
+        self.step_reward, self.goal_reward = float(step_reward), float(goal_reward)
         self.walls = np.zeros((n, h, w), dtype=np.uint8)
         self.agent = np.zeros((n, 2), dtype=np.int64)
         self.goal = np.zeros((n, 2), dtype=np.int64)
@@ -226,23 +326,38 @@ class MazeCore(GridCore):
         self._obs = np.zeros((n, *self.obs_shape), dtype=np.uint8)
 
     def _reset(self, mask: np.ndarray, options: dict[str, Any]) -> None:
-        failures = reset_kernel(
-            self.walls, self.agent, self.goal, self.steps, self.optimal, self.rng, mask, self.kind,
-            self.density, self.min_distance, self._obs, self.info["action_mask"], self.info["is_success"],
-        )  # fmt: skip
+        failures = reset_kernel(self.kernel_state, mask)
         if failures:
             raise RuntimeError("no maze with a reachable goal found; lower wall_density or min_distance")
 
     def _observe(self, out: np.ndarray) -> None:
         out[...] = self._obs
 
+    def _kernel_state(self):
+        return maze_state(
+            self.walls,
+            self.agent,
+            self.goal,
+            self.steps,
+            self.optimal,
+            self.rng,
+            self.kind,
+            self.density,
+            self.min_distance,
+            self.max_steps,
+            self.step_reward,
+            self.goal_reward,
+            self._obs,
+            self.info["action_mask"],
+            self.info["is_success"],
+            self.final_obs,
+            self.final["action_mask"],
+            self.final["is_success"],
+            self.done_idx,
+        )
+
     def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
-        return step_kernel(
-            self.walls, self.agent, self.goal, self.steps, self.optimal, self.rng, actions, self.kind,
-            self.density, self.min_distance, self.max_steps, self.rparams, autoreset, obs, rewards,
-            terminated, truncated, self.info["action_mask"], self.info["is_success"], self.final_obs,
-            self.final["action_mask"], self.final["is_success"], self.done_idx,
-        )  # fmt: skip
+        return step_kernel(self.kernel_state, actions, autoreset, obs, rewards, terminated, truncated)
 
     def render(self, i: int, mode: str) -> Any:
         args = (self.walls[i], self.agent[i], self.goal[i])

@@ -101,6 +101,7 @@ class SokobanCore(GridCore):
     obs_dtype = np.uint8
     state_keys = ("fixed", "state", "player", "steps", "on_target", "n_targets")
     world_keys = ("state",)
+    kernel_fields = frozenset((*state_keys, "pool_fixed", "pool_state", "gparams", "rparams"))
 
     def __init__(
         self,
@@ -140,21 +141,38 @@ class SokobanCore(GridCore):
         self.n_targets = np.zeros(n, dtype=np.int64)
         self.failures = np.zeros(1, dtype=np.int64)
 
-    def _pool_args(self) -> tuple:
-        return (self.pool_fixed, self.pool_state, self.gparams, self.p_change)
+    def _kernel_state(self):
+        return K.sokoban_state(
+            self.fixed,
+            self.state,
+            self.player,
+            self.steps,
+            self.on_target,
+            self.n_targets,
+            self.rng,
+            self.pool_fixed,
+            self.pool_state,
+            self.gparams,
+            self.p_change,
+            self.rparams,
+            self.offset,
+            self.max_steps,
+            self.info["action_mask"],
+            self.info["is_success"],
+            self.final_obs,
+            self.final["action_mask"],
+            self.final["is_success"],
+            self.done_idx,
+            self.failures,
+        )
 
     def _reset(self, mask: np.ndarray, options: dict[str, Any]) -> None:
         level = options.get("level")
+        pool = (self.pool_fixed, self.pool_state)
         if level is not None:
             fixed, state = parse_level(level, (self.h, self.w)) if isinstance(level, str) else level
-            pool = (np.asarray(fixed, np.uint8)[None], np.asarray(state, np.uint8)[None])
-            args = (*pool, self.gparams, self.p_change)  # a one-level pool
-        else:
-            args = self._pool_args()
-        failures = K.reset_kernel(
-            self.fixed, self.state, self.player, self.steps, self.on_target, self.n_targets, self.rng,
-            *args, mask, self.offset, self.info["action_mask"], self.info["is_success"],
-        )  # fmt: skip
+            pool = (np.asarray(fixed, np.uint8)[None], np.asarray(state, np.uint8)[None])  # a one-level pool
+        failures = K.reset_kernel(self.kernel_state, *pool, mask)
         if failures:
             raise RuntimeError(f"no Sokoban level found for these settings (gparams={self.gparams.tolist()})")
 
@@ -162,12 +180,7 @@ class SokobanCore(GridCore):
         K.observe_kernel(self.fixed, self.state, out)
 
     def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
-        ndone = K.step_kernel(
-            self.fixed, self.state, self.player, self.steps, self.on_target, self.n_targets, self.rng,
-            *self._pool_args(), self.rparams, actions, self.offset, self.max_steps, autoreset, obs, rewards,
-            terminated, truncated, self.info["action_mask"], self.info["is_success"], self.final_obs,
-            self.final["action_mask"], self.final["is_success"], self.done_idx, self.failures,
-        )  # fmt: skip
+        ndone = K.step_kernel(self.kernel_state, actions, autoreset, obs, rewards, terminated, truncated)
         if self.failures[0]:
             raise RuntimeError("Sokoban level generation failed during autoreset")
         return ndone

@@ -20,8 +20,10 @@ Up to ``max_tries`` topologies are tried until one scores above 0.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
+from rlsuite.envs.batched import KernelStateType
 from rlsuite.envs.gridworlds._common import mix64, rand_float, rand_int
 from rlsuite.envs.gridworlds._hashset import pack_state, set_add, set_new, set_reserve
 
@@ -214,19 +216,86 @@ def generate_level(rng, i, gparams, p_change, out_fixed, out_state):
 
 # ---------------------------------------------------------------------------------------------------
 # episodes and dynamics
+# The kernel state of a SokobanCore: its rooms, counters, level pool and rules, one numba value.
+SOKOBAN_STATE = KernelStateType(
+    [
+        ("fixed", types.uint8[:, :, ::1]),  # walls, floor, targets
+        ("state", types.uint8[:, :, ::1]),  # the full room
+        ("player", types.int64[:, ::1]),  # (row, col) per env
+        ("steps", types.int64[::1]),
+        ("on_target", types.int64[::1]),  # boxes on targets
+        ("n_targets", types.int64[::1]),
+        ("rng", types.uint64[::1]),
+        ("pool_fixed", types.uint8[:, :, ::1]),  # levels episodes start from (empty: generate each one)
+        ("pool_state", types.uint8[:, :, ::1]),
+        ("generation", types.int64[::1]),  # generation parameters, indexed by GP_*
+        ("p_change", types.float64),  # direction-change probability of the topology walk
+        ("rewards", types.float64[::1]),  # per step, box on target, box off target, finished
+        ("action_offset", types.int64),  # 1 for the 4-action space (no no-op, no pure moves)
+        ("max_steps", types.int64),
+        ("action_mask", types.int8[:, ::1]),  # info rows
+        ("is_success", types.boolean[::1]),
+        ("final_obs", types.uint8[:, :, :, ::1]),  # rows of the envs that finished on the last step
+        ("final_action_mask", types.int8[:, ::1]),
+        ("final_is_success", types.boolean[::1]),
+        ("done_idx", types.int64[::1]),
+        ("failures", types.int64[::1]),  # level generations that failed during autoreset
+    ]
+)
+
+
 @njit(cache=True)
-def _new_episode(i, rng, fixed, state, player, steps, on_target, n_targets, pool_fixed, pool_state, gp, pc):
+def sokoban_state(
+    fixed,
+    state,
+    player,
+    steps,
+    on_target,
+    n_targets,
+    rng,
+    pool_fixed,
+    pool_state,
+    generation,
+    p_change,
+    rewards,
+    action_offset,
+    max_steps,
+    action_mask,
+    is_success,
+    final_obs,
+    final_action_mask,
+    final_is_success,
+    done_idx,
+    failures,
+):
+    """Bundle a SokobanCore's arrays (shared, not copied) and rules as its kernel state."""
+    sokoban = structref.new(SOKOBAN_STATE)
+    sokoban.fixed, sokoban.state, sokoban.player, sokoban.steps = fixed, state, player, steps
+    sokoban.on_target, sokoban.n_targets, sokoban.rng = on_target, n_targets, rng
+    sokoban.pool_fixed, sokoban.pool_state = pool_fixed, pool_state
+    sokoban.generation, sokoban.p_change, sokoban.rewards = generation, p_change, rewards
+    sokoban.action_offset, sokoban.max_steps = action_offset, max_steps
+    sokoban.action_mask, sokoban.is_success, sokoban.final_obs = action_mask, is_success, final_obs
+    sokoban.final_action_mask, sokoban.final_is_success = final_action_mask, final_is_success
+    sokoban.done_idx, sokoban.failures = done_idx, failures
+    return sokoban
+
+
+@njit(cache=True)
+def _new_episode(sokoban, i, pool_fixed, pool_state):
     """Start env ``i`` on a pool level (if there is a pool) or a freshly generated one; False on failure."""
+    fixed, state, player = sokoban.fixed, sokoban.state, sokoban.player
     h, w = fixed.shape[1], fixed.shape[2]
     if pool_fixed.shape[0] > 0:
-        j = rand_int(rng, i, pool_fixed.shape[0])
+        j = rand_int(sokoban.rng, i, pool_fixed.shape[0])
         fixed[i] = pool_fixed[j]
         state[i] = pool_state[j]
     else:
-        score, _, _ = generate_level(rng, i, gp, pc, fixed[i], state[i])
+        score, _, _ = generate_level(sokoban.rng, i, sokoban.generation, sokoban.p_change, fixed[i], state[i])
         if score == 0:
             return False
-    steps[i] = 0
+    sokoban.steps[i] = 0
+    on_target, n_targets = sokoban.on_target, sokoban.n_targets
     on_target[i] = 0
     n_targets[i] = 0
     for r in range(h):
@@ -301,38 +370,42 @@ def _move(i, fixed, state, player, act):
 
 
 @njit(cache=True)
-def step_kernel(
-    fixed, state, player, steps, on_target, n_targets, rng, pool_fixed, pool_state, gp, pc, rparams,
-    actions, offset, max_steps, autoreset, obs, rewards, terminated, truncated, masks, success,
-    final_obs, final_masks, final_success, done_idx, failures,
-):  # fmt: skip
+def step_kernel(sokoban, actions, autoreset, obs, rewards, terminated, truncated):
     """Advance every env one step (see the module docstring); returns the number of finished envs."""
+    fixed, state, player = sokoban.fixed, sokoban.state, sokoban.player
+    on_target, n_targets, steps = sokoban.on_target, sokoban.n_targets, sokoban.steps
+    masks, success, offset, reward_of = (
+        sokoban.action_mask,
+        sokoban.is_success,
+        sokoban.action_offset,
+        sokoban.rewards,
+    )
+    max_steps = sokoban.max_steps
     ndone = 0
     for i in range(actions.shape[0]):
         delta = _move(i, fixed, state, player, actions[i] + offset)
-        reward = rparams[0]
+        reward = reward_of[0]
         if delta > 0:
-            reward += rparams[1]
+            reward += reward_of[1]
         elif delta < 0:
-            reward += rparams[2]
+            reward += reward_of[2]
         on_target[i] += delta
         won = on_target[i] == n_targets[i]
         if won:
-            reward += rparams[3]
+            reward += reward_of[3]
         steps[i] += 1
         rewards[i] = reward
         terminated[i] = won
         truncated[i] = steps[i] >= max_steps
         if won or truncated[i]:
-            done_idx[ndone] = i
+            sokoban.done_idx[ndone] = i
             if autoreset:
-                write_obs(i, fixed, state, final_obs, ndone)
+                write_obs(i, fixed, state, sokoban.final_obs, ndone)
                 write_info(i, state, player, on_target, n_targets, offset, masks, success)
-                final_masks[ndone] = masks[i]
-                final_success[ndone] = success[i]
-                if not _new_episode(i, rng, fixed, state, player, steps, on_target, n_targets,
-                                    pool_fixed, pool_state, gp, pc):  # fmt: skip
-                    failures[0] += 1
+                sokoban.final_action_mask[ndone] = masks[i]
+                sokoban.final_is_success[ndone] = success[i]
+                if not _new_episode(sokoban, i, sokoban.pool_fixed, sokoban.pool_state):
+                    sokoban.failures[0] += 1
             ndone += 1
         write_info(i, state, player, on_target, n_targets, offset, masks, success)
         write_obs(i, fixed, state, obs, i)
@@ -340,18 +413,23 @@ def step_kernel(
 
 
 @njit(cache=True)
-def reset_kernel(
-    fixed, state, player, steps, on_target, n_targets, rng, pool_fixed, pool_state, gp, pc, mask, offset,
-    masks, success,
-):  # fmt: skip
-    """New episodes for the masked envs; returns the number of generation failures."""
+def reset_kernel(sokoban, pool_fixed, pool_state, mask):
+    """New episodes for the masked envs, from ``pool_*`` (or generated); returns the generation failures."""
     failures = 0
     for i in range(mask.shape[0]):
         if mask[i]:
-            if not _new_episode(i, rng, fixed, state, player, steps, on_target, n_targets,
-                                pool_fixed, pool_state, gp, pc):  # fmt: skip
+            if not _new_episode(sokoban, i, pool_fixed, pool_state):
                 failures += 1
-            write_info(i, state, player, on_target, n_targets, offset, masks, success)
+            write_info(
+                i,
+                sokoban.state,
+                sokoban.player,
+                sokoban.on_target,
+                sokoban.n_targets,
+                sokoban.action_offset,
+                sokoban.action_mask,
+                sokoban.is_success,
+            )
     return failures
 
 

@@ -23,8 +23,10 @@ import numpy as np
 from gymnasium import spaces, utils
 from gymnasium.envs.toy_text.utils import categorical_sample
 from gymnasium.error import ResetNeeded
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
+from rlsuite.envs.batched import KernelStateType
 from rlsuite.envs.gridworlds._common import (
     GridCore,
     GridEnv,
@@ -187,66 +189,155 @@ def planes_kernel(states, obs):
         obs[j, 3, locs[d, 0], locs[d, 1]] = 1
 
 
-@njit(cache=True)
-def _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p):
-    s[i] = init_states[rand_int(rng, i, init_states.size)]
-    fickle_step[i] = fickle and rand_float(rng, i) < fickle_p
-    steps[i] = 0
-    last[i] = -1
+# The kernel state of a TaxiCore: its arrays and the rules, one numba value (see KernelState).
+TAXI_STATE = KernelStateType(
+    [
+        ("states", types.int64[::1]),  # encoded state per env
+        ("fickle_step", types.boolean[::1]),  # the passenger may still change destination
+        ("steps", types.int64[::1]),
+        ("last_action", types.int64[::1]),
+        ("rng", types.uint64[::1]),
+        ("next_state", types.int64[:, :, ::1]),  # transition tables [500, 6, k]: outcome j of (s, a)
+        ("outcome_prob", types.float64[:, :, ::1]),
+        ("outcome_reward", types.float64[:, :, ::1]),
+        ("outcome_terminates", types.boolean[:, :, ::1]),
+        ("outcome_count", types.int64[:, ::1]),
+        ("mask_table", types.int8[:, ::1]),  # action mask per encoded state
+        ("initial_states", types.int64[::1]),
+        ("fickle", types.boolean),
+        ("fickle_probability", types.float64),
+        ("max_steps", types.int64),
+        ("action_mask", types.int8[:, ::1]),  # info rows
+        ("is_success", types.boolean[::1]),
+        ("prob", types.float64[::1]),
+        ("final_states", types.int64[::1]),  # rows of the envs that finished on the last step
+        ("final_action_mask", types.int8[:, ::1]),
+        ("final_is_success", types.boolean[::1]),
+        ("final_prob", types.float64[::1]),
+        ("done_idx", types.int64[::1]),
+    ]
+)
 
 
 @njit(cache=True)
-def reset_kernel(s, fickle_step, steps, last, rng, mask, start, init_states, fickle, fickle_p,
-                 mask_table, masks, success, probs):  # fmt: skip
+def taxi_state(
+    states,
+    fickle_step,
+    steps,
+    last_action,
+    rng,
+    next_state,
+    outcome_prob,
+    outcome_reward,
+    outcome_terminates,
+    outcome_count,
+    mask_table,
+    initial_states,
+    fickle,
+    fickle_probability,
+    max_steps,
+    action_mask,
+    is_success,
+    prob,
+    final_states,
+    final_action_mask,
+    final_is_success,
+    final_prob,
+    done_idx,
+):
+    """Bundle a TaxiCore's arrays (shared, not copied) and rules as its kernel state."""
+    taxi = structref.new(TAXI_STATE)
+    taxi.states, taxi.fickle_step, taxi.steps, taxi.last_action, taxi.rng = (
+        states,
+        fickle_step,
+        steps,
+        last_action,
+        rng,
+    )
+    taxi.next_state, taxi.outcome_prob, taxi.outcome_reward = next_state, outcome_prob, outcome_reward
+    taxi.outcome_terminates, taxi.outcome_count = outcome_terminates, outcome_count
+    taxi.mask_table, taxi.initial_states = mask_table, initial_states
+    taxi.fickle, taxi.fickle_probability, taxi.max_steps = fickle, fickle_probability, max_steps
+    taxi.action_mask, taxi.is_success, taxi.prob = action_mask, is_success, prob
+    taxi.final_states, taxi.final_action_mask = final_states, final_action_mask
+    taxi.final_is_success, taxi.final_prob, taxi.done_idx = final_is_success, final_prob, done_idx
+    return taxi
+
+
+@njit(cache=True)
+def _new_episode(taxi, i):
+    """Env ``i`` starts on a random initial state (with a fickle passenger at ``fickle_probability``)."""
+    taxi.states[i] = taxi.initial_states[rand_int(taxi.rng, i, taxi.initial_states.size)]
+    taxi.fickle_step[i] = taxi.fickle and rand_float(taxi.rng, i) < taxi.fickle_probability
+    taxi.steps[i] = 0
+    taxi.last_action[i] = -1
+
+
+@njit(cache=True)
+def reset_kernel(taxi, mask, start):
+    """New episodes in the masked envs (from ``start[i]`` where it is >= 0), with fresh info rows."""
     for i in range(mask.shape[0]):
         if mask[i]:
-            _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p)
+            _new_episode(taxi, i)
             if start[i] >= 0:
-                s[i] = start[i]
-            masks[i] = mask_table[s[i]]
-            success[i] = False
-            probs[i] = 1.0
+                taxi.states[i] = start[i]
+            taxi.action_mask[i] = taxi.mask_table[taxi.states[i]]
+            taxi.is_success[i] = False
+            taxi.prob[i] = 1.0
 
 
 @njit(cache=True)
-def step_kernel(
-    s, fickle_step, steps, last, rng, actions, nxt, prob, rew, term, count, mask_table, fickle, fickle_p,
-    init_states, max_steps, autoreset, rewards, terminated, truncated, masks, success, probs,
-    final_states, final_masks, final_success, final_probs, done_idx,
-):  # fmt: skip
+def step_kernel(taxi, actions, autoreset, rewards, terminated, truncated):
+    """Advance every taxi one step (same-step autoreset if ``autoreset``); returns the finished count."""
+    states, fickle_step, steps, rng, mask_table = (
+        taxi.states,
+        taxi.fickle_step,
+        taxi.steps,
+        taxi.rng,
+        taxi.mask_table,
+    )
+    next_state, outcome_count, outcome_prob = taxi.next_state, taxi.outcome_count, taxi.outcome_prob
+    outcome_reward, outcome_terminates, last_action = (
+        taxi.outcome_reward,
+        taxi.outcome_terminates,
+        taxi.last_action,
+    )
+    masks, success, probs = taxi.action_mask, taxi.is_success, taxi.prob
+    fickle, max_steps = taxi.fickle, taxi.max_steps
     ndone = 0
     for i in range(actions.shape[0]):
-        a, st = actions[i], s[i]
+        a, st = actions[i], states[i]
         k = 0
-        if count[st, a] > 1:  # Gymnasium's categorical_sample: first index with cumsum > u
+        if outcome_count[st, a] > 1:  # Gymnasium's categorical_sample: first index with cumsum > u
             u = rand_float(rng, i)
-            cum = 0.0
-            for j in range(count[st, a]):
-                cum += prob[st, a, j]
-                if cum > u:
+            cumulative = 0.0
+            for j in range(outcome_count[st, a]):
+                cumulative += outcome_prob[st, a, j]
+                if cumulative > u:
                     k = j
                     break
-        ns = nxt[st, a, k]
+        ns = next_state[st, a, k]
         if fickle and fickle_step[i] and (st // 4) % 5 == 4 and ns // 20 != st // 20:
             fickle_step[i] = False
             j = rand_int(rng, i, 3)
             new_dest = j if j < st % 4 else j + 1
             ns = ns - ns % 4 + new_dest
-        s[i], last[i] = ns, a
+        states[i], last_action[i] = ns, a
         steps[i] += 1
-        rewards[i] = rew[st, a, k]
-        terminated[i] = term[st, a, k]
+        rewards[i] = outcome_reward[st, a, k]
+        terminated[i] = outcome_terminates[st, a, k]
         truncated[i] = steps[i] >= max_steps
         masks[i] = mask_table[ns]
-        success[i] = term[st, a, k]
-        probs[i] = prob[st, a, k]
+        success[i] = outcome_terminates[st, a, k]
+        probs[i] = outcome_prob[st, a, k]
         if terminated[i] or truncated[i]:
-            done_idx[ndone] = i
+            taxi.done_idx[ndone] = i
             if autoreset:
-                final_states[ndone] = ns
-                final_masks[ndone], final_success[ndone], final_probs[ndone] = masks[i], success[i], probs[i]
-                _new_episode(i, s, fickle_step, steps, last, rng, init_states, fickle, fickle_p)
-                masks[i], success[i], probs[i] = mask_table[s[i]], False, 1.0
+                taxi.final_states[ndone] = ns
+                taxi.final_action_mask[ndone] = masks[i]
+                taxi.final_is_success[ndone], taxi.final_prob[ndone] = success[i], probs[i]
+                _new_episode(taxi, i)
+                masks[i], success[i], probs[i] = mask_table[states[i]], False, 1.0
             ndone += 1
     return ndone
 
@@ -259,9 +350,18 @@ class TaxiCore(GridCore):
     reward_type = int  # Gymnasium's Taxi rewards are ints (-1, 20, -10)
     state_keys = ("s", "fickle_step", "steps", "last_action")
     world_keys = ("s",)
+    kernel_fields = frozenset((*state_keys, "tables", "final_states"))
 
-    def __init__(self, n: int, is_rainy: bool, fickle_passenger: bool, rainy_probability: float,
-                 fickle_probability: float, max_steps: int, observation: str):  # fmt: skip
+    def __init__(
+        self,
+        n: int,
+        is_rainy: bool,
+        fickle_passenger: bool,
+        rainy_probability: float,
+        fickle_probability: float,
+        max_steps: int,
+        observation: str,
+    ):
         if observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
         self.index_obs = observation == "index"
@@ -287,10 +387,7 @@ class TaxiCore(GridCore):
                 raise ValueError(
                     f"options['state'] must be encoded states in [0, 500), got {options['state']!r}"
                 )
-        reset_kernel(
-            self.s, self.fickle_step, self.steps, self.last_action, self.rng, mask, start, INITIAL_STATES,
-            self.fickle, self.fickle_p, MASKS, *(self.info[k] for k in ("action_mask", "is_success", "prob")),
-        )  # fmt: skip
+        reset_kernel(self.kernel_state, mask, start)
 
     def _observe(self, out: np.ndarray) -> None:
         self._encode(self.s, out)
@@ -301,14 +398,32 @@ class TaxiCore(GridCore):
         else:
             planes_kernel(states, out)
 
-    def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
+    def _kernel_state(self):
         info, final = self.info, self.final
-        ndone = step_kernel(
-            self.s, self.fickle_step, self.steps, self.last_action, self.rng, actions, *self.tables, MASKS,
-            self.fickle, self.fickle_p, INITIAL_STATES, self.max_steps, autoreset, rewards, terminated,
-            truncated, info["action_mask"], info["is_success"], info["prob"], self.final_states,
-            final["action_mask"], final["is_success"], final["prob"], self.done_idx,
-        )  # fmt: skip
+        return taxi_state(
+            self.s,
+            self.fickle_step,
+            self.steps,
+            self.last_action,
+            self.rng,
+            *self.tables,
+            MASKS,
+            INITIAL_STATES,
+            self.fickle,
+            self.fickle_p,
+            self.max_steps,
+            info["action_mask"],
+            info["is_success"],
+            info["prob"],
+            self.final_states,
+            final["action_mask"],
+            final["is_success"],
+            final["prob"],
+            self.done_idx,
+        )
+
+    def _step(self, actions, autoreset, obs, rewards, terminated, truncated) -> int:
+        ndone = step_kernel(self.kernel_state, actions, autoreset, rewards, terminated, truncated)
         self._encode(self.s, obs)
         if ndone and autoreset:
             self._encode(self.final_states[:ndone], self.final_obs[:ndone])

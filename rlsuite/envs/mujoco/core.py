@@ -27,6 +27,7 @@ from gymnasium import spaces
 from gymnasium.envs.mujoco.mujoco_env import expand_model_path
 from gymnasium.error import ResetNeeded
 
+from rlsuite.envs.batched import BatchedCore
 from rlsuite.envs.mujoco import control, locomotion
 from rlsuite.envs.mujoco._cbatch import CBatch
 from rlsuite.envs.mujoco.tasks import COMMON_KWARGS, Fields, Task
@@ -88,8 +89,8 @@ def load_model(params: dict[str, Any]) -> mujoco.MjModel:
     return model
 
 
-class MujocoCore:
-    """``num_envs`` envs of one task on one batch (see the module docstring)."""
+class MujocoCore(BatchedCore):
+    """``num_envs`` envs of one task on one batch (see the module docstring), stepped by MuJoCo's C API."""
 
     def __init__(self, task: str, num_envs: int, nthread: int, kwargs: dict[str, Any], extra: dict[str, Any]):
         cls = TASKS[task]
@@ -98,7 +99,7 @@ class MujocoCore:
         self.frame_skip = _positive_int("frame_skip", self.params["frame_skip"])
         self.model = load_model(self.params)
         self.task = cls(self.model, self.params)
-        self.n = num_envs
+        self.n = self.num_envs = num_envs
         self._nthread = nthread
         self._open()
         self.observation_space, self.action_space = self._spaces()

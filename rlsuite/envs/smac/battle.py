@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numba
 import numpy as np
 
-from rlsuite.envs.batched import EnvStreams
+from rlsuite.envs.batched import BatchedCore, EnvStreams
 from rlsuite.envs.smac import core, observe
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.maps import (
@@ -154,8 +154,10 @@ def unit_state_size(spec: MapSpec, options: SMACOptions) -> int:
 PARALLEL_MIN_BATTLES = 32  # battles stepped in parallel threads from this batch size on
 
 
-class Battles:
+class BattleCore(BatchedCore):
     """``num_battles`` battles of one map: reset, step with SMAC actions, and read SMAC's arrays."""
+
+    kernel_fields = frozenset(("fs", "ist", "table", "grid", "height", "last_action", "steps", "layout"))
 
     def __init__(
         self,
@@ -167,7 +169,7 @@ class Battles:
         self.spec = map_name if isinstance(map_name, MapSpec) else get_map(map_name)
         self.scenario = scenario
         self.options = options
-        self.num_battles = num_battles
+        self.num_battles = self.num_envs = num_battles
         self.layout = make_layout(self.spec, options)
         self.episode_limit = options.episode_limit or self.spec.episode_limit
         self.table = ut.unit_table()
@@ -325,31 +327,33 @@ class Battles:
         )
         return out
 
-    def obs(self, avail: np.ndarray | None = None) -> np.ndarray:
+    def _kernel_state(self):
         lay = self.layout
-        avail = self.avail_actions() if avail is None else avail
-        out = np.zeros((self.num_battles, lay.n_agents, lay.obs_size), dtype=np.float32)
-        observe.agent_obs(
+        return observe.observed_battles(
             self.fs,
             self.ist,
             self.table,
             self.grid,
             self.height,
-            avail,
             self.last_action,
             self.steps,
-            self.episode_limit,
+            int(self.episode_limit),
             lay.n_agents,
             lay.n_actions,
             lay.unit_type_bits,
-            lay.shield_ally,
-            lay.shield_enemy,
+            int(lay.shield_ally),
+            int(lay.shield_enemy),
             lay.ally_ids,
             lay.enemy_ids,
             self._flags,
             float(self.options.move_amount),
-            out,
         )
+
+    def obs(self, avail: np.ndarray | None = None) -> np.ndarray:
+        lay = self.layout
+        avail = self.avail_actions() if avail is None else avail
+        out = np.zeros((self.num_battles, lay.n_agents, lay.obs_size), dtype=np.float32)
+        observe.agent_obs(self.kernel_state, avail, out)
         return out
 
     def state(self, obs: np.ndarray | None = None) -> np.ndarray:
@@ -397,3 +401,6 @@ class Battles:
             getattr(self, k)[...] = state[k]
         self.streams.rng[...] = state["rng"]
         self.streams.seeded[...] = state["seeded"]
+
+
+Battles = BattleCore  # the name before the batched cores shared one (BatchedCore)

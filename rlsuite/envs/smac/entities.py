@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from rlsuite.core.team import EntitySpec
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.core import (
     FS_COOLDOWN,
@@ -44,7 +45,7 @@ from rlsuite.envs.smac.core import (
     IS_TYPE,
 )
 from rlsuite.envs.smac.maps import MAP_SIZE, MapSpec
-from rlsuite.envs.smac.observe import _in_bounds, _surrounding
+from rlsuite.envs.smac.observe import SIGHT_RANGE, _in_bounds, _surrounding
 
 N_SELF_ACTIONS = 6  # no-op, stop, move N/S/E/W: SMAC's non-attack actions
 N_ACTION_CLASSES = 7  # the six above + "attack/heal"
@@ -73,6 +74,33 @@ def type_columns(spec: MapSpec) -> np.ndarray:
     for i, name in enumerate(entity_type_names(spec)):
         cols[ut.TYPE_INDEX[name]] = i
     return cols
+
+
+def feature_names(spec: MapSpec) -> tuple[str, ...]:
+    """Names of the entity-vector columns (the layout in the module docstring)."""
+    return (
+        "is_enemy",
+        *(f"type_{name}" for name in entity_type_names(spec)),
+        "x",
+        "y",
+        "health",
+        "shield",
+        "shielded",
+        "cooldown",
+        *(f"last_action_{k}" for k in range(N_ACTION_CLASSES)),
+        *(f"pathing_{k}" for k in range(9)),
+        *(f"height_{k}" for k in range(9)),
+    )
+
+
+def smac_entity_spec(spec: MapSpec) -> EntitySpec:
+    """The entity capability of a map: its unit rows, feature names and the global unit-type vocabulary."""
+    return EntitySpec(
+        n_entities=spec.n_agents + spec.n_enemies,
+        feature_names=feature_names(spec),
+        unit_types=tuple(u.name for u in ut.UNIT_TYPES),
+        n_intrinsic_actions=N_SELF_ACTIONS,
+    )
 
 
 def dynamics_columns(spec: MapSpec) -> np.ndarray:
@@ -169,6 +197,27 @@ def smac_actions(entity_actions: np.ndarray, healers: np.ndarray, n_agents: int)
     return np.where(a < N_SELF_ACTIONS, a, smac)
 
 
+def action_targets(healers: np.ndarray, n_agents: int, n_actions: int) -> np.ndarray:
+    """``[B, n, n_actions]`` int64: the unit each SMAC action targets (-1: none).
+
+    Column ``6 + e`` attacks enemy ``e`` (unit ``n_agents + e``), or for a medivac heals ally ``e``.
+    """
+    target = np.arange(n_actions, dtype=np.int64) - N_SELF_ACTIONS  # e, per column
+    attack = np.where(target >= 0, n_agents + target, -1)
+    heal = np.where((target >= 0) & (target < n_agents), target, -1)
+    return np.where(healers[:, :, None], heal, attack)
+
+
+def visibility(battles, n_agents: int) -> np.ndarray:
+    """``[B, n, E]`` bool: live agent i sees live unit j within SMAC's sight range (and itself)."""
+    pos = battles.fs[:, :, [FS_X, FS_Y]]
+    alive = battles.ist[:, :, IS_ALIVE] != 0
+    delta = pos[:, None, :, :] - pos[:, :n_agents, None, :]
+    near = np.hypot(delta[..., 0], delta[..., 1]) < SIGHT_RANGE
+    near |= np.eye(n_agents, pos.shape[1], dtype=bool)[None]
+    return near & alive[:, :n_agents, None] & alive[:, None, :]
+
+
 def entity_arrays(battles, avail: np.ndarray) -> dict[str, np.ndarray]:
     """All entity fields of ``battles`` (a :class:`rlsuite.envs.smac.battle.Battles`) for the vector env."""
     lay, spec = battles.layout, battles.spec
@@ -194,11 +243,17 @@ def entity_arrays(battles, avail: np.ndarray) -> dict[str, np.ndarray]:
         alive,
     )
     healers = healer_agents(battles.ist, battles.table, lay.n_agents)
+    enemy = np.zeros((n_b, n_units), dtype=np.bool_)
+    enemy[:, lay.n_agents :] = True
     return {
         "entity_state": state,
         "entity_pos": pos,
         "entity_range": rng,
         "entity_alive": alive,
+        "entity_enemy": enemy,
+        "entity_type": battles.ist[:, :, IS_TYPE].astype(np.int64),
+        "entity_visible": visibility(battles, lay.n_agents),
         "entity_action_mask": entity_action_mask(avail, healers),
+        "entity_action_target": action_targets(healers, lay.n_agents, avail.shape[-1]),
         "healer": healers,
     }

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsuite.core.team import TeamObservation, TeamSpec
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.core import FS_HEALTH, FS_SHIELD, FS_X, FS_Y, IS_ALIVE, IS_TYPE
@@ -213,6 +214,19 @@ class SMACInterface(SMACUnitAPI, MultiAgentEnv):
             "enemy_features": self.enemy_state_attr_names,
         }
 
+    @property
+    def team_spec(self) -> TeamSpec:
+        """The typed form of :meth:`get_env_info` (what team learners read)."""
+        return TeamSpec(
+            self.n_agents, self.n_actions, self.get_obs_size(), self.get_state_size(), self.episode_limit
+        )
+
+    def team_observation(self) -> TeamObservation:
+        """The current observation, state and action mask as a typed observation of one battle."""
+        obs = np.asarray(self.get_obs(), dtype=np.float32)[None]
+        state = np.asarray(self.get_state(), dtype=np.float32)[None]
+        return TeamObservation(obs, state, self._avail_array().astype(bool))
+
     def get_stats(self) -> dict[str, Any]:
         games = self.battles_game
         return {
@@ -337,7 +351,7 @@ class SMACInterface(SMACUnitAPI, MultiAgentEnv):
         """SMAC's ``render``: ``"human"`` shows the battle in a window (pygame), ``"rgb_array"`` returns the
         frame (``uint8 (H, W, 3)``, see docs/smac.md); the mode must stay the same across calls."""
         from rlsuite.envs.human_window import ModeRenderer
-        from rlsuite.envs.smac.render import render_frame
+        from rlsuite.envs.smac.frames import render_frame
 
         if self.renderer is None:
             self.renderer = ModeRenderer(

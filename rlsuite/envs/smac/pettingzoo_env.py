@@ -169,7 +169,7 @@ class SMACParallelEnv(ParallelEnv):
             gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
             return None
         if self._renderer is None:
-            from rlsuite.envs.smac.render import render_frame
+            from rlsuite.envs.smac.frames import render_frame
 
             self._renderer = ModeRenderer(
                 self.render_mode, lambda: render_frame(self.battles, 0), f"SMAC {self.map_name}", RENDER_FPS

@@ -13,9 +13,11 @@ that ends is reset inside ``step``; its last observation, state and mask are in 
 ``info["_final"]`` marking them. ``info["battle_won"]``, ``info["dead_allies"]``, ``info["dead_enemies"]``
 describe the step just played. Actions must be available (``info["action_mask"]``; dead agents take 0).
 
-``entity_features=True`` adds the per-unit features entity-based learners read (ACE; see
-``rlsuite.envs.smac.entities``): ``info["entity_state"|"entity_pos"|"entity_range"|"entity_alive"|
-"entity_action_mask"|"healer"]``, and their ``final_`` forms for finished battles.
+``team_spec`` (:class:`rlsuite.core.team.TeamSpec`) declares the sizes learners build on.
+``entity_features=True`` adds the per-unit rows entity-based learners read (ACE; see
+``rlsuite.envs.smac.entities``), declared as ``team_spec.entities``: ``info["entity_state"|"entity_pos"|
+"entity_range"|"entity_alive"|"entity_enemy"|"entity_type"|"entity_visible"|"entity_action_mask"|
+"entity_action_target"|"healer"]``, and their ``final_`` forms for finished battles.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlsuite.core.team import TeamSpec
 from rlsuite.envs.batched import (
     EnvStreams,
     check_positive_int,
@@ -36,7 +39,7 @@ from rlsuite.envs.batched import (
 from rlsuite.envs.inputs import check_reset_options
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
-from rlsuite.envs.smac.entities import entity_arrays
+from rlsuite.envs.smac.entities import entity_arrays, smac_entity_spec
 from rlsuite.envs.smac.maps import MapSpec
 
 
@@ -72,6 +75,14 @@ class SMACVectorEnv:
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (self.obs_size,), np.float32)
         self.single_action_space = spaces.Discrete(self.n_actions)
         self.state_space = spaces.Box(-np.inf, np.inf, (self.state_size,), np.float32)
+        self.team_spec = TeamSpec(
+            self.n_agents,
+            self.n_actions,
+            self.obs_size,
+            self.state_size,
+            self.episode_limit,
+            entities=smac_entity_spec(self.battles.spec) if self.entity_features else None,
+        )
         self._started = False
         self._avail: np.ndarray | None = None
 

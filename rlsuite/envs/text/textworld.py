@@ -83,8 +83,11 @@ class TextWorldEnv(gym.Env):
         render_mode: str | None = None,
         **world_kwargs: Any,
     ):
-        for name, value in (("max_turns", max_turns), ("max_actions_per_turn", max_actions_per_turn),
-                            ("max_actions_per_episode", max_actions_per_episode)):  # fmt: skip
+        for name, value in (
+            ("max_turns", max_turns),
+            ("max_actions_per_turn", max_actions_per_turn),
+            ("max_actions_per_episode", max_actions_per_episode),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -92,9 +95,12 @@ class TextWorldEnv(gym.Env):
         self.adapter = adapter
         self.world = adapter.make_world(**world_kwargs)
         self.parser = ActionParser(
-            adapter.action_names, adapter.aliases, think=think, separator=separator,
+            adapter.action_names,
+            adapter.aliases,
+            think=think,
+            separator=separator,
             max_actions=max_actions_per_turn,
-        )  # fmt: skip
+        )
         self.max_turns, self.max_actions_per_turn = max_turns, max_actions_per_turn
         self.max_actions_per_episode = max_actions_per_episode
         self.format_penalty = float(format_penalty)

@@ -1,4 +1,8 @@
-"""The one training loop every algorithm shares: collect -> update -> log -> evaluate -> checkpoint."""
+"""The one training loop every algorithm shares: collect -> update -> log -> evaluate -> checkpoint.
+
+The loop drives any :class:`Learner` (``rlsuite.algos.base.Algorithm`` is one) through the hooks listed
+there; it imports no learner.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,41 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 import rlsuite
-from rlsuite.callbacks import BaseCallback, as_callback
+from rlsuite.config import EnvConfig
+from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.progress import TrainingProgress, progress_enabled, task
 from rlsuite.core.seeding import eval_seed
-from rlsuite.offline.scores import normalized_score
+from rlsuite.training.callbacks import BaseCallback, as_callback
+from rlsuite.training.evaluation import EvalResult
+from rlsuite.training.run import Run
 
-if TYPE_CHECKING:
-    from rlsuite.algos.base import Algorithm
-    from rlsuite.core.run import Run
+
+class Learner(Protocol):
+    """What the loop reads and calls on a learner (every ``Algorithm`` has it)."""
+
+    name: ClassVar[str]
+    default_log_every: ClassVar[int]
+    env_config: EnvConfig
+    seed: int
+    device: Any
+    global_step: int  # advanced by collect
+    iteration: int
+    total_steps: int  # the planned length of the run (schedules' horizon)
+    train_seconds: float
+    episodes: EpisodeTracker
+
+    def collect(self) -> dict[str, float]: ...
+
+    def update(self) -> dict[str, float]: ...
+
+    def logged_stats(self) -> dict[str, float]: ...
+
+    def evaluate(self) -> EvalResult: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
 
 
 def _crossed(previous: int, current: int, every: int) -> bool:
@@ -48,7 +76,7 @@ def _graceful_interrupt() -> Iterator[dict[str, bool]]:
 
 
 def run_training_loop(
-    algo: Algorithm,
+    algo: Learner,
     total_steps: int,
     *,
     horizon: int | None = None,
@@ -84,7 +112,7 @@ def run_training_loop(
 
 
 def _iterate(
-    algo: Algorithm, total_steps: int, run: Run | None, callback: BaseCallback | None, progress, interrupt
+    algo: Learner, total_steps: int, run: Run | None, callback: BaseCallback | None, progress, interrupt
 ) -> None:
     session_start, session_step = algo.train_seconds, algo.global_step
     while algo.global_step < total_steps:
@@ -109,7 +137,7 @@ def _iterate(
                 break
 
 
-def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
+def _log_and_evaluate(algo: Learner, run: Run, previous: int, stats: dict[str, Any], sps: float) -> None:
     """Evaluate if an eval point was crossed; log if a log or eval point was."""
     step, cfg = algo.global_step, run.config
     evaluated = _crossed(previous, step, cfg.eval.every_steps)
@@ -127,10 +155,10 @@ def _log_and_evaluate(algo: Algorithm, run: Run, previous: int, stats: dict[str,
         run.logger.log(step, stats, timing={"time/sps": sps, **timing})
 
 
-def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
+def _record_training_video(algo: Learner, run: Run, step: int) -> None:
     """``<run>/videos/train-step<N>``: a video (a transcript for text runs); a failure warns once and
     switches training videos off for the run (a machine without a GL backend, say)."""
-    from rlsuite.core.media import default_media_path, record_policy_media
+    from rlsuite.training.media import default_media_path, record_policy_media
 
     if run.video_error is not None:
         return
@@ -149,13 +177,13 @@ def _record_training_video(algo: Algorithm, run: Run, step: int) -> None:
         warnings.warn(f"eval.video_every_steps: no training videos for this run ({exc})", stacklevel=2)
 
 
-def _checkpoint(algo: Algorithm, run: Run) -> None:
+def _checkpoint(algo: Learner, run: Run) -> None:
     """Save a checkpoint once the metrics rows it covers are on disk."""
     run.logger.sync()
     run.checkpoints.save(algo.state_dict(), algo.global_step)
 
 
-def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
+def _finish(algo: Learner, run: Run, session_wall: float) -> None:
     """Final evaluation (unless one already ran at this step), checkpoint and ``summary.json``.
 
     Safe to repeat after a kill anywhere in it: a resumed run takes the recorded evaluation at this
@@ -190,8 +218,11 @@ def _finish(algo: Algorithm, run: Run, session_wall: float) -> None:
         "device": str(algo.device),
         "rlsuite_version": rlsuite.__version__,
     }
-    score = normalized_score(algo.env_config.id, result.mean)
-    if score is not None:  # D4RL's normalised score, for the envs it has reference returns for
+    try:
+        score = rlsuite.spec(algo.env_config.id).normalized_score(result.mean)
+    except rlsuite.UnknownEnvError:  # an env instance without a registered id
+        score = None
+    if score is not None:  # D4RL's normalised score, for the tasks whose family declares reference returns
         summary["normalized_score"] = round(score, 4)
     if result.successes:
         summary["success_rate"] = sum(result.successes) / len(result.successes)

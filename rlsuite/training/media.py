@@ -100,11 +100,11 @@ def record_policy_media(
 
 
 def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) -> MediaResult:
+    from rlsuite.agents.base import as_policy
     from rlsuite.wrappers.team_video import can_render, record_team_video
     from rlsuite.wrappers.video import VideoError
 
     env = algo._make_env(1)  # the learner's own env options (ACE's entity features...)
-    memory = getattr(algo.agent, "memory", None)  # recurrent agents: keep the training envs' state
     try:
         if not can_render(env):
             raise VideoError(
@@ -113,10 +113,14 @@ def _team_video(algo: Any, path, episodes: int, seed, deterministic: bool, fps) 
             )
         with torch.inference_mode():
             video = record_team_video(
-                algo.agent, env, path, episodes=episodes, seed=seed, deterministic=deterministic, fps=fps
+                as_policy(algo.agent),
+                env,
+                path,
+                episodes=episodes,
+                seed=seed,
+                deterministic=deterministic,
+                fps=fps,
             )
     finally:
         env.close()
-        if memory is not None:
-            algo.agent.memory = memory
     return MediaResult(video.path, "video", len(video.returns), video.frames, video.fps, video.returns)

@@ -1,5 +1,8 @@
 """Known termination rules of the Gymnasium MuJoCo tasks, for model rollouts (MBPO's "static fns").
 
+The MuJoCo registrations declare :func:`termination_fn` as their task knowledge, so learners reach a rule
+through the registry, ``rlsuite.spec(env_id).termination_rule()``, never by importing this module.
+
 ``termination_fn(env_id)`` returns ``fn(obs, act, next_obs) -> bool tensor`` of the leading shape of
 ``next_obs`` (``[B]`` for ``[B, obs_dim]``), computed from ``next_obs`` alone and with default env kwargs
 (Gymnasium v5; v4 uses the same thresholds and the same leading observation entries). The rules are

@@ -20,9 +20,9 @@ from typing import Any
 from rlsuite.config import ExperimentConfig, experiment_to_dict, save_yaml
 from rlsuite.core.atomic import remove_stale_temporaries
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, CheckpointManager, atomic_write_json
-from rlsuite.core.evaluation import EvalResult
 from rlsuite.core.logger import MetricsLogger
 from rlsuite.core.runlock import RunLock
+from rlsuite.training.evaluation import EvalResult
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
@@ -71,7 +71,10 @@ class Run:
             if config.log.wandb:
                 from rlsuite.core.wandb_sink import WandbSink
 
-                logger.sinks.append(WandbSink.open(directory, config, resume=resume_step is not None))
+                sink = WandbSink.open(
+                    directory, config, experiment_to_dict(config), resume=resume_step is not None
+                )
+                logger.sinks.append(sink)
         except BaseException:
             lock.release()
             raise

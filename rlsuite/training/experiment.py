@@ -1,26 +1,32 @@
-"""Run one experiment from its config: pick or resume a run folder, build the algorithm, train."""
+"""Run one experiment from its config: pick or resume a run folder, build the algorithm, train.
+
+:func:`build_experiment` and :func:`load_experiment` are ``rlsuite.config``'s, handed the suite's
+algorithm registry (``rlsuite.algos.ALGORITHM_CONFIGS``).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from rlsuite.algos import get_algorithm
+from rlsuite import config as config_building
+from rlsuite.algos import ALGORITHM_CONFIGS, get_algorithm
 from rlsuite.algos.base import Algorithm
 from rlsuite.config import ConfigError, ExperimentConfig, OfflineConfig, experiment_to_dict, load_yaml
 from rlsuite.core.checkpoint import CHECKPOINT_DIR, LATEST, latest_checkpoint
 from rlsuite.core.kernels import quiet_notices
-from rlsuite.core.preflight import check_experiment
-from rlsuite.core.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
 from rlsuite.core.runlock import RunLock
 from rlsuite.core.sizing import gpu_sized_warning
-from rlsuite.core.user_modules import import_user_modules, record_imports, recorded_import_dirs
+from rlsuite.training.preflight import check_experiment
+from rlsuite.training.run import CONFIG_FILE, SUMMARY_FILE, Run, run_name, run_prefix
+from rlsuite.training.user_modules import import_user_modules, record_imports, recorded_import_dirs
 
 # Keys that may differ between a run and its resumption without changing what is learned.
 RESUME_FREE_KEYS = (
@@ -33,6 +39,16 @@ RESUME_FREE_KEYS = (
     "log",
     "checkpoint",
 )
+
+
+def build_experiment(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """An :class:`ExperimentConfig` from YAML data and ``key=value`` overrides (the suite's algorithms)."""
+    return config_building.build_experiment(data, overrides, algo_registry=ALGORITHM_CONFIGS)
+
+
+def load_experiment(path: str | os.PathLike, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """:func:`build_experiment` of a YAML file."""
+    return config_building.load_experiment(path, overrides, algo_registry=ALGORITHM_CONFIGS)
 
 
 def train(
