@@ -30,7 +30,7 @@ def one_digit_env(num_envs: int) -> EnvConfig:
     return EnvConfig(id="rlsuite/Arithmetic-v0", num_envs=num_envs, kwargs=dict(ONE_DIGIT))
 
 
-def ppo(seed: int = 0, **overrides) -> LLMPPO:
+def ppo(seed: int = 0, env: EnvConfig | None = None, **overrides) -> LLMPPO:
     settings = dict(
         model=TINY,
         sampling=SamplingConfig(max_new_tokens=22),
@@ -42,7 +42,8 @@ def ppo(seed: int = 0, **overrides) -> LLMPPO:
         sft_warmup_steps=30,
     )
     config = LLMPPOConfig(**{**settings, **overrides})
-    return LLMPPO(one_digit_env(16), config, seed=seed, device="cpu", eval_config=EvalConfig(episodes=20))
+    env = env or one_digit_env(16)
+    return LLMPPO(env, config, seed=seed, device="cpu", eval_config=EvalConfig(episodes=20))
 
 
 def test_policy_loss_clips_the_ratio_and_averages_over_tokens():
@@ -115,18 +116,7 @@ def test_ppo_raises_the_reward_with_a_fixed_seed(margin):
     env = EnvConfig(
         id="rlsuite/Arithmetic-v0", num_envs=16, kwargs={**ONE_DIGIT, "reward": "test_odd_answer"}
     )
-    config = LLMPPOConfig(
-        model=TINY,
-        sampling=SamplingConfig(max_new_tokens=22),
-        samples_per_prompt=8,
-        actor_lr=1e-3,
-        critic_lr=1e-3,
-        warmup_steps=0,
-        critic_steps_per_rollout=4,
-        sft_warmup_steps=100,
-        sft_lr=3e-3,
-    )
-    algo = LLMPPO(env, config, seed=0, device="cpu", eval_config=EvalConfig(episodes=20))
+    algo = ppo(seed=0, env=env, sft_warmup_steps=100, sft_lr=3e-3)
     rewards = []
     for _ in range(16):
         rewards.append(algo.collect()["rollout/reward_mean"])  # the first collect runs the warm-up
