@@ -89,8 +89,8 @@ def _test_torch_threads():
     torch.set_num_threads(threads)
 
 
-def check_margin(name: str, value: float, threshold: float, *, above: bool = True) -> None:
-    """Assert a learning test's figure clears its threshold, and record how far it cleared it.
+def check_margin(name: str, value: float, threshold: float, *, above: bool = True) -> bool:
+    """Whether a learning test's figure clears its threshold (tests assert it); records the room left.
 
     With ``RLSUITE_MARGIN_LOG=FILE`` each call appends one JSON line (test, figure, value, threshold, margin,
     numerics settings), so the margins of every fixed-seed learning test can be compared across CPUs,
@@ -114,8 +114,7 @@ def check_margin(name: str, value: float, threshold: float, *, above: bool = Tru
         }
         with open(log, "a") as handle:
             handle.write(json.dumps(record) + "\n")
-    sign = ">=" if above else "<="
-    assert room >= 0, f"{name}: {value:.4g} not {sign} {threshold:.4g}"
+    return room >= 0
 
 
 NUMERICS_ENV = (

@@ -93,13 +93,13 @@ def test_algorithm_registry_lookup():
 def test_ppo_learns_identity_tasks(margin):
     discrete = small_ppo("test/IdentityDiscrete-v0", seed=0, lr=3e-3)
     discrete.learn(8_000)
-    margin("discrete eval return", discrete.evaluate(episodes=5).mean, 19.0)  # optimum 20
+    assert margin("discrete eval return", discrete.evaluate(episodes=5).mean, 19.0)  # optimum 20
     continuous = small_ppo("test/IdentityContinuous-v0", seed=0, lr=3e-3)
     before = continuous.evaluate(episodes=5).mean
     continuous.learn(15_000)
     after = continuous.evaluate(episodes=5).mean
-    margin("continuous eval return", after, -1.0)  # optimum 0; a zero policy scores about -6.7
-    margin("continuous improvement", after - before, 2.0)
+    assert margin("continuous eval return", after, -1.0)  # optimum 0; a zero policy scores about -6.7
+    assert margin("continuous improvement", after - before, 2.0)
 
 
 def test_ppo_trains_on_async_and_sync_vector_envs():

@@ -185,7 +185,9 @@ def test_an_offline_section_on_an_algorithm_that_never_reads_it_is_refused():
 
 
 def test_the_offline_section_is_accepted_where_it_is_read():
-    check_experiment(load_experiment(REPO / "experiments/offline/td3bc_hopper_medium.yaml"))
+    config = load_experiment(REPO / "experiments/offline/td3bc_hopper_medium.yaml")
+    assert config.algo.name == "td3bc" and config.offline.dataset  # the section is set...
+    check_experiment(config)  # ...and accepted (a refusal raises ConfigError)
 
 
 def test_unknown_env_kwargs_are_refused_listing_the_accepted_ones():

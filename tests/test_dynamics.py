@@ -48,7 +48,7 @@ def fitted():
 def test_fit_learns_a_known_system(fitted, margin):
     model, stats, (obs, act, reward, next_obs, b) = fitted
     target_var = targets(obs, reward, next_obs).var(0).mean().item()
-    margin("holdout mse", stats["holdout_mse"], 0.005 * target_var, above=False)
+    assert margin("holdout mse", stats["holdout_mse"], 0.005 * target_var, above=False)
     assert stats["epochs"] == 25 and len(stats["history"]) == 25
     assert stats["history"][-1][0] < 0.05 * stats["history"][0][0]
     # The learnt input Jacobian of the deterministic step is the true one (d next_obs / d act = B^T).

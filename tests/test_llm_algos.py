@@ -88,7 +88,7 @@ def test_sft_learns_the_answer_format_and_its_gold_answers_score_one(margin):
         stats = algo.collect()
         stats.update(algo.update())
     assert stats["rollout/gold_reward_mean"] == 1.0  # the reward function accepts the template's gold answers
-    margin("sft loss", stats["train/sft_loss"], 0.5, above=False)
+    assert margin("sft loss", stats["train/sft_loss"], 0.5, above=False)
     result = algo.evaluate()
     assert len(result.returns) == 20
     assert np.mean(result.lengths) == pytest.approx(len("<answer>10</answer>"), abs=1.5)
@@ -121,8 +121,8 @@ def test_ppo_raises_the_reward_with_a_fixed_seed(margin):
     for _ in range(16):
         rewards.append(algo.collect()["rollout/reward_mean"])  # the first collect runs the warm-up
         algo.update()
-    margin("reward before any PPO update", rewards[0], 0.75, above=False)
-    margin("reward lift (last 5 rollouts - first)", np.mean(rewards[-5:]) - rewards[0], 0.2)
+    assert margin("reward before any PPO update", rewards[0], 0.75, above=False)
+    assert margin("reward lift (last 5 rollouts - first)", np.mean(rewards[-5:]) - rewards[0], 0.2)
 
 
 def test_ppo_takes_exactly_one_actor_step_and_the_configured_critic_steps_per_rollout():

@@ -227,8 +227,8 @@ def test_learns_3m_quickly(margin):
     algo.learn(9_600)
     result = algo.evaluate()
     algo.close()
-    margin("greedy return", result.mean, 7.0)
-    margin("greedy win rate", np.mean(result.wins), 0.05)
+    assert margin("greedy return", result.mean, 7.0)
+    assert margin("greedy win rate", np.mean(result.wins), 0.05)
 
 
 @pytest.mark.slow

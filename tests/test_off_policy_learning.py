@@ -41,4 +41,4 @@ def test_learns_pendulum(name, margin):
     algo = cls(EnvConfig(id="Pendulum-v1", num_envs=1), config, seed=0, device="cpu")
     algo.learn(steps)
     result = algo.evaluate(episodes=10)
-    margin(f"{name} eval return after {steps} steps", result.mean, THRESHOLD)
+    assert margin(f"{name} eval return after {steps} steps", result.mean, THRESHOLD)

@@ -21,5 +21,5 @@ def test_main_job_solves_cartpole(tmp_path, margin):
     ]
     assert main(args) == 0
     summary = json.loads(next(tmp_path.glob("*/*/summary.json")).read_text())
-    margin("eval return", summary["eval_return_mean"], 475)
+    assert margin("eval return", summary["eval_return_mean"], 475)
     assert summary["eval_episodes"] == 10

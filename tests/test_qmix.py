@@ -312,5 +312,5 @@ def test_qmix_learns_3m(margin):
     training = algo.episodes.summary()["rollout/ep_return_mean"]
     result = algo.evaluate()
     algo.close()
-    margin("training return (last 100 episodes)", training, 4.0)
-    margin("greedy return", result.mean, 2.5)
+    assert margin("training return (last 100 episodes)", training, 4.0)
+    assert margin("greedy return", result.mean, 2.5)

@@ -23,5 +23,5 @@ def test_ppo_learns_7x7_mazes(margin):
     before = success_rate(algo.evaluate(200, deterministic=False))
     algo.learn(150_000)
     after = success_rate(algo.evaluate(500, deterministic=False))
-    margin("success before training", before, 0.6, above=False)
-    margin("success after training", after, 0.8)
+    assert margin("success before training", before, 0.6, above=False)
+    assert margin("success after training", after, 0.8)
