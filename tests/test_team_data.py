@@ -174,3 +174,71 @@ def test_bad_files_are_rejected_with_the_field_named(recorded_3m, tmp_path):
         load_team_dataset(tmp_path / "pickled.npz")
     with pytest.raises(FileNotFoundError, match="rlsuite data collect"):
         load_team_dataset(tmp_path / "absent.npz")
+
+
+def _write_pipeline(root, maps, attempts, **settings):
+    (root / "experts").mkdir(parents=True, exist_ok=True)
+    lines = [f"out: {root / 'out'}", f"maps: [{', '.join(maps)}]"] + [
+        f"{k}: {v}" for k, v in settings.items()
+    ]
+    (root / "pipeline.yaml").write_text("\n".join(lines) + "\n")
+    for name in maps:
+        (root / "experts" / f"{name}.yaml").write_text(attempts)
+    return root / "pipeline.yaml"
+
+
+def test_pipeline_gates_records_and_resumes(tmp_path, capsys):
+    from rlsuite.cli import main
+    from rlsuite.offline.team_pipeline import run_pipeline
+
+    path = _write_pipeline(
+        tmp_path, ["1c_vs_4zg", "3m"], "attempts:\n  - policy: heuristic\n", episodes=6, eval_episodes=8
+    )
+    reports = {r.map: r for r in run_pipeline(path, quiet=True)}
+    # the heuristic wins 1c_vs_4zg every time and 3m rarely: only the first passes the 80% gate
+    assert reports["1c_vs_4zg"].win_rate == 1.0 and reports["1c_vs_4zg"].episodes == 6
+    assert reports["3m"].dataset == "" and reports["3m"].attempts[0]["accepted"] is False
+    data = load_team_dataset(tmp_path / "out" / "data" / "1c_vs_4zg.npz")
+    assert (
+        data.num_episodes == 6 and data.meta.expert.name == "heuristic" and data.meta.expert.win_rate == 1.0
+    )
+    stages = sorted(p.name for p in (tmp_path / "out" / "stages").iterdir())
+    assert stages == [
+        "1c_vs_4zg.attempt0.json",
+        "1c_vs_4zg.data.json",
+        "1c_vs_4zg.expert.json",
+        "3m.attempt0.json",
+    ]
+    # a rerun skips what is done (the dataset is not rewritten) and re-reports the failed map
+    before = (tmp_path / "out" / "data" / "1c_vs_4zg.npz").stat().st_mtime_ns
+    assert main(["data", "pipeline", str(path), "--quiet"]) == 1
+    assert (tmp_path / "out" / "data" / "1c_vs_4zg.npz").stat().st_mtime_ns == before
+    assert "(done before)" in capsys.readouterr().out
+
+
+def test_pipeline_files_are_checked(tmp_path):
+    from rlsuite.offline.team_pipeline import load_pipeline
+
+    path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: scripted\n")
+    with pytest.raises(ValueError, match="only 'heuristic' is scripted"):
+        load_pipeline(path)
+    path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", episode=5)
+    with pytest.raises(ValueError, match=r"unknown keys \['episode'\]"):
+        load_pipeline(path)
+    path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - train: x.yaml\n")
+    with pytest.raises(ValueError, match="'steps' must be >= 1"):
+        load_pipeline(path)
+
+
+def test_data_collect_cli_for_team_envs(tmp_path, capsys):
+    from rlsuite.cli import main
+
+    out = tmp_path / "h.npz"
+    args = ["data", "collect", "--env", "rlsuite/SMAC-1c_vs_4zg-v0", "--policy", "heuristic"]
+    assert main([*args, "--episodes", "4", "--eval-episodes", "4", "--out", str(out)]) == 0
+    assert "expert heuristic win rate 1.00 over 4 battles" in capsys.readouterr().out
+    assert main(["data", "info", str(out)]) == 0
+    assert "team dataset of 1c_vs_4zg, 4 episodes" in capsys.readouterr().out
+    assert (
+        main(["data", "collect", "--env", "rlsuite/SMAC-3m-v0", "--policy", "nowhere", "--out", "x.npz"]) != 0
+    )

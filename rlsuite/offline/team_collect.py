@@ -4,8 +4,9 @@
 finished :class:`~rlsuite.offline.team_data.TeamEpisode` records. :func:`collect_team_episodes` plays a
 :class:`~rlsuite.agents.base.Policy` (greedy, with an optional epsilon of uniform available actions per
 agent and step) on a team vector env that declares entity features, until ``episodes`` games have
-finished. Policies: a trained MAPPO/QMIX/ACE run (:func:`team_policy_from_checkpoint`) or the scripted
-attack-nearest heuristic (:class:`HeuristicTeamPolicy`).
+finished. Experts (:func:`expert_source`): a trained MAPPO/QMIX/ACE run, or the scripted attack-nearest
+heuristic (:class:`HeuristicTeamPolicy`); :func:`collect_team_dataset` measures the expert's win rate
+and records a dataset whose metadata names it (``rlsuite data collect --env ... --policy ...``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlsuite.agents.base import MemorylessPolicy, Policy, as_policy
+from rlsuite.agents.base import Policy, as_policy
 from rlsuite.core.progress import task
 from rlsuite.core.team import TeamObservation, TeamSpec, TeamStep, team_reset, team_spec_of, team_step
+from rlsuite.envs.smac.downstream import HeuristicTeamPolicy
 from rlsuite.offline.team_data import (
     STEP_FIELDS,
     ExpertInfo,
+    TeamDataset,
     TeamDatasetMeta,
     TeamEpisode,
     entity_layout_actions,
+    episodes_to_dataset,
 )
 
 # TeamEpisode field -> (where it comes from: "entities" field name, or a TeamObservation field)
@@ -159,42 +163,98 @@ def epsilon_actions(
     return np.where(explore, random_pick, actions)
 
 
-class HeuristicTeamPolicy(MemorylessPolicy):
-    """SMAC's scripted attack-nearest policy (``rlsuite.envs.smac.heuristic.attack_nearest_actions``):
-    attack the nearest attackable enemy, else step toward it; medivacs heal the most injured ally.
+@dataclass(frozen=True)
+class ExpertSource:
+    """Where an expert comes from: a trained run's checkpoint, or the scripted heuristic."""
 
-    It reads the battles of ``env`` (a :class:`~rlsuite.envs.smac.vector.SMACVectorEnv`) directly, so
-    it must act on that env's current observation.
-    """
+    name: str
+    algo: str
+    checkpoint: str  # "" for the heuristic
+    env_id: str
+    env_kwargs: dict[str, Any]
+    policy: Policy | None = None  # the checkpoint's policy (None: the heuristic, bound per env)
 
-    device = torch.device("cpu")
+    def policy_for(self, env: Any) -> Policy:
+        """The policy acting on ``env`` (the heuristic reads that env's battles)."""
+        return HeuristicTeamPolicy(env) if self.policy is None else self.policy
 
-    def __init__(self, env: Any) -> None:
-        battles = getattr(env, "battles", None)
-        if battles is None:
-            raise ValueError(f"the heuristic policy plays the SMAC simulator; got {type(env).__name__}")
-        self.battles = battles
+    def make_env(self, num_envs: int, **extra: Any) -> Any:
+        """A team vector env of the expert's map with entity features (plus ``extra`` env options)."""
+        from rlsuite.envs.registry import make_vec
 
-    def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
-        from rlsuite.envs.smac.heuristic import attack_nearest_actions
-
-        b = self.battles
-        out = np.zeros(obs.action_mask.shape[:2], dtype=np.int64)
-        avail = obs.action_mask.astype(np.int64)
-        attack_nearest_actions(b.fs, b.ist, b.table, avail, b.layout.n_agents, out)
-        return out
+        return make_vec(self.env_id, num_envs, **{**self.env_kwargs, "entity_features": True, **extra})
 
 
-def team_policy_from_checkpoint(path: str | Path) -> tuple[Policy, str, str, dict[str, Any]]:
-    """The acting policy of a MAPPO/QMIX/ACE run folder or checkpoint, its env id, its algorithm name
-    and the env kwargs it was trained with."""
+def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
+    """``"heuristic"`` (needs ``env_id``) or a MAPPO/QMIX/ACE run folder or checkpoint file."""
+    if policy == "heuristic":
+        if not env_id:
+            raise ValueError("--policy heuristic needs --env ENV_ID (a SMAC map id like rlsuite/SMAC-3m-v0)")
+        return ExpertSource("heuristic", "heuristic", "", env_id, {})
     from rlsuite.algos.base import Algorithm
 
-    algo = Algorithm.from_checkpoint(_checkpoint_file(path), device="cpu")
+    checkpoint = _checkpoint_file(policy)
+    algo = Algorithm.from_checkpoint(checkpoint, device="cpu")
     algo.env.close()
     if not hasattr(algo, "team_spec"):
-        raise ValueError(f"{path}: a {algo.name} run is not a multi-agent learner (MAPPO, QMIX, ACE)")
-    return as_policy(algo.agent), algo.env_config.id, algo.name, dict(algo.env_config.kwargs)
+        raise ValueError(
+            f"--policy {policy}: a {algo.name} run is not a multi-agent learner (MAPPO, QMIX, ACE)"
+        )
+    trained_on = algo.env_config.id
+    if env_id and env_id != trained_on:
+        raise ValueError(f"--env {env_id} differs from the policy's env {trained_on}")
+    kwargs = {k: v for k, v in dict(algo.env_config.kwargs).items() if k != "entity_features"}
+    name = f"{algo.name}-{trained_on.removeprefix('rlsuite/')}"
+    return ExpertSource(name, algo.name, str(checkpoint), trained_on, kwargs, as_policy(algo.agent))
+
+
+def measure_win_rate(source: ExpertSource, episodes: int, *, seed: int, num_envs: int = 8) -> float:
+    """The expert's greedy win rate over ``episodes`` battles (seeded with ``seed``)."""
+    from rlsuite.training.evaluation import evaluate_policy
+
+    env = source.make_env(min(num_envs, episodes))
+    try:
+        result = evaluate_policy(source.policy_for(env), env, episodes, deterministic=True, seed=seed)
+    finally:
+        env.close()
+    return float(np.mean(result.wins))
+
+
+EVAL_SEED_OFFSET = 1_000_003  # win-rate battles use other seeds than the recorded ones
+
+
+def collect_team_dataset(
+    source: ExpertSource,
+    episodes: int,
+    *,
+    seed: int = 0,
+    epsilon: float = 0.0,
+    eval_episodes: int = 64,
+    num_envs: int = 8,
+    win_rate: float | None = None,
+    progress: bool = True,
+) -> TeamDataset:
+    """Measure the expert's win rate (``eval_episodes`` greedy battles; or take ``win_rate``), then record
+    ``episodes`` episodes of it (greedy, ``epsilon``) into a dataset whose metadata names the expert."""
+    if win_rate is None and eval_episodes > 0:
+        win_rate = measure_win_rate(source, eval_episodes, seed=seed + EVAL_SEED_OFFSET, num_envs=num_envs)
+    expert = ExpertInfo(
+        name=source.name,
+        algo=source.algo,
+        checkpoint=source.checkpoint,
+        win_rate=win_rate,
+        eval_episodes=eval_episodes if win_rate is not None else 0,
+        epsilon=epsilon,
+    )
+    env = source.make_env(min(num_envs, episodes))
+    try:
+        result = collect_team_episodes(
+            env, source.policy_for(env), episodes, seed=seed, epsilon=epsilon, progress=progress
+        )
+        meta = dataset_meta(env, source.env_id, expert, seed=seed)
+    finally:
+        env.close()
+    return episodes_to_dataset(result.episodes, meta)
 
 
 def _checkpoint_file(target: str | Path) -> Path:

@@ -18,6 +18,8 @@ describe the step just played. Actions must be available (``info["action_mask"]`
 ``rlsuite.envs.smac.entities``), declared as ``team_spec.entities``: ``info["entity_state"|"entity_pos"|
 "entity_range"|"entity_alive"|"entity_enemy"|"entity_type"|"entity_visible"|"entity_action_mask"|
 "entity_action_target"|"healer"]``, and their ``final_`` forms for finished battles.
+``downstream={...}`` sets MaskMA's downstream tasks (ally malfunction, ad hoc joining;
+:mod:`rlsuite.envs.smac.downstream`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from rlsuite.envs.batched import (
 from rlsuite.envs.inputs import check_reset_options
 from rlsuite.envs.smac import observe
 from rlsuite.envs.smac.battle import Battles, Scenario, split_options
+from rlsuite.envs.smac.downstream import Downstream, DownstreamOptions
 from rlsuite.envs.smac.entities import entity_arrays, smac_entity_spec
 from rlsuite.envs.smac.maps import MapSpec
 
@@ -60,6 +63,7 @@ class SMACVectorEnv:
         num_envs: int = 1,
         scenario: Scenario | None = None,
         entity_features: bool = False,
+        downstream: DownstreamOptions | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)
@@ -85,6 +89,8 @@ class SMACVectorEnv:
         )
         self._started = False
         self._avail: np.ndarray | None = None
+        options_ = DownstreamOptions.parse(downstream)
+        self.downstream = Downstream(options_, self.battles) if options_ and options_.active else None
 
     @property
     def streams(self) -> EnvStreams:
@@ -102,6 +108,8 @@ class SMACVectorEnv:
         mask = pop_reset_mask(check_reset_options(options), self.num_envs)
         self.streams.seed_for_reset(seed, self._seed)
         self.battles.reset(mask)
+        if self.downstream is not None:
+            self.downstream.after_reset(mask)
         self._started = True
         return self._observe({})
 
@@ -110,6 +118,8 @@ class SMACVectorEnv:
             raise RuntimeError("call reset() before step()")
         actions = check_team_actions(actions, self._avail, env_word="battle")
         active = np.ones(self.num_envs, dtype=np.bool_)
+        if self.downstream is not None:
+            actions = self.downstream.override_actions(actions)
         result = self.battles.step(actions, active)
         terminated = result["end_code"] != observe.END_NONE
         truncated = result["timeout"]
@@ -119,6 +129,8 @@ class SMACVectorEnv:
             "dead_enemies": result["dead_enemies"],
         }
         done = terminated | truncated
+        if self.downstream is not None:
+            self.downstream.after_step(~done)
         self._avail = None
         if done.any():
             avail = self.battles.avail_actions()
@@ -133,11 +145,15 @@ class SMACVectorEnv:
             if self.render_final_frames:  # video recording: the last frame, before the autoreset
                 info["final_frames"] = {int(i): self.render_frame(int(i)) for i in np.flatnonzero(done)}
             self.battles.reset(done)
+            if self.downstream is not None:
+                self.downstream.after_reset(done)
         obs, info = self._observe(info)
         return obs, result["reward"].astype(np.float32), terminated, truncated, info
 
     def _observe(self, info: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
         avail = self.battles.avail_actions()
+        if self.downstream is not None:
+            avail = self.downstream.restrict_mask(avail)
         self._avail = avail
         obs = self.battles.obs(avail)
         info["state"] = self.battles.state(obs)
