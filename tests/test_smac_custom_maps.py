@@ -42,6 +42,8 @@ def test_shipped_map_is_built_as_specified(name, allies, enemies):
     env.reset(seed=0)
     n, m = sum(allies.values()), sum(enemies.values())
     assert (env.n_agents, env.n_enemies, env.n_actions) == (n, m, 6 + m)
+    assert env.single_action_space.n == 6 + m and env.single_observation_space.shape == (env.obs_size,)
+    assert env.state_space.shape == (env.state_size,)
     assert sorted(_counts(env, 0, n).items()) == sorted(allies.items())
     assert sorted(_counts(env, n, n + m).items()) == sorted(enemies.items())
     # spawned around the layout's points: allies near (9, 16), enemies near (23, 16)
