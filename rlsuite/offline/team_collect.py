@@ -146,8 +146,8 @@ def collect_team_episodes(
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
             finished = recorder.add(observation, actions, step)
+            bar.advance(min(len(finished), episodes - len(done_episodes)))
             done_episodes.extend(finished)
-            bar.advance(len(finished))
             state = policy.reset_state(state, np.flatnonzero(step.done))
             observation = step.observation
     return CollectionResult(done_episodes[:episodes], seed, epsilon)
