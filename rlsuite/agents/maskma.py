@@ -155,7 +155,7 @@ class MaskMANetwork(nn.Module):
 
     def action_logits(self, h: torch.Tensor, units: UnitBatch, actors: torch.Tensor) -> torch.Tensor:
         """Entity-layout logits ``[S, m, K + E]`` of the actor rows ``actors[S, m]`` (unmasked)."""
-        S, E, W = h.shape
+        S, E = h.shape[:2]
         rows = torch.arange(S, device=h.device)[:, None]
         actor = h[rows, actors]  # [S, m, W]
         intrinsic = self.intrinsic(actor)
@@ -218,7 +218,9 @@ class UnitColumns:
         vocabulary = {name: i for i, name in enumerate(unit_types)}
         unknown = [name for name in entities.unit_types if name not in vocabulary]
         if unknown:
-            raise ValueError(f"unit types {unknown} are not in the model's vocabulary ({', '.join(unit_types)})")
+            raise ValueError(
+                f"unit types {unknown} are not in the model's vocabulary ({', '.join(unit_types)})"
+            )
         self.type_map = np.array([vocabulary[name] for name in entities.unit_types], dtype=np.int64)
         self.n_agents = spec.n_agents
 

@@ -2,13 +2,13 @@
 
 Liu, Zhang, Li et al., "MaskMA: Towards Zero-Shot Multi-Agent Decision Making with Mask-Based Collaborative
 Learning", arXiv 2310.11846 (TMLR 2024). The baseline it beats is MADT (Meng et al., arXiv 2112.02845;
-``rlsuite.algos.madt``). No code of MaskMA is public: the network is in ``rlsuite.agents.maskma``, the masks in
-``rlsuite.agents.unit_views``, and every choice the paper leaves open is a config key below (docs/maskma.md).
+``rlsuite.algos.madt``). No code of MaskMA is public: the network is in ``rlsuite.agents.maskma``, the masks
+in ``rlsuite.agents.unit_views``, and every choice the paper leaves open is a config key below (docs/maskma.md).
 
 Training is behaviour cloning on expert episodes of the training maps (``algo.datasets``: team datasets of
 ``rlsuite data collect``, one or more files per map). Every gradient step draws one map, ``batch_size`` of its
-steps and, per step, a training mask (``mask_mode``); the policies of all *unmasked, living* allies are learned
-jointly in one pass:
+steps and, per step, a training mask (``mask_mode``); the policies of all *unmasked, living* allies are
+learned jointly in one pass:
 
     L(θ) = − (1 / |U|) Σ_b Σ_{i ∈ U_b} log π_θ(a_{b,i} | units of view_b visible to i)
     U_b  = { ally i : alive_b(i) ∧ i unmasked in sample b }            (masked and dead units add nothing)
@@ -67,7 +67,9 @@ class MaskMAConfig:
         [], help="team dataset files of the training maps (rlsuite data collect; one or more per map)"
     )
     map_sampling: str = param(
-        "uniform", help="map of each batch: 'uniform' over maps or 'proportional' to steps", choices=MAP_SAMPLING
+        "uniform",
+        help="map of each batch: 'uniform' over maps or 'proportional' to steps",
+        choices=MAP_SAMPLING,
     )
     # model
     width: int = param(64, help="token width (our choice; the paper does not give it)", min=4)
@@ -93,7 +95,9 @@ class MaskMAConfig:
         "entries of the attention matrix), 'none' (ablation: no masking)",
         choices=MASK_MODES,
     )
-    mask_ratio_min: float = param(0.0, help="lowest per-sample mask ratio (drawn uniformly)", min=0.0, max=1.0)
+    mask_ratio_min: float = param(
+        0.0, help="lowest per-sample mask ratio (drawn uniformly)", min=0.0, max=1.0
+    )
     mask_ratio_max: float = param(0.8, help="highest per-sample mask ratio", min=0.0, max=1.0)
     sight_view_prob: float = param(
         0.5,
@@ -117,7 +121,7 @@ class MaskMAConfig:
 def training_view(
     steps: UnitSteps, cfg: MaskMAConfig, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(allowed[B, E, E], learned[B, E])`` of one batch: the attention mask and the unmasked living units."""
+    """``(allowed[B, E, E], learned[B, E])`` of a batch: the attention mask and the unmasked living units."""
     alive = steps.units.alive
     low, high = cfg.mask_ratio_min, cfg.mask_ratio_max
     if cfg.mask_mode == "none":
@@ -145,7 +149,11 @@ def bc_loss(logits: torch.Tensor, steps: UnitSteps, learned: torch.Tensor) -> tu
     count = weight.sum().clamp_min(1.0)
     loss = (nll * weight).sum() / count
     correct = ((logits.argmax(-1) == steps.actions).float() * weight).sum() / count
-    return loss, {"loss/bc": float(loss), "train/accuracy": float(correct), "train/learned_units": float(count)}
+    return loss, {
+        "loss/bc": float(loss.detach()),
+        "train/accuracy": float(correct),
+        "train/learned_units": float(count),
+    }
 
 
 class MaskMA(MultiAgentAlgorithm):
@@ -228,7 +236,9 @@ class MaskMA(MultiAgentAlgorithm):
         data, rows = self.sampler.draw(cfg.batch_size)
         steps = data.unit_steps(rows, self.columns_of(data), self.device)
         allowed, learned = training_view(steps, cfg, self.mask_generator)
-        logits = self.net.joint_logits(steps.units, allowed.to(self.device), learned.to(self.device), steps.n_agents)
+        logits = self.net.joint_logits(
+            steps.units, allowed.to(self.device), learned.to(self.device), steps.n_agents
+        )
         loss, stats = bc_loss(logits, steps, learned.to(self.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -8,6 +8,7 @@ to their step counts) and then the steps, from one seeded NumPy generator whose 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +48,9 @@ class ObsSteps:
 class MapData:
     """One map's steps (a :class:`TeamDataset`), with its unit types in a model's vocabulary."""
 
-    def __init__(self, dataset: TeamDataset, unit_types: Sequence[str]) -> None:
+    def __init__(self, dataset: TeamDataset, unit_types: Sequence[str] | None) -> None:
         meta = dataset.meta
+        unit_types = meta.unit_types if unit_types is None else unit_types
         vocabulary = {name: i for i, name in enumerate(unit_types)}
         unknown = [name for name in meta.unit_types if name not in vocabulary]
         if unknown:
@@ -61,7 +63,7 @@ class MapData:
         self.n_steps = dataset.num_steps
         start = np.zeros(self.n_steps, dtype=np.int64)
         offsets = np.asarray(dataset.episode_offsets, dtype=np.int64)
-        for first, end in zip(offsets[:-1], offsets[1:]):
+        for first, end in itertools.pairwise(offsets):
             start[first:end] = first
         self.episode_start = start
 
@@ -125,7 +127,9 @@ class MapSampler:
             raise ConfigError(f"algo.map_sampling must be one of {MAP_SAMPLING}, got {sampling!r}")
         self.maps = list(maps)
         sizes = np.array([m.n_steps for m in self.maps], dtype=np.float64)
-        self.weights = sizes / sizes.sum() if sampling == "proportional" else np.full(len(sizes), 1 / len(sizes))
+        self.weights = (
+            sizes / sizes.sum() if sampling == "proportional" else np.full(len(sizes), 1 / len(sizes))
+        )
         self.rng = np.random.default_rng(seed)
 
     def draw(self, batch_size: int) -> tuple[MapData, np.ndarray]:
@@ -139,8 +143,9 @@ class MapSampler:
         self.rng.bit_generator.state = state["bit_generator"]
 
 
-def load_maps(paths: Sequence[str], unit_types: Sequence[str]) -> list[MapData]:
-    """The training maps of ``paths`` (files of one map merged), in the order their maps first appear."""
+def load_maps(paths: Sequence[str], unit_types: Sequence[str] | None) -> list[MapData]:
+    """The training maps of ``paths`` (files of one map merged), in the order their maps first appear; unit
+    types are indexed in ``unit_types`` (None: each file's own vocabulary)."""
     if not paths:
         raise ConfigError("algo.datasets is empty: give the team dataset files to train on (one per map)")
     return [MapData(dataset, unit_types) for dataset in load_team_datasets(paths).values()]
