@@ -190,7 +190,9 @@ class MaskMANetwork(nn.Module):
         per_agent = units.repeat_per_agent(n)
         h = self.encode(per_agent, view_attention(members), members)
         actors = torch.arange(n, device=h.device).repeat(B)[:, None]
-        return self.action_logits(h, per_agent, actors).view(B, n, -1)
+        logits = self.action_logits(h, per_agent, actors).view(B, n, -1)
+        out_of_sight = ~members.view(B, n, E)  # no interactive action on a unit the agent does not see
+        return torch.cat([logits[..., :-E], logits[..., -E:].masked_fill(out_of_sight, MASKED_LOGIT)], -1)
 
     def centralized_logits(self, units: UnitBatch, n_agents: int) -> torch.Tensor:
         """One pass in which every living unit sees every living unit: logits ``[B, n, K + E]``."""

@@ -3,7 +3,7 @@
 Liu, Zhang, Li et al., "MaskMA: Towards Zero-Shot Multi-Agent Decision Making with Mask-Based Collaborative
 Learning", arXiv 2310.11846 (TMLR 2024). The baseline it beats is MADT (Meng et al., arXiv 2112.02845;
 ``rlsuite.algos.madt``). No code of MaskMA is public: the network is in ``rlsuite.agents.maskma``, the masks
-in ``rlsuite.agents.unit_views``, and every choice the paper leaves open is a config key below (docs/maskma.md).
+in ``rlsuite.agents.unit_views``, and every choice the paper leaves open is a config key (docs/maskma.md).
 
 Training is behaviour cloning on expert episodes of the training maps (``algo.datasets``: team datasets of
 ``rlsuite data collect``, one or more files per map). Every gradient step draws one map, ``batch_size`` of its
