@@ -1,4 +1,4 @@
-"""MaskMA: masks, sight views, equivariance of the action heads, one network on any map, the loss, learning."""
+"""MaskMA: masks, sight views, equivariant action heads, one network on any map, the loss, learning."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def test_fixed_action_head_refuses_maps_with_more_units_than_slots():
 
 def test_env_without_the_token_features_is_a_clear_error():
     spec = rlsuite.make_vec("rlsuite/SMAC-3m-v0", 1, entity_features=True).team_spec
-    with pytest.raises(ValueError, match="cannot feed the model's unit tokens.*'armor'"):
+    with pytest.raises(ValueError, match=r"cannot feed the model's unit tokens.*'armor'"):
         UnitColumns(spec, ("health", "armor"), rlsuite_unit_types())
 
 
@@ -178,7 +178,7 @@ def test_loss_ignores_masked_and_dead_units():
 # ----- learning ----------------------------------------------------------------------------------------
 def test_behaviour_cloning_wins_with_a_fixed_seed(tmp_path, margin):
     """BC on a few hundred expert steps, decentralized execution. The expert is focus fire on 2s3z: no
-    scripted policy wins 3m in this simulator (attack-nearest 10-50%, focus fire 10-20%), see docs/maskma.md."""
+    scripted policy wins 3m in this simulator (attack-nearest 10-50%, focus fire 10-20%; docs/maskma.md)."""
     expert_win_rate = record("2s3z", 12, tmp_path / "2s3z.npz", seed=0, num_envs=6)
     assert expert_win_rate >= 0.5
     cfg = MaskMAConfig(datasets=[str(tmp_path / "2s3z.npz")], width=32, heads=2, batch_size=32, lr=1e-3)
