@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.envs.entry import EnvEntry
+from rlsuite.envs.smac_custom_table import CUSTOM_MAP_NAMES  # plain data: no simulator import
 
 _ENTRIES: list[EnvEntry] = []
 
@@ -130,6 +131,18 @@ for _map in SMAC_MAPS:
         kwargs={"map_name": _map},
         family="smac",
         description=f"SMAC {_map} on the numba combat simulator (PettingZoo Parallel; batched vector env)",
+    )
+
+# Custom SMAC-style maps (ODIS/MaskMA-style families, fixed SMACv2-style draws; docs/smac.md "Custom maps").
+for _map in CUSTOM_MAP_NAMES:
+    register(
+        f"rlsuite/SMAC-{_map}-v0",
+        entry_point="rlsuite.envs.smac.pettingzoo_env:SMACParallelEnv",
+        vector_entry_point="rlsuite.envs.smac.vector:SMACVectorEnv",
+        multi_agent=True,
+        kwargs={"map_name": _map},
+        family="smac",
+        description=f"custom SMAC-style map {_map} on the numba combat simulator",
     )
 
 # SMACv2-style generated scenarios (3 races × 5v5, 10v10, 20v20, 10v11, 20v23) on the same core.

@@ -11,6 +11,7 @@ batched multi-agent vector env; SMACv2-style generated scenarios; an adapter for
 See docs/smac.md for what is modelled and how faithfully.
 """
 
+from rlsuite.envs.smac import custom_maps as _custom_maps  # noqa: F401  (adds the shipped custom maps)
 from rlsuite.envs.smac.battle import SMACOptions
 from rlsuite.envs.smac.env import StarCraft2Env
 from rlsuite.envs.smac.maps import MAPS, get_map

@@ -216,7 +216,10 @@ class BattleCore(BatchedCore):
         self._order_points = np.array(points, dtype=np.float64).reshape(-1, 2)
         # 1: SMAC's MMM rule (enemy side: exactly one unit left, a medivac); 2: SMACv2's Terran rule
         # (enemy side: no non-medivac left). Allies lose in both when only medivacs are left.
-        self._medivac_rule = {"MMM": 1, "terran_gen": 2}.get(self.spec.map_type, 0)
+        # Custom maps with a medivac follow SMAC's MMM rule.
+        has_medivac = any(g.unit == "medivac" for g in self.spec.allies + self.spec.enemies)
+        default_rule = 1 if self.spec.map_type == "custom" and has_medivac else 0
+        self._medivac_rule = {"MMM": 1, "terran_gen": 2}.get(self.spec.map_type, default_rule)
 
     # ----- reset / step ---------------------------------------------------------------------------
     def _set_fixed_spawns(self) -> None:

@@ -184,8 +184,10 @@ def entity_action_mask(avail: np.ndarray, healers: np.ndarray) -> np.ndarray:
     attackers = ~healers
     out[:, :, N_SELF_ACTIONS + n :][attackers] = targets[attackers]
     # A medivac's SMAC column 6 + e heals ally e (e < n_agents): it moves to entity column 6 + e.
+    # (SMAC has only n_enemies target columns: with fewer enemies than agents, allies past them cannot
+    # be healed.)
     heal = targets[:, :, :n]
-    out[:, :, N_SELF_ACTIONS : N_SELF_ACTIONS + n][healers] = heal[healers]
+    out[:, :, N_SELF_ACTIONS : N_SELF_ACTIONS + heal.shape[-1]][healers] = heal[healers]
     return out
 
 

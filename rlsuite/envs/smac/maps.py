@@ -72,6 +72,9 @@ class MapSpec:
     enemy_order: int = ORDER_ATTACK_MOVE
     order_points: tuple[tuple[float, float], ...] = ((9.0, 16.0),)
     terrain: str = ""  # mask name in data/terrain_masks.txt ("" = the map's own name, "open" = no walls)
+    # The one-hot unit-type vocabulary of a custom map (map_type "custom"; rlsuite.envs.smac.custom_maps),
+    # in one-hot column order, for both sides; empty: the SMAC map type's own lists.
+    type_names: tuple[str, ...] = ()
 
     @property
     def n_agents(self) -> int:
@@ -94,10 +97,10 @@ class MapSpec:
         return int(self.enemy_race == "P")
 
     def ally_type_names(self) -> tuple[str, ...]:
-        return _ALLY_TYPE_IDS[self.map_type]
+        return self.type_names or _ALLY_TYPE_IDS[self.map_type]
 
     def enemy_type_names(self) -> tuple[str, ...]:
-        return _ENEMY_TYPE_IDS.get(self.map_type, _ALLY_TYPE_IDS[self.map_type])
+        return self.type_names or _ENEMY_TYPE_IDS.get(self.map_type, _ALLY_TYPE_IDS[self.map_type])
 
 
 def _mirror(groups: tuple[Group, ...], x: float, y: float) -> tuple[Group, ...]:
@@ -252,11 +255,13 @@ _MAPS: tuple[MapSpec, ...] = (
     ),
 )
 
+# Every playable map: SMAC's 23, and the custom ones added by rlsuite.envs.smac.custom_maps.register_map.
 MAPS: dict[str, MapSpec] = {m.name: m for m in _MAPS}
+SMAC_MAP_NAMES: tuple[str, ...] = tuple(m.name for m in _MAPS)  # the original SMAC maps
 
 
 def get_map(name: str) -> MapSpec:
-    """The spec of a SMAC map; an unknown name lists the closest known ones."""
+    """The spec of a SMAC (or registered custom) map; an unknown name lists the closest known ones."""
     if name in MAPS:
         return MAPS[name]
     close = difflib.get_close_matches(name, list(MAPS), n=3, cutoff=0.4)

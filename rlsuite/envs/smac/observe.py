@@ -250,8 +250,9 @@ def _unit_blocks(
                 if health:
                     out[b, a, ind] = fs[b, v, FS_HEALTH] / table[tv, ut.F_HEALTH]
                     ind += 1
-                    if shield:
-                        out[b, a, ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
+                    if shield:  # a shieldless unit on a Protoss side (custom mixed maps) reads 0
+                        if table[tv, ut.F_SHIELD] > 0:
+                            out[b, a, ind] = fs[b, v, FS_SHIELD] / table[tv, ut.F_SHIELD]
                         ind += 1
                 if utb:
                     out[b, a, ind + type_ids[tv]] = 1.0
@@ -272,7 +273,8 @@ def _own_features(fs, ist, table, health, shield, utb, type_ids, progress, out, 
                 out[b, a, o] = fs[b, a, FS_HEALTH] / table[ta, ut.F_HEALTH]
                 o += 1
                 if shield:
-                    out[b, a, o] = fs[b, a, FS_SHIELD] / table[ta, ut.F_SHIELD]
+                    if table[ta, ut.F_SHIELD] > 0:
+                        out[b, a, o] = fs[b, a, FS_SHIELD] / table[ta, ut.F_SHIELD]
                     o += 1
             if utb:
                 out[b, a, o + type_ids[ta]] = 1.0
@@ -372,7 +374,8 @@ def global_state(
             out[b, o + 3] = (fs[b, a, FS_Y] - cy) / map_y
             ind = 4
             if shield_ally:
-                out[b, o + 4] = fs[b, a, FS_SHIELD] / table[t, ut.F_SHIELD]
+                if table[t, ut.F_SHIELD] > 0:
+                    out[b, o + 4] = fs[b, a, FS_SHIELD] / table[t, ut.F_SHIELD]
                 ind += 1
             if utb:
                 out[b, o + ind + ally_ids[t]] = 1.0
@@ -388,7 +391,8 @@ def global_state(
             out[b, o + 2] = (fs[b, v, FS_Y] - cy) / map_y
             ind = 3
             if shield_enemy:
-                out[b, o + 3] = fs[b, v, FS_SHIELD] / table[t, ut.F_SHIELD]
+                if table[t, ut.F_SHIELD] > 0:
+                    out[b, o + 3] = fs[b, v, FS_SHIELD] / table[t, ut.F_SHIELD]
                 ind += 1
             if utb:
                 out[b, o + ind + enemy_ids[t]] = 1.0
