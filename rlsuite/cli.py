@@ -87,6 +87,21 @@ def _parser() -> argparse.ArgumentParser:
         "transcript (.md) of the evaluation instead. Default <run>/videos/eval-step<N>.mp4 "
         "(.gif without ffmpeg, .md for text runs)",
     )
+    evaluate.add_argument(
+        "--env",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="evaluate on this env instead of the run's own (zero-shot, e.g. another SMAC map; repeat for "
+        "several): only the model is loaded, and a model whose shapes do not fit the env is an error",
+    )
+    evaluate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="algo.KEY=VALUE",
+        help="with --env: replace an algorithm config key for the evaluation (algo.execution=centralized)",
+    )
     evaluate.add_argument("--video-episodes", type=int, default=3, help="episodes in the video")
     evaluate.add_argument(
         "--fps", type=float, default=None, help="video frame rate (default: real time, at most 50 fps)"
@@ -269,6 +284,10 @@ def _eval(args: argparse.Namespace) -> int:
         ensure_headless_gl()  # before any env is built: MuJoCo fixes its GL backend on import
     run_dir = _run_dir_of(Path(args.target))
     import_run_modules(run_dir)  # the run's `imports:` (custom env ids)
+    if args.env:
+        return _eval_on_envs(args)
+    if args.set:
+        raise ValueError("--set replaces algorithm keys of a zero-shot evaluation: give --env ID too")
     algo = Algorithm.from_checkpoint(args.target, device=args.device)
     media = None
     try:
@@ -305,6 +324,42 @@ def _eval(args: argparse.Namespace) -> int:
     print(json.dumps(report, indent=2))
     if media is not None:
         print(media.describe(), file=sys.stderr)
+    return 0
+
+
+def _eval_overrides(items: Sequence[str]) -> dict:
+    """``--set algo.KEY=VALUE`` items as algorithm config overrides (values read as YAML scalars)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("algo.") or len(key) <= 5:
+            raise ValueError(f"--set takes algo.KEY=VALUE (e.g. algo.execution=centralized), got {item!r}")
+        out[key[5:]] = yaml.safe_load(value)
+    return out
+
+
+def _eval_on_envs(args: argparse.Namespace) -> int:
+    """``rlsuite eval RUN --env ID [--env ID ...]``: the run's model played on other envs (zero-shot)."""
+    from rlsuite.algos.base import Algorithm
+
+    if args.video is not None:
+        raise ValueError("--video records the run's own env; leave it out with --env")
+    overrides = _eval_overrides(args.set)
+    reports = []
+    for env_id in args.env:
+        algo = Algorithm.for_evaluation(args.target, env_id, device=args.device, config_overrides=overrides)
+        try:
+            if args.seed is not None:
+                algo.seed = args.seed
+            result = algo.evaluate(args.episodes, deterministic=not args.stochastic)
+        finally:
+            algo.close()
+        reports.append(
+            {"target": str(args.target), "env": env_id, "episodes": len(result.returns), **result.metrics("")}
+        )
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     return 0
 
 

@@ -25,6 +25,9 @@ _ALGORITHMS: dict[str, str] = {
     "vdn": "rlsuite.algos.vdn:VDN",
     "mappo": "rlsuite.algos.mappo:MAPPO",
     "ace": "rlsuite.algos.ace:ACE",
+    # Offline multi-agent learners on team datasets (algo.datasets), played zero-shot on any map.
+    "maskma": "rlsuite.algos.maskma:MaskMA",
+    "madt": "rlsuite.algos.madt:MADT",
     # Language-model learners on text envs (rlsuite/Arithmetic-v0, rlsuite/Countdown-v0, ...).
     "llm_sft": "rlsuite.algos.llm_sft:LLMSFT",
     "llm_ppo": "rlsuite.algos.llm_ppo:LLMPPO",

@@ -397,6 +397,45 @@ class Algorithm(ABC):
         self.obs, _ = self.env.reset(seed=self.seed + self.global_step)
 
     @classmethod
+    def for_evaluation(
+        cls,
+        path: str | Path,
+        env: str,
+        *,
+        device: str | torch.device = "auto",
+        config_overrides: dict[str, Any] | None = None,
+    ) -> Algorithm:
+        """A checkpoint's learner rebuilt on the env ``env`` (an id) to be evaluated there (zero-shot).
+
+        Only what acts is restored (networks and counters, through ``load_algorithm_state``), not the
+        training env's state, so the env may be another map. ``config_overrides`` replace algorithm config
+        keys first (validated, e.g. ``{"execution": "centralized"}``). A learner whose networks do not fit
+        the env (other observation or action sizes) fails with a ValueError naming both envs.
+        """
+        from rlsuite.algos import get_algorithm
+        from rlsuite.config import from_dict
+
+        state = load_checkpoint(path, map_location="cpu")
+        algo_cls = get_algorithm(state["algo"])
+        config = from_dict(
+            algo_cls.config_cls, {**state["config"], **(config_overrides or {})}, prefix="algo"
+        )
+        stored = from_dict(EnvConfig, state["env_config"])
+        target = EnvConfig(id=env, num_envs=stored.num_envs, vectorization=stored.vectorization)
+        algo = algo_cls(target, config, seed=state["seed"], device=device)
+        try:
+            algo.load_algorithm_state(state["algorithm"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            algo.close()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"the {state['algo']} model trained on {stored.id} cannot act on {env}: {reason}"
+            ) from None
+        algo.global_step = int(state["global_step"])
+        algo.total_steps = int(state["total_steps"])
+        return algo
+
+    @classmethod
     def from_checkpoint(
         cls, path: str | Path, *, device: str | torch.device = "auto", env: Any = None
     ) -> Algorithm:

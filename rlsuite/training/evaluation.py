@@ -159,11 +159,16 @@ def evaluate_policy(
     """Run ``policy`` on the vector ``env`` (reset with ``seed``) until ``episodes`` episodes have finished.
 
     ``policy`` is a :class:`~rlsuite.agents.base.Policy` (or any object with ``act(obs, deterministic)``).
+    A policy with ``bind_env(team_spec)`` is first given the team env's declared spec (a policy that picks
+    entity columns by name, such as MaskMA's, plays any map this way).
     The policy's memory starts fresh and is cleared for every env whose episode ends.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     policy, play = as_policy(policy), _play_for(env)
+    bind_env = getattr(policy, "bind_env", None)  # policies that read the env's declared spec (MaskMA)
+    if callable(bind_env) and hasattr(env, "team_spec"):
+        bind_env(env.team_spec)
     n = play.num_envs
     targets, counts = play.quota(episodes), np.zeros(n, int)
     running_return, running_length = np.zeros(n), np.zeros(n, int)

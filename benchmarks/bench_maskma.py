@@ -1,0 +1,232 @@
+"""MaskMA zero-shot benchmark: MaskMA x seeds and its baselines trained on the training maps' expert data,
+played on unseen maps with decentralized execution, tabled per map with 95% bootstrap CIs.
+
+    python benchmarks/bench_maskma.py --data-dir data/maskma                 # CPU scale (see BENCHMARKS.md)
+    python benchmarks/bench_maskma.py --size tiny --scripted-data --out /tmp/maskma-tiny   # pipeline check
+
+Stages; each skips what already exists, so running the command again continues an interrupted benchmark
+(training resumes exactly from its last checkpoint):
+
+1. **Data**: one team dataset per training map, ``DATA_DIR/<map>.npz``, made by the expert-data pipeline
+   (experts of the suite's learners, each winning >= 80% of its map; docs/maskma.md, "Data").
+   ``--scripted-data`` records SMAC's attack-nearest heuristic instead (no win-rate guarantee: for
+   checking the pipeline only).
+2. **Training** (``OUT/runs/<method>/seed<k>/``, checkpoint every ``--checkpoint-every`` gradient steps):
+   ``maskma`` (seeds ``--seeds``), and on the first seed the baselines ``maskma_nomask`` (no masking),
+   ``maskma_fixedhead`` (fixed-size action head) and ``madt`` (MADT-style; ``--baseline-seeds`` for more).
+3. **Zero-shot evaluation** (``OUT/eval/<method>-seed<k>.json``): every model on the training and test maps,
+   decentralized execution, ``--episodes`` battles per map (greedy); maps a model cannot act on are n/a.
+4. **Report**: ``OUT/report.md`` / ``report.json``: win rate per map and the average per group (training
+   maps, unseen maps of a training family, out-of-family maps) with 95% bootstrap CIs
+   (``rlsuite.training.zero_shot``). A test map is "of a training family" when its unit types (both sides)
+   are those of some training map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import rlsuite
+from rlsuite.algos import get_algorithm
+from rlsuite.config import EnvConfig, EvalConfig
+from rlsuite.core.team import team_reset
+from rlsuite.training.zero_shot import (
+    MapOutcome,
+    evaluate_on_maps,
+    write_zero_shot_report,
+    zero_shot_report,
+)
+
+# Training maps: together they hold all ten unit types of the vocabulary.
+TRAIN_MAPS = (
+    "3m",
+    "8m",
+    "2s3z",
+    "3s5z",
+    "MMM",
+    "1c3s5z",
+    "3s_vs_3z",
+    "6h_vs_8z",
+    "bane_vs_bane",
+    "2s_vs_1sc",
+)
+# Test maps: SMAC maps not trained on and the ODIS-style custom families (the custom-map module).
+TEST_MAPS = (
+    *("4m", "5m", "6m", "7m", "9m", "10m", "11m", "12m", "25m"),
+    *("4m_vs_5m", "5m_vs_6m", "6m_vs_7m", "7m_vs_9m", "8m_vs_9m", "10m_vs_11m", "13m_vs_15m", "27m_vs_30m"),
+    *("1s3z", "2s4z", "3s4z", "3s6z", "4s6z", "3s5z_vs_3s6z", "3s6z_vs_3s7z", "4s5z_vs_4s6z"),
+    *("3s_vs_4z", "3s_vs_5z", "4s_vs_5z", "4s_vs_6z", "4s_vs_7z", "MMM2", "2m_vs_1z", "2c_vs_64zg"),
+    *("so_many_baneling", "corridor"),
+)
+SIZES = {  # gradient steps, batch, width, depth, heads
+    "tiny": {"steps": 30, "batch": 16, "width": 16, "depth": 1, "heads": 2},
+    "cpu": {"steps": 3000, "batch": 64, "width": 64, "depth": 2, "heads": 4},
+    "paper": {"steps": 200_000, "batch": 256, "width": 256, "depth": 6, "heads": 8},
+}
+METHODS = {  # method -> (algorithm, config keys)
+    "maskma": ("maskma", {}),
+    "maskma_nomask": ("maskma", {"mask_mode": "none"}),
+    "maskma_fixedhead": ("maskma", {"action_head": "fixed", "fixed_actions": 6 + 96}),
+    "madt": ("madt", {}),
+}
+
+
+def env_id(name: str) -> str:
+    return f"rlsuite/SMAC-{name}-v0"
+
+
+def check_maps(names: list[str]) -> None:
+    known = set(rlsuite.list_envs(multi_agent=True))
+    missing = [n for n in names if env_id(n) not in known]
+    if missing:
+        raise SystemExit(f"bench_maskma: maps not registered: {', '.join(missing)} (merge the custom maps)")
+
+
+def unit_types_of(name: str) -> frozenset[int]:
+    env = rlsuite.make_vec(env_id(name), 1, entity_features=True)
+    obs, _ = team_reset(env, 0)
+    env.close()
+    return frozenset(int(t) for t in obs.entities.unit_type[0])
+
+
+def record_scripted(name: str, path: Path, episodes: int) -> None:
+    from rlsuite.offline.team_collect import HeuristicTeamPolicy, collect_team_episodes, dataset_meta
+    from rlsuite.offline.team_data import ExpertInfo, save_team_dataset
+
+    env = rlsuite.make_vec(env_id(name), 8, entity_features=True)
+    result = collect_team_episodes(env, HeuristicTeamPolicy(env), episodes, seed=0, progress=False)
+    expert = ExpertInfo("attack-nearest", "heuristic", win_rate=result.win_rate, eval_episodes=episodes)
+    save_team_dataset(path, result.episodes, dataset_meta(env, env_id(name), expert, seed=0, map_name=name))
+    env.close()
+
+
+def algo_config(method: str, size: dict, datasets: list[str], obs_pad: int, action_sizes: list[int]):
+    algo_name, keys = METHODS[method]
+    cls = get_algorithm(algo_name).config_cls
+    common = {"datasets": datasets, "batch_size": size["batch"]}
+    if algo_name == "madt":
+        return cls(**common, obs_pad=obs_pad, action_sizes=action_sizes)
+    return cls(**common, width=size["width"], depth=size["depth"], heads=size["heads"], **keys)
+
+
+def train(method: str, seed: int, args, size: dict, datasets: list[str], shapes) -> Path:
+    run = args.out / "runs" / method / f"seed{seed}"
+    final, latest = run / "final.pt", run / "latest.pt"
+    if final.exists():
+        return final
+    run.mkdir(parents=True, exist_ok=True)
+    config = algo_config(method, size, datasets, *shapes)
+    algo_cls = get_algorithm(METHODS[method][0])
+    env = EnvConfig(id=env_id(args.train_maps[0]), num_envs=8)
+    algo = algo_cls(env, config, seed=seed, device="cpu", eval_config=EvalConfig(episodes=8))
+    if latest.exists():
+        algo.load(latest)
+    start = time.perf_counter()
+    while algo.global_step < size["steps"]:
+        algo.learn(min(algo.global_step + args.checkpoint_every, size["steps"]))
+        algo.save(latest)
+    algo.save(final)
+    algo.close()
+    print(f"trained {method} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+    return final
+
+
+def evaluate(method: str, seed: int, checkpoint: Path, maps: list[str], args) -> list[MapOutcome]:
+    path = args.out / "eval" / f"{method}-seed{seed}.json"
+    if path.exists():
+        return [MapOutcome(**row) for row in json.loads(path.read_text())]
+    start = time.perf_counter()
+    overrides = {"execution": "decentralized"} if METHODS[method][0] == "maskma" else {}
+    outcomes = evaluate_on_maps(
+        checkpoint,
+        [env_id(m) for m in maps],
+        args.episodes,
+        method=method,
+        seed=seed,
+        config_overrides=overrides,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(o) for o in outcomes]))
+    print(
+        f"evaluated {method} seed {seed} on {len(maps)} maps: {time.perf_counter() - start:.0f} s", flush=True
+    )
+    return outcomes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/reports/maskma"))
+    parser.add_argument("--data-dir", type=Path, default=Path("data/maskma"))
+    parser.add_argument(
+        "--scripted-data", action="store_true", help="record the heuristic where data is missing"
+    )
+    parser.add_argument("--scripted-episodes", type=int, default=32)
+    parser.add_argument("--train-maps", nargs="+", default=list(TRAIN_MAPS))
+    parser.add_argument("--test-maps", nargs="+", default=list(TEST_MAPS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--baseline-seeds", type=int, nargs="+", default=None, help="default: the first seed")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--episodes", type=int, default=32, help="battles per map per seed")
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    args = parser.parse_args()
+    torch.set_num_threads(int(os.environ.get("RLSUITE_BENCH_THREADS", "1")))
+    size = SIZES[args.size]
+    check_maps(args.train_maps + args.test_maps)
+    timings = {}
+    start = time.perf_counter()
+    datasets = []
+    for name in args.train_maps:
+        path = args.data_dir / f"{name}.npz"
+        if not path.exists():
+            if not args.scripted_data:
+                raise SystemExit(
+                    f"bench_maskma: no dataset {path}; run the expert-data pipeline (docs/maskma.md)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            record_scripted(name, path, args.scripted_episodes)
+        datasets.append(str(path))
+    timings["data_s"] = time.perf_counter() - start
+    from rlsuite.offline.team_data import load_team_dataset
+
+    metas = [load_team_dataset(p).meta for p in datasets]
+    shapes = (max(256, max(m.obs_size for m in metas)), sorted({m.n_actions for m in metas}))
+    train_types = {unit_types_of(m) for m in args.train_maps}
+    groups = {env_id(m): "training" for m in args.train_maps}
+    for m in args.test_maps:
+        groups[env_id(m)] = "unseen, training family" if unit_types_of(m) in train_types else "out of family"
+    maps = args.train_maps + args.test_maps
+    outcomes = []
+    for method in args.methods:
+        seeds = args.seeds if method == "maskma" else (args.baseline_seeds or args.seeds[:1])
+        for seed in seeds:
+            t = time.perf_counter()
+            checkpoint = train(method, seed, args, size, datasets, shapes)
+            timings[f"train_{method}_seed{seed}_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            outcomes += evaluate(method, seed, checkpoint, maps, args)
+            timings[f"eval_{method}_seed{seed}_s"] = time.perf_counter() - t
+    report = zero_shot_report(outcomes, groups)
+    path = write_zero_shot_report(
+        report, args.out, f"MaskMA zero-shot ({args.size}, decentralized execution)"
+    )
+    (args.out / "timings.json").write_text(json.dumps(timings, indent=2))
+    print(path.read_text())
+    unseen = [report.averages[m].get("unseen, training family") for m in report.methods]
+    print("unseen-map averages:", {m: c.win_rate for m, c in zip(report.methods, unseen) if c is not None})
+    print(f"total {time.perf_counter() - start:.0f} s; timings in {args.out / 'timings.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
