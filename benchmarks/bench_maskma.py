@@ -33,6 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,19 +48,10 @@ from rlsuite.training.zero_shot import (
     zero_shot_report,
 )
 
-# Training maps: together they hold all ten unit types of the vocabulary.
-TRAIN_MAPS = (
-    "3m",
-    "8m",
-    "2s3z",
-    "3s5z",
-    "MMM",
-    "1c3s5z",
-    "3s_vs_3z",
-    "6h_vs_8z",
-    "bane_vs_bane",
-    "2s_vs_1sc",
-)
+# Training maps: those of the expert-data pipeline (experiments/maskma/data_pipeline.yaml); together they hold
+# all ten unit types of the vocabulary.
+PIPELINE = Path(__file__).resolve().parent.parent / "experiments" / "maskma" / "data_pipeline.yaml"
+TRAIN_MAPS = tuple(yaml.safe_load(PIPELINE.read_text())["maps"])
 # Test maps: SMAC maps not trained on and the ODIS-style custom families (the custom-map module).
 TEST_MAPS = (
     *("4m", "5m", "6m", "7m", "9m", "10m", "11m", "12m", "25m"),
@@ -68,6 +60,7 @@ TEST_MAPS = (
     *("3s_vs_4z", "3s_vs_5z", "4s_vs_5z", "4s_vs_6z", "4s_vs_7z", "MMM2", "2m_vs_1z", "2c_vs_64zg"),
     *("so_many_baneling", "corridor"),
 )
+TEST_MAPS = tuple(m for m in TEST_MAPS if m not in TRAIN_MAPS)
 SIZES = {  # gradient steps, batch, width, depth, heads
     "tiny": {"steps": 30, "batch": 16, "width": 16, "depth": 1, "heads": 2},
     "cpu": {"steps": 3000, "batch": 64, "width": 64, "depth": 2, "heads": 4},
@@ -120,7 +113,7 @@ def algo_config(method: str, size: dict, datasets: list[str], obs_pad: int, acti
 
 
 def train(method: str, seed: int, args, size: dict, datasets: list[str], shapes) -> Path:
-    run = args.out / "runs" / method / f"seed{seed}"
+    run = args.runs_dir / method / f"seed{seed}"
     final, latest = run / "final.pt", run / "latest.pt"
     if final.exists():
         return final
@@ -167,7 +160,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/reports/maskma"))
-    parser.add_argument("--data-dir", type=Path, default=Path("data/maskma"))
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path("runs/bench_maskma"),
+        help="checkpoints (kept out of the report)",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="gradient steps per model (default: the size's)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path("runs/maskma_data/data"))
     parser.add_argument(
         "--scripted-data", action="store_true", help="record the heuristic where data is missing"
     )
@@ -181,7 +183,9 @@ def main() -> int:
     parser.add_argument("--checkpoint-every", type=int, default=500)
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("RLSUITE_BENCH_THREADS", "1")))
-    size = SIZES[args.size]
+    size = dict(SIZES[args.size])
+    if args.steps is not None:
+        size["steps"] = args.steps
     check_maps(args.train_maps + args.test_maps)
     timings = {}
     start = time.perf_counter()

@@ -24,6 +24,7 @@ from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.stats import bootstrap_ci, stratified_bootstrap_ci
 
 GROUPS = ("training", "unseen, training family", "out of family")
+ALL_UNSEEN = "all unseen"  # summary row: every map that is not a training map
 
 
 @dataclass
@@ -105,8 +106,8 @@ class ZeroShotReport:
             "| average | " + " | ".join(self.methods) + " |",
             "|" + "---|" * (len(self.methods) + 1),
         ]
-        for group in GROUPS:
-            if any(g == group for g in self.groups.values()):
+        for group in (*GROUPS, ALL_UNSEEN):
+            if any(_in_group(g, group) for g in self.groups.values()):
                 lines.append(
                     f"| {group} | " + " | ".join(_show(self.averages[m][group]) for m in self.methods) + " |"
                 )
@@ -144,11 +145,11 @@ def zero_shot_report(
             env_id: _cell([o for o in mine if o.env_id == env_id], resamples, seed) for env_id in maps
         }
         averages[method] = {}
-        for group in GROUPS:
+        for group in (*GROUPS, ALL_UNSEEN):
             battles = [
                 np.concatenate([o.wins for o in mine if o.env_id == env_id]).astype(float)
                 for env_id in maps
-                if groups[env_id] == group and cells[method][env_id].win_rate is not None
+                if _in_group(groups[env_id], group) and cells[method][env_id].win_rate is not None
             ]
             if battles:
                 low, high = stratified_bootstrap_ci(battles, "mean", resamples=resamples, seed=seed)
@@ -157,6 +158,10 @@ def zero_shot_report(
             else:
                 averages[method][group] = Cell(None, note="no playable map")
     return ZeroShotReport(methods, maps, dict(groups), cells, averages)
+
+
+def _in_group(map_group: str, group: str) -> bool:
+    return map_group != "training" if group == ALL_UNSEEN else map_group == group
 
 
 def _cell(outcomes: Sequence[MapOutcome], resamples: int, seed: int) -> Cell:

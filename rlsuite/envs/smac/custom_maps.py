@@ -173,11 +173,11 @@ def register_map(spec: MapSpec, *, override: bool = False, register_env: bool = 
         raise ValueError(f"map {spec.name!r} is already registered; pass override=True to replace it")
     MAPS[spec.name] = spec
     if register_env:
-        import rlsuite
+        from rlsuite.envs.registry import list_envs, register
 
         env_id = f"rlsuite/SMAC-{spec.name}-v0"
-        if env_id not in rlsuite.list_envs():
-            rlsuite.register(
+        if env_id not in list_envs():
+            register(
                 env_id,
                 entry_point="rlsuite.envs.smac.pettingzoo_env:SMACParallelEnv",
                 vector_entry_point="rlsuite.envs.smac.vector:SMACVectorEnv",
