@@ -234,7 +234,7 @@ def test_the_seed_draws_the_kick_off_delay_and_changes_the_episode():
     counts = np.bincount(first, minlength=4)
     assert counts[0] == 0 and counts[1:].min() > 70 and counts.sum() == 300  # uniform over 1, 2, 3
     runs = []
-    for seed in (42, 43, 42):  # the case: same actions, seeds 42 and 43
+    for seed in (42, 43, 42):  # same actions, seeds 42 and 43 (42 twice: repeatable)
         env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0")
         obs, _ = env.reset(seed=seed)
         trace = [np.stack(list(obs.values()))]
