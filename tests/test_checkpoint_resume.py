@@ -259,7 +259,7 @@ def test_object_state_refuses_what_is_not_plain_data():
             thing.close()
 
 
-# --- declared checkpoint members (rlsuite.core.checkpointed) -------------------------------------------------
+# --- declared checkpoint members (rlsuite.core.checkpointed) ----------------------------------------------
 class _Learner:
     def __init__(self, seed: int) -> None:
         torch.manual_seed(seed)
