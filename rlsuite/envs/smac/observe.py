@@ -1,5 +1,6 @@
 """SMAC's interface arithmetic on the battle arrays: available actions, observations, state, reward
-and episode end, exactly in the layouts of oxwhirl/smac ``starcraft2.py`` (environments.md §1.3–§1.6).
+and episode end, exactly in the layouts of oxwhirl/smac ``starcraft2.py``
+(https://github.com/oxwhirl/smac/blob/master/smac/env/starcraft2/starcraft2.py).
 
 Everything here reads the state arrays of :mod:`rlsuite.envs.smac.core` and writes into caller-owned
 output arrays, so the single env, the PettingZoo env, the batched vector env and the real-SC2 adapter

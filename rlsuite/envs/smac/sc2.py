@@ -7,7 +7,8 @@
     reward, terminated, info = env.step(actions)
     env.close()
 
-The game is launched through pysc2 along oxwhirl/smac's ``_launch`` path (environments.md §1.11): the
+The game is launched through pysc2 along oxwhirl/smac's ``_launch`` path
+(https://github.com/oxwhirl/smac/blob/master/smac/env/starcraft2/starcraft2.py): the
 Linux run config (``$SC2PATH`` or ``~/StarCraftII``), ``Maps/SMAC_Maps/<map>.SC2Map``, ``start()``,
 ``RequestCreateGame`` (local map, not realtime, the ``seed``) with a participant and a computer player of
 the map's enemy race and ``difficulty``, a join with the raw interface, and the playable area, pathing grid

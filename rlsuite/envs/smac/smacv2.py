@@ -1,4 +1,4 @@
-"""SMACv2-style scenarios (environments.md §1.9): per-episode random armies and start positions.
+"""SMACv2-style scenarios (https://github.com/oxwhirl/smacv2): per-episode random armies and start positions.
 
     from rlsuite.envs.smac.smacv2 import make_v2_env
     env = make_v2_env("10gen_protoss_5_vs_5", seed=0)      # any of SCENARIOS
