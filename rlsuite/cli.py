@@ -54,6 +54,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser = _with_defaults(sub.add_parser)  # every subcommand shows its defaults in --help
 
+    from rlsuite.cli_tune import add_tune_parser
+    from rlsuite.export import add_export_parser
+    from rlsuite.offline.commands import add_data_parser
+
+    for add_parser in (
+        _add_train_parser,
+        _add_eval_parser,
+        _add_sweep_parser,
+        _add_report_parser,
+        _add_envs_parser,
+        _add_algos_parser,
+        add_data_parser,
+        add_export_parser,
+        add_tune_parser,
+        _add_bench_parser,
+    ):  # in the order `rlsuite --help` lists them
+        add_parser(sub)
+    return parser
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite train CONFIG.yaml [key=value ...]``."""
     train = sub.add_parser(
         "train",
         help="train one run from an experiment YAML",
@@ -70,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=_train)
 
+
+def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite eval RUN_OR_CHECKPOINT``."""
     evaluate = sub.add_parser("eval", help="evaluate a run folder or checkpoint")
     evaluate.add_argument("target", help="run folder or checkpoint .pt file")
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes to evaluate")
@@ -108,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=_eval)
 
+
+def _add_sweep_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite sweep SWEEP.yaml``."""
     sweep = sub.add_parser(
         "sweep",
         help="run a sweep (algorithms x envs x seeds); run it again to resume",
@@ -134,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress output")
     sweep.set_defaults(handler=_sweep)
 
+
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite report SWEEP_DIR``."""
     report = sub.add_parser("report", help="statistics, curves and profiles of a sweep folder")
     report.add_argument("sweep_dir", help="a sweep folder (or any folder of run folders)")
     report.add_argument("--out", default=None, help="output folder (default: SWEEP_DIR/report)")
@@ -141,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     report.set_defaults(handler=_report)
 
+
+def _add_envs_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite envs [--check ...]``."""
     envs = sub.add_parser("envs", help="list registered environment ids, or run the conformance checks")
     envs.add_argument("--family", default=None, help="only this family (classic, mujoco, smac, ...)")
     envs.add_argument(
@@ -156,22 +190,16 @@ def _parser() -> argparse.ArgumentParser:
     envs.add_argument("--markdown", default=None, metavar="PATH", help="also write the results table there")
     envs.set_defaults(handler=_envs)
 
+
+def _add_algos_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite algos [NAME]``."""
     algos = sub.add_parser("algos", help="list algorithms, or one algorithm's config keys")
     algos.add_argument("name", nargs="?", help="an algorithm name: list its config keys and every section's")
     algos.set_defaults(handler=_algos)
 
-    from rlsuite.offline.commands import add_data_parser
 
-    add_data_parser(sub)
-
-    from rlsuite.export import add_export_parser
-
-    add_export_parser(sub)
-
-    from rlsuite.cli_tune import add_tune_parser
-
-    add_tune_parser(sub)
-
+def _add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    """``rlsuite bench [ENV_ID]``."""
     bench = sub.add_parser("bench", help="environment steps/s at several batch sizes")
     bench.add_argument("env_id", nargs="?", default="rlsuite/CartPole-v1", help="environment id")
     bench.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024], help="batch sizes to time")
@@ -180,7 +208,6 @@ def _parser() -> argparse.ArgumentParser:
         "--vectorization", default="auto", choices=("auto", "native", "sync", "async"), help="vector backend"
     )
     bench.set_defaults(handler=_bench)
-    return parser
 
 
 def _version() -> str:

@@ -5,7 +5,7 @@
 #
 # gfootball ships only as a source distribution, so pip compiles its C++ engine (CMake, Boost.Python,
 # SDL2, EGL/GL); the first run takes about 6-8 minutes on 2 cores. The recipe (see
-# docs/football.md and shared/reference/environments.md §2.6):
+# docs/football.md and https://github.com/google-research/football#installation):
 #   * Debian/Ubuntu build packages (installed with apt-get when missing; needs root or sudo),
 #   * the build runs `python3 -c "import psutil"` from PATH, so the venv is activated and psutil is
 #     installed in it, and the build runs with --no-build-isolation,

@@ -257,3 +257,71 @@ def test_object_state_refuses_what_is_not_plain_data():
             capture_object(sim)
         if hasattr(thing, "close"):
             thing.close()
+
+
+# --- declared checkpoint members (rlsuite.core.checkpointed) ----------------------------------------------
+class _Learner:
+    def __init__(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.net = torch.nn.Linear(3, 2)
+        self.log_alpha = torch.zeros((), requires_grad=True)
+        self.optimizer = torch.optim.Adam([*self.net.parameters(), self.log_alpha], lr=0.1)
+        self.scaler = None
+        self.steps, self.warm, self.rate = 0, False, 0.5
+        self.first = np.ones(4, bool)
+        self.last_loss = torch.zeros(())
+        self.rng = np.random.default_rng(seed)
+        self.agent = type("Agent", (), {})()
+        self.agent.generator = torch.Generator().manual_seed(seed)
+
+    def train(self) -> None:
+        loss = self.net(torch.ones(2, 3)).square().mean() + self.log_alpha.square()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.steps, self.warm, self.rate = self.steps + 1, True, self.rate * 0.9
+        self.first = self.rng.random(4) < 0.5
+        self.last_loss = loss.detach()
+        torch.rand(1, generator=self.agent.generator)
+
+
+LEARNER_MEMBERS = {
+    "modules": ("net", "optimizer"),
+    "optional_modules": ("scaler",),
+    "values": ("steps", "warm", "rate", "first", "log_alpha", "last_loss"),
+    "generators": ("rng", "agent.generator"),
+}
+
+
+def test_declared_members_round_trip_through_a_weights_only_checkpoint(tmp_path):
+    from rlsuite.core.checkpointed import Checkpointed
+
+    members = Checkpointed(**LEARNER_MEMBERS)
+    learner = _Learner(0)
+    learner.train()
+    save_checkpoint(members.capture(learner), tmp_path / "learner.pt")
+    assert set(torch.load(tmp_path / "learner.pt", weights_only=True)) >= {"agent_generator", "first"}
+    expected = _Learner(0)
+    expected.train()
+    expected.train()
+    restored = _Learner(7)  # other weights, other streams
+    log_alpha = restored.log_alpha
+    members.restore(restored, load_checkpoint(tmp_path / "learner.pt"), "cpu")
+    assert restored.log_alpha is log_alpha  # the optimiser's tensor, updated in place
+    assert (restored.steps, restored.warm, restored.rate) == (1, True, 0.45)
+    assert type(restored.steps) is int and restored.first.dtype == bool
+    restored.train()
+    for name in ("net", "optimizer"):
+        assert_same_state(getattr(expected, name).state_dict(), getattr(restored, name).state_dict(), name)
+    assert_same_state(members.capture(expected), members.capture(restored))
+
+
+def test_declared_members_refuse_clashing_keys_and_missing_entries():
+    from rlsuite.core.checkpointed import Checkpointed
+
+    with pytest.raises(ValueError, match=r"more than once: \['agent_rng'\]"):
+        Checkpointed(values=("agent_rng",), generators=("agent.rng",))
+    with pytest.raises(ValueError, match="no entry 'steps'"):
+        Checkpointed(values=("steps",)).restore(_Learner(0), {}, "cpu")
+    with pytest.raises(TypeError, match="'agent' is a Agent"):
+        Checkpointed(values=("agent",)).restore(_Learner(0), {"agent": 1}, "cpu")

@@ -1,6 +1,6 @@
 """The built-in football simulator: layouts (simple115v2, 19 actions, agents per scenario), reward rules
 (checkpoints, a goal paying the remaining ones), episode-end rules, seeding, and its PettingZoo and
-batched faces on one core (environments.md §2)."""
+batched faces on one core (docs/football.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from rlsuite.envs.football.match import MatchCore
 from rlsuite.envs.football.scenarios import MODE_CORNER, MODE_NORMAL, MODE_THROW_IN, SCENARIOS
 from rlsuite.envs.football.scripted import direction_action, scripted_actions
 
-AGENTS = {  # environments.md §2.5: the agent counts MARL papers use
+AGENTS = {  # the agent counts MARL papers use (docs/football.md)
     "academy_3_vs_1_with_keeper": 3,
     "academy_pass_and_shoot_with_keeper": 2,
     "academy_run_pass_and_shoot_with_keeper": 2,
@@ -234,7 +234,7 @@ def test_the_seed_draws_the_kick_off_delay_and_changes_the_episode():
     counts = np.bincount(first, minlength=4)
     assert counts[0] == 0 and counts[1:].min() > 70 and counts.sum() == 300  # uniform over 1, 2, 3
     runs = []
-    for seed in (42, 43, 42):  # the issue's case: same actions, seeds 42 and 43
+    for seed in (42, 43, 42):  # same actions, seeds 42 and 43 (42 twice: repeatable)
         env = rlsuite.make("rlsuite/GRFSim-academy_3_vs_1_with_keeper-v0")
         obs, _ = env.reset(seed=seed)
         trace = [np.stack(list(obs.values()))]

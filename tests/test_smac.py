@@ -15,7 +15,7 @@ from rlsuite.envs.smac.battle import Battles
 from rlsuite.envs.smac.heuristic import attack_nearest_actions
 from rlsuite.envs.smac.maps import MAPS, SMAC_MAP_NAMES, Group, MapSpec
 
-# environments.md §1.1: n_actions, obs and state sizes under SMAC's default flags.
+# SMAC's (oxwhirl/smac starcraft2.py): n_actions, obs and state sizes under SMAC's default flags.
 SIZES = {
     "3m": (3, 9, 30, 48),
     "8m": (8, 14, 80, 168),

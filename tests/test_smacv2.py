@@ -1,4 +1,5 @@
-"""SMACv2-style scenarios (environments.md §1.9): sizes, unit mix, team copies, start layouts, seeding."""
+"""SMACv2-style scenarios (https://github.com/oxwhirl/smacv2): sizes, unit mix, team copies, start layouts,
+seeding."""
 
 from __future__ import annotations
 

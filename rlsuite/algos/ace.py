@@ -58,6 +58,7 @@ from rlsuite.agents.ace import (
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.marl import EpisodeBuffer, Field
 from rlsuite.core.optim import clip_grad_norm, polyak_update
 from rlsuite.core.schedules import LinearSchedule, cosine_anneal
@@ -352,27 +353,21 @@ class ACE(MultiAgentAlgorithm):
         return self.train_stats.pop_means()
 
     # --- checkpoints -------------------------------------------------------------------------------
+    checkpointed = Checkpointed(
+        modules=("net", "target_net", "optimizer"),
+        values=("learner_steps",),
+        generators=("rng", "agent.rng", "agent.generator"),
+    )
+
     def algorithm_state(self) -> dict[str, Any]:
         return {
-            "net": self.net.state_dict(),
-            "target_net": self.target_net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "learner_steps": self.learner_steps,
+            **super().algorithm_state(),
             "buffer": self.buffer.state_dict(include_episodes=self.save_replay_buffer),
-            "rng": self.rng.bit_generator.state,
-            "agent_rng": self.agent.rng.bit_generator.state,
             "agent_eval_rng": self.agent.eval_rng.bit_generator.state,
-            "agent_generator": self.agent.generator.get_state(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        self.target_net.load_state_dict(state["target_net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.learner_steps = int(state["learner_steps"])
+        super().load_algorithm_state(state)
         self.buffer.load_state_dict(state["buffer"])
-        self.rng.bit_generator.state = state["rng"]
-        self.agent.rng.bit_generator.state = state["agent_rng"]
         if "agent_eval_rng" in state:  # absent in checkpoints written before evaluation had its own stream
             self.agent.eval_rng.bit_generator.state = state["agent_eval_rng"]
-        self.agent.generator.set_state(state["agent_generator"])

@@ -1,9 +1,12 @@
 """The learning-side contract: an ``Algorithm`` owns an agent, its envs and its optimiser state.
 
-Subclasses implement four hooks: ``setup`` (networks, optimisers, buffers), ``collect`` (gather
-experience, advancing ``global_step``), ``update`` (learn from it) and the pair
-``algorithm_state``/``load_algorithm_state`` (what a checkpoint must hold beyond what the base class
-saves). The outer loop (collect -> update -> log -> evaluate -> checkpoint) lives once, in
+Subclasses implement three hooks: ``setup`` (networks, optimisers, buffers), ``collect`` (gather
+experience, advancing ``global_step``) and ``update`` (learn from it), and declare in ``checkpointed``
+(a :class:`~rlsuite.core.checkpointed.Checkpointed`: networks, optimisers, counters and random streams, by
+attribute name) what a checkpoint must hold beyond what the base class saves; the base class writes and
+reads those members. State a declaration cannot express (a replay buffer saved only on request, recurrent
+memory) goes into overrides of ``algorithm_state``/``load_algorithm_state`` that extend ``super()``'s.
+The outer loop (collect -> update -> log -> evaluate -> checkpoint) lives once, in
 ``rlsuite.training.loop``; evaluation is :func:`rlsuite.training.evaluation.evaluate_policy`. Learners build
 their envs through the public ``rlsuite.make_vec`` and read declared specs, never an env family's modules.
 """
@@ -27,6 +30,7 @@ from rlsuite.agents.base import Policy
 from rlsuite.algos.env_source import resolve_env
 from rlsuite.config import EnvConfig, EvalConfig, OfflineConfig, to_dict
 from rlsuite.core.checkpoint import load_checkpoint, save_checkpoint
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
@@ -122,6 +126,8 @@ class Algorithm(ABC):
     # Whether the learner reads the experiment's ``offline`` section (dataset, pretrained checkpoint); a
     # config that sets it for any other learner is refused before the run starts.
     reads_offline_section: ClassVar[bool] = False
+    # What the checkpoint holds beyond the base state (the ``algorithm`` entry), by attribute name.
+    checkpointed: ClassVar[Checkpointed] = Checkpointed()
 
     def __init__(
         self,
@@ -166,12 +172,13 @@ class Algorithm(ABC):
     def update(self) -> dict[str, float]:
         """Learn from what ``collect`` gathered; return training statistics (losses, learning rate...)."""
 
-    @abstractmethod
     def algorithm_state(self) -> dict[str, Any]:
-        """Everything beyond the base state a checkpoint needs (weights, optimisers, normalisers)."""
+        """Everything beyond the base state a checkpoint needs: the ``checkpointed`` members."""
+        return self.checkpointed.capture(self)
 
-    @abstractmethod
-    def load_algorithm_state(self, state: dict[str, Any]) -> None: ...
+    def load_algorithm_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``algorithm_state`` returned."""
+        self.checkpointed.restore(self, state, self.device)
 
     @classmethod
     def config_problems(cls, config: Any) -> list[str]:

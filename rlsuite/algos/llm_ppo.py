@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -41,6 +40,7 @@ from rlsuite.agents.text.policy import Generation, TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches
 from rlsuite.algos.llm_sft import gold_batch, make_adamw, sft_step
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.progress import task
 from rlsuite.core.returns import generalized_advantages
@@ -380,24 +380,8 @@ class LLMPPO(TextAlgorithm):
         optimizer.step()
 
     # --- checkpoints ---------------------------------------------------------------------------
-    def algorithm_state(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy.state_dict(),
-            "critic": self.critic.state_dict(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "reference": None if self.reference is None else self.reference.state_dict(),
-            "actor_steps": self.actor_steps,
-            "critic_steps": self.critic_steps,
-            "warmed_up": self.warmed_up,
-        }
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.critic.load_state_dict(state["critic"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-        if self.reference is not None and state["reference"] is not None:
-            self.reference.load_state_dict(state["reference"])
-        self.actor_steps, self.critic_steps = int(state["actor_steps"]), int(state["critic_steps"])
-        self.warmed_up = bool(state["warmed_up"])
+    checkpointed = Checkpointed(
+        modules=("policy", "critic", "actor_optimizer", "critic_optimizer"),
+        optional_modules=("reference",),  # None without the KL penalty
+        values=("actor_steps", "critic_steps", "warmed_up"),
+    )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -25,6 +24,7 @@ from rlsuite.agents.text.models import SamplingConfig, TextModelConfig
 from rlsuite.agents.text.policy import TokenBatch
 from rlsuite.algos.llm_base import TextAlgorithm, microbatches, sequence_cross_entropy
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.schedules import warmup_factor
 
@@ -118,14 +118,4 @@ class LLMSFT(TextAlgorithm):
             "time/train_tokens_per_s": self.per_second(int(self._batch.attention_mask.sum()), seconds),
         }
 
-    def algorithm_state(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "optimizer_steps": self.optimizer_steps,
-        }
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.optimizer_steps = int(state["optimizer_steps"])
+    checkpointed = Checkpointed(modules=("policy", "optimizer"), values=("optimizer_steps",))

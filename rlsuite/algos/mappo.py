@@ -54,6 +54,7 @@ from rlsuite.agents.marl_actor_critic import (
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.returns import (
     IdentityValueNorm,
@@ -460,25 +461,21 @@ class MAPPO(MultiAgentAlgorithm):
         return stats
 
     # --- checkpoint ------------------------------------------------------------------------------
+    checkpointed = Checkpointed(
+        modules=("agent", "actor_optimizer", "critic_optimizer", "value_normalizer"), values=("first",)
+    )
+
     def algorithm_state(self) -> dict[str, Any]:
-        memory = self.agent.memory
+        memory = self.agent.memory  # recurrent hidden states (None for feed-forward actors)
         return {
-            "agent": self.agent.state_dict(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "value_normalizer": self.value_normalizer.state_dict(),
+            **super().algorithm_state(),
             "memory": None if memory is None else [h.detach().cpu().clone() for h in memory],
-            "first": self.first.copy(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.agent.load_state_dict(state["agent"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-        self.value_normalizer.load_state_dict(state["value_normalizer"])
+        super().load_algorithm_state(state)
         if state["memory"] is not None:
             self.agent.memory = tuple(h.to(self.device) for h in state["memory"])  # type: ignore[assignment]
-        self.first = np.array(state["first"], bool)
 
 
 def _sequence(net, x: torch.Tensor, hidden: torch.Tensor, first: torch.Tensor) -> torch.Tensor:

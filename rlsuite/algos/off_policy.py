@@ -12,8 +12,10 @@ SAC-N and EDAC; SO2's mixed pool), and the source decides the schedule:
   gradient steps (so ``total_steps`` and every ``every_steps`` do too).
 
 ``gradient_steps`` counts gradient steps in both cases. Subclasses implement ``build`` (networks and
-optimisers, ``self.agent``), ``exploration_action``, ``train_step`` (one gradient step on a
-:class:`~rlsuite.core.replay.ReplaySample`) and ``networks_state``/``load_networks_state``.
+optimisers, ``self.agent``), ``exploration_action`` and ``train_step`` (one gradient step on a
+:class:`~rlsuite.core.replay.ReplaySample`), and declare their networks, optimisers and learned scalars in
+``checkpointed`` (the checkpoint's ``networks`` entry; ``networks_state``/``load_networks_state`` extend it
+with what a declaration cannot express).
 """
 
 from __future__ import annotations
@@ -74,13 +76,14 @@ class OffPolicyAlgorithm(Algorithm):
     def train_step(self, batch: ReplaySample) -> dict[str, torch.Tensor]:
         """One gradient step; return detached scalar tensors to average into the logs."""
 
-    @abstractmethod
     def networks_state(self) -> dict[str, Any]:
-        """Networks, optimisers and any other learned state, for the checkpoint."""
+        """The checkpoint's ``networks`` entry: the declared ``checkpointed`` members (networks,
+        optimisers, learned scalars); subclasses with state a declaration cannot express extend it."""
+        return self.checkpointed.capture(self)
 
-    @abstractmethod
     def load_networks_state(self, state: dict[str, Any]) -> None:
         """Restore what ``networks_state`` returned."""
+        self.checkpointed.restore(self, state, self.device)
 
     def make_replay(self) -> ReplaySource:
         """The data source (called once, after ``build``): a replay buffer of ``buffer_size`` transitions

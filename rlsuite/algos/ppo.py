@@ -33,7 +33,7 @@ edited to match (or run with ``update_backend=torch``). Details: docs/ppo.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ from rlsuite.algos.base import Algorithm, Capabilities
 from rlsuite.algos.ppo_numpy_accelerated import NumpyAcceleratedPPOUpdate
 from rlsuite.config import param
 from rlsuite.core.buffers import RolloutBuffer, RolloutMinibatch, shuffled_minibatches, unpack
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.episodes import final_observations
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.returns import explained_variance
@@ -273,21 +274,11 @@ class PPO(Algorithm):
         return cfg.lr * linear_anneal(self.iteration, self.total_steps, cfg.num_steps * self.env.num_envs)
 
     # --- checkpoint ------------------------------------------------------------------------------
-    def algorithm_state(self) -> dict[str, Any]:
-        return {
-            "agent": self.agent.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
-            "rollout_policy": None if self.rollout_policy is None else self.rollout_policy.state_dict(),
-        }
-
-    def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.agent.load_state_dict(state["agent"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.reward_scaler is not None:
-            self.reward_scaler.load_state_dict(state["reward_scaler"])
-        if self.rollout_policy is not None and state.get("rollout_policy") is not None:
-            self.rollout_policy.load_state_dict(state["rollout_policy"])
+    checkpointed = Checkpointed(
+        modules=("agent", "optimizer"),
+        # None without reward normalisation / when the update runs in autograd (GPU)
+        optional_modules=("reward_scaler", "rollout_policy"),
+    )
 
 
 # --- the loss and the reference (autograd) update -------------------------------------------------------

@@ -50,6 +50,7 @@ from rlsuite.agents.recurrent import RecurrentQAgent
 from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.marl import EpisodeBuffer, Field, masked_argmax
 from rlsuite.core.optim import clip_grad_norm, polyak_update
 from rlsuite.core.replay import warn_replay_not_restored
@@ -364,33 +365,25 @@ class QMIX(MultiAgentAlgorithm):
         return out
 
     # --- checkpoint ------------------------------------------------------------------------------
+    checkpointed = Checkpointed(
+        modules=("agent", "mixer", "target_network", "target_mixer", "optimizer"),
+        values=("gradient_steps", "last_target_update"),
+        generators=("sample_rng",),
+    )
+
     def algorithm_state(self) -> dict[str, Any]:
         return {
-            "agent": self.agent.state_dict(),
-            "mixer": self.mixer.state_dict(),
-            "target_network": self.target_network.state_dict(),
-            "target_mixer": self.target_mixer.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            **super().algorithm_state(),
             "acting": self.agent.acting_state(),
             "buffer": self.buffer.state_dict(include_episodes=self.save_replay_buffer),
             "replay_saved": self.save_replay_buffer,
-            "sample_rng": self.sample_rng.bit_generator.state,
-            "gradient_steps": self.gradient_steps,
-            "last_target_update": self.last_target_update,
             "stats": self.train_stats.state_dict(),
         }
 
     def load_algorithm_state(self, state: dict[str, Any]) -> None:
-        self.agent.load_state_dict(state["agent"])
-        self.mixer.load_state_dict(state["mixer"])
-        self.target_network.load_state_dict(state["target_network"])
-        self.target_mixer.load_state_dict(state["target_mixer"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        super().load_algorithm_state(state)
         self.agent.load_acting_state(state["acting"])
         self.buffer.load_state_dict(state["buffer"])
         if not state["replay_saved"]:
             warn_replay_not_restored("replay episodes")
-        self.sample_rng.bit_generator.state = state["sample_rng"]
-        self.gradient_steps = int(state["gradient_steps"])
-        self.last_target_update = int(state["last_target_update"])
         self.train_stats.load_state_dict(state["stats"], self.device)

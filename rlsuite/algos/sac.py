@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import polyak_update
 from rlsuite.core.replay import ReplaySample
 
@@ -144,13 +144,4 @@ class SAC(OffPolicyAlgorithm):
         return loss.detach()
 
     # --- checkpoint ---------------------------------------------------------------------------------
-    def networks_state(self) -> dict[str, Any]:
-        state = {name: getattr(self, name).state_dict() for name in SAC_MODULES}
-        state["log_alpha"] = self.log_alpha.detach().clone()
-        return state
-
-    def load_networks_state(self, state: dict[str, Any]) -> None:
-        for name in SAC_MODULES:
-            getattr(self, name).load_state_dict(state[name])
-        with torch.no_grad():
-            self.log_alpha.copy_(state["log_alpha"])
+    checkpointed = Checkpointed(modules=SAC_MODULES, values=("log_alpha",))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from rlsuite.agents.continuous import ContinuousPolicyAgent, DeterministicActor, EnsembleQ
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import polyak_update
 from rlsuite.core.replay import ReplaySample
 
@@ -112,25 +112,7 @@ class TD3(OffPolicyAlgorithm):
         return -self.critic(obs, self.actor(obs))[0].mean()
 
     # --- checkpoint ---------------------------------------------------------------------------------
-    def networks_state(self) -> dict[str, Any]:
-        return {
-            "actor": self.actor.state_dict(),
-            "actor_target": self.actor_target.state_dict(),
-            "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "actor_optimizer": self.actor_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "last_actor_loss": self.last_actor_loss,
-        }
-
-    def load_networks_state(self, state: dict[str, Any]) -> None:
-        for name in (
-            "actor",
-            "actor_target",
-            "critic",
-            "critic_target",
-            "actor_optimizer",
-            "critic_optimizer",
-        ):
-            getattr(self, name).load_state_dict(state[name])
-        self.last_actor_loss = state["last_actor_loss"].to(self.device)
+    checkpointed = Checkpointed(
+        modules=("actor", "actor_target", "critic", "critic_target", "actor_optimizer", "critic_optimizer"),
+        values=("last_actor_loss",),  # the delayed actor update's last loss, logged between updates
+    )

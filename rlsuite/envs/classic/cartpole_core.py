@@ -68,6 +68,75 @@ def _write_obs(physics, obs):
 
 
 @njit(cache=True)
+def _advance_physics(physics, i, push_right, semi_implicit):
+    """One Euler (or semi-implicit Euler) step of env ``i``'s cart and pole, in place."""
+    x = physics[i, 0]
+    x_dot = physics[i, 1]
+    theta = physics[i, 2]
+    theta_dot = physics[i, 3]
+    force = FORCE_MAG if push_right else -FORCE_MAG
+    costheta = math.cos(theta)
+    sintheta = math.sin(theta)
+    # Same expression tree as Gymnasium (evaluation order matters for bit equality).
+    temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
+    thetaacc = (GRAVITY * sintheta - costheta * temp) / (
+        LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
+    )
+    xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
+    if semi_implicit:
+        x_dot = x_dot + TAU * xacc
+        x = x + TAU * x_dot
+        theta_dot = theta_dot + TAU * thetaacc
+        theta = theta + TAU * theta_dot
+    else:
+        x = x + TAU * x_dot
+        x_dot = x_dot + TAU * xacc
+        theta = theta + TAU * theta_dot
+        theta_dot = theta_dot + TAU * thetaacc
+    physics[i, 0] = x
+    physics[i, 1] = x_dot
+    physics[i, 2] = theta
+    physics[i, 3] = theta_dot
+
+
+@njit(cache=True)
+def _pole_fell(physics, i):
+    """Gymnasium's termination: the cart left the track or the pole leans past 12 degrees."""
+    x = physics[i, 0]
+    theta = physics[i, 2]
+    return (
+        x < -X_THRESHOLD
+        or x > X_THRESHOLD
+        or theta < -THETA_THRESHOLD_RADIANS
+        or theta > THETA_THRESHOLD_RADIANS
+    )
+
+
+@njit(cache=True)
+def _reward(term, beyond, i, sutton_barto):
+    """The step's reward; counts steps taken after termination in ``beyond[i]`` as Gymnasium does."""
+    if not term:
+        return 0.0 if sutton_barto else 1.0
+    if beyond[i] < 0:  # the pole just fell
+        beyond[i] = 0
+        return -1.0 if sutton_barto else 1.0
+    # stepping a terminated env (single env without reset): Gymnasium's undefined-behaviour branch
+    beyond[i] += 1
+    return -1.0 if sutton_barto else 0.0
+
+
+@njit(cache=True)
+def _autoreset(physics, steps, beyond, rng, i, low, high, final_obs, j):
+    """Env ``i``, the ``j``-th to finish: its terminal observation to ``final_obs[j]``, then a fresh state."""
+    for k in range(4):
+        final_obs[j, k] = np.float32(physics[i, k])
+    for k in range(4):
+        physics[i, k] = rand_uniform(rng, i, low, high)
+    steps[i] = 0
+    beyond[i] = -1
+
+
+@njit(cache=True)
 def _step_kernel(
     physics,
     steps,
@@ -102,62 +171,17 @@ def _step_kernel(
     autoreset = (flags & _FLAG_AUTORESET) != 0
     ndone = 0
     for i in range(n):
-        x = physics[i, 0]
-        x_dot = physics[i, 1]
-        theta = physics[i, 2]
-        theta_dot = physics[i, 3]
-        force = FORCE_MAG if actions[i] == 1 else -FORCE_MAG
-        costheta = math.cos(theta)
-        sintheta = math.sin(theta)
-        # Same expression tree as Gymnasium (evaluation order matters for bit equality).
-        temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS
-        thetaacc = (GRAVITY * sintheta - costheta * temp) / (
-            LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS)
-        )
-        xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-        if semi_implicit:
-            x_dot = x_dot + TAU * xacc
-            x = x + TAU * x_dot
-            theta_dot = theta_dot + TAU * thetaacc
-            theta = theta + TAU * theta_dot
-        else:
-            x = x + TAU * x_dot
-            x_dot = x_dot + TAU * xacc
-            theta = theta + TAU * theta_dot
-            theta_dot = theta_dot + TAU * thetaacc
-        physics[i, 0] = x
-        physics[i, 1] = x_dot
-        physics[i, 2] = theta
-        physics[i, 3] = theta_dot
-
-        term = (
-            x < -X_THRESHOLD
-            or x > X_THRESHOLD
-            or theta < -THETA_THRESHOLD_RADIANS
-            or theta > THETA_THRESHOLD_RADIANS
-        )
-        if not term:
-            reward = 0.0 if sutton_barto else 1.0
-        elif beyond[i] < 0:  # the pole just fell
-            beyond[i] = 0
-            reward = -1.0 if sutton_barto else 1.0
-        else:  # stepping a terminated env (single env without reset): Gymnasium's undefined-behaviour branch
-            beyond[i] += 1
-            reward = -1.0 if sutton_barto else 0.0
+        _advance_physics(physics, i, actions[i] == 1, semi_implicit)
+        term = _pole_fell(physics, i)
+        rewards[i] = _reward(term, beyond, i, sutton_barto)
         steps[i] += 1
         trunc = steps[i] >= max_steps
-        rewards[i] = reward
         terminated[i] = term
         truncated[i] = trunc
         if term or trunc:
             done_idx[ndone] = i
             if autoreset:
-                for k in range(4):
-                    final_obs[ndone, k] = np.float32(physics[i, k])
-                for k in range(4):
-                    physics[i, k] = rand_uniform(rng, i, low, high)
-                steps[i] = 0
-                beyond[i] = -1
+                _autoreset(physics, steps, beyond, rng, i, low, high, final_obs, ndone)
             ndone += 1
         for k in range(4):
             obs[i, k] = np.float32(physics[i, k])

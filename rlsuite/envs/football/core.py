@@ -10,7 +10,9 @@ One step of one match, in order (state layout in :mod:`rlsuite.envs.football.phy
 4. possession: opponents challenge the carrier; a free ball goes to the nearest player within reach;
 5. the ball crossing a line: goal (inside the posts, under the bar) or out of play, which sets the game
    mode; agents switch to an uncontrolled team-mate who gained the ball;
-6. rewards (scoring, checkpoints) and the episode-end rules of environments.md §2.1 and §2.4.
+6. rewards (scoring, checkpoints) and the episode-end rules of gfootball's scenario files and
+   ``CheckpointRewardWrapper`` (https://github.com/google-research/football, gfootball/scenarios,
+   gfootball/env/wrappers.py).
 """
 
 from __future__ import annotations
@@ -253,7 +255,7 @@ def _switch_to_carrier(players, game, agents, roles, b):
 
 @njit(cache=True)
 def _rewards(ball, game, agents, b, goal, checkpoints, reward):
-    """Scoring (+1 / -1 to every agent) and checkpoint rewards (environments.md §2.4)."""
+    """Scoring (+1 / -1 to every agent) and checkpoint rewards (gfootball ``CheckpointRewardWrapper``)."""
     owner = game[b, G_OWNER]
     d = math.sqrt((ball[b, B_X] - 1.0) ** 2 + ball[b, B_Y] ** 2)
     for k in range(agents.shape[1]):

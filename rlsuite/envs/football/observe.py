@@ -1,4 +1,5 @@
-"""The simple115v2 observation of every agent, written by one numba kernel (environments.md §2.3).
+"""The simple115v2 observation of every agent, written by one numba kernel
+(gfootball/doc/observation.md, https://github.com/google-research/football).
 
 Per agent: ``[0:22]`` left positions (x, y) x 11, ``[22:44]`` left directions (velocity per step),
 ``[44:66]`` right positions, ``[66:88]`` right directions, ``[88:91]`` ball x, y, z, ``[91:94]`` ball

@@ -1,7 +1,8 @@
 """The Google Research Football academy scenarios: line-ups, ball, episode rules, controlled players.
 
 Positions are the scenario files' (``gfootball/scenarios/academy_*.py``), with the right team already
-mirrored into the global frame ((x, y) -> (-x, -y); see shared/reference/environments.md §2.1). The
+mirrored into the global frame ((x, y) -> (-x, -y), as the engine does; scenario files:
+https://github.com/google-research/football/tree/master/gfootball/scenarios). The
 pitch is x in [-1, 1] (the left team attacks the goal at x = +1) and y in [-0.42, 0.42]; the goal mouth
 is |y| <= 0.044. "Top" is negative y, as in the engine.
 """

@@ -11,9 +11,10 @@ State of a batch of ``B`` battles with ``U`` units each (allies first, then enem
 Per game loop: units act in a random order (drawn from the battle's stream); each follows its order
 (move / attack / heal / attack-move / hunt / idle), fires when in range with its weapon ready,
 then overlapping ground units are pushed apart, and shields, Zerg life, energy and cooldowns tick.
-Allies are passive (SMAC's ``*_RL`` units: no auto-acquire, no response); enemies use the AI of
-environments.md §1.8, modelled as in SMAClite: acquire the nearest target within the acquire range,
-healers first; keep a target that attacks them; answer attackers; attack-move otherwise.
+Allies are passive (SMAC's ``*_RL`` units: no auto-acquire, no response); enemies use SC2's built-in
+unit AI, modelled as in SMAClite (https://github.com/uoe-agents/smaclite): acquire the nearest target
+within the acquire range, healers first; keep a target that attacks them; answer attackers; attack-move
+otherwise.
 """
 
 from __future__ import annotations
@@ -492,7 +493,7 @@ def spawn(fs, ist, table, loops, rng, mask, types, base_xy, jitter, enemy_order,
 
 @njit(cache=True)
 def _opening_orders(fs, ist, rng, b, n_agents, n_units, enemy_order, order_points):
-    """The one order the map gives the enemy at the start (environments.md §1.2)."""
+    """The one order the map gives the enemy at the start (the SMAC map's trigger; docs/smac.md)."""
     if enemy_order == 1 or enemy_order == 2:  # attack-move to a point / a random point between two
         px, py = order_points[0, 0], order_points[0, 1]
         if enemy_order == 2:

@@ -1,6 +1,6 @@
 """The SMAC map registry: armies, spawn points, enemy orders, terrain and the derived sizes.
 
-Facts from the shared reference (environments.md §1.1, §1.2; data/smac_map_spawns.txt): team
+Facts from SMAC (https://github.com/oxwhirl/smac: ``smac_maps.py`` and the map files): team
 compositions, episode limits, races, ``unit_type_bits``, map types, the points each map's trigger
 spawns its groups at, and the one order the enemy gets at the start. Terrain comes from the
 approximate 32×32 minimap masks shipped in ``data/terrain_masks.txt``.

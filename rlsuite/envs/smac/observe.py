@@ -1,5 +1,6 @@
 """SMAC's interface arithmetic on the battle arrays: available actions, observations, state, reward
-and episode end, exactly in the layouts of oxwhirl/smac ``starcraft2.py`` (environments.md §1.3–§1.6).
+and episode end, exactly in the layouts of oxwhirl/smac ``starcraft2.py``
+(https://github.com/oxwhirl/smac/blob/master/smac/env/starcraft2/starcraft2.py).
 
 Everything here reads the state arrays of :mod:`rlsuite.envs.smac.core` and writes into caller-owned
 output arrays, so the single env, the PettingZoo env, the batched vector env and the real-SC2 adapter
@@ -424,6 +425,64 @@ def _only_healers_left(ist, table, lo, hi, exactly_one):
 
 
 @njit(cache=True)
+def _reward_battle(fs, ist, n_agents, params):
+    """SMAC's ``reward_battle`` for one battle (``fs``/``ist`` its rows): marks new deaths, stores each
+    unit's health + shield as the previous value, and returns ``(reward, allies alive, enemies alive)``."""
+    neg = params[R_NEG_SCALE]
+    delta_deaths, delta_ally, delta_enemy = 0.0, 0.0, 0.0
+    n_ally, n_enemy = 0, 0
+    for u in range(ist.shape[0]):
+        hs = fs[u, FS_HEALTH] + fs[u, FS_SHIELD]
+        ally = u < n_agents
+        if ist[u, IS_ALIVE] == 1:
+            if ally:
+                n_ally += 1
+            else:
+                n_enemy += 1
+        if ist[u, IS_DEAD] == 0:
+            prev = fs[u, FS_PREV_HS]
+            if ist[u, IS_ALIVE] == 0:
+                ist[u, IS_DEAD] = 1
+                if ally:
+                    if params[R_ONLY_POSITIVE] == 0:
+                        delta_deaths -= params[R_DEATH_VALUE] * neg
+                    delta_ally += prev * neg
+                else:
+                    delta_deaths += params[R_DEATH_VALUE]
+                    delta_enemy += prev
+            elif ally:
+                delta_ally += neg * (prev - hs)
+            else:
+                delta_enemy += prev - hs
+        fs[u, FS_PREV_HS] = hs
+    if params[R_SPARSE] != 0:
+        r = 0.0
+    elif params[R_ONLY_POSITIVE] != 0:
+        r = abs(delta_enemy + delta_deaths)
+    else:
+        r = delta_enemy + delta_deaths - delta_ally
+    return r, n_ally, n_enemy
+
+
+@njit(cache=True)
+def _end_code(ist, table, n_agents, n_ally, n_enemy, medivac_rule):
+    """SMAC's game-end check: lost (allies dead, or only healers left), won, draw or none."""
+    lost = (n_ally == 0 and n_enemy > 0) or (
+        medivac_rule != 0 and _only_healers_left(ist, table, 0, n_agents, False)
+    )
+    won = (n_ally > 0 and n_enemy == 0) or (
+        medivac_rule != 0 and _only_healers_left(ist, table, n_agents, ist.shape[0], medivac_rule == 1)
+    )
+    if lost:
+        return END_LOST
+    if won:
+        return END_WON
+    if n_ally == 0 and n_enemy == 0:
+        return END_DRAW
+    return END_NONE
+
+
+@njit(cache=True)
 def battle_outcome(
     fs,
     ist,
@@ -446,57 +505,13 @@ def battle_outcome(
     ``battle_reward``), the game-end code, the win/defeat terms, scaling, the episode-limit timeout and the
     dead counts."""
     n_batch, n_units = ist.shape[0], ist.shape[1]
-    neg = params[R_NEG_SCALE]
     for b in range(n_batch):
         if not active[b]:
             continue
         steps[b] += 1
-        delta_deaths, delta_ally, delta_enemy = 0.0, 0.0, 0.0
-        n_ally, n_enemy = 0, 0
-        for u in range(n_units):
-            hs = fs[b, u, FS_HEALTH] + fs[b, u, FS_SHIELD]
-            ally = u < n_agents
-            if ist[b, u, IS_ALIVE] == 1:
-                if ally:
-                    n_ally += 1
-                else:
-                    n_enemy += 1
-            if ist[b, u, IS_DEAD] == 0:
-                prev = fs[b, u, FS_PREV_HS]
-                if ist[b, u, IS_ALIVE] == 0:
-                    ist[b, u, IS_DEAD] = 1
-                    if ally:
-                        if params[R_ONLY_POSITIVE] == 0:
-                            delta_deaths -= params[R_DEATH_VALUE] * neg
-                        delta_ally += prev * neg
-                    else:
-                        delta_deaths += params[R_DEATH_VALUE]
-                        delta_enemy += prev
-                elif ally:
-                    delta_ally += neg * (prev - hs)
-                else:
-                    delta_enemy += prev - hs
-            fs[b, u, FS_PREV_HS] = hs
-        if params[R_SPARSE] != 0:
-            r = 0.0
-        elif params[R_ONLY_POSITIVE] != 0:
-            r = abs(delta_enemy + delta_deaths)
-        else:
-            r = delta_enemy + delta_deaths - delta_ally
+        r, n_ally, n_enemy = _reward_battle(fs[b], ist[b], n_agents, params)
         battle_reward[b] = r
-        lost = (n_ally == 0 and n_enemy > 0) or (
-            medivac_rule != 0 and _only_healers_left(ist[b], table, 0, n_agents, False)
-        )
-        won = (n_ally > 0 and n_enemy == 0) or (
-            medivac_rule != 0 and _only_healers_left(ist[b], table, n_agents, n_units, medivac_rule == 1)
-        )
-        code = END_NONE
-        if lost:
-            code = END_LOST
-        elif won:
-            code = END_WON
-        elif n_ally == 0 and n_enemy == 0:
-            code = END_DRAW
+        code = _end_code(ist[b], table, n_agents, n_ally, n_enemy, medivac_rule)
         if code == END_WON:
             r = 1.0 if params[R_SPARSE] != 0 else r + params[R_WIN]
         elif code == END_LOST:

@@ -1,6 +1,6 @@
 """Unit data of the SMAC maps, in the simulator's time base (one tick = one SC2 game loop).
 
-Sources (shared reference, environments.md §1.7): the ``*_RL`` units defined in each SMAC map (life,
+Sources: the ``*_RL`` units defined in each SMAC map (life,
 shields, armour, speed, radius, attributes), the LotV weapon values (damage, bonus, cooldown, range),
 and SMAC's normalisers. Conversions:
 
