@@ -194,6 +194,20 @@ class HeuristicTeamPolicy:
         return self.act(obs, deterministic), state
 
 
+def _checked_policy(policy: Any) -> Any:
+    """``policy`` if it has the Policy protocol's methods (rlsuite.agents.base.Policy; wrap an
+    ``act``-only agent with ``rlsuite.agents.base.as_policy`` first); a TypeError naming what is missing."""
+    missing = [
+        name for name in ("initial_state", "reset_state", "step") if not callable(getattr(policy, name, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"policy: {type(policy).__name__} lacks {', '.join(missing)}; pass 'heuristic' or a "
+            "rlsuite.agents.base.Policy (wrap act-only agents with rlsuite.agents.base.as_policy)"
+        )
+    return policy
+
+
 class VariedPolicyTeamEnv:
     """A team vector env in which ``agents`` are driven by ``policy`` (``"heuristic"`` or a Policy).
 
@@ -203,13 +217,11 @@ class VariedPolicyTeamEnv:
     """
 
     def __init__(self, env: Any, policy: Any, agents: Sequence[int], *, deterministic: bool = True) -> None:
-        from rlsuite.agents.base import as_policy
-
         self.env, self.agents = env, np.array(sorted({int(a) for a in agents}), dtype=np.int64)
         n_agents = env.team_spec.n_agents
         if len(self.agents) == 0 or self.agents.min() < 0 or self.agents.max() >= n_agents:
             raise ValueError(f"agents {list(agents)}: give agent indices in 0..{n_agents - 1}")
-        self.policy = HeuristicTeamPolicy(env) if policy == "heuristic" else as_policy(policy)
+        self.policy = HeuristicTeamPolicy(env) if policy == "heuristic" else _checked_policy(policy)
         self.deterministic = deterministic
         self._observation: TeamObservation | None = None
         self._state: Any = None
