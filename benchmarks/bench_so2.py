@@ -38,6 +38,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,9 @@ def checkpoint_q_error(checkpoint: Path, episodes: int, seed: int) -> dict[str, 
     from rlsuite.offline.q_error import q_estimation_error
 
     torch.set_num_threads(1)
-    algo = Algorithm.from_checkpoint(checkpoint, device="cpu")
+    with warnings.catch_warnings():  # fine-tuning checkpoints hold no replay: irrelevant to a measurement
+        warnings.simplefilter("ignore", UserWarning)
+        algo = Algorithm.from_checkpoint(checkpoint, device="cpu")
     try:
         return q_estimation_error(algo, episodes=episodes, seed=seed).as_dict()
     finally:
