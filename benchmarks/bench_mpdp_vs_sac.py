@@ -23,12 +23,16 @@ seed means. Per-episode returns are read from ``summary.json`` (``eval_returns``
 them there; otherwise the final checkpoint is re-evaluated with the run's own eval settings and seed,
 which reproduces the same episodes (checked against ``eval_return_mean``).
 
-Output: a Markdown table on stdout and in OUT/results.md, everything in OUT/results.json.
+Output: a Markdown table (final returns with CIs, mean training seconds per run, and the evaluation
+curve of each env x algorithm: mean over seeds with a bootstrap CI at every evaluation step) on stdout
+and in OUT/results.md, everything (per-seed returns and curves) in OUT/results.json; both are also
+written to ``--report-dir`` (default ``benchmarks/reports/mpdp-vs-sac``, the folder to commit).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -168,6 +172,31 @@ def reevaluate(run_dir: Path) -> list[float]:
         algo.close()
 
 
+def eval_curve(run_dir: Path) -> dict[int, float]:
+    """``{step: eval/return_mean}`` of every evaluation in a run's ``metrics.csv``."""
+    path = run_dir / "metrics.csv"
+    if not path.exists():
+        return {}
+    with path.open() as handle:
+        return {
+            int(row["step"]): float(row["eval/return_mean"])
+            for row in csv.DictReader(handle)
+            if row.get("eval/return_mean")
+        }
+
+
+def curve_statistics(runs: list[dict[str, Any]], args) -> dict[int, dict[str, float]]:
+    """Mean over seeds and its 95% bootstrap CI at every step all finished seeds evaluated."""
+    curves = [r["curve"] for r in runs if r.get("curve")]
+    steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+    out = {}
+    for step in steps:
+        values = [c[step] for c in curves]
+        low, high = bootstrap_ci(values, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
+        out[step] = {"mean": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}
+    return out
+
+
 def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) -> dict[str, Any]:
     cells: dict[str, dict[str, Any]] = {}
     for job in jobs:
@@ -192,6 +221,7 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
                     eval_return_mean=summary["eval_return_mean"],
                     eval_returns=returns,
                     returns_source=source,
+                    curve=eval_curve(job.run_dir),
                 )
                 if summary.get("total_steps", 0) < args.steps:
                     run["warning"] = f"trained {summary.get('total_steps')} < {args.steps} steps"
@@ -212,7 +242,10 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
         seed_means = [sum(r["eval_returns"]) / len(r["eval_returns"]) for r in done]
         ci = bootstrap_ci(pooled, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
         ci_seeds = bootstrap_ci(seed_means, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
+        train_times = [r["train_s"] for r in done if r.get("train_s")]
         cell.update(
+            train_s_mean=sum(train_times) / len(train_times) if train_times else None,
+            curve=curve_statistics(done, args),
             episodes=len(pooled),
             mean=sum(pooled) / len(pooled),
             iqm=iqm(pooled),
@@ -241,20 +274,30 @@ def markdown(results: dict[str, Any]) -> str:
         "(final deterministic evaluation of each run)",
         "",
         "| env | algo | seeds | episodes | mean | IQM | 95% CI of mean (episodes) | "
-        "95% CI (seed means) | seed means | failed |",
-        "|---|---|---:|---:|---:|---:|---|---|---|---:|",
+        "95% CI (seed means) | seed means | train s per run | failed |",
+        "|---|---|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
     for cell in results["cells"]:
         if not cell["seeds_done"]:
-            lines.append(f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | {len(cell['failures'])} |")
+            lines.append(f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | | {len(cell['failures'])} |")
             continue
         lo, hi = cell["ci95"]
         slo, shi = cell["ci95_seed_means"]
         lines.append(
             f"| {cell['env']} | {cell['algo']} | {cell['seeds_done']} | {cell['episodes']} | "
             f"{cell['mean']:.1f} | {cell['iqm']:.1f} | [{lo:.1f}, {hi:.1f}] | [{slo:.1f}, {shi:.1f}] | "
-            f"{', '.join(f'{m:.0f}' for m in cell['seed_means'])} | {len(cell['failures'])} |"
+            f"{', '.join(f'{m:.0f}' for m in cell['seed_means'])} | "
+            f"{cell['train_s_mean'] or 0:,.0f} | {len(cell['failures'])} |"
         )
+    lines += ["", "Evaluation return along training: mean over seeds (95% bootstrap CI over seeds)", ""]
+    for cell in results["cells"]:
+        curve = cell.get("curve") or {}
+        if curve:
+            points = ", ".join(
+                f"{step // 1000}k: {v['mean']:.0f} [{v['ci_low']:.0f}, {v['ci_high']:.0f}]"
+                for step, v in curve.items()
+            )
+            lines.append(f"- {cell['env']} {cell['algo']}: {points}")
     return "\n".join(lines) + "\n"
 
 
@@ -279,9 +322,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     parser.add_argument("--bootstrap-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/mpdp-vs-sac"), help="output folder")
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=REPO / "benchmarks" / "reports" / "mpdp-vs-sac",
+        help="also write results.md/results.json here (per-seed results, curves, CIs); '' for none",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands and exit")
     args = parser.parse_args(argv)
     args.seed_list = args.seed_list or list(range(1, args.seeds + 1))
+    args.report_dir = args.report_dir if str(args.report_dir) not in ("", ".") else None
     args.envs = list(dict.fromkeys(args.envs))
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
@@ -307,8 +357,10 @@ def main(argv=None) -> int:
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["command"] = " ".join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)])
     table = markdown(results)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
-    (args.out / "results.md").write_text(table)
+    for folder in filter(None, [args.out, args.report_dir]):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "results.json").write_text(json.dumps(results, indent=1))
+        (folder / "results.md").write_text(table)
     print(table)
     failed = sum(len(c["failures"]) for c in results["cells"])
     if failed:

@@ -2,18 +2,21 @@
 
     python benchmarks/bench_sac_vs_sb3.py --steps 3000 --learning-starts 1000 --repeats 3
 
-Both learners use the SAC paper's (and SB3's) settings on HalfCheetah-v5: 1 env, replay 1e6, batch 256,
-learning rate 3e-4 for actor, critics and temperature, gamma 0.99, tau 0.005, one gradient step per env
-step (train_freq 1, gradient_steps 1), twin 256-256 ReLU critics and a 256-256 ReLU tanh-Gaussian actor,
-automatic entropy tuning from alpha = 1.0 towards -dim(A), log-std clamp [-20, 2], CPU, ``--threads``
-torch threads (default 1). SB3 runs Gymnasium's ``HalfCheetah-v5`` in its DummyVecEnv; rlsuite runs
-``--rlsuite-env`` (default ``rlsuite/HalfCheetah-v5``, rlsuite's own MuJoCo env; if that id cannot be
-built it falls back to Gymnasium's ``HalfCheetah-v5`` and says so).
+Both learners use the SAC paper's (and SB3's) settings on ``--task`` (HalfCheetah-v5 by default):
+1 env, replay 1e6, batch 256, learning rate 3e-4 for actor, critics and temperature, gamma 0.99,
+tau 0.005, one gradient step per env step (train_freq 1, gradient_steps 1), twin 256-256 ReLU critics
+and a 256-256 ReLU tanh-Gaussian actor, automatic entropy tuning from alpha = 1.0 towards -dim(A),
+log-std clamp [-20, 2], CPU, ``--threads`` torch threads (default 1). SB3 runs Gymnasium's ``TASK-v5``
+in its DummyVecEnv; rlsuite runs ``--rlsuite-env`` (default ``rlsuite/TASK-v5``, rlsuite's own MuJoCo
+env; if that id cannot be built it falls back to Gymnasium's ``TASK-v5`` and says so) with
+``--backend`` as SAC's ``update_backend`` (default ``auto``: the fused update).
 
 Only the training phase is timed: each learner first takes ``--learning-starts`` uniform-random steps and
 ``--warmup`` steps with gradient updates (allocations, first Adam steps), then the clock runs over
 ``--steps`` further env steps, each followed by one gradient step. With ``--repeats N`` the two alternate
-N times and the medians are reported, so background load falls on both alike.
+N times and the medians are reported, so background load falls on both alike. Each run reports steps
+per wall-clock second and steps per CPU-second of the process (``time.process_time``); on a shared
+machine the second is less sensitive to other processes' load (both learners run one thread).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import time
 
 import torch
 
-GYM_ENV = "HalfCheetah-v5"
+TASKS = ("HalfCheetah", "Hopper", "Walker2d")
+UPDATE_BACKENDS = ("auto", "autograd", "fused")
 HP = dict(
     buffer_size=1_000_000,
     batch_size=256,
@@ -41,7 +45,7 @@ HP = dict(
 )
 
 
-def resolve_rlsuite_env(env_id: str) -> str:
+def resolve_rlsuite_env(env_id: str, gym_env: str) -> str:
     """``env_id`` when rlsuite can build it, else Gymnasium's id (the native env may be in flux)."""
     from rlsuite.envs.registry import make_vec
 
@@ -49,11 +53,13 @@ def resolve_rlsuite_env(env_id: str) -> str:
         make_vec(env_id, 1).close()
         return env_id
     except Exception as exc:  # any failure means: fall back to the Gymnasium env
-        print(f"note: {env_id} could not be built ({type(exc).__name__}: {exc}); using {GYM_ENV}")
-        return GYM_ENV
+        print(f"note: {env_id} could not be built ({type(exc).__name__}: {exc}); using {gym_env}")
+        return gym_env
 
 
-def run_rlsuite(env_id: str, learning_starts: int, warmup: int, steps: int, seed: int) -> float:
+def run_rlsuite(
+    env_id: str, learning_starts: int, warmup: int, steps: int, seed: int, backend: str = "auto"
+) -> tuple[float, float]:
     from rlsuite.algos.sac import SAC, SACConfig
     from rlsuite.config import EnvConfig
 
@@ -77,24 +83,26 @@ def run_rlsuite(env_id: str, learning_starts: int, warmup: int, steps: int, seed
         num_q=2,
         log_std_bounds=(-20.0, 2.0),
         target_update_interval=1,
+        update_backend=backend,
     )
     algo = SAC(EnvConfig(id=env_id, num_envs=1), cfg, seed=seed, device="cpu")
     algo.learn(learning_starts + warmup)
-    start_step, grad_start, start = algo.global_step, algo.gradient_steps, time.perf_counter()
+    start_step, grad_start = algo.global_step, algo.gradient_steps
+    start, cpu_start = time.perf_counter(), time.process_time()
     algo.learn(start_step + steps)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert algo.gradient_steps - grad_start == algo.global_step - start_step, "one gradient step per step"
     done = algo.global_step - start_step
     algo.close()
-    return done / elapsed
+    return done / elapsed, done / cpu
 
 
-def run_sb3(learning_starts: int, warmup: int, steps: int, seed: int) -> float:
+def run_sb3(gym_env: str, learning_starts: int, warmup: int, steps: int, seed: int) -> tuple[float, float]:
     import gymnasium as gym
     from stable_baselines3 import SAC as SB3SAC
     from stable_baselines3.common.env_util import make_vec_env
 
-    venv = make_vec_env(lambda: gym.make(GYM_ENV), n_envs=1, seed=seed)
+    venv = make_vec_env(lambda: gym.make(gym_env), n_envs=1, seed=seed)
     model = SB3SAC(
         "MlpPolicy",
         venv,
@@ -115,13 +123,14 @@ def run_sb3(learning_starts: int, warmup: int, steps: int, seed: int) -> float:
         policy_kwargs=dict(net_arch=list(HP["hidden_sizes"]), activation_fn=torch.nn.ReLU, n_critics=2),
     )
     model.learn(learning_starts + warmup)
-    start_step, grad_start, start = model.num_timesteps, model._n_updates, time.perf_counter()
+    start_step, grad_start = model.num_timesteps, model._n_updates
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(steps, reset_num_timesteps=False)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     assert model._n_updates - grad_start == model.num_timesteps - start_step, "one gradient step per step"
     done = model.num_timesteps - start_step
     venv.close()
-    return done / elapsed
+    return done / elapsed, done / cpu
 
 
 def main() -> None:
@@ -133,43 +142,60 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100, help="untimed training steps before the clock")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for both")
-    parser.add_argument("--rlsuite-env", default="rlsuite/HalfCheetah-v5")
+    parser.add_argument("--task", default="HalfCheetah", choices=TASKS, help="MuJoCo task (v5)")
+    parser.add_argument("--rlsuite-env", default=None, help="rlsuite env id (default rlsuite/TASK-v5)")
+    parser.add_argument(
+        "--backend", default="auto", choices=UPDATE_BACKENDS, help="rlsuite SAC's update_backend"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternate rlsuite and SB3 this many times")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    env_id = resolve_rlsuite_env(args.rlsuite_env)
-    ours_runs: list[float] = []
-    theirs_runs: list[float] = []
+    gym_env = f"{args.task}-v5"
+    env_id = resolve_rlsuite_env(args.rlsuite_env or f"rlsuite/{gym_env}", gym_env)
+    ours_runs: list[tuple[float, float]] = []
+    theirs_runs: list[tuple[float, float]] = []
     for repeat in range(args.repeats):
-        ours_runs.append(run_rlsuite(env_id, args.learning_starts, args.warmup, args.steps, args.seed))
+        ours_runs.append(
+            run_rlsuite(env_id, args.learning_starts, args.warmup, args.steps, args.seed, args.backend)
+        )
         gc.collect()
-        theirs_runs.append(run_sb3(args.learning_starts, args.warmup, args.steps, args.seed))
+        theirs_runs.append(run_sb3(gym_env, args.learning_starts, args.warmup, args.steps, args.seed))
         gc.collect()
         print(
-            f"repeat {repeat + 1}/{args.repeats}: rlsuite {ours_runs[-1]:,.1f} steps/s, "
-            f"SB3 {theirs_runs[-1]:,.1f} steps/s (load {os.getloadavg()[0]:.2f})",
+            f"repeat {repeat + 1}/{args.repeats}: rlsuite {ours_runs[-1][0]:,.1f} steps/s "
+            f"({ours_runs[-1][1]:,.1f} per CPU-second), SB3 {theirs_runs[-1][0]:,.1f} steps/s "
+            f"({theirs_runs[-1][1]:,.1f} per CPU-second) (load {os.getloadavg()[0]:.2f})",
             flush=True,
         )
-    ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
+    ours = [statistics.median(run[i] for run in ours_runs) for i in (0, 1)]
+    theirs = [statistics.median(run[i] for run in theirs_runs) for i in (0, 1)]
     result = {
         "rlsuite_env": env_id,
-        "sb3_env": GYM_ENV,
+        "sb3_env": gym_env,
+        "backend": args.backend,
         "steps": args.steps,
         "learning_starts": args.learning_starts,
         "warmup": args.warmup,
         "threads": args.threads,
-        "rlsuite_sps": [round(x, 1) for x in ours_runs],
-        "sb3_sps": [round(x, 1) for x in theirs_runs],
-        "rlsuite_median": round(ours, 1),
-        "sb3_median": round(theirs, 1),
-        "ratio_of_medians": round(ours / theirs, 2),
+        "rlsuite_sps": [round(run[0], 1) for run in ours_runs],
+        "sb3_sps": [round(run[0], 1) for run in theirs_runs],
+        "rlsuite_cpu_sps": [round(run[1], 1) for run in ours_runs],
+        "sb3_cpu_sps": [round(run[1], 1) for run in theirs_runs],
+        "rlsuite_median": round(ours[0], 1),
+        "sb3_median": round(theirs[0], 1),
+        "ratio_of_medians": round(ours[0] / theirs[0], 2),
+        "cpu_ratio_of_medians": round(ours[1] / theirs[1], 2),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
-    print("| rlsuite env | threads | rlsuite steps/s (runs) | SB3 steps/s (runs) | ratio of medians |")
     print(
-        f"| {env_id} | {args.threads} | {' / '.join(f'{x:,.0f}' for x in ours_runs)} | "
-        f"{' / '.join(f'{x:,.0f}' for x in theirs_runs)} | {ours / theirs:.2f}x |"
+        "| rlsuite env | threads | rlsuite steps/s (runs) | SB3 steps/s (runs) | ratio of medians "
+        "| ratio of medians, steps per CPU-second |"
+    )
+    print(
+        f"| {env_id} | {args.threads} | {' / '.join(f'{r[0]:,.0f}' for r in ours_runs)} | "
+        f"{' / '.join(f'{r[0]:,.0f}' for r in theirs_runs)} | {ours[0] / theirs[0]:.2f}x | "
+        f"{ours[1] / theirs[1]:.2f}x |"
     )
     if args.json:
         with open(args.json, "w") as handle:

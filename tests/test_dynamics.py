@@ -311,3 +311,29 @@ def test_termination_fn_lookup_and_safety():
     bad = next_obs.detach().clone()
     bad[0, 0, 5] = math.nan
     assert hopper(bad, None, bad)[0, 0] and not hopper(bad, None, bad)[1].any()
+
+
+def test_frozen_model_reuses_selected_member_weights_until_they_change():
+    torch.manual_seed(0)
+    model = EnsembleDynamics(3, 2, ensemble_size=4, num_elites=2, hidden_sizes=(8,), weight_decays=None)
+    obs, act = torch.randn(10, 3), torch.randn(10, 2)
+
+    def predict():
+        return model.predict(obs, act, deterministic=True, members="mean").next_obs
+
+    trainable = predict()  # weights require grad: selected afresh, no cache
+    assert getattr(model, "_selected_layers", None) is None
+    model.requires_grad_(False)
+    first = predict()
+    cached = model._selected_layers
+    torch.testing.assert_close(first, trainable)
+    torch.testing.assert_close(predict(), first)
+    assert model._selected_layers is cached  # same weights: the copy is reused
+    with torch.no_grad():
+        model.weights[1].add_(0.5)  # as an optimiser step or load_state_dict would
+    changed = predict()
+    assert model._selected_layers is not cached and not torch.allclose(changed, first)
+    model.elite_idx.copy_(torch.tensor([3, 2]))
+    reselected = predict()
+    model.requires_grad_(True)
+    torch.testing.assert_close(reselected, predict())

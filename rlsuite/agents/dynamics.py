@@ -143,12 +143,34 @@ class EnsembleDynamics(nn.Module):
 
     # ----------------------------------------------------------------------------------- evaluation
 
+    def _layers(self, members: torch.Tensor | None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, bias) per layer for ``members`` (all when None).
+
+        Selecting members copies their weights; with the weights frozen (MPDP's policy steps run
+        ``requires_grad_(False)`` between fits) the copy is kept until a weight, the member index or
+        the device changes, instead of being made again at every model step."""
+        layers = list(zip(self.weights, self.biases))
+        if members is None:
+            return layers
+        if any(w.requires_grad for w in self.weights) and torch.is_grad_enabled():
+            return [(w[members], b[members]) for w, b in layers]
+        key = (
+            members.data_ptr(),
+            members._version,
+            tuple(members.tolist()),
+            *((w.data_ptr(), w._version, b.data_ptr(), b._version) for w, b in layers),
+        )
+        cached = getattr(self, "_selected_layers", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, [(w[members], b[members]) for w, b in layers])
+            self._selected_layers = cached
+        return cached[1]
+
     def _mlp(self, x: torch.Tensor, members: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised inputs ``[M, B, in]`` -> (mean, bounded logvar) ``[M, B, out]`` for ``members``."""
         h, last = x, len(self.weights) - 1
-        for layer, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            if members is not None:
-                weight, bias = weight[members], bias[members]
+        for layer, (weight, bias) in enumerate(self._layers(members)):
             h = torch.baddbmm(bias, h, weight)
             if layer < last:
                 h = self.activation(h)

@@ -18,10 +18,13 @@ import torch
 
 from rlsuite.agents.continuous import ContinuousPolicyAgent, EnsembleQ, SquashedGaussianActor
 from rlsuite.algos.off_policy import OffPolicyAlgorithm, OffPolicyConfig
+from rlsuite.algos.sac_fused import FusedSACUpdate, adam
 from rlsuite.config import param
 from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import polyak_update
 from rlsuite.core.replay import ReplaySample
+
+UPDATE_BACKENDS = ("auto", "autograd", "fused")
 
 
 @dataclass
@@ -38,6 +41,13 @@ class SACConfig(OffPolicyConfig):
     num_q: int = param(2, help="critics in the clipped min (2 = clipped double-Q)", min=1)
     log_std_bounds: tuple[float, float] = param((-20.0, 2.0), help="clamp of the actor's log-std")
     target_update_interval: int = param(1, help="gradient steps between target updates", min=1)
+    update_backend: str = param(
+        "auto",
+        help="gradient steps: 'autograd' (torch autograd on the losses below), 'fused' (the same steps with "
+        "the chain rule written out, about 2x faster on a CPU; tests/test_sac_fused.py checks it equals "
+        "autograd), 'auto' (fused)",
+        choices=UPDATE_BACKENDS,
+    )
 
 
 # What a checkpoint holds besides log(alpha): networks and optimisers, by attribute name.
@@ -73,10 +83,11 @@ class SAC(OffPolicyAlgorithm):
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = torch.tensor(math.log(cfg.init_alpha), device=self.device, requires_grad=True)
         self.target_entropy = -float(self.act_dim) if cfg.target_entropy is None else cfg.target_entropy
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
-        self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
+        self.actor_optimizer = adam(self.actor.parameters(), cfg.actor_lr)
+        self.critic_optimizer = adam(self.critic.parameters(), cfg.critic_lr)
+        self.alpha_optimizer = adam([self.log_alpha], cfg.alpha_lr)
         self.agent = ContinuousPolicyAgent(self.actor, self.env.single_action_space).to(self.device)
+        self.fused = None if cfg.update_backend == "autograd" else FusedSACUpdate(self)
 
     def exploration_action(self, obs: torch.Tensor) -> torch.Tensor:
         return self.actor.sample(obs)[0]
@@ -99,6 +110,8 @@ class SAC(OffPolicyAlgorithm):
 
     def critic_update(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One Adam step on ``critic_loss``; returns the loss and the mean Q."""
+        if self.fused is not None and type(self).critic_loss is SAC.critic_loss:
+            return self.fused.critic_step(batch, alpha)
         loss, q = self.critic_loss(batch, alpha)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -123,6 +136,8 @@ class SAC(OffPolicyAlgorithm):
 
         J_pi = E_s E_{eps}[ alpha log pi(f(eps; s)|s) - min_k Q_k(s, f(eps; s)) ]
         """
+        if self.fused is not None:
+            return self.fused.actor_step(obs, alpha)
         actions, logp = self.actor.sample(obs)
         self.critic.requires_grad_(False)  # gradients flow through Q to the actions only
         q = self.critic(obs, actions).min(0).values
@@ -137,6 +152,8 @@ class SAC(OffPolicyAlgorithm):
         """J(alpha) = E[-alpha (log pi(a|s) + target_entropy)], minimised over log(alpha) (SB3's form)."""
         if not self.config.autotune_alpha:
             return torch.zeros((), device=self.device)
+        if self.fused is not None:
+            return self.fused.temperature_step(logp, self.target_entropy)
         loss = -(self.log_alpha * (logp + self.target_entropy)).mean()
         self.alpha_optimizer.zero_grad(set_to_none=True)
         loss.backward()

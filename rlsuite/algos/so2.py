@@ -247,6 +247,12 @@ class SO2(SAC):
                 next_q = next_q.min(0).values
             return batch.rewards + batch.discount * (next_q - alpha * next_logp)
 
+    def critic_update(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One Adam step on ``critic_loss`` (by the fused update unless ``update_backend=autograd``)."""
+        if self.fused is not None:
+            return self.fused.regress_critic(batch, self.td_target(batch, alpha), reduction="mean")
+        return super().critic_update(batch, alpha)
+
     def critic_loss(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """J_Q = mean over members and batch of (Q_k(s, a) - y_k)^2."""
         q = self.critic(batch.obs, batch.actions)
