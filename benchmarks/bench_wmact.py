@@ -1,7 +1,7 @@
 """WMAct's ablation ladder on the text worlds with the suite's small GPT: one resumable command.
 
     nice -n 10 python benchmarks/bench_wmact.py --envs maze5 sokoban6 --seeds 0 1 2 --jobs 2 \
-        [--sft-steps 16000] [--rl-steps 3200] [--out benchmarks/reports/wmact] [--set KEY=VALUE ...]
+        [--sft-steps N] [--rl-steps N] [--out benchmarks/reports/wmact] [--set KEY=VALUE ...]
 
 Per env and seed: one supervised warm start (``experiments/multiturn_sft/<env>_cpu.yaml``), then every rung of
 the ladder starts from it (``algo.init_from``, no further SFT), so the rungs differ only by their flags:
@@ -46,7 +46,7 @@ RUNGS: dict[str, list[str]] = {
     "wmact": ["algo.reward_rescaling=true", "algo.turn_annealing=true"],
     "step_penalty": ["algo.reward_rescaling=true", "algo.turn_annealing=false", "algo.step_penalty=-0.1"],
 }
-ENVS = ("maze5", "sokoban6", "sokoban7", "taxi")
+ENVS = ("corridor", "maze5", "sokoban6", "sokoban7", "taxi")
 FIGURES = ("success_rate", "single_turn_success_rate", "mean_turns", "mean_actions", "efficacy")
 TRANSFER = {  # evaluation-only settings for the models trained on the standard Sokoban
     "sokoban_hard1": ("rlsuite/SokobanText-v0", {"dim_room": [10, 10], "num_boxes": 2}),
@@ -78,25 +78,16 @@ def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[s
     """Warm start, then every rung from it, for one env and seed (in order: the rungs need the warm start)."""
     common = [f"seed={seed}", *args.set]
     sft_dir = out / "runs" / env / "sft" / f"s{seed}"
-    sft = train(
-        f"experiments/multiturn_sft/{env}_cpu.yaml",
-        sft_dir,
-        [
-            *common,
-            f"total_steps={args.sft_steps}",
-            f"eval.every_steps={args.sft_steps}",
-            f"eval.episodes={args.eval_episodes}",
-        ],
-        args.threads,
-    )
+    sft_overrides = [*common, f"eval.episodes={args.eval_episodes}"]
+    if args.sft_steps:
+        sft_overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
+    sft = train(f"experiments/multiturn_sft/{env}_cpu.yaml", sft_dir, sft_overrides, args.threads)
     results: dict[str, Any] = {"sft": sft}
     if "error" in sft:
         return results
-    rl = [
-        f"total_steps={args.rl_steps}",
-        f"eval.every_steps={args.rl_steps}",
-        f"eval.episodes={args.eval_episodes}",
-    ]
+    rl = [f"eval.episodes={args.eval_episodes}"]
+    if args.rl_steps:
+        rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
     for rung in args.rungs:
         overrides = [*common, *RUNGS[rung], f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", *rl]
         run_dir = out / "runs" / env / rung / f"s{seed}"
@@ -164,8 +155,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--envs", nargs="+", default=["maze5", "sokoban6"], choices=ENVS)
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--sft-steps", type=int, default=16000, help="warm-start demonstrations per run")
-    parser.add_argument("--rl-steps", type=int, default=3200, help="RL episodes per rung")
+    parser.add_argument(
+        "--sft-steps", type=int, default=0, help="warm-start demonstrations; 0 = the config's"
+    )
+    parser.add_argument("--rl-steps", type=int, default=0, help="RL episodes per rung; 0 = the config's")
     parser.add_argument("--eval-episodes", type=int, default=64, help="held-out levels per evaluation")
     parser.add_argument("--jobs", type=int, default=2, help="env x seed pipelines in parallel")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
