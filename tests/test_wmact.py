@@ -221,3 +221,30 @@ def test_evaluation_is_on_held_out_levels_that_training_never_draws():
     }
     assert result.metrics()["eval/turn_cap"] == 4.0 and len(result.successes) == 6
     assert algo.evaluate().returns == result.returns  # greedy on fixed levels: reproducible
+
+
+def test_a_local_hugging_face_checkpoint_plays_and_trains(tmp_path):
+    pytest.importorskip("transformers", reason="the Hugging Face adapter needs the 'llm' extra")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE(unk_token=None))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=alphabet)
+    raw.train_from_iterator(["Maze: move P to G <answer>Up || Left</answer> Did Up. Turn 2"] * 10, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
+    tokenizer.save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_layer=1, n_embd=32, n_head=2, n_positions=1024)
+    GPT2LMHeadModel(config).save_pretrained(tmp_path)
+    algo = tiny(model=TextModelConfig(source=str(tmp_path), add_bos=False), max_context_tokens=1000)
+    assert algo.context_limit() == 1000
+    stats = algo.collect()
+    assert stats["rollout/mean_turns"] >= 1
+    mask = algo.rollout.batch.response_mask
+    assert algo.rollout.advantages[mask == 0].abs().max() == 0 and mask.sum() > 0
+    algo.update()
