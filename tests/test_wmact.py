@@ -248,3 +248,26 @@ def test_a_local_hugging_face_checkpoint_plays_and_trains(tmp_path):
     mask = algo.rollout.batch.response_mask
     assert algo.rollout.advantages[mask == 0].abs().max() == 0 and mask.sum() > 0
     algo.update()
+
+
+def test_multiturn_sft_learns_from_demonstrations_and_warm_starts_wmact(tmp_path):
+    from rlsuite.algos.multiturn_sft import MultiTurnSFT, MultiTurnSFTConfig
+
+    config = MultiTurnSFTConfig(
+        model=TextModelConfig(gpt=GPTConfig(layers=1, heads=2, dim=16, context=320)),
+        sampling=SamplingConfig(max_new_tokens=16),
+        turn_cap=4,
+        lr=3e-3,
+        warmup_steps=0,
+    )
+    env = EnvConfig(id="rlsuite/MazeText-v0", num_envs=4, kwargs=MAZE)
+    sft = MultiTurnSFT(env, config, seed=0, device="cpu", eval_config=EvalConfig(episodes=2))
+    losses = []
+    for _ in range(6):
+        sft.collect()
+        losses.append(sft.update()["train/sft_loss"])
+    assert sft.global_step == 24 and sft.env.drawn >= 24 and losses[-1] < losses[0] - 0.25
+    sft.save(tmp_path / "sft.pt")
+    algo = tiny(init_from=str(tmp_path / "sft.pt"))
+    for a, b in zip(sft.policy.parameters(), algo.policy.parameters()):
+        assert torch.equal(a, b)

@@ -148,7 +148,10 @@ def solver_responder(
     def respond(contexts: list[list[int]], envs: list[Any]) -> Generation:
         texts = []
         for env in envs:
-            plan = env.unwrapped.optimal_actions()
+            world = env.unwrapped
+            if not hasattr(world, "optimal_actions"):
+                raise ValueError(f"{type(world).__name__} has no solver (optimal_actions) for demonstrations")
+            plan = world.optimal_actions()
             if not plan:
                 raise ValueError(f"{type(env.unwrapped).__name__}: no solver plan from this state")
             count = int(rng.integers(1, actions_per_turn + 1)) if random_split else actions_per_turn

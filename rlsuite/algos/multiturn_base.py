@@ -150,7 +150,7 @@ class MultiTurnTextAlgorithm(TextAlgorithm):
         except TypeError as exc:
             raise ValueError(f"{problem} ({exc})") from exc
         world = probe.unwrapped
-        if not isinstance(probe.action_space, spaces.Text) or not hasattr(world, "optimal_actions"):
+        if not isinstance(probe.action_space, spaces.Text) or not hasattr(world, "max_actions_per_episode"):
             probe.close()
             raise ValueError(problem)
         budget = int(world.max_actions_per_episode)
