@@ -31,6 +31,9 @@ _ALGORITHMS: dict[str, str] = {
     # Language-model learners on text envs (rlsuite/Arithmetic-v0, rlsuite/Countdown-v0, ...).
     "llm_sft": "rlsuite.algos.llm_sft:LLMSFT",
     "llm_ppo": "rlsuite.algos.llm_ppo:LLMPPO",
+    # Multi-turn LLM agents on the text worlds (rlsuite/SokobanText-v0, MazeText-v0, TaxiText-v0).
+    "multiturn_sft": "rlsuite.algos.multiturn_sft:MultiTurnSFT",
+    "wmact": "rlsuite.algos.wmact:WMAct",
     # Peers: other libraries' algorithms through rlsuite's loop (extras sb3 / tianshou).
     "sb3:PPO": "rlsuite.algos.peers.sb3:SB3PPO",
     "sb3:A2C": "rlsuite.algos.peers.sb3:SB3A2C",

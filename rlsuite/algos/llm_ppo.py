@@ -265,27 +265,28 @@ class LLMPPO(TextAlgorithm):
             self.policy.tokenizer.pad_id,
             self.device,
         )
-        with torch.no_grad():
-            old_logprobs, old_values, reference = [], [], []
-            for rows in microbatches(len(batch), cfg.micro_batch_size):
-                old_logprobs.append(self.policy.score(batch.select(rows))[0])
-                old_values.append(self.critic(batch.select(rows)))
-                if self.reference is not None:
-                    reference.append(self.reference.score(batch.select(rows))[0])
-        values = torch.cat(old_values)
+        old_logprobs, values, reference = self._old_scores(batch)
         advantages, returns = terminal_reward_advantages(
             values, batch, torch.from_numpy(rewards[keep]), cfg.gamma, cfg.gae_lambda
         )
-        if cfg.advantage_norm == "batch":
+        return self._experience(batch, old_logprobs, values, advantages, returns, reference)
+
+    @torch.no_grad()
+    def _old_scores(self, batch: TokenBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Log-probs under the current policy, critic values and (with a KL term) reference log-probs."""
+        old_logprobs, old_values, reference = [], [], []
+        for rows in microbatches(len(batch), self.config.micro_batch_size):
+            old_logprobs.append(self.policy.score(batch.select(rows))[0])
+            old_values.append(self.critic(batch.select(rows)))
+            if self.reference is not None:
+                reference.append(self.reference.score(batch.select(rows))[0])
+        return torch.cat(old_logprobs), torch.cat(old_values), torch.cat(reference) if reference else None
+
+    def _experience(self, batch, old_logprobs, values, advantages, returns, reference) -> PPOExperience:
+        """The scored rollout, advantages normalised over the batch's response tokens if configured."""
+        if self.config.advantage_norm == "batch":
             advantages = masked_normalize(advantages, batch.response_mask)
-        return PPOExperience(
-            batch=batch,
-            old_logprobs=torch.cat(old_logprobs),
-            old_values=values,
-            advantages=advantages,
-            returns=returns,
-            reference_logprobs=torch.cat(reference) if reference else None,
-        )
+        return PPOExperience(batch, old_logprobs, values, advantages, returns, reference)
 
     # --- update --------------------------------------------------------------------------------
     def update(self) -> dict[str, float]:

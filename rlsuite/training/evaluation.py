@@ -39,6 +39,9 @@ class EvalResult:
     wins: list[bool] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)  # text envs: each episode's response
     prompts: list[str] = field(default_factory=list)  # text envs: the prompt each response answered
+    # Learner-specific figures over the same episodes (e.g. WMAct's single-turn success rate): logged as
+    # ``eval/<key>`` and written to summary.json as ``<key>``.
+    extras: dict[str, float] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -58,6 +61,7 @@ class EvalResult:
             out[f"{prefix}success_rate"] = float(np.mean(self.successes))
         if self.wins:
             out[f"{prefix}win_rate"] = float(np.mean(self.wins))
+        out.update({f"{prefix}{key}": float(value) for key, value in self.extras.items()})
         return out
 
 

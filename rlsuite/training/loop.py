@@ -228,4 +228,5 @@ def _finish(algo: Learner, run: Run, session_wall: float) -> None:
         summary["success_rate"] = sum(result.successes) / len(result.successes)
     if result.wins:
         summary["win_rate"] = sum(result.wins) / len(result.wins)
+    summary.update({key: value for key, value in result.extras.items() if key not in summary})
     run.write_summary(summary)

@@ -127,6 +127,7 @@ def _read_last_eval(directory: Path, step: int) -> tuple[int, EvalResult] | None
             lengths=[int(n) for n in record["lengths"]],
             successes=[bool(s) for s in record.get("successes", [])],
             wins=[bool(w) for w in record.get("wins", [])],
+            extras={str(k): float(v) for k, v in record.get("extras", {}).items()},
         )
     except (KeyError, TypeError, ValueError):
         return None

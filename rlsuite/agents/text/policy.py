@@ -162,12 +162,22 @@ class TextPolicy(nn.Module):
     def generate(
         self, prompts: Sequence[str], params: SamplingParams, generator: torch.Generator | None = None
     ) -> Generation:
-        prompt_ids = self.encode_prompts(prompts)
+        return self.generate_ids(self.encode_prompts(prompts), params, generator)
+
+    @torch.no_grad()
+    def generate_ids(
+        self,
+        prompt_ids: Sequence[Sequence[int]],
+        params: SamplingParams,
+        generator: torch.Generator | None = None,
+    ) -> Generation:
+        """:meth:`generate` from already tokenised prompts (multi-turn contexts keep their exact tokens)."""
+        prompt_ids = [list(row) for row in prompt_ids]
         ids, mask = self._left_pad(prompt_ids)
         positions = (mask.cumsum(1) - 1).clamp(min=0)
         out = self.backend(ids, mask, positions)
         logits, past, next_position = out.logits[:, -1], out.past, positions[:, -1] + 1
-        state = _DecodeState(len(prompts))
+        state = _DecodeState(len(prompt_ids))
         for _ in range(params.max_new_tokens):
             if self._banned.numel():
                 logits = logits.index_fill(-1, self._banned, float("-inf"))

@@ -2,8 +2,9 @@
 
 ``SokobanTextEnv``, ``MazeTextEnv`` and ``TaxiTextEnv`` take the text-interface options (``max_turns``,
 ``max_actions_per_turn``, ``max_actions_per_episode``, ``format_penalty``, ``think``, ``separator``,
-``max_response_words``, ``render_mode``) plus the world's own keyword arguments (e.g. ``dim_room``,
-``num_boxes`` for Sokoban; ``size``, ``kind``, ``wall_density`` for Maze; ``is_rainy`` for Taxi).
+``max_response_words``, ``prompt_style``, ``render_mode``) plus the world's own keyword arguments (e.g.
+``dim_room``, ``num_boxes`` for Sokoban; ``size``, ``kind``, ``wall_density`` for Maze; ``is_rainy`` for
+Taxi).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class SokobanAdapter(WorldAdapter):
     )
     legend = "#: wall, _: empty, O: target, √: box on target, X: box, P: player, S: player on target"
     example = "Right || Right || Up"
+    brief = (
+        "push every box X onto a target O (# wall, _ floor, P player, S player on target, √ box on target)."
+    )
 
     def __init__(self, solver_max_states: int = 200_000):
         self.solver_max_states = solver_max_states
@@ -47,6 +51,11 @@ class SokobanAdapter(WorldAdapter):
         length = sokoban_optimal_length(world.room_fixed, world.room_state, self.solver_max_states)
         return length if length >= 0 else -1
 
+    def optimal_plan(self, world: gym.Env) -> list[int] | None:
+        from rlsuite.envs.gridworlds.solvers import solve_sokoban
+
+        return solve_sokoban(world.room_fixed, world.room_state, self.solver_max_states)
+
 
 class MazeAdapter(WorldAdapter):
     """A maze with ``#`` walls, ``_`` floor, ``P`` player and ``G`` goal; actions Up/Down/Left/Right."""
@@ -60,6 +69,7 @@ class MazeAdapter(WorldAdapter):
     )
     legend = "#: wall, _: empty, G: goal, P: player"
     example = "Down || Down || Right"
+    brief = "move P to G (# wall, _ floor)."
 
     def make_world(self, **kwargs: Any) -> gym.Env:
         from rlsuite.envs.gridworlds.maze import MazeEnv
@@ -68,6 +78,21 @@ class MazeAdapter(WorldAdapter):
 
     def optimal_length(self, world: gym.Env) -> int:
         return world.optimal_length
+
+    def optimal_plan(self, world: gym.Env) -> list[int] | None:
+        from rlsuite.envs.gridworlds.solvers import maze_distances
+
+        dist = maze_distances(world.walls, world.goal)
+        (row, col), plan = world.agent, []
+        if dist[row, col] < 0:
+            return None
+        while dist[row, col] > 0:  # step to any neighbour one BFS step closer (first in action order)
+            for action, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
+                if dist[row + dr, col + dc] == dist[row, col] - 1:
+                    plan.append(action)
+                    row, col = row + dr, col + dc
+                    break
+        return plan
 
 
 class TaxiAdapter(WorldAdapter):
@@ -84,6 +109,7 @@ class TaxiAdapter(WorldAdapter):
     )
     legend = "T: taxi, R/G/Y/B: depots, |: wall (cannot be crossed), :: open passage, +/-: border"
     example = "North || North || West"
+    brief = "drive T to the passenger, Pickup, drive to the destination, Dropoff (| wall)."
 
     def make_world(self, **kwargs: Any) -> gym.Env:
         from rlsuite.envs.gridworlds.taxi import TaxiEnv
@@ -95,6 +121,11 @@ class TaxiAdapter(WorldAdapter):
 
         path = taxi_shortest_path(world.s)
         return -1 if path is None else len(path)
+
+    def optimal_plan(self, world: gym.Env) -> list[int] | None:
+        from rlsuite.envs.gridworlds.solvers import taxi_shortest_path
+
+        return taxi_shortest_path(world.s)
 
 
 class SokobanTextEnv(TextWorldEnv):

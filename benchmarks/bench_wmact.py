@@ -1,0 +1,208 @@
+"""WMAct's ablation ladder on the text worlds with the suite's small GPT: one resumable command.
+
+    nice -n 10 python benchmarks/bench_wmact.py --envs maze5 sokoban6 --seeds 0 1 2 --jobs 2 \
+        [--sft-steps N] [--rl-steps N] [--out benchmarks/reports/wmact] [--set KEY=VALUE ...]
+
+Per env and seed: one supervised warm start (``experiments/multiturn_sft/<env>_cpu.yaml``), then every rung of
+the ladder starts from it (``algo.init_from``, no further SFT), so the rungs differ only by their flags:
+
+    entire_plan    PPO-EntirePlan: the whole plan in one turn
+    interactive    PPO-Interactive: multi-turn, plain outcome reward
+    rescaling      + reward rescaling R = R_outcome * N_eff / N
+    wmact          + turn-cap annealing (WMAct)
+    step_penalty   rescaling + a -0.1 reward per turn instead of annealing
+
+Every run is ``rlsuite train`` in its own subprocess with ``run_dir=OUT/runs/<env>/<rung>/s<seed>`` and
+``resume=auto``, so a benchmark cut short continues when the same command runs again (runs with a
+``summary.json`` are skipped).
+After training, ``--transfer`` evaluates the Sokoban-standard models on Hard-1 (10x10), Hard-2 (3 boxes) and
+Taxi (greedy, held-out levels; the model is unchanged). Reported per env and rung, over seeds (each seed's
+figure is the greedy evaluation on the same held-out levels): success rate, single-turn success rate, mean
+turns, mean actions and efficacy, with the mean and a 95% percentile-bootstrap CI of the mean over seeds
+(10k resamples, seeded). Output: OUT/results.md (Markdown), OUT/results.json (per-seed figures too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rlsuite.core.stats import bootstrap_ci  # noqa: E402
+
+RUNGS: dict[str, list[str]] = {
+    "entire_plan": ["algo.mode=entire_plan", "algo.reward_rescaling=false", "algo.turn_annealing=false"],
+    "interactive": ["algo.reward_rescaling=false", "algo.turn_annealing=false"],
+    "rescaling": ["algo.reward_rescaling=true", "algo.turn_annealing=false"],
+    "wmact": ["algo.reward_rescaling=true", "algo.turn_annealing=true"],
+    "step_penalty": ["algo.reward_rescaling=true", "algo.turn_annealing=false", "algo.step_penalty=-0.1"],
+}
+ENVS = ("corridor", "maze5", "sokoban6", "sokoban7", "taxi")
+FIGURES = ("success_rate", "single_turn_success_rate", "mean_turns", "mean_actions", "efficacy")
+TRANSFER = {  # evaluation-only settings for the models trained on the standard Sokoban
+    "sokoban_hard1": ("rlsuite/SokobanText-v0", {"dim_room": [10, 10], "num_boxes": 2}),
+    "sokoban_hard2": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 3}),
+    "taxi": ("rlsuite/TaxiText-v0", {}),
+}
+
+
+def train(config: str, run_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
+    """One ``rlsuite train`` subprocess (skipped when its summary exists); its summary and wall time."""
+    summary = run_dir / "summary.json"
+    if not summary.exists():
+        fixed = [f"run_dir={run_dir}", "resume=auto", "log.progress=false", "log.tensorboard=false"]
+        cmd = [sys.executable, "-m", "rlsuite.cli", "train", str(REPO / config), *fixed]
+        cmd += [f"torch_threads={threads}", *overrides]
+        started = time.perf_counter()
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"], "run_dir": str(run_dir)}
+        (run_dir / "bench_wall_s.txt").write_text(f"{time.perf_counter() - started:.1f}\n")
+    wall = run_dir / "bench_wall_s.txt"
+    return {
+        **json.loads(summary.read_text()),
+        "bench_wall_s": float(wall.read_text()) if wall.exists() else None,
+    }
+
+
+def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Warm start, then every rung from it, for one env and seed (in order: the rungs need the warm start)."""
+    common = [f"seed={seed}", *args.set]
+    sft_dir = out / "runs" / env / "sft" / f"s{seed}"
+    sft_overrides = [*common, f"eval.episodes={args.eval_episodes}"]
+    if args.sft_steps:
+        sft_overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
+    sft = train(f"experiments/multiturn_sft/{env}_cpu.yaml", sft_dir, sft_overrides, args.threads)
+    results: dict[str, Any] = {"sft": sft}
+    if "error" in sft:
+        return results
+    rl = [f"eval.episodes={args.eval_episodes}"]
+    if args.rl_steps:
+        rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
+    for rung in args.rungs:
+        overrides = [*common, *RUNGS[rung], f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", *rl]
+        run_dir = out / "runs" / env / rung / f"s{seed}"
+        results[rung] = train(f"experiments/wmact/{env}_cpu.yaml", run_dir, overrides, args.threads)
+    return results
+
+
+def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
+    """Greedy held-out evaluation of a trained run's model on the transfer settings."""
+    from rlsuite.algos.wmact import WMAct, WMActConfig
+    from rlsuite.config import EnvConfig, EvalConfig, from_dict
+    from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
+
+    state = load_checkpoint(latest_checkpoint(run_dir), map_location="cpu")
+    out = {}
+    for name, (env_id, world) in TRANSFER.items():
+        config = dataclasses.replace(from_dict(WMActConfig, state["config"]), init_from=str(run_dir))
+        kwargs = {**state["env_config"]["kwargs"], **world}
+        for key in ("dim_room", "num_boxes", "size", "wall_density"):  # world keys of another world
+            if env_id.endswith("TaxiText-v0"):
+                kwargs.pop(key, None)
+        env = EnvConfig(id=env_id, num_envs=1, kwargs=kwargs)
+        algo = WMAct(env, config, device="cpu", eval_config=EvalConfig(episodes=episodes))
+        result = algo.evaluate()
+        out[name] = {"success_rate": float(sum(result.successes) / len(result.successes)), **result.extras}
+        algo.close()
+    return out
+
+
+def aggregate(results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+    """Per env and rung: the figures of every seed, their mean and the 95% bootstrap CI of the mean."""
+    table: dict[str, Any] = {}
+    for env, per_seed in results.items():
+        for rung in ["sft", *RUNGS]:
+            rows = [r[rung] for r in per_seed.values() if rung in r and "error" not in r[rung]]
+            if not rows:
+                continue
+            entry: dict[str, Any] = {"seeds": [r["seed"] for r in rows]}
+            for figure in FIGURES:
+                values = [float(r[figure]) for r in rows if figure in r]
+                low, high = bootstrap_ci(values, "mean", confidence=0.95, resamples=10_000, seed=0)
+                entry[figure] = {"per_seed": values, "mean": sum(values) / len(values), "ci95": [low, high]}
+            walls = [r["bench_wall_s"] for r in rows if r.get("bench_wall_s")]
+            entry["wall_s_mean"] = sum(walls) / len(walls) if walls else None
+            table.setdefault(env, {})[rung] = entry
+    return table
+
+
+def markdown(table: dict[str, Any]) -> str:
+    header = "| env | method | seeds | success | single-turn success | mean turns | mean actions | efficacy |"
+    lines = [header + " wall s/run |", "|---|---|---|---|---|---|---|---|---|"]
+    for env, rungs in table.items():
+        for rung, entry in rungs.items():
+            cells = [
+                f"{entry[f]['mean']:.3f} [{entry[f]['ci95'][0]:.3f}, {entry[f]['ci95'][1]:.3f}]"
+                for f in FIGURES
+            ]
+            wall = f"{entry['wall_s_mean']:.0f}" if entry["wall_s_mean"] else "-"
+            lines.append(f"| {env} | {rung} | {len(entry['seeds'])} | {' | '.join(cells)} | {wall} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=["maze5", "sokoban6"], choices=ENVS)
+    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--sft-steps", type=int, default=0, help="warm-start demonstrations; 0 = the config's"
+    )
+    parser.add_argument("--rl-steps", type=int, default=0, help="RL episodes per rung; 0 = the config's")
+    parser.add_argument("--eval-episodes", type=int, default=64, help="held-out levels per evaluation")
+    parser.add_argument("--jobs", type=int, default=2, help="env x seed pipelines in parallel")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument(
+        "--transfer", action="store_true", help="evaluate sokoban7 models on Hard-1/2 and Taxi"
+    )
+    parser.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
+    parser.add_argument("--out", default="benchmarks/reports/wmact")
+    args = parser.parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(env, seed) for env in args.envs for seed in args.seeds]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        done = list(pool.map(lambda job: pipeline(*job, args, out), jobs))
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    for (env, seed), result in zip(jobs, done):
+        results.setdefault(env, {})[seed] = result
+    table = aggregate(results)
+    report: dict[str, Any] = {"command": " ".join(sys.argv), "table": table, "runs": results}
+    text = "## WMAct ablation ladder (greedy, held-out levels; mean [95% bootstrap CI] over seeds)\n\n"
+    text += markdown(table) + "\n"
+    if args.transfer and "sokoban7" in results:
+        trained = out / "runs" / "sokoban7"
+        moved = {
+            rung: {seed: transfer(trained / rung / f"s{seed}", args.eval_episodes) for seed in args.seeds}
+            for rung in args.rungs
+        }
+        report["transfer"] = moved
+        text += "\n## Transfer of the standard-Sokoban models (success rate per seed)\n\n"
+        text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
+        for rung, per_seed in moved.items():
+            cells = [
+                str([round(per_seed[s][name]["success_rate"], 3) for s in args.seeds]) for name in TRANSFER
+            ]
+            text += f"| {rung} | {' | '.join(cells)} |\n"
+    failures = [
+        r for per_seed in results.values() for res in per_seed.values() for r in res.values() if "error" in r
+    ]
+    for failure in failures:
+        text += f"\nfailed: {failure['run_dir']}: {failure['error']}"
+    (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
+    (out / "results.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
