@@ -124,7 +124,14 @@ class ACEConfig:
     eps_decay_steps: int = param(50_000, help="env steps of the linear epsilon decay", min=0)
     # auxiliary dynamics loss
     aux_weight: float = param(10.0, help="weight of the auxiliary dynamics loss (0 disables it)", min=0.0)
-    aux_label_norm: bool = param(True, help="divide each dynamics label by its max |value| in the batch")
+    aux_label_norm: bool = param(True, help="normalise the dynamics labels (the scope is set by aux_labels)")
+    aux_labels: str = param(
+        "one_step",
+        help="'released': change from s_t to the bootstrap state s_t+N of every unit, normalised per sample "
+        "by the largest |change| over units (team sums: over the 12 sums), as opendilab/ACE; 'one_step': "
+        "change to s_t+1 of alive units, normalised per quantity by its largest |change| in the batch",
+        choices=("released", "one_step"),
+    )
 
 
 def stored_entities(entities: EntityObservation) -> dict[str, np.ndarray]:
@@ -293,20 +300,23 @@ class ACE(MultiAgentAlgorithm):
         return torch.cat([inner, y[:, None]], dim=1)
 
     def _dynamics_loss(self, online, batch: ACEBatch) -> torch.Tensor:
-        """MSE of the predicted next-step changes of (x, y, health, shield, shield > 0, cooldown)."""
+        """MSE of the predicted changes of (x, y, health, shield, shield > 0, cooldown) (``aux_labels``)."""
         cols, n = self.dynamics_cols, self.n_agents
-        now, nxt = batch.now, batch.next
-        delta = nxt.state[..., cols] - now.state[..., cols]  # [B, E, 6]
-        alive = now.alive[..., None].float()
+        released = self.config.aux_labels == "released"
+        now, later = batch.now, (batch.boot if released else batch.next)
+        delta = later.state[..., cols] - now.state[..., cols]  # [B, E, 6]
+        alive = torch.ones_like(delta[..., :1]) if released else now.alive[..., None].to(delta.dtype)
         delta = delta * alive
         team = torch.cat([delta[:, :n].sum(1), delta[:, n:].sum(1)], dim=1)  # [B, 12]
-        if self.config.aux_label_norm:  # per quantity, by its largest |change| in the batch
+        if self.config.aux_label_norm and released:  # per sample: over units, and over the 12 sums
+            delta = delta / (delta.abs().amax(1, keepdim=True) + 1e-9)
+            team = team / (team.abs().amax(1, keepdim=True) + 1e-9)
+        elif self.config.aux_label_norm:  # per quantity, by its largest |change| in the batch
             delta = delta / delta.abs().amax((0, 1), keepdim=True).clamp_min(1e-6)
             team = team / team.abs().amax(0, keepdim=True).clamp_min(1e-6)
         unit_pred, team_pred = self.net.dynamics(online)
-        unit_loss = ((unit_pred - delta).pow(2) * alive).sum() / (alive.sum() * delta.shape[-1]).clamp_min(
-            1.0
-        )
+        squared = (unit_pred - delta).pow(2) * alive
+        unit_loss = squared.sum() / (alive.sum() * delta.shape[-1]).clamp_min(1.0)
         return unit_loss + (team_pred - team).pow(2).mean()
 
     def _sample(self, size: int) -> ACEBatch:
