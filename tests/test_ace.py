@@ -146,19 +146,6 @@ def test_taken_values_equal_the_full_chain_at_the_taken_actions():
     torch.testing.assert_close(taken.pooled, full.pooled, rtol=1e-9, atol=1e-9)
 
 
-def _concatenating_encode(net, x):
-    """ACE's encoder as the released model writes it: every layer applied to concatenated inputs."""
-    n, H = net.n_agents, net.hidden
-    e = net.unit_encoder(x.state)
-    E = e.shape[1]
-    rel = relations(x.pos, x.range)
-    h = net.relation_encoder(torch.cat([rel, e[:, None].expand(-1, E, -1, -1)], dim=-1))
-    e = net.relation_merge(torch.cat([e, masked_pool(h, x.alive[:, None, :], dim=2)], dim=-1))
-    actor, target = e[:, :n, None].expand(-1, -1, E, -1), e[:, None].expand(-1, n, -1, -1)
-    action = net.action_encoder(torch.cat([h[:, :n], target, actor], dim=-1))
-    return e, action[..., :H], action[..., H:]
-
-
 @pytest.mark.parametrize("map_name", ["5m_vs_6m", "MMM2"])
 def test_encoder_equals_the_concatenating_definition_values_and_gradients(map_name):
     """The encoder multiplies per-entity blocks once per entity; same values and gradients."""
@@ -169,7 +156,7 @@ def test_encoder_equals_the_concatenating_definition_values_and_gradients(map_na
     net = ACENetwork(x.state.shape[-1], x.action_mask.shape[1], hidden=16).double()
     x = EntityBatch(x.state.double(), x.pos.double(), x.range.double(), x.alive, x.action_mask)
     grads = []
-    for encode in (net.encode, lambda b: _concatenating_encode(net, b)):
+    for encode in (net.encode, net.encode_concatenated):
         net.zero_grad()
         outputs = encode(x)
         weights = [torch.linspace(-1, 1, t.numel(), dtype=t.dtype).view_as(t) for t in outputs]

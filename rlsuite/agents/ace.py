@@ -170,6 +170,21 @@ class ACENetwork(nn.Module):
         action = torch.relu_(self.action_encoder[2](torch.relu_(pre)))
         return e, action[..., :H], action[..., H:]
 
+    def encode_concatenated(self, x: EntityBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`encode` as the released model writes it, each layer on concatenated inputs.
+
+        The definition the factored :meth:`encode` is checked against (tests, benchmarks/bench_ace_speed.py).
+        """
+        n, H = self.n_agents, self.hidden
+        e = self.unit_encoder(x.state)
+        E = e.shape[1]
+        rel = relations(x.pos, x.range)
+        h = self.relation_encoder(torch.cat([rel, e[:, None].expand(-1, E, -1, -1)], dim=-1))
+        e = self.relation_merge(torch.cat([e, masked_pool(h, x.alive[:, None, :], dim=2)], dim=-1))
+        actor, target = e[:, :n, None].expand(-1, -1, E, -1), e[:, None].expand(-1, n, -1, -1)
+        action = self.action_encoder(torch.cat([h[:, :n], target, actor], dim=-1))
+        return e, action[..., :H], action[..., H:]
+
     # --- the sequential decision chain ------------------------------------------------------------
     def candidate_values(
         self,
