@@ -263,6 +263,45 @@ def test_td_targets_bootstrap_only_available_greedy_actions(td_target, monkeypat
     torch.testing.assert_close(y[done, -1], batch.returns[done])
 
 
+def _hand_dynamics_labels(algo, batch, mode):
+    """The auxiliary labels computed by hand, unit by unit (as opendilab/ACE's ace_dqn.py for 'released')."""
+    cols, n = algo.dynamics_cols.tolist(), algo.n_agents
+    later = batch.boot if mode == "released" else batch.next
+    B, E = batch.now.state.shape[:2]
+    unit = torch.zeros(B, E, 6)
+    for b in range(B):
+        for e in range(E):
+            if mode == "released" or batch.now.alive[b, e]:
+                unit[b, e] = later.state[b, e, cols] - batch.now.state[b, e, cols]
+    team = torch.cat([unit[:, :n].sum(1), unit[:, n:].sum(1)], 1)
+    if mode == "released":
+        for b in range(B):
+            unit[b] /= unit[b].abs().max(0).values + 1e-9
+            team[b] /= team[b].abs().max() + 1e-9
+    else:
+        unit /= unit.abs().amax((0, 1)).clamp_min(1e-6)
+        team /= team.abs().amax(0).clamp_min(1e-6)
+    return unit, team
+
+
+@pytest.mark.parametrize("mode", ["released", "one_step"])
+def test_dynamics_loss_is_zero_exactly_at_the_hand_computed_labels(mode, monkeypatch):
+    algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=4), _small_config(aux_labels=mode), seed=0)
+    algo.collect()
+    batch = algo._sample(24)
+    labels = {m: _hand_dynamics_labels(algo, batch, m) for m in ("released", "one_step")}
+    online = algo.net.taken_values(batch.now, batch.actions)
+    monkeypatch.setattr(algo.net, "dynamics", lambda out: labels[mode])
+    assert algo._dynamics_loss(online, batch).item() == pytest.approx(0.0, abs=1e-10)
+    other = "one_step" if mode == "released" else "released"
+    monkeypatch.setattr(algo.net, "dynamics", lambda out: labels[other])
+    assert algo._dynamics_loss(online, batch).item() > 1e-3
+    if mode == "released":  # every sample's labels reach +-1 in each quantity that changed
+        unit = labels["released"][0]
+        changed = unit.abs().amax(1) > 0
+        torch.testing.assert_close(unit.abs().amax(1)[changed], torch.ones(int(changed.sum())))
+
+
 def test_nstep_returns_by_hand():
     algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=2), _small_config(nstep=3, gamma=0.5), seed=0)
     algo.collect()
