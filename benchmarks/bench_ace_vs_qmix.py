@@ -141,7 +141,7 @@ def markdown(table: dict[str, Any], args: argparse.Namespace, command: str) -> s
     for m, entry in table.items():
         for a, r in entry["algos"].items():
             curve = ", ".join(
-                f"{s // 1000}k: {w:.2f}" for s, w in zip(r["steps"], r["curve_mean"], strict=True)
+                f"{s / 1000:g}k: {w:.2f}" for s, w in zip(r["steps"], r["curve_mean"], strict=True)
             )
             lines.append(
                 f"| {m} | {a} | {len(r['final_wins'])} | {r['mean']:.2f} | {r['iqm']:.2f} | "
