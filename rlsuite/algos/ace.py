@@ -25,12 +25,14 @@ Training (teacher forcing: the *stored* actions a_1:k-1 are committed, not greed
   a'_{k+1} the online net's greedy next action (no reward, no discount inside the chain); the last
   agent takes the environment target y_n = y.
 
-Plus, from the code: an auxiliary dynamics loss (predict each unit's next-step change of x, y, health,
-shield, shield > 0, cooldown, and their allied/enemy sums; weight ``aux_weight``), random agent-order
-shuffling per sample (allies permuted in entities, masks, action targets and stored actions together),
-RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-averaged target net, and
-epsilon-greedy exploration drawn per agent inside the chain (the random action is committed, so the
-agents after it react to it). TD ``done`` is won | lost | draw; time-outs are bootstrapped.
+Plus, from the code: an auxiliary dynamics loss (predict each unit's change of x, y, health, shield,
+shield > 0, cooldown, and their allied/enemy sums; weight ``aux_weight``; ``aux_labels`` picks the
+released code's labels, n-step changes normalised per sample, or one-step changes normalised per batch),
+random agent-order shuffling per sample (allies permuted in entities, masks, action targets and stored
+actions together), RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-averaged
+target net, and epsilon-greedy exploration drawn per agent inside the chain (the random action is
+committed, so the agents after it react to it). TD ``done`` is won | lost | draw; time-outs are
+bootstrapped.
 
 Defaults are the released SMAC configs': embedding 256, 3-step returns, 32 episodes then 50 gradient
 steps of 320 transitions, replay of 3000 episodes, RMSprop 3e-4 annealed (cosine) to 3e-6 over 50k
