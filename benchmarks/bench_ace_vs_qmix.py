@@ -13,9 +13,10 @@ env every ``--eval-every`` env steps.
 
 ``--scale paper`` uses the shipped configs unchanged (ACE: the released configuration, H = 256, 50
 gradient steps of 320 transitions per 32 games; QMIX and MAPPO: PyMARL / the MAPPO paper's settings).
-``--scale cpu`` keeps QMIX and MAPPO as shipped and sizes ACE for a CPU (:data:`CPU_ACE`: H = 64,
-batches of 64, the released replay ratio per game halved, epsilon over 20% of the budget); extra
-``--set-<algo> key=value`` overrides go after the preset.
+``--scale cpu`` keeps QMIX and MAPPO as shipped and sizes ACE for a CPU (:func:`cpu_ace_overrides`:
+H = 64, batches of 64, about half the released transitions sampled per game, epsilon over 20% of the
+budget, cosine learning rate over half of it, no auxiliary loss); extra ``--set-<algo> key=value``
+overrides go after the preset.
 
 Report (``--report``, default benchmarks/reports/ace-vs-qmix): ``report.md`` (the command, per map
 and algorithm the final win rate's mean, IQM and 95% percentile bootstrap CI over seeds, the mean
@@ -56,6 +57,7 @@ def cpu_ace_overrides(steps: int) -> list[str]:
         "algo.updates_per_collect=32",  # 2,048 transitions per 8 games: half the released 4,000
         f"algo.eps_decay_steps={max(steps // 5, 1000)}",
         f"algo.lr_tmax={max(steps // 2, 1000)}",
+        "algo.aux_weight=0",  # at this size weight 10 delays learning (BENCHMARKS.md, ACE's auxiliary loss)
         "torch_threads=1",
     ]
 
