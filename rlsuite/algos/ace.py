@@ -128,7 +128,7 @@ class ACEConfig:
     aux_weight: float = param(10.0, help="weight of the auxiliary dynamics loss (0 disables it)", min=0.0)
     aux_label_norm: bool = param(True, help="normalise the dynamics labels (the scope is set by aux_labels)")
     aux_labels: str = param(
-        "one_step",
+        "released",
         help="'released': change from s_t to the bootstrap state s_t+N of every unit, normalised per sample "
         "by the largest |change| over units (team sums: over the 12 sums), as opendilab/ACE; 'one_step': "
         "change to s_t+1 of alive units, normalised per quantity by its largest |change| in the batch",
@@ -163,7 +163,7 @@ class ACEBatch(NamedTuple):
     """``B`` n-step transitions for one gradient step, allies already permuted when ``shuffle_agents``."""
 
     now: EntityBatch  # entities at s_t (the state the taken actions were chosen in)
-    next: EntityBatch  # entities at s_{t+1} (labels of the auxiliary dynamics loss)
+    next: EntityBatch  # entities at s_{t+1} (labels of the one-step auxiliary loss)
     boot: EntityBatch  # entities at s_{t+N}, or the episode's last state when it ends sooner (bootstrap)
     actions: torch.Tensor  # [B, n] int64  the stored entity-layout actions a_1:n
     returns: torch.Tensor  # [B] float32  sum_{m<N} gamma^m r_{t+m} (within the episode)
