@@ -146,6 +146,30 @@ def test_taken_values_equal_the_full_chain_at_the_taken_actions():
     torch.testing.assert_close(taken.pooled, full.pooled, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("map_name", ["5m_vs_6m", "MMM2"])
+def test_encoder_equals_the_concatenating_definition_values_and_gradients(map_name):
+    """The encoder multiplies per-entity blocks once per entity; same values and gradients."""
+    torch.manual_seed(0)
+    x, _ = _batch(map_name, 3, steps=8)
+    x.alive[0, 1] = False
+    x.alive[1, -1] = False
+    net = ACENetwork(x.state.shape[-1], x.action_mask.shape[1], hidden=16).double()
+    x = EntityBatch(x.state.double(), x.pos.double(), x.range.double(), x.alive, x.action_mask)
+    grads = []
+    for encode in (net.encode, net.encode_concatenated):
+        net.zero_grad()
+        outputs = encode(x)
+        weights = [torch.linspace(-1, 1, t.numel(), dtype=t.dtype).view_as(t) for t in outputs]
+        sum((w * t).sum() for w, t in zip(weights, outputs, strict=True)).backward()
+        grads.append((outputs, [p.grad.clone() for p in net.parameters() if p.grad is not None]))
+    (fast, fast_grads), (ref, ref_grads) = grads
+    for a, b in zip(fast, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    assert len(fast_grads) == len(ref_grads) > 0
+    for a, b in zip(fast_grads, ref_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
 def test_greedy_and_random_actions_are_always_available():
     torch.manual_seed(0)
     x, _ = _batch("2s3z", 8, steps=10)
@@ -237,6 +261,45 @@ def test_td_targets_bootstrap_only_available_greedy_actions(td_target, monkeypat
     # Terminal transitions (discount 0) have targets equal to their n-step return.
     done = batch.discount == 0
     torch.testing.assert_close(y[done, -1], batch.returns[done])
+
+
+def _hand_dynamics_labels(algo, batch, mode):
+    """The auxiliary labels computed by hand, unit by unit (as opendilab/ACE's ace_dqn.py for 'released')."""
+    cols, n = algo.dynamics_cols.tolist(), algo.n_agents
+    later = batch.boot if mode == "released" else batch.next
+    B, E = batch.now.state.shape[:2]
+    unit = torch.zeros(B, E, 6)
+    for b in range(B):
+        for e in range(E):
+            if mode == "released" or batch.now.alive[b, e]:
+                unit[b, e] = later.state[b, e, cols] - batch.now.state[b, e, cols]
+    team = torch.cat([unit[:, :n].sum(1), unit[:, n:].sum(1)], 1)
+    if mode == "released":
+        for b in range(B):
+            unit[b] /= unit[b].abs().max(0).values + 1e-9
+            team[b] /= team[b].abs().max() + 1e-9
+    else:
+        unit /= unit.abs().amax((0, 1)).clamp_min(1e-6)
+        team /= team.abs().amax(0).clamp_min(1e-6)
+    return unit, team
+
+
+@pytest.mark.parametrize("mode", ["released", "one_step"])
+def test_dynamics_loss_is_zero_exactly_at_the_hand_computed_labels(mode, monkeypatch):
+    algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=4), _small_config(aux_labels=mode), seed=0)
+    algo.collect()
+    batch = algo._sample(24)
+    labels = {m: _hand_dynamics_labels(algo, batch, m) for m in ("released", "one_step")}
+    online = algo.net.taken_values(batch.now, batch.actions)
+    monkeypatch.setattr(algo.net, "dynamics", lambda out: labels[mode])
+    assert algo._dynamics_loss(online, batch).item() == pytest.approx(0.0, abs=1e-10)
+    other = "one_step" if mode == "released" else "released"
+    monkeypatch.setattr(algo.net, "dynamics", lambda out: labels[other])
+    assert algo._dynamics_loss(online, batch).item() > 1e-3
+    if mode == "released":  # every sample's labels reach +-1 in each quantity that changed
+        unit = labels["released"][0]
+        changed = unit.abs().amax(1) > 0
+        torch.testing.assert_close(unit.abs().amax(1)[changed], torch.ones(int(changed.sum())))
 
 
 def test_nstep_returns_by_hand():

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.core.seeding import eval_seed
@@ -136,7 +137,44 @@ class ACENetwork(nn.Module):
 
     # --- encoding ---------------------------------------------------------------------------------
     def encode(self, x: EntityBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Entity embeddings ``e`` [B, E, H] and the actors' active/passive embeddings [B, n, E, H]."""
+        """Entity embeddings ``e`` [B, E, H] and the actors' active/passive embeddings [B, n, E, H].
+
+        The first layers of the relation and action encoders take concatenations of per-pair and
+        per-entity parts; since a linear layer of a concatenation is the sum of its blocks' products,
+        the per-entity blocks are multiplied once per entity and broadcast over the pairs instead of
+        once per pair (the same function; ``tests/test_ace.py`` checks it against the concatenation).
+        """
+        n, H = self.n_agents, self.hidden
+        e = self.unit_encoder(x.state)
+        rel = relations(x.pos, x.range)
+        first, second = self.relation_encoder[0], self.relation_encoder[2]
+        w = first.weight  # columns: [r_ij (6), e_j (H)]
+        pre = F.linear(rel, w[:, :RELATION_SIZE]) + F.linear(e, w[:, RELATION_SIZE:], first.bias)[:, None]
+        hidden = torch.relu_(pre)  # in place: fresh tensors whose producers' backward does not read them
+        # The two halves of h_ij (mean-pooled, max-pooled) as separate products: contiguous tensors.
+        h_mean = torch.relu_(F.linear(hidden, second.weight[:H], second.bias[:H]))  # [B, i, j, H]
+        h_max = torch.relu_(F.linear(hidden, second.weight[H:], second.bias[H:]))
+        weight = x.alive.to(h_mean.dtype)  # [B, j]
+        count = weight.sum(1).clamp_min(1.0)[:, None, None]
+        mean = torch.matmul(weight[:, None, None, :], h_mean)[:, :, 0] / count  # [B, i, H]
+        top = (h_max * weight[:, None, :, None]).amax(2)
+        e = self.relation_merge(torch.cat([e, mean, top], dim=-1))
+        first = self.action_encoder[0]
+        w = first.weight  # columns: [h_ij (2H), e_j (H), e_i (H)]
+        pre = (
+            F.linear(h_mean[:, :n].contiguous(), w[:, :H])  # one flat product, not B batched ones
+            + F.linear(h_max[:, :n].contiguous(), w[:, H : 2 * H])
+            + F.linear(e, w[:, 2 * H : 3 * H])[:, None]
+            + F.linear(e[:, :n], w[:, 3 * H :], first.bias)[:, :, None]
+        )
+        action = torch.relu_(self.action_encoder[2](torch.relu_(pre)))
+        return e, action[..., :H], action[..., H:]
+
+    def encode_concatenated(self, x: EntityBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`encode` as the released model writes it, each layer on concatenated inputs.
+
+        The definition the factored :meth:`encode` is checked against (tests, benchmarks/bench_ace_speed.py).
+        """
         n, H = self.n_agents, self.hidden
         e = self.unit_encoder(x.state)
         E = e.shape[1]
@@ -170,16 +208,19 @@ class ACENetwork(nn.Module):
         # Max over units other than the actor (and, via top-2, other than each target j as well).
         others = base[..., H:].clone()
         others[:, agent] = -torch.inf
-        top, idx = others.topk(min(2, E), dim=1)  # [B, k, H]
-        second = top[:, 1] if E > 2 else torch.full_like(top[:, 0], -torch.inf)
+        first, idx = others.max(1, keepdim=True)  # [B, 1, H]: top-2 by two maxima (faster than topk)
+        if E > 2:
+            second = others.scatter(1, idx, -torch.inf).amax(1, keepdim=True)
+        else:
+            second = torch.full_like(first, -torch.inf)
         j = torch.arange(E, device=emb.device)[None, :, None]
-        max_without = torch.where(idx[:, :1] == j, second[:, None], top[:, :1])  # [B, E, H] without i, j
-        max_without[:, agent] = top[:, 0]  # target == actor: only the actor's row changes
+        max_without = torch.where(idx == j, second, first)  # [B, E, H] max over units other than i, j
+        max_without[:, agent] = first[:, 0]  # target == actor: only the actor's row changes
         # Non-interactive actions: only the actor's row changes.
         actor = emb[:, agent]  # [B, H]
         own = self.decision_encoder(actor[:, None] + self.self_actions[None]) * w_i[:, None]  # [B, 6, 2H]
         self_mean = (mean_all - base[:, agent, :H])[:, None] + own[..., :H]
-        self_max = torch.maximum(top[:, :1], own[..., H:])
+        self_max = torch.maximum(first, own[..., H:])
         # Interactive actions on each entity j: actor row + active, target row + passive.
         same = (j == agent).float()  # [1, E, 1]
         hyp_actor = actor[:, None] + active + same * passive  # [B, E, H]

@@ -25,12 +25,14 @@ Training (teacher forcing: the *stored* actions a_1:k-1 are committed, not greed
   a'_{k+1} the online net's greedy next action (no reward, no discount inside the chain); the last
   agent takes the environment target y_n = y.
 
-Plus, from the code: an auxiliary dynamics loss (predict each unit's next-step change of x, y, health,
-shield, shield > 0, cooldown, and their allied/enemy sums; weight ``aux_weight``), random agent-order
-shuffling per sample (allies permuted in entities, masks, action targets and stored actions together),
-RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-averaged target net, and
-epsilon-greedy exploration drawn per agent inside the chain (the random action is committed, so the
-agents after it react to it). TD ``done`` is won | lost | draw; time-outs are bootstrapped.
+Plus, from the code: an auxiliary dynamics loss (predict each unit's change of x, y, health, shield,
+shield > 0, cooldown, and their allied/enemy sums; weight ``aux_weight``; ``aux_labels`` picks the
+released code's labels, n-step changes normalised per sample, or one-step changes normalised per batch),
+random agent-order shuffling per sample (allies permuted in entities, masks, action targets and stored
+actions together), RMSprop with cosine-annealed learning rate, gradient-norm clipping, Polyak-averaged
+target net, and epsilon-greedy exploration drawn per agent inside the chain (the random action is
+committed, so the agents after it react to it). TD ``done`` is won | lost | draw; time-outs are
+bootstrapped.
 
 Defaults are the released SMAC configs': embedding 256, 3-step returns, 32 episodes then 50 gradient
 steps of 320 transitions, replay of 3000 episodes, RMSprop 3e-4 annealed (cosine) to 3e-6 over 50k
@@ -125,7 +127,14 @@ class ACEConfig:
     eps_decay_steps: int = param(50_000, help="env steps of the linear epsilon decay", min=0)
     # auxiliary dynamics loss
     aux_weight: float = param(10.0, help="weight of the auxiliary dynamics loss (0 disables it)", min=0.0)
-    aux_label_norm: bool = param(True, help="divide each dynamics label by its max |value| in the batch")
+    aux_label_norm: bool = param(True, help="normalise the dynamics labels (the scope is set by aux_labels)")
+    aux_labels: str = param(
+        "released",
+        help="'released': change from s_t to the bootstrap state s_t+N of every unit, normalised per sample "
+        "by the largest |change| over units (team sums: over the 12 sums), as opendilab/ACE; 'one_step': "
+        "change to s_t+1 of alive units, normalised per quantity by its largest |change| in the batch",
+        choices=("released", "one_step"),
+    )
 
 
 def stored_entities(entities: EntityObservation) -> dict[str, np.ndarray]:
@@ -155,7 +164,7 @@ class ACEBatch(NamedTuple):
     """``B`` n-step transitions for one gradient step, allies already permuted when ``shuffle_agents``."""
 
     now: EntityBatch  # entities at s_t (the state the taken actions were chosen in)
-    next: EntityBatch  # entities at s_{t+1} (labels of the auxiliary dynamics loss)
+    next: EntityBatch  # entities at s_{t+1} (labels of the one-step auxiliary loss)
     boot: EntityBatch  # entities at s_{t+N}, or the episode's last state when it ends sooner (bootstrap)
     actions: torch.Tensor  # [B, n] int64  the stored entity-layout actions a_1:n
     returns: torch.Tensor  # [B] float32  sum_{m<N} gamma^m r_{t+m} (within the episode)
@@ -294,20 +303,23 @@ class ACE(MultiAgentAlgorithm):
         return torch.cat([inner, y[:, None]], dim=1)
 
     def _dynamics_loss(self, online, batch: ACEBatch) -> torch.Tensor:
-        """MSE of the predicted next-step changes of (x, y, health, shield, shield > 0, cooldown)."""
+        """MSE of the predicted changes of (x, y, health, shield, shield > 0, cooldown) (``aux_labels``)."""
         cols, n = self.dynamics_cols, self.n_agents
-        now, nxt = batch.now, batch.next
-        delta = nxt.state[..., cols] - now.state[..., cols]  # [B, E, 6]
-        alive = now.alive[..., None].float()
+        released = self.config.aux_labels == "released"
+        now, later = batch.now, (batch.boot if released else batch.next)
+        delta = later.state[..., cols] - now.state[..., cols]  # [B, E, 6]
+        alive = torch.ones_like(delta[..., :1]) if released else now.alive[..., None].to(delta.dtype)
         delta = delta * alive
         team = torch.cat([delta[:, :n].sum(1), delta[:, n:].sum(1)], dim=1)  # [B, 12]
-        if self.config.aux_label_norm:  # per quantity, by its largest |change| in the batch
+        if self.config.aux_label_norm and released:  # per sample: over units, and over the 12 sums
+            delta = delta / (delta.abs().amax(1, keepdim=True) + 1e-9)
+            team = team / (team.abs().amax(1, keepdim=True) + 1e-9)
+        elif self.config.aux_label_norm:  # per quantity, by its largest |change| in the batch
             delta = delta / delta.abs().amax((0, 1), keepdim=True).clamp_min(1e-6)
             team = team / team.abs().amax(0, keepdim=True).clamp_min(1e-6)
         unit_pred, team_pred = self.net.dynamics(online)
-        unit_loss = ((unit_pred - delta).pow(2) * alive).sum() / (alive.sum() * delta.shape[-1]).clamp_min(
-            1.0
-        )
+        squared = (unit_pred - delta).pow(2) * alive
+        unit_loss = squared.sum() / (alive.sum() * delta.shape[-1]).clamp_min(1.0)
         return unit_loss + (team_pred - team).pow(2).mean()
 
     def _sample(self, size: int) -> ACEBatch:
