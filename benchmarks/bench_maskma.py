@@ -1,7 +1,7 @@
 """MaskMA zero-shot benchmark: MaskMA x seeds and its baselines trained on the training maps' expert data,
 played on unseen maps with decentralized execution, tabled per map with 95% bootstrap CIs.
 
-    python benchmarks/bench_maskma.py --data-dir data/maskma                 # CPU scale (see BENCHMARKS.md)
+    python benchmarks/bench_maskma.py --steps 2000      # CPU scale, data from the pipeline (see BENCHMARKS.md)
     python benchmarks/bench_maskma.py --size tiny --scripted-data --out /tmp/maskma-tiny   # pipeline check
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
