@@ -1,6 +1,7 @@
 """Why MaskMA plays 3m badly: checks of the 3m expert data and behaviour cloning on 3m alone.
 
     python benchmarks/diag_maskma_3m.py --data runs/maskma_data/data/3m.npz --out runs/diag_3m [--steps 600]
+        [--with-maps OTHER.npz ...] [--checkpoint RUN/final.pt ...]
 
 1. **Layout**: the dataset's entity-layout actions against its env-layout actions and the env's
    ``entity_action_target`` mapping (both ways), and whether every taken action is available under the mask
@@ -167,7 +168,7 @@ def evaluate(checkpoint: Path, held_out: Path, battles: int) -> dict:
     return out
 
 
-def train_3m(train_file: Path, out: Path, steps: int, overrides: dict) -> Path:
+def train_3m(train_files: list[Path], out: Path, steps: int, overrides: dict) -> Path:
     from rlsuite.algos import get_algorithm
     from rlsuite.config import EnvConfig, EvalConfig
 
@@ -175,7 +176,7 @@ def train_3m(train_file: Path, out: Path, steps: int, overrides: dict) -> Path:
     if final.exists():
         return final
     cls = get_algorithm("maskma")
-    config = cls.config_cls(datasets=[str(train_file)], **overrides)
+    config = cls.config_cls(datasets=[str(f) for f in train_files], **overrides)
     algo = cls(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=8), config, seed=0, device="cpu",
                eval_config=EvalConfig(episodes=8))  # fmt: skip
     algo.learn(steps)
@@ -193,6 +194,9 @@ def main() -> int:
     parser.add_argument("--battles", type=int, default=32)
     parser.add_argument("--checkpoint", type=Path, nargs="*", default=[])
     parser.add_argument("--set", nargs="*", default=[], help="MaskMA config overrides key=json")
+    parser.add_argument(
+        "--with-maps", type=Path, nargs="*", default=[], help="datasets of other maps to train with"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_team_dataset(args.data)
@@ -208,8 +212,10 @@ def main() -> int:
         save_team_dataset(held_out, data.select(np.arange(250, data.num_episodes)))
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     tag = "-".join(f"{k}{v}" for k, v in overrides.items()) or "default"
+    if args.with_maps:
+        tag += "-with-" + "-".join(p.stem for p in args.with_maps)
     for steps in args.steps:
-        ckpt = train_3m(train_file, args.out / f"bc3m-{tag}-{steps}", steps, overrides)
+        ckpt = train_3m([train_file, *args.with_maps], args.out / f"bc3m-{tag}-{steps}", steps, overrides)
         report[f"bc_3m_{tag}_{steps}_steps"] = evaluate(ckpt, held_out, args.battles)
         print(json.dumps(report[f"bc_3m_{tag}_{steps}_steps"]), flush=True)
     for ckpt in args.checkpoint:

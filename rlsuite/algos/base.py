@@ -282,8 +282,7 @@ class Algorithm(ABC):
         deterministic = self.eval_config.deterministic if deterministic is None else deterministic
         if self._eval_env is None:
             num_envs = self.eval_config.num_envs or min(episodes, 16)
-            env = self._make_env(num_envs)
-            self._eval_env = env if self.eval_env_wrapper is None else self.eval_env_wrapper(env)
+            self._eval_env = self._make_eval_env(num_envs)
         seed = eval_seed(self.seed, self.global_step)
         return evaluate_policy(self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed)
 
@@ -353,6 +352,11 @@ class Algorithm(ABC):
         self._check_supported(self.env.single_action_space)
         self.episodes = EpisodeTracker(self.env.num_envs)
         self.obs, _ = self.env.reset(seed=self.seed)
+
+    def _make_eval_env(self, num_envs: int) -> Any:
+        """The eval env: ``_make_env`` wrapped by :attr:`eval_env_wrapper` when one is set."""
+        env = self._make_env(num_envs)
+        return env if self.eval_env_wrapper is None else self.eval_env_wrapper(env)
 
     def _make_env(self, num_envs: int) -> gym.vector.VectorEnv:
         if self._env_instance is not None:
