@@ -221,7 +221,9 @@ def main() -> int:
     for ckpt in args.checkpoint:
         report[str(ckpt)] = evaluate(ckpt, held_out, args.battles)
         print(ckpt, json.dumps(report[str(ckpt)]), flush=True)
-    (args.out / f"report-{tag}.json").write_text(json.dumps(report, indent=1))
+    path = args.out / f"report-{tag}.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**earlier, **report}, indent=1))
     return 0
 
 
