@@ -1,7 +1,7 @@
 """MaskMA zero-shot benchmark: MaskMA x seeds and its baselines trained on the training maps' expert data,
 played on unseen maps with decentralized execution, tabled per map with 95% bootstrap CIs.
 
-    python benchmarks/bench_maskma.py --steps 2000      # CPU scale, data from the pipeline (see BENCHMARKS.md)
+    python benchmarks/bench_maskma.py --steps 2000    # CPU scale, data from the pipeline (see BENCHMARKS.md)
     python benchmarks/bench_maskma.py --size tiny --scripted-data --out /tmp/maskma-tiny   # pipeline check
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
@@ -20,6 +20,9 @@ Stages; each skips what already exists, so running the command again continues a
    maps, unseen maps of a training family, out-of-family maps) with 95% bootstrap CIs
    (``rlsuite.training.zero_shot``). A test map is "of a training family" when its unit types (both sides)
    are those of some training map.
+5. **Downstream tasks** (``--downstream``; ``benchmarks/maskma_downstream.py``): every MaskMA seed on ally
+   malfunction, ad hoc team play and varied-policy collaboration, each with and without the perturbation
+   (``OUT/downstream/``; its table is appended to ``OUT/report.md``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rlsuite
 from rlsuite.algos import get_algorithm
 from rlsuite.config import EnvConfig, EvalConfig
+from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.team import team_reset
 from rlsuite.training.zero_shot import (
     MapOutcome,
@@ -156,6 +160,23 @@ def evaluate(method: str, seed: int, checkpoint: Path, maps: list[str], args) ->
     return outcomes
 
 
+def run_downstream_stage(args) -> str:
+    """The downstream tasks with every MaskMA seed (trained by then); returns the report's markdown."""
+    import maskma_downstream as ds
+
+    out = args.out / "downstream"
+    cases = ds.downstream_cases()
+    results = []
+    for seed in args.seeds:
+        t = time.perf_counter()
+        checkpoint = args.runs_dir / "maskma" / f"seed{seed}" / "final.pt"
+        results.append(ds.run_downstream(checkpoint, "maskma", seed, cases, args.episodes, out))
+        print(f"downstream maskma seed {seed}: {time.perf_counter() - t:.0f} s", flush=True)
+    maps = list(dict.fromkeys(c.map for c in cases))
+    heuristic = ds.heuristic_reference(maps, args.seeds, args.episodes, out)
+    return ds.downstream_report(cases, results, heuristic, out).read_text()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
@@ -181,13 +202,17 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--episodes", type=int, default=32, help="battles per map per seed")
     parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument(
+        "--downstream", action="store_true", help="also run the downstream tasks with the MaskMA seeds"
+    )
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("RLSUITE_BENCH_THREADS", "1")))
     size = dict(SIZES[args.size])
     if args.steps is not None:
         size["steps"] = args.steps
     check_maps(args.train_maps + args.test_maps)
-    timings = {}
+    timings_path = args.out / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     start = time.perf_counter()
     datasets = []
     for name in args.train_maps:
@@ -200,7 +225,7 @@ def main() -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             record_scripted(name, path, args.scripted_episodes)
         datasets.append(str(path))
-    timings["data_s"] = time.perf_counter() - start
+    timings.setdefault("data_s", time.perf_counter() - start)
     from rlsuite.offline.team_data import load_team_dataset
 
     metas = [load_team_dataset(p).meta for p in datasets]
@@ -214,21 +239,30 @@ def main() -> int:
     for method in args.methods:
         seeds = args.seeds if method == "maskma" else (args.baseline_seeds or args.seeds[:1])
         for seed in seeds:
+            done = (args.runs_dir / method / f"seed{seed}" / "final.pt").exists()
             t = time.perf_counter()
             checkpoint = train(method, seed, args, size, datasets, shapes)
-            timings[f"train_{method}_seed{seed}_s"] = time.perf_counter() - t
+            if not done:  # a skipped stage keeps the time measured when it ran
+                timings[f"train_{method}_seed{seed}_s"] = time.perf_counter() - t
+            done = (args.out / "eval" / f"{method}-seed{seed}.json").exists()
             t = time.perf_counter()
             outcomes += evaluate(method, seed, checkpoint, maps, args)
-            timings[f"eval_{method}_seed{seed}_s"] = time.perf_counter() - t
+            if not done:
+                timings[f"eval_{method}_seed{seed}_s"] = time.perf_counter() - t
     report = zero_shot_report(outcomes, groups)
     path = write_zero_shot_report(
         report, args.out, f"MaskMA zero-shot ({args.size}, decentralized execution)"
     )
-    (args.out / "timings.json").write_text(json.dumps(timings, indent=2))
+    if args.downstream:
+        t = time.perf_counter()
+        section = run_downstream_stage(args)
+        timings["downstream_s"] = time.perf_counter() - t
+        atomic_write_text(path, path.read_text() + "\n" + section)
+    timings_path.write_text(json.dumps(timings, indent=2))
     print(path.read_text())
     unseen = [report.averages[m].get("unseen, training family") for m in report.methods]
     print("unseen-map averages:", {m: c.win_rate for m, c in zip(report.methods, unseen) if c is not None})
-    print(f"total {time.perf_counter() - start:.0f} s; timings in {args.out / 'timings.json'}")
+    print(f"total {time.perf_counter() - start:.0f} s; timings in {timings_path}")
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +14,10 @@ from rlsuite.algos.madt import MADT, MADTConfig
 from rlsuite.algos.maskma import MaskMA, MaskMAConfig
 from rlsuite.cli import main
 from rlsuite.config import EnvConfig
+from rlsuite.envs.smac.downstream import VariedPolicyTeamEnv
 from rlsuite.training.zero_shot import evaluate_on_maps, zero_shot_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 ENV = EnvConfig(id="rlsuite/SMAC-2s3z-v0", num_envs=2)
 
@@ -58,3 +63,56 @@ def test_eval_on_another_map_and_madt_refusal(data, tmp_path, capsys):
     assert report.cells["madt"][maps[1]].win_rate is None and "actions" in report.cells["madt"][maps[1]].note
     assert report.cells["maskma"][maps[1]].battles == 2
     assert "n/a" in report.markdown()
+
+
+def test_evaluate_on_maps_applies_env_kwargs_and_wrapper(data, tmp_path):
+    """Downstream tasks reach the eval env: the malfunction option restricts agent 0 to stop, and the
+    wrapper (varied-policy collaboration) drives agent 1 with the heuristic."""
+    MaskMA(ENV, tiny(data), seed=0, device="cpu").learn(2).save(tmp_path / "maskma.pt")
+    masks, driven = [], []
+
+    class Spy(VariedPolicyTeamEnv):
+        def step(self, actions):
+            out = super().step(actions)
+            masks.append(out[4]["action_mask"][:, 0].copy())
+            driven.append(out[4]["driven_actions"].copy())
+            return out
+
+    kwargs = {"downstream": {"malfunction_agents": [0], "malfunction_step": 0}}
+    (outcome,) = evaluate_on_maps(
+        tmp_path / "maskma.pt",
+        ["rlsuite/SMAC-2s3z-v0"],
+        2,
+        method="maskma",
+        seed=0,
+        env_kwargs=kwargs,
+        wrap_env=lambda env: Spy(env, "heuristic", (1,)),
+    )
+    assert len(outcome.wins) == 2 and not outcome.not_playable
+    assert masks and all(m.sum(-1).max() == 1 for m in masks)  # stop (or no-op once dead) only
+    assert all(d.shape == (2, 1) for d in driven)
+    (plain,) = evaluate_on_maps(tmp_path / "maskma.pt", ["rlsuite/SMAC-2s3z-v0"], 2, method="m", seed=0)
+    assert len(plain.wins) == 2
+
+
+def test_downstream_cases_and_report(tmp_path):
+    import maskma_downstream as ds
+
+    cases = ds.downstream_cases()
+    tasks = {c.task for c in cases}
+    assert tasks == {*ds.TASKS, "none"}
+    for case in cases:
+        n = len(ds.agent_types(case.map))
+        assert all(0 <= a < n for a in case.agents)
+        assert any(c.task == "none" and c.map == case.map for c in cases)
+    join = next(c for c in cases if c.task == "ad hoc team play" and c.map == "5m")
+    assert join.downstream == {"join_agents": [4], "join_fraction": 0.2} and join.wrapper() is None
+    varied = next(c for c in cases if c.task == "varied-policy collaboration" and c.map == "2s4z")
+    assert varied.agents == (0, 1, 2) and varied.env_kwargs() == {} and varied.wrapper() is not None
+    picked = [c for c in cases if c.map == "5m"]
+    results = [{c.key: [True] * 4 if c.task == "none" else [True, False, False, False] for c in picked}]
+    path = ds.downstream_report(picked, results * 2, {"5m": [False, True]}, tmp_path)
+    rows = json.loads((tmp_path / "report.json").read_text())
+    assert len(rows) == 1 and rows[0]["without"][0] == 1.0 and rows[0]["with_perturbation"][0] == 0.25
+    assert rows[0]["battles"] == 8 and rows[0]["heuristic_team"] == 0.5
+    assert "| ad hoc team play | 5m | 4 (marine) | 100.0 [100.0, 100.0] | 25.0 [" in path.read_text()

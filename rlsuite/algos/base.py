@@ -123,6 +123,9 @@ class Algorithm(ABC):
     # Set by the training loop while a run is attached: ``side_logger(step, scalars)`` sends scalars of
     # long work inside an iteration (an SFT warm-up's loss...) to TensorBoard on that work's own step axis.
     side_logger: Callable[[int, dict[str, float]], None] | None = None
+    # Applied to the eval env when :meth:`evaluate` first builds it (e.g. a downstream task's
+    # ``VariedPolicyTeamEnv``, in which some agents are driven by another policy).
+    eval_env_wrapper: Callable[[Any], Any] | None = None
     # Whether the learner reads the experiment's ``offline`` section (dataset, pretrained checkpoint); a
     # config that sets it for any other learner is refused before the run starts.
     reads_offline_section: ClassVar[bool] = False
@@ -279,7 +282,7 @@ class Algorithm(ABC):
         deterministic = self.eval_config.deterministic if deterministic is None else deterministic
         if self._eval_env is None:
             num_envs = self.eval_config.num_envs or min(episodes, 16)
-            self._eval_env = self._make_env(num_envs)
+            self._eval_env = self._make_eval_env(num_envs)
         seed = eval_seed(self.seed, self.global_step)
         return evaluate_policy(self.agent, self._eval_env, episodes, deterministic=deterministic, seed=seed)
 
@@ -350,6 +353,11 @@ class Algorithm(ABC):
         self.episodes = EpisodeTracker(self.env.num_envs)
         self.obs, _ = self.env.reset(seed=self.seed)
 
+    def _make_eval_env(self, num_envs: int) -> Any:
+        """The eval env: ``_make_env`` wrapped by :attr:`eval_env_wrapper` when one is set."""
+        env = self._make_env(num_envs)
+        return env if self.eval_env_wrapper is None else self.eval_env_wrapper(env)
+
     def _make_env(self, num_envs: int) -> gym.vector.VectorEnv:
         if self._env_instance is not None:
             return self._env_instance.make(num_envs)
@@ -411,12 +419,14 @@ class Algorithm(ABC):
         *,
         device: str | torch.device = "auto",
         config_overrides: dict[str, Any] | None = None,
+        env_kwargs: dict[str, Any] | None = None,
     ) -> Algorithm:
         """A checkpoint's learner rebuilt on the env ``env`` (an id) to be evaluated there (zero-shot).
 
         Only what acts is restored (networks and counters, through ``load_algorithm_state``), not the
         training env's state, so the env may be another map. ``config_overrides`` replace algorithm config
-        keys first (validated, e.g. ``{"execution": "centralized"}``). A learner whose networks do not fit
+        keys first (validated, e.g. ``{"execution": "centralized"}``); ``env_kwargs`` are the env's
+        constructor keywords (e.g. SMAC's ``downstream={...}`` tasks). A learner whose networks do not fit
         the env (other observation or action sizes) fails with a ValueError naming both envs.
         """
         from rlsuite.algos import get_algorithm
@@ -428,7 +438,12 @@ class Algorithm(ABC):
             algo_cls.config_cls, {**state["config"], **(config_overrides or {})}, prefix="algo"
         )
         stored = from_dict(EnvConfig, state["env_config"])
-        target = EnvConfig(id=env, num_envs=stored.num_envs, vectorization=stored.vectorization)
+        target = EnvConfig(
+            id=env,
+            num_envs=stored.num_envs,
+            vectorization=stored.vectorization,
+            kwargs=dict(env_kwargs or {}),
+        )
         algo = algo_cls(target, config, seed=state["seed"], device=device)
         try:
             algo.load_algorithm_state(state["algorithm"])

@@ -110,7 +110,7 @@ class MultiAgentAlgorithm(Algorithm):
         episodes = episodes or self.eval_config.episodes
         deterministic = self.eval_config.deterministic if deterministic is None else deterministic
         if self._eval_env is None:
-            self._eval_env = self._make_env(self.eval_config.num_envs or min(episodes, 16))
+            self._eval_env = self._make_eval_env(self.eval_config.num_envs or min(episodes, 16))
         seed = self.seed + EVAL_SEED_OFFSET + self.global_step
         with torch.inference_mode():
             return evaluate_policy(

@@ -12,7 +12,7 @@ resampled within each map, :func:`rlsuite.core.stats.stratified_bootstrap_ci`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,16 @@ def evaluate_on_maps(
     device: str = "cpu",
     config_overrides: Mapping[str, Any] | None = None,
     num_envs: int = 16,
+    env_kwargs: Mapping[str, Any] | None = None,
+    wrap_env: Callable[[Any], Any] | None = None,
 ) -> list[MapOutcome]:
-    """Play ``checkpoint`` greedily for ``episodes`` battles on every env of ``env_ids``."""
+    """Play ``checkpoint`` greedily for ``episodes`` battles on every env of ``env_ids``.
+
+    ``env_kwargs`` go to every env's constructor (e.g. ``{"downstream": {...}}``, MaskMA's downstream
+    tasks); ``wrap_env`` wraps each eval env (e.g. ``lambda env: VariedPolicyTeamEnv(env, "heuristic",
+    (0,))``). Battles are seeded as :meth:`Algorithm.evaluate` seeds them, so runs with and without a
+    perturbation start from the same battles.
+    """
     from rlsuite.algos.base import Algorithm
     from rlsuite.config import EvalConfig
 
@@ -57,13 +65,18 @@ def evaluate_on_maps(
     for env_id in env_ids:
         try:
             algo = Algorithm.for_evaluation(
-                checkpoint, env_id, device=device, config_overrides=dict(config_overrides or {})
+                checkpoint,
+                env_id,
+                device=device,
+                config_overrides=dict(config_overrides or {}),
+                env_kwargs=dict(env_kwargs or {}),
             )
         except ValueError as exc:
             outcomes.append(MapOutcome(method, seed, env_id, not_playable=str(exc)))
             continue
         try:
             algo.eval_config = EvalConfig(episodes=episodes, num_envs=min(num_envs, episodes))
+            algo.eval_env_wrapper = wrap_env
             with torch.inference_mode():
                 result = algo.evaluate(episodes, deterministic=True)
         except ValueError as exc:  # the policy refused the env (bind_env)
