@@ -26,6 +26,7 @@ from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.algos.team_steps import MAP_SAMPLING, MapSampler, load_maps
 from rlsuite.config import ConfigError, param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.training_stats import MeanAccumulator
 
@@ -146,13 +147,15 @@ class MADT(MultiAgentAlgorithm):
     def logged_stats(self) -> dict[str, float]:
         return self.stats.pop_means()
 
+    # net, optimiser and counter are declared (``checkpointed``); the batch sampler's state and the action
+    # sizes the per-map heads were built for are added here.
+    checkpointed = Checkpointed(modules=("net", "optimizer"), values=("gradient_steps",))
+
     def algorithm_state(self) -> dict[str, Any]:
         sampler = self._sampler.state_dict() if self._sampler is not None else self._sampler_state
         return {
-            "net": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            **super().algorithm_state(),
             "sampler": sampler,
-            "gradient_steps": self.gradient_steps,
             "action_sizes": list(self.net.shape.action_sizes),
         }
 
@@ -165,9 +168,7 @@ class MADT(MultiAgentAlgorithm):
             )
         if sizes != self.net.shape.action_sizes:
             self._build(replace(self.net.shape, action_sizes=sizes))
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.gradient_steps = int(state["gradient_steps"])
+        super().load_algorithm_state(state)
         self._sampler_state = state["sampler"]
         if self._sampler is not None and state["sampler"] is not None:
             self._sampler.load_state_dict(state["sampler"])

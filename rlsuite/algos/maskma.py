@@ -51,6 +51,7 @@ from rlsuite.algos.base import Capabilities
 from rlsuite.algos.marl_base import MultiAgentAlgorithm
 from rlsuite.algos.team_steps import MAP_SAMPLING, MapData, MapSampler, UnitSteps, load_maps
 from rlsuite.config import param
+from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.optim import clip_grad_norm
 from rlsuite.core.training_stats import MeanAccumulator
 
@@ -253,15 +254,19 @@ class MaskMA(MultiAgentAlgorithm):
         return self.stats.pop_means()
 
     # --- checkpoints --------------------------------------------------------------------------------
+    # net, optimiser, counter and random streams are declared (``checkpointed``); the batch sampler's
+    # state (built lazily with the datasets) and the unit vocabulary the network embeds are added here.
+    checkpointed = Checkpointed(
+        modules=("net", "optimizer"),
+        values=("gradient_steps",),
+        generators=("mask_generator", "agent.generator"),
+    )
+
     def algorithm_state(self) -> dict[str, Any]:
         sampler = self._sampler.state_dict() if self._sampler is not None else self._sampler_state
         return {
-            "net": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            **super().algorithm_state(),
             "sampler": sampler,
-            "mask_generator": self.mask_generator.get_state(),
-            "agent_generator": self.agent.generator.get_state(),
-            "gradient_steps": self.gradient_steps,
             "unit_types": list(self.net.shape.unit_types),
         }
 
@@ -271,11 +276,7 @@ class MaskMA(MultiAgentAlgorithm):
                 f"the checkpoint's unit vocabulary {state['unit_types']} differs from this env's "
                 f"{list(self.net.shape.unit_types)}"
             )
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.mask_generator.set_state(state["mask_generator"])
-        self.agent.generator.set_state(state["agent_generator"])
-        self.gradient_steps = int(state["gradient_steps"])
+        super().load_algorithm_state(state)
         self._sampler_state = state["sampler"]
         if self._sampler is not None and state["sampler"] is not None:
             self._sampler.load_state_dict(state["sampler"])

@@ -157,8 +157,8 @@ class TeamDatasetMeta:
 
 
 @dataclass(frozen=True)
-class TeamEpisode:
-    """One recorded episode: every :data:`STEP_FIELDS` array with ``T`` rows, and whether it was won."""
+class _StepArrays:
+    """The :data:`STEP_FIELDS` arrays, one row per step (shared by episodes and batches)."""
 
     entity_state: np.ndarray
     entity_type: np.ndarray
@@ -177,6 +177,12 @@ class TeamEpisode:
     rewards: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
+
+
+@dataclass(frozen=True)
+class TeamEpisode(_StepArrays):
+    """One recorded episode: every :data:`STEP_FIELDS` array with ``T`` rows, and whether it was won."""
+
     won: bool
 
     def __len__(self) -> int:
@@ -191,26 +197,9 @@ class TeamEpisode:
 
 
 @dataclass(frozen=True)
-class TeamStepBatch:
+class TeamStepBatch(_StepArrays):
     """A batch of ``B`` steps (any episodes): every :data:`STEP_FIELDS` array with ``B`` rows."""
 
-    entity_state: np.ndarray
-    entity_type: np.ndarray
-    entity_pos: np.ndarray
-    entity_range: np.ndarray
-    entity_alive: np.ndarray
-    entity_enemy: np.ndarray
-    entity_visible: np.ndarray
-    entity_action_mask: np.ndarray
-    entity_action_target: np.ndarray
-    obs: np.ndarray
-    state: np.ndarray
-    action_mask: np.ndarray
-    actions: np.ndarray
-    entity_actions: np.ndarray
-    rewards: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
     episode: np.ndarray  # [B] int64: the episode each row belongs to
     timestep: np.ndarray  # [B] int64: the row's step within its episode
 
