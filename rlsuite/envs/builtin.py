@@ -122,28 +122,28 @@ SMAC_MAPS = (
     "bane_vs_bane",
     "2c_vs_64zg",
 )
-for _map in SMAC_MAPS:
+
+
+def _register_smac_map(name: str, description: str) -> None:
     register(
-        f"rlsuite/SMAC-{_map}-v0",
+        f"rlsuite/SMAC-{name}-v0",
         entry_point="rlsuite.envs.smac.pettingzoo_env:SMACParallelEnv",
         vector_entry_point="rlsuite.envs.smac.vector:SMACVectorEnv",
         multi_agent=True,
-        kwargs={"map_name": _map},
+        kwargs={"map_name": name},
         family="smac",
-        description=f"SMAC {_map} on the numba combat simulator (PettingZoo Parallel; batched vector env)",
+        description=description,
+    )
+
+
+for _map in SMAC_MAPS:
+    _register_smac_map(
+        _map, f"SMAC {_map} on the numba combat simulator (PettingZoo Parallel; batched vector env)"
     )
 
 # Custom SMAC-style maps (ODIS/MaskMA-style families, fixed SMACv2-style draws; docs/smac.md "Custom maps").
 for _map in CUSTOM_MAP_NAMES:
-    register(
-        f"rlsuite/SMAC-{_map}-v0",
-        entry_point="rlsuite.envs.smac.pettingzoo_env:SMACParallelEnv",
-        vector_entry_point="rlsuite.envs.smac.vector:SMACVectorEnv",
-        multi_agent=True,
-        kwargs={"map_name": _map},
-        family="smac",
-        description=f"custom SMAC-style map {_map} on the numba combat simulator",
-    )
+    _register_smac_map(_map, f"custom SMAC-style map {_map} on the numba combat simulator")
 
 # SMACv2-style generated scenarios (3 races × 5v5, 10v10, 20v20, 10v11, 20v23) on the same core.
 for _race in ("terran", "protoss", "zerg"):
