@@ -5,7 +5,8 @@
 1. **expert**: the map's attempts (``experts/<map>.yaml`` beside the pipeline file), one after the other,
    until one wins at least ``min_win_rate`` of ``eval_episodes`` greedy battles. An attempt trains a suite
    learner (``train:`` an experiment file, ``steps:`` its budget; a later attempt with the same ``name``
-   resumes that run to a larger budget: "retrain longer") or names the scripted ``policy: heuristic``;
+   resumes that run to a larger budget: "retrain longer") or names a scripted policy
+   (``policy: heuristic``, attack-nearest, or ``policy: focus_fire``);
 2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``) into ``data/<map>.npz``
    (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its measured win rate.
 
@@ -28,6 +29,7 @@ from typing import Any
 
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.strict_yaml import load_strict
+from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES
 
 PIPELINE_KEYS = ("out", "maps", "episodes", "eval_episodes", "min_win_rate", "epsilon", "seed", "num_envs")
 ATTEMPT_KEYS = ("name", "train", "steps", "overrides", "policy")
@@ -41,7 +43,7 @@ class ExpertAttempt:
     train: str = ""  # experiment file (relative paths: from the expert file's folder)
     steps: int = 0
     overrides: tuple[str, ...] = ()
-    policy: str = ""  # "heuristic"
+    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest) or "focus_fire"
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,14 @@ def _load_attempts(path: Path) -> tuple[ExpertAttempt, ...]:
         item = _mapping(item, f"{path} attempt {i}")
         _only_keys(item, ATTEMPT_KEYS, f"{path} attempt {i}")
         if bool(item.get("train")) == bool(item.get("policy")):
-            raise ValueError(f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: heuristic'")
-        if item.get("policy") not in (None, "heuristic"):
-            raise ValueError(f"{path} attempt {i}: policy {item['policy']!r}; only 'heuristic' is scripted")
+            raise ValueError(
+                f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: heuristic|focus_fire'"
+            )
+        if item.get("policy") not in (None, *SCRIPTED_POLICIES):
+            raise ValueError(
+                f"{path} attempt {i}: policy {item['policy']!r}; "
+                f"scripted policies: {', '.join(SCRIPTED_POLICIES)}"
+            )
         train = item.get("train", "")
         if train:
             train = str((path.parent / train).resolve())

@@ -196,7 +196,9 @@ class HeuristicTeamPolicy:
         avail = obs.action_mask.astype(np.int64)
         if self.kind == "focus_fire":
             move = float(b.options.move_amount)
-            focus_fire_actions(b.fs, b.ist, b.table, b.grid, avail, b.layout.n_agents, move, self.params, out)
+            focus_fire_actions(
+                b.fs, b.ist, b.table, b.grid, b.loops, avail, b.layout.n_agents, move, self.params, out
+            )
         else:
             attack_nearest_actions(b.fs, b.ist, b.table, avail, b.layout.n_agents, out)
         return out

@@ -44,7 +44,7 @@ _MOVE_DX = np.array([0.0, 0.0, 1.0, -1.0])
 _MOVE_DY = np.array([1.0, -1.0, 0.0, 0.0])
 
 # Default parameters: kite_gap (map units), kite_cooldown (game loops), retreat_fraction (0 disables).
-DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0])
+DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 0.0])
 
 
 @njit(cache=True, inline="always")
@@ -159,26 +159,30 @@ def _heal_action(fs, ist, table, avail, b, a, n_agents):
 
 
 @njit(cache=True)
-def _target_action(fs, ist, table, avail, b, a, n_agents, n_units):
-    """Focus fire: the available attack on the best target (see the module docstring); -1: none."""
+def _target_action(fs, ist, table, avail, b, a, n_agents, n_units, cx, cy):
+    """Focus fire: the available attack on the best target (see the module docstring); -1: none.
+    Ties (full health) go to the enemy nearest the allies' centroid ``(cx, cy)``, the same for all."""
     ta = ist[b, a, IS_TYPE]
+    melee = table[ta, ut.F_RANGE] <= _MELEE_RANGE
     best, best_key = -1, (2.0, 2.0, 1e18, 1e18)
     for v in range(n_agents, n_units):
         k = _NO_ATTACK + v - n_agents
         if k >= avail.shape[2] or avail[b, a, k] == 0 or not _hits(table, ist, b, a, v):
             continue
-        gap = _gap(fs, ist, table, b, a, v)
-        out_of_range = 0.0 if gap <= table[ta, ut.F_RANGE] else 1.0
+        out_of_reach = 0.0
+        if melee and _gap(fs, ist, table, b, a, v) > table[ta, ut.F_RANGE] + 0.5:
+            out_of_reach = 1.0
         not_bane = 0.0 if table[ist[b, v, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_BURST else 1.0
-        key = (out_of_range, not_bane, fs[b, v, FS_HEALTH] + fs[b, v, FS_SHIELD], gap)
+        shared = math.hypot(fs[b, v, FS_X] - cx, fs[b, v, FS_Y] - cy)
+        key = (out_of_reach, not_bane, fs[b, v, FS_HEALTH] + fs[b, v, FS_SHIELD], shared)
         if key < best_key:
             best, best_key = k, key
     return best
 
 
 @njit(cache=True)
-def _approach_action(fs, ist, table, avail, b, a, n_agents, n_units):
-    """Step toward the nearest enemy ``a`` can hit (any enemy when none); stop when there is none."""
+def _nearest_enemy(fs, ist, table, b, a, n_agents, n_units):
+    """The nearest living enemy ``a``'s weapon can hit (any living enemy when none) and its distance."""
     near, near_d, near_hit = -1, 1e18, False
     for v in range(n_agents, n_units):
         if ist[b, v, IS_ALIVE] == 0:
@@ -187,8 +191,26 @@ def _approach_action(fs, ist, table, avail, b, a, n_agents, n_units):
         d = math.hypot(fs[b, v, FS_X] - fs[b, a, FS_X], fs[b, v, FS_Y] - fs[b, a, FS_Y])
         if (hit and not near_hit) or (hit == near_hit and d < near_d):
             near, near_d, near_hit = v, d, hit
+    return near, near_d
+
+
+@njit(cache=True)
+def _approach_action(fs, ist, table, avail, b, a, n_agents, n_units, hold):
+    """Step toward the nearest enemy (stop when there is none). With ``hold`` and a mobile enemy (it
+    comes to the allies: enemies attack-move at their start), only units more than one map unit further
+    from their nearest enemy than the frontmost ally step forward; the others wait, so the group meets
+    the enemy on one front instead of one unit at a time."""
+    near, near_d = _nearest_enemy(fs, ist, table, b, a, n_agents, n_units)
     if near < 0:
         return 1
+    if hold and table[ist[b, near, IS_TYPE], ut.F_STATIC] == 0:
+        front = near_d
+        for u in range(n_agents):
+            if u == a or ist[b, u, IS_ALIVE] == 0 or table[ist[b, u, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL:
+                continue
+            front = min(front, _nearest_enemy(fs, ist, table, b, u, n_agents, n_units)[1])
+        if near_d <= front + 1.0:
+            return 1
     step = _step_along(avail, b, a, fs[b, near, FS_X] - fs[b, a, FS_X], fs[b, near, FS_Y] - fs[b, a, FS_Y])
     return 1 if step < 0 else step
 
@@ -199,16 +221,21 @@ def _max_life(table, t):
 
 
 @njit(cache=True)
-def focus_fire_actions(fs, ist, table, grid, avail, n_agents, move, params, out):
+def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, params, out):
     """``out[B, n_agents]``: an available action per agent (see the module docstring). ``grid``: the
     map's pathing grid (walkable cells), ``move``: the move actions' step (map units); ``params``:
     ``[kite_gap, kite_cooldown, retreat_fraction]`` (:data:`DEFAULT_PARAMS`)."""
-    kite_gap, kite_cooldown, retreat_fraction = params[0], params[1], params[2]
+    kite_gap, kite_cooldown, retreat_fraction, hold_loops = params[0], params[1], params[2], params[3]
     n_batch, n_units = ist.shape[0], ist.shape[1]
     for b in range(n_batch):
-        allies_alive = 0
+        allies_alive, cx, cy = 0, 0.0, 0.0
         for a in range(n_agents):
-            allies_alive += ist[b, a, IS_ALIVE]
+            if ist[b, a, IS_ALIVE] != 0:
+                allies_alive += 1
+                cx += fs[b, a, FS_X]
+                cy += fs[b, a, FS_Y]
+        cx /= max(allies_alive, 1)
+        cy /= max(allies_alive, 1)
         for a in range(n_agents):
             if ist[b, a, IS_ALIVE] == 0:
                 out[b, a] = 0
@@ -225,7 +252,8 @@ def focus_fire_actions(fs, ist, table, grid, avail, n_agents, move, params, out)
             if chosen < 0 and allies_alive > 1 and life < retreat_fraction * _max_life(table, ta):
                 chosen = _escape(fs, ist, table, grid, avail, b, a, n_agents, n_units, False, 1.0, move)
             if chosen < 0:
-                chosen = _target_action(fs, ist, table, avail, b, a, n_agents, n_units)
+                chosen = _target_action(fs, ist, table, avail, b, a, n_agents, n_units, cx, cy)
             if chosen < 0:
-                chosen = _approach_action(fs, ist, table, avail, b, a, n_agents, n_units)
+                hold = loops[b] < hold_loops
+                chosen = _approach_action(fs, ist, table, avail, b, a, n_agents, n_units, hold)
             out[b, a] = chosen
