@@ -185,7 +185,10 @@ class HeuristicTeamPolicy:
 
         self.params = np.array(DEFAULT_PARAMS if params is None else params, dtype=np.float64)
         if self.params.shape != DEFAULT_PARAMS.shape:
-            raise ValueError(f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat)")
+            raise ValueError(
+                f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat_fraction, "
+                "hold_loops, dodge_min)"
+            )
 
     def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
         from rlsuite.envs.smac.focus_fire import focus_fire_actions

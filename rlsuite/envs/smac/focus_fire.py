@@ -44,7 +44,7 @@ _MOVE_DX = np.array([0.0, 0.0, 1.0, -1.0])
 _MOVE_DY = np.array([1.0, -1.0, 0.0, 0.0])
 
 # Default parameters: kite_gap (map units), kite_cooldown (game loops), retreat_fraction (0 disables).
-DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 0.0])
+DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 0.0, 0.0])
 
 
 @njit(cache=True, inline="always")
@@ -216,6 +216,27 @@ def _approach_action(fs, ist, table, avail, b, a, n_agents, n_units, hold):
 
 
 @njit(cache=True)
+def _predicted_attackers(fs, ist, table, b, a, n_agents, n_units, margin):
+    """How many enemies within ``margin`` beyond their weapon range have ``a`` as their nearest ally
+    they can hit (the enemy AI attacks the nearest unit in reach; this reads positions, not orders)."""
+    count = 0
+    for v in range(n_agents, n_units):
+        if ist[b, v, IS_ALIVE] == 0 or not _hits(table, ist, b, v, a):
+            continue
+        mine = _gap(fs, ist, table, b, v, a)
+        if mine > table[ist[b, v, IS_TYPE], ut.F_RANGE] + margin:
+            continue
+        nearest = True
+        for u in range(n_agents):
+            if u != a and ist[b, u, IS_ALIVE] != 0 and _hits(table, ist, b, v, u):
+                if _gap(fs, ist, table, b, v, u) < mine:
+                    nearest = False
+                    break
+        count += nearest
+    return count
+
+
+@njit(cache=True)
 def _max_life(table, t):
     return table[t, ut.F_HEALTH] + table[t, ut.F_SHIELD]
 
@@ -226,6 +247,7 @@ def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, param
     map's pathing grid (walkable cells), ``move``: the move actions' step (map units); ``params``:
     ``[kite_gap, kite_cooldown, retreat_fraction]`` (:data:`DEFAULT_PARAMS`)."""
     kite_gap, kite_cooldown, retreat_fraction, hold_loops = params[0], params[1], params[2], params[3]
+    dodge_min = params[4]
     n_batch, n_units = ist.shape[0], ist.shape[1]
     for b in range(n_batch):
         allies_alive, cx, cy = 0, 0.0, 0.0
@@ -249,8 +271,12 @@ def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, param
             if ranged and fs[b, a, FS_COOLDOWN] > kite_cooldown:
                 chosen = _escape(fs, ist, table, grid, avail, b, a, n_agents, n_units, True, kite_gap, move)
             life = fs[b, a, FS_HEALTH] + fs[b, a, FS_SHIELD]
-            if chosen < 0 and allies_alive > 1 and life < retreat_fraction * _max_life(table, ta):
-                chosen = _escape(fs, ist, table, grid, avail, b, a, n_agents, n_units, False, 1.0, move)
+            injured = life < retreat_fraction * _max_life(table, ta)
+            cooling = ranged and fs[b, a, FS_COOLDOWN] > kite_cooldown
+            if chosen < 0 and allies_alive > 1 and (injured or (cooling and dodge_min > 0)):
+                focus = _predicted_attackers(fs, ist, table, b, a, n_agents, n_units, 1.0)
+                if focus >= 1 and (injured or focus >= dodge_min):
+                    chosen = _escape(fs, ist, table, grid, avail, b, a, n_agents, n_units, False, 1.0, move)
             if chosen < 0:
                 chosen = _target_action(fs, ist, table, avail, b, a, n_agents, n_units, cx, cy)
             if chosen < 0:
