@@ -44,7 +44,7 @@ _MOVE_DX = np.array([0.0, 0.0, 1.0, -1.0])
 _MOVE_DY = np.array([1.0, -1.0, 0.0, 0.0])
 
 # Default parameters: kite_gap (map units), kite_cooldown (game loops), retreat_fraction (0 disables).
-DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 0.0, 0.0])
+DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 400.0, 1.0])
 
 
 @njit(cache=True, inline="always")
@@ -203,13 +203,16 @@ def _approach_action(fs, ist, table, avail, b, a, n_agents, n_units, hold):
     near, near_d = _nearest_enemy(fs, ist, table, b, a, n_agents, n_units)
     if near < 0:
         return 1
-    if hold and table[ist[b, near, IS_TYPE], ut.F_STATIC] == 0:
+    tn, ta = ist[b, near, IS_TYPE], ist[b, a, IS_TYPE]
+    kiter = table[ta, ut.F_RANGE] > _MELEE_RANGE and table[tn, ut.F_RANGE] <= _MELEE_RANGE
+    kiter = kiter and table[tn, ut.F_SPEED] < table[ta, ut.F_SPEED]
+    if hold and table[tn, ut.F_STATIC] == 0 and not kiter:
         front = near_d
         for u in range(n_agents):
             if u == a or ist[b, u, IS_ALIVE] == 0 or table[ist[b, u, IS_TYPE], ut.F_WEAPON] == ut.WEAPON_HEAL:
                 continue
             front = min(front, _nearest_enemy(fs, ist, table, b, u, n_agents, n_units)[1])
-        if near_d <= front + 1.0:
+        if near_d <= front + 0.3:
             return 1
     step = _step_along(avail, b, a, fs[b, near, FS_X] - fs[b, a, FS_X], fs[b, near, FS_Y] - fs[b, a, FS_Y])
     return 1 if step < 0 else step
