@@ -7,6 +7,10 @@ Every map (SMAC's 23 and the shipped custom maps) is played by each scripted pol
 ``--battles`` battles at once, battle ``i`` seeded ``--seed + i`` (the same battles for every policy),
 greedy. Resumable: each finished (map, policy) is kept in ``OUT/results.json``; the report is
 ``OUT/report.md`` / ``OUT/report.json`` with win rates and 95% Wilson intervals per map.
+
+The paper's ad hoc team play setting (MaskMA, arXiv 2310.11846: a marine joins one fifth into the episode
+on 8m_vs_9m / 7m_vs_9m; ``rlsuite.envs.smac.downstream``) is played too, with and without the late joiner
+(the last agent), and tabled at the end of the report.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from rlsuite.training.evaluation import evaluate_policy
 
 OUT = Path(__file__).resolve().parent / "reports" / "maskma-experts"
 SEED = 20_261_207
+AD_HOC_MAPS = ("8m_vs_9m", "7m_vs_9m")
+AD_HOC = {"join_fraction": 0.2}  # the last agent joins at one fifth of the episode limit
 
 
 def all_maps() -> list[str]:
@@ -63,10 +69,39 @@ def wilson(wins: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def ad_hoc_key(map_name: str) -> str:
+    return f"{map_name}+late_joiner"
+
+
+def ad_hoc_options(map_name: str) -> dict:
+    n_agents = SMACVectorEnv(map_name, 1).n_agents
+    return {**AD_HOC, "join_agents": [n_agents - 1]}
+
+
+def ad_hoc_lines(results: dict, policies: tuple[str, ...]) -> list[str]:
+    lines = [
+        "## Ad hoc team play (a marine joins at one fifth of the episode)",
+        "",
+        "| map | policy | without | with the late joiner |",
+        "|---|---|---|---|",
+    ]
+    for name in AD_HOC_MAPS:
+        for p in policies:
+            plain, joined = results.get(name, {}).get(p), results.get(ad_hoc_key(name), {}).get(p)
+            if plain is None or joined is None:
+                continue
+            cells = []
+            for r in (plain, joined):
+                lo, hi = wilson(r["wins"], r["battles"])
+                cells.append(f"{100 * r['win_rate']:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]")
+            lines.append(f"| {name} | {p} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
+
+
 def write_report(results: dict, out: Path, policies: tuple[str, ...], battles: int, seed: int) -> None:
     rows, table = [], []
     for name, per_policy in results.items():
-        if not all(p in per_policy for p in policies):
+        if name.endswith("+late_joiner") or not all(p in per_policy for p in policies):
             continue
         row = {"map": name, "smac": name in SMAC_MAP_NAMES}
         cells = []
@@ -96,6 +131,7 @@ def write_report(results: dict, out: Path, policies: tuple[str, ...], battles: i
         "|---|---|" + "---|" * len(policies) + "---|",
         *table,
         "",
+        *ad_hoc_lines(results, policies),
     ]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.md", "\n".join(lines))
@@ -118,11 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     maps = args.maps or all_maps()
-    for name in maps:
+    jobs = [(name, name, None) for name in maps]
+    jobs += [(ad_hoc_key(name), name, ad_hoc_options(name)) for name in AD_HOC_MAPS if name in maps]
+    for name, map_name, downstream in jobs:
         for policy in args.policies:
             if policy in results.get(name, {}):
                 continue
-            results.setdefault(name, {})[policy] = play(name, policy, args.battles, args.seed)
+            results.setdefault(name, {})[policy] = play(map_name, policy, args.battles, args.seed, downstream)
             r = results[name][policy]
             print(f"{name:22s} {policy:12s} win {r['win_rate']:.2f} ({r['wall_s']:.1f}s)", flush=True)
             args.out.mkdir(parents=True, exist_ok=True)
