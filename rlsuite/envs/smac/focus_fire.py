@@ -253,10 +253,13 @@ def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, param
     dodge_min = params[4]
     n_batch, n_units = ist.shape[0], ist.shape[1]
     for b in range(n_batch):
-        allies_alive, cx, cy = 0, 0.0, 0.0
+        allies_alive, cx, cy, team_ranged = 0, 0.0, 0.0, False
         for a in range(n_agents):
             if ist[b, a, IS_ALIVE] != 0:
                 allies_alive += 1
+                t = ist[b, a, IS_TYPE]
+                if table[t, ut.F_RANGE] > _MELEE_RANGE and table[t, ut.F_WEAPON] != ut.WEAPON_HEAL:
+                    team_ranged = True
                 cx += fs[b, a, FS_X]
                 cy += fs[b, a, FS_Y]
         cx /= max(allies_alive, 1)
@@ -283,6 +286,6 @@ def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, param
             if chosen < 0:
                 chosen = _target_action(fs, ist, table, avail, b, a, n_agents, n_units, cx, cy)
             if chosen < 0:
-                hold = loops[b] < hold_loops
+                hold = loops[b] < hold_loops and team_ranged
                 chosen = _approach_action(fs, ist, table, avail, b, a, n_agents, n_units, hold)
             out[b, a] = chosen
