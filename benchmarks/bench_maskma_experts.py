@@ -136,6 +136,7 @@ def write_report(results: dict, out: Path, policies: tuple[str, ...], battles: i
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.md", "\n".join(lines))
     summary = {"battles": battles, "seed": seed, "policies": list(policies), "mean_win_rate": means}
+    summary["ad_hoc"] = {k: v for k, v in results.items() if k.endswith("+late_joiner")}
     atomic_write_text(out / "report.json", json.dumps({**summary, "maps": rows}, indent=1) + "\n")
 
 
@@ -166,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(results_path, json.dumps(results, indent=1) + "\n")
     write_report(
-        {m: results[m] for m in maps if m in results}, args.out, tuple(args.policies), args.battles, args.seed
+        {name: results[name] for name, _, _ in jobs if name in results},
+        args.out,
+        tuple(args.policies),
+        args.battles,
+        args.seed,
     )
     print(f"report: {args.out / 'report.md'}")
     return 0
