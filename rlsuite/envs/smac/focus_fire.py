@@ -8,23 +8,28 @@ varied-policy downstream task). Per living agent, in order:
 
 1. **medivac**: heal the ally with the largest missing health among those it may heal (the action mask's
    heal targets); with none injured, follow the centroid of the other allies at a distance.
-2. **kite** (ranged units only): while the weapon cools down (more than ``kite_cooldown`` game loops left)
-   and a melee enemy that is *slower* than the unit is within ``kite_gap`` map units (edge to edge),
-   step away from the nearby melee enemies; attack again when the weapon is ready.
-3. **pull back** an injured unit: health + shield below ``retreat_fraction`` of its maximum, an enemy that
-   can hit it within that enemy's weapon range + 1, and another ally alive: step away from those enemies
-   (for one env step at a time, so it returns to fight when no longer threatened).
-4. **focus fire**: among the enemies it may attack (mask) and its weapon can hit, prefer those already in
-   its weapon range, then banelings (they explode on the group), then the lowest health + shield, then the
-   nearest. Every agent reads the same health values, so all agents in range share the weakest target and
-   keep it until it dies (a damaged target only gets weaker).
-5. otherwise step toward the nearest enemy its weapon can hit.
+2. **kite** (ranged units): while the weapon cools down (more than ``kite_cooldown`` game loops left)
+   and a melee enemy *slower* than the unit is within ``kite_gap`` map units (edge to edge), take the
+   available move that keeps the most distance from those enemies with open ground ahead (so units
+   slide along walls instead of being cornered); attack again when the weapon is ready.
+3. **dodge / pull back**: a ranged unit cooling down that some enemy in reach would target (it is that
+   enemy's nearest ally: the simulator's enemy AI attacks the nearest unit; at least ``dodge_min`` such
+   enemies, 0 disables), or any unit below ``retreat_fraction`` of its health + shield (0 disables) that
+   one would target, steps away from the enemies within their weapon range + 1, one env step at a time.
+4. **focus fire**: among the enemies it may attack (mask) and its weapon can hit (melee units: those
+   within reach first), banelings first (they explode on the group), then the lowest health + shield,
+   then the one nearest the allies' centroid. Every agent reads the same values, so all agents share the
+   weakest target and keep it until it dies (a damaged target only gets weaker).
+5. otherwise step toward the nearest enemy its weapon can hit; during the first ``hold_loops`` game
+   loops, a team with a ranged unit facing mobile enemies (they attack-move at the allies' start) holds a
+   common front instead: only units more than 0.3 further from their nearest enemy than the frontmost
+   ally step forward. Kiting units (ranged facing slower melee) do not hold.
 
 What it reads: the same simulator arrays as the attack-nearest heuristic (``fs``/``ist``/``table``:
-positions, health, shield, unit types of all living units, the unit-type table's speed, range, radius and
-weapon, and each agent's *own* weapon cooldown) plus the action mask. Positions and health of units beyond
-sight range are read as attack-nearest reads them; own cooldown is in SMAC's state vector
-(``state_last_action``-free ally rows carry it). It reads no enemy orders or targets.
+positions, health, shield, unit types of the living units, the unit table's speed, range, radius and
+weapon) plus each agent's *own* weapon cooldown (SMAC's state vector carries it), the map's pathing grid
+(SMAC's ``get_pathing_grid``), the episode's game-loop count (an agent can count its steps) and the action
+mask. It reads no enemy orders or targets.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ _MELEE_RANGE = 0.25  # weapon range at or below which a unit is melee (as the si
 _MOVE_DX = np.array([0.0, 0.0, 1.0, -1.0])
 _MOVE_DY = np.array([1.0, -1.0, 0.0, 0.0])
 
-# Default parameters: kite_gap (map units), kite_cooldown (game loops), retreat_fraction (0 disables).
+# Default parameters: kite_gap (map units), kite_cooldown (game loops), retreat_fraction (0 disables),
+# hold_loops (game loops; 0 disables), dodge_min (enemies; 0 disables).
 DEFAULT_PARAMS = np.array([3.0, 8.0, 0.0, 400.0, 1.0])
 
 
@@ -248,7 +254,7 @@ def _max_life(table, t):
 def focus_fire_actions(fs, ist, table, grid, loops, avail, n_agents, move, params, out):
     """``out[B, n_agents]``: an available action per agent (see the module docstring). ``grid``: the
     map's pathing grid (walkable cells), ``move``: the move actions' step (map units); ``params``:
-    ``[kite_gap, kite_cooldown, retreat_fraction]`` (:data:`DEFAULT_PARAMS`)."""
+    ``[kite_gap, kite_cooldown, retreat_fraction, hold_loops, dodge_min]`` (:data:`DEFAULT_PARAMS`)."""
     kite_gap, kite_cooldown, retreat_fraction, hold_loops = params[0], params[1], params[2], params[3]
     dodge_min = params[4]
     n_batch, n_units = ist.shape[0], ist.shape[1]
