@@ -220,7 +220,7 @@ def test_pipeline_files_are_checked(tmp_path):
     from rlsuite.offline.team_pipeline import load_pipeline
 
     path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: scripted\n")
-    with pytest.raises(ValueError, match="only 'heuristic' is scripted"):
+    with pytest.raises(ValueError, match="scripted policies: heuristic, focus_fire"):
         load_pipeline(path)
     path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", episode=5)
     with pytest.raises(ValueError, match=r"unknown keys \['episode'\]"):

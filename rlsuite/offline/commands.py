@@ -19,7 +19,8 @@ def add_data_parser(sub) -> None:
         description="random: uniform actions; medium/expert: a SAC run's stochastic policy (--policy); "
         "medium-replay: the replay buffer of the medium run's checkpoint (--policy); "
         "medium-expert: two datasets concatenated (--from MEDIUM EXPERT). See docs/offline.md. "
-        "Team envs (a multi-agent --env, a MAPPO/QMIX/ACE --policy, or --policy heuristic): --episodes "
+        "Team envs (a multi-agent --env, a MAPPO/QMIX/ACE --policy, or --policy heuristic|focus_fire): "
+        "--episodes "
         "greedy episodes (with --epsilon) into a .npz team dataset, after measuring the expert's win rate "
         "over --eval-episodes battles. See docs/maskma.md.",
     )
@@ -27,7 +28,10 @@ def add_data_parser(sub) -> None:
     collect.add_argument("--out", required=True, help="output file (.hdf5; .npz for team datasets)")
     collect.add_argument("--env", default=None, help="env id (default: the policy run's env)")
     collect.add_argument(
-        "--policy", default=None, help="run folder or checkpoint (SAC, or MAPPO/QMIX/ACE), or 'heuristic'"
+        "--policy",
+        default=None,
+        help="run folder or checkpoint (SAC, or MAPPO/QMIX/ACE), or a scripted SMAC policy: 'heuristic' "
+        "(attack-nearest) or 'focus_fire'",
     )
     collect.add_argument("--episodes", type=int, default=200, help="team envs: episodes to record")
     collect.add_argument("--epsilon", type=float, default=0.0, help="team envs: random-action chance")
@@ -117,8 +121,9 @@ def _data_pipeline(args: argparse.Namespace) -> int:
 def _is_team_collection(args: argparse.Namespace) -> bool:
     """Team datasets: the heuristic, a multi-agent --env, or a checkpoint of a multi-agent run."""
     import rlsuite
+    from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES
 
-    if args.policy == "heuristic":
+    if args.policy in SCRIPTED_POLICIES:
         return True
     if args.env:
         return rlsuite.spec(args.env).multi_agent
@@ -142,7 +147,8 @@ def _team_collect(args: argparse.Namespace, out: Path) -> int:
         raise ValueError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
     if not args.policy:
         raise ValueError(
-            "team datasets need --policy RUN_DIR_OR_CHECKPOINT (MAPPO/QMIX/ACE) or --policy heuristic"
+            "team datasets need --policy RUN_DIR_OR_CHECKPOINT (MAPPO/QMIX/ACE) or --policy "
+            "heuristic|focus_fire"
         )
     source = expert_source(args.policy, args.env)
     dataset = collect_team_dataset(

@@ -5,8 +5,9 @@ finished :class:`~rlsuite.offline.team_data.TeamEpisode` records. :func:`collect
 :class:`~rlsuite.agents.base.Policy` (greedy, with an optional epsilon of uniform available actions per
 agent and step) on a team vector env that declares entity features, until ``episodes`` games have
 finished. Experts (:func:`expert_source`): a trained MAPPO/QMIX/ACE run, or the scripted attack-nearest
-heuristic (:class:`HeuristicTeamPolicy`); :func:`collect_team_dataset` measures the expert's win rate
-and records a dataset whose metadata names it (``rlsuite data collect --env ... --policy ...``).
+heuristic or the focus-fire expert (:class:`HeuristicTeamPolicy`); :func:`collect_team_dataset`
+measures the expert's win rate and records a dataset whose metadata names it
+(``rlsuite data collect --env ... --policy ...``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from rlsuite.agents.base import Policy, as_policy
 from rlsuite.core.progress import task
 from rlsuite.core.team import TeamObservation, TeamSpec, TeamStep, team_reset, team_spec_of, team_step
-from rlsuite.envs.smac.downstream import HeuristicTeamPolicy
+from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES, HeuristicTeamPolicy
 from rlsuite.offline.team_data import (
     STEP_FIELDS,
     ExpertInfo,
@@ -169,14 +170,14 @@ class ExpertSource:
 
     name: str
     algo: str
-    checkpoint: str  # "" for the heuristic
+    checkpoint: str  # "" for a scripted policy
     env_id: str
     env_kwargs: dict[str, Any]
-    policy: Policy | None = None  # the checkpoint's policy (None: the heuristic, bound per env)
+    policy: Policy | None = None  # the checkpoint's policy (None: the scripted ``algo``, bound per env)
 
     def policy_for(self, env: Any) -> Policy:
-        """The policy acting on ``env`` (the heuristic reads that env's battles)."""
-        return HeuristicTeamPolicy(env) if self.policy is None else self.policy
+        """The policy acting on ``env`` (a scripted policy reads that env's battles)."""
+        return HeuristicTeamPolicy(env, self.algo) if self.policy is None else self.policy
 
     def make_env(self, num_envs: int, **extra: Any) -> Any:
         """A team vector env of the expert's map with entity features (plus ``extra`` env options)."""
@@ -186,11 +187,12 @@ class ExpertSource:
 
 
 def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
-    """``"heuristic"`` (needs ``env_id``) or a MAPPO/QMIX/ACE run folder or checkpoint file."""
-    if policy == "heuristic":
+    """A scripted policy (``"heuristic"``: attack-nearest, ``"focus_fire"``; needs ``env_id``) or a
+    MAPPO/QMIX/ACE run folder or checkpoint file."""
+    if policy in SCRIPTED_POLICIES:
         if not env_id:
-            raise ValueError("--policy heuristic needs --env ENV_ID (a SMAC map id like rlsuite/SMAC-3m-v0)")
-        return ExpertSource("heuristic", "heuristic", "", env_id, {})
+            raise ValueError(f"--policy {policy} needs --env ENV_ID (a SMAC map id like rlsuite/SMAC-3m-v0)")
+        return ExpertSource(policy, policy, "", env_id, {})
     from rlsuite.algos.base import Algorithm
 
     checkpoint = _checkpoint_file(policy)

@@ -2,10 +2,12 @@
 
 ``rlsuite data pipeline PIPELINE.yaml`` runs, for each training map of the pipeline file, in order:
 
-1. **expert**: the map's attempts (``experts/<map>.yaml`` beside the pipeline file), one after the other,
+1. **expert**: the map's attempts (``experts/<map>.yaml`` beside the pipeline file; the pipeline key
+   ``experts`` names another folder), one after the other,
    until one wins at least ``min_win_rate`` of ``eval_episodes`` greedy battles. An attempt trains a suite
    learner (``train:`` an experiment file, ``steps:`` its budget; a later attempt with the same ``name``
-   resumes that run to a larger budget: "retrain longer") or names the scripted ``policy: heuristic``;
+   resumes that run to a larger budget: "retrain longer") or names a scripted policy
+   (``policy: heuristic``, attack-nearest, or ``policy: focus_fire``);
 2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``) into ``data/<map>.npz``
    (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its measured win rate.
 
@@ -28,8 +30,19 @@ from typing import Any
 
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.strict_yaml import load_strict
+from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES
 
-PIPELINE_KEYS = ("out", "maps", "episodes", "eval_episodes", "min_win_rate", "epsilon", "seed", "num_envs")
+PIPELINE_KEYS = (
+    "out",
+    "maps",
+    "episodes",
+    "eval_episodes",
+    "min_win_rate",
+    "epsilon",
+    "seed",
+    "num_envs",
+    "experts",
+)
 ATTEMPT_KEYS = ("name", "train", "steps", "overrides", "policy")
 
 
@@ -41,7 +54,7 @@ class ExpertAttempt:
     train: str = ""  # experiment file (relative paths: from the expert file's folder)
     steps: int = 0
     overrides: tuple[str, ...] = ()
-    policy: str = ""  # "heuristic"
+    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest) or "focus_fire"
 
 
 @dataclass(frozen=True)
@@ -85,13 +98,16 @@ def load_pipeline(path: str | os.PathLike) -> PipelineConfig:
     maps = raw["maps"]
     if not isinstance(maps, list) or not maps or not all(isinstance(m, str) for m in maps):
         raise ValueError(f"{path}: 'maps' must be a non-empty list of map names")
-    attempts = {name: _load_attempts(path.parent / "experts" / f"{name}.yaml") for name in maps}
+    experts = raw.get("experts", "experts")
+    if not isinstance(experts, str) or not experts:
+        raise ValueError(f"{path}: 'experts' must be a folder name beside the pipeline file, e.g. experts")
+    attempts = {name: _load_attempts(path.parent / experts / f"{name}.yaml") for name in maps}
     out = Path(raw["out"])
     config = PipelineConfig(
         out=out if out.is_absolute() else Path.cwd() / out,
         maps=tuple(maps),
         attempts=attempts,
-        **{k: raw[k] for k in PIPELINE_KEYS[2:] if k in raw},
+        **{k: raw[k] for k in PIPELINE_KEYS[2:-1] if k in raw},
     )
     if config.episodes < 1 or config.eval_episodes < 1 or not 0 < config.min_win_rate <= 1:
         raise ValueError(f"{path}: episodes and eval_episodes must be >= 1, min_win_rate in (0, 1]")
@@ -100,7 +116,9 @@ def load_pipeline(path: str | os.PathLike) -> PipelineConfig:
 
 def _load_attempts(path: Path) -> tuple[ExpertAttempt, ...]:
     if not path.is_file():
-        raise FileNotFoundError(f"expert file {path} does not exist (one per map under experts/)")
+        raise FileNotFoundError(
+            f"expert file {path} does not exist (one per map in the pipeline's experts folder)"
+        )
     raw = _mapping(load_strict(path.read_text()), path)
     _only_keys(raw, ("attempts",), path)
     items = raw.get("attempts")
@@ -111,9 +129,14 @@ def _load_attempts(path: Path) -> tuple[ExpertAttempt, ...]:
         item = _mapping(item, f"{path} attempt {i}")
         _only_keys(item, ATTEMPT_KEYS, f"{path} attempt {i}")
         if bool(item.get("train")) == bool(item.get("policy")):
-            raise ValueError(f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: heuristic'")
-        if item.get("policy") not in (None, "heuristic"):
-            raise ValueError(f"{path} attempt {i}: policy {item['policy']!r}; only 'heuristic' is scripted")
+            raise ValueError(
+                f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: heuristic|focus_fire'"
+            )
+        if item.get("policy") not in (None, *SCRIPTED_POLICIES):
+            raise ValueError(
+                f"{path} attempt {i}: policy {item['policy']!r}; "
+                f"scripted policies: {', '.join(SCRIPTED_POLICIES)}"
+            )
         train = item.get("train", "")
         if train:
             train = str((path.parent / train).resolve())

@@ -160,26 +160,50 @@ class Downstream:
         return actions
 
 
+SCRIPTED_POLICIES = ("heuristic", "focus_fire")  # the scripted experts' names (pipeline, data collect)
+
+
 class HeuristicTeamPolicy:
-    """SMAC's scripted attack-nearest policy as a memoryless team policy bound to one
+    """A scripted SMAC policy as a memoryless team policy bound to one
     :class:`~rlsuite.envs.smac.vector.SMACVectorEnv` (it reads that env's battles, so it must act on the
-    env's current observation): attack the nearest attackable enemy, else step toward it; medivacs heal
-    the most injured ally in reach (``rlsuite.envs.smac.heuristic.attack_nearest_actions``)."""
+    env's current observation). ``kind``: ``"heuristic"`` (attack-nearest: attack the nearest attackable
+    enemy, else step toward it; medivacs heal the most injured ally in reach;
+    ``rlsuite.envs.smac.heuristic.attack_nearest_actions``) or ``"focus_fire"`` (focus fire, kiting,
+    pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``); ``params`` overrides the
+    focus-fire kernel's parameters (``rlsuite.envs.smac.focus_fire.DEFAULT_PARAMS``)."""
 
     device = torch.device("cpu")
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Any, kind: str = "heuristic", params: Sequence[float] | None = None) -> None:
+        if kind not in SCRIPTED_POLICIES:
+            raise ValueError(f"scripted policy {kind!r}; accepted: {', '.join(SCRIPTED_POLICIES)}")
         battles = getattr(getattr(env, "unwrapped_team_env", env), "battles", None)
         if battles is None:
-            raise ValueError(f"the heuristic policy plays the SMAC simulator; got {type(env).__name__}")
-        self.battles = battles
+            raise ValueError(f"the {kind} policy plays the SMAC simulator; got {type(env).__name__}")
+        self.battles, self.kind = battles, kind
+        from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS
+
+        self.params = np.array(DEFAULT_PARAMS if params is None else params, dtype=np.float64)
+        if self.params.shape != DEFAULT_PARAMS.shape:
+            raise ValueError(
+                f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat_fraction, "
+                "hold_loops, dodge_min)"
+            )
 
     def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
+        from rlsuite.envs.smac.focus_fire import focus_fire_actions
         from rlsuite.envs.smac.heuristic import attack_nearest_actions
 
         b = self.battles
         out = np.zeros(obs.action_mask.shape[:2], dtype=np.int64)
-        attack_nearest_actions(b.fs, b.ist, b.table, obs.action_mask.astype(np.int64), b.layout.n_agents, out)
+        avail = obs.action_mask.astype(np.int64)
+        if self.kind == "focus_fire":
+            move = float(b.options.move_amount)
+            focus_fire_actions(
+                b.fs, b.ist, b.table, b.grid, b.loops, avail, b.layout.n_agents, move, self.params, out
+            )
+        else:
+            attack_nearest_actions(b.fs, b.ist, b.table, avail, b.layout.n_agents, out)
         return out
 
     def initial_state(self, num_envs: int) -> None:
@@ -209,7 +233,8 @@ def _checked_policy(policy: Any) -> Any:
 
 
 class VariedPolicyTeamEnv:
-    """A team vector env in which ``agents`` are driven by ``policy`` (``"heuristic"`` or a Policy).
+    """A team vector env in which ``agents`` are driven by ``policy`` (a scripted policy's name,
+    ``"heuristic"`` or ``"focus_fire"``, or a Policy).
 
     It has the wrapped env's interface (``reset``, ``step``, ``team_spec`` and the other attributes);
     ``step`` replaces the driven agents' actions by the policy's (computed on the current observation)
@@ -221,7 +246,10 @@ class VariedPolicyTeamEnv:
         n_agents = env.team_spec.n_agents
         if len(self.agents) == 0 or self.agents.min() < 0 or self.agents.max() >= n_agents:
             raise ValueError(f"agents {list(agents)}: give agent indices in 0..{n_agents - 1}")
-        self.policy = HeuristicTeamPolicy(env) if policy == "heuristic" else _checked_policy(policy)
+        if isinstance(policy, str):
+            self.policy = HeuristicTeamPolicy(env, policy)
+        else:
+            self.policy = _checked_policy(policy)
         self.deterministic = deterministic
         self._observation: TeamObservation | None = None
         self._state: Any = None

@@ -1,0 +1,110 @@
+"""The focus-fire scripted SMAC expert: target choice, kiting, healing, available actions, win rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlsuite.envs.smac import core
+from rlsuite.envs.smac.downstream import HeuristicTeamPolicy, VariedPolicyTeamEnv
+from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS
+from rlsuite.envs.smac.vector import SMACVectorEnv
+from rlsuite.offline.team_pipeline import load_pipeline
+from rlsuite.training.evaluation import evaluate_policy
+
+ROOT = Path(__file__).resolve().parents[1]
+MOVE_WEST = 5
+
+
+def _place(env: SMACVectorEnv, unit: int, x: float, y: float, health: float | None = None) -> None:
+    fs = env.battles.fs
+    fs[0, unit, core.FS_X], fs[0, unit, core.FS_Y] = x, y
+    if health is not None:
+        fs[0, unit, core.FS_HEALTH] = health
+        fs[0, unit, core.FS_SHIELD] = 0.0
+
+
+def _actions(env: SMACVectorEnv) -> np.ndarray:
+    """The focus-fire policy's actions on the env's current (edited) state; the mask is recomputed."""
+    policy = HeuristicTeamPolicy(env, "focus_fire")
+    mask = env.battles.avail_actions().astype(bool)
+    obs = type("Obs", (), {"action_mask": mask})()
+    actions = policy.act(obs)
+    assert mask[0, np.arange(env.n_agents), actions[0]].all()
+    return actions[0]
+
+
+def test_focus_fire_shares_the_weakest_enemy_in_range():
+    env = SMACVectorEnv("3m", 1)
+    env.reset(seed=0)
+    for a, y in enumerate((15.0, 16.0, 17.0)):
+        _place(env, a, 10.0, y)
+    _place(env, 3, 14.0, 15.0, health=40.0)
+    _place(env, 4, 14.5, 16.5, health=12.0)  # the weakest in range of all three
+    _place(env, 5, 28.0, 16.0, health=3.0)  # weaker still, but out of everyone's range
+    assert (_actions(env) == 6 + 1).all()
+    env.battles.fs[0, 4, core.FS_HEALTH] = 45.0  # now enemy 0 is the weakest: all switch together
+    assert (_actions(env) == 6 + 0).all()
+
+
+def test_stalker_kites_a_zealot_while_its_weapon_cools_down():
+    env = SMACVectorEnv("3s_vs_3z", 1)
+    env.reset(seed=0)
+    _place(env, 0, 12.0, 16.0)
+    _place(env, 1, 12.0, 10.0)
+    _place(env, 2, 12.0, 22.0)
+    _place(env, 3, 13.6, 16.0)  # a zealot at melee distance, east of stalker 0
+    _place(env, 4, 30.0, 4.0)
+    _place(env, 5, 30.0, 28.0)
+    env.battles.fs[0, 0, core.FS_COOLDOWN] = 20.0
+    assert _actions(env)[0] == MOVE_WEST  # steps away from the zealot
+    env.battles.fs[0, 0, core.FS_COOLDOWN] = 0.0
+    assert _actions(env)[0] == 6 + 0  # weapon ready: attacks it
+    env.battles.fs[0, 0, core.FS_COOLDOWN] = 20.0
+    _place(env, 3, 18.0, 16.0)  # far away: no reason to step back
+    assert _actions(env)[0] == 6 + 0
+
+
+def test_medivac_heals_the_most_injured_ally():
+    env = SMACVectorEnv("MMM", 1)
+    env.reset(seed=0)
+    medivac = env.n_agents - 1
+    fs = env.battles.fs
+    fs[0, 2, core.FS_HEALTH] -= 20.0
+    fs[0, 5, core.FS_HEALTH] -= 30.0
+    assert _actions(env)[medivac] == 6 + 5
+
+
+@pytest.mark.parametrize("map_name", ["MMM2", "3s5z_vs_3s6z", "2c_vs_64zg", "bane_vs_bane", "corridor"])
+def test_only_available_actions_over_whole_battles(map_name):
+    env = SMACVectorEnv(map_name, 4)  # env.step raises on an unavailable action
+    result = evaluate_policy(HeuristicTeamPolicy(env, "focus_fire"), env, 4, seed=3)
+    assert len(result.wins) == 4
+
+
+def test_focus_fire_wins_an_asymmetric_map_attack_nearest_loses():
+    rates = {}
+    for kind in ("heuristic", "focus_fire"):
+        env = SMACVectorEnv("3s_vs_4z", 16)
+        rates[kind] = float(np.mean(evaluate_policy(HeuristicTeamPolicy(env, kind), env, 16, seed=11).wins))
+    assert rates["focus_fire"] >= 0.8 and rates["heuristic"] <= 0.2, rates
+
+
+def test_varied_policy_env_and_bad_names():
+    env = VariedPolicyTeamEnv(SMACVectorEnv("3s_vs_3z", 2), "focus_fire", agents=(0,))
+    assert env.policy.kind == "focus_fire"
+    with pytest.raises(ValueError, match="focus_fire"):
+        HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "kite_everything")
+    with pytest.raises(ValueError, match="give 5 numbers"):
+        HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire", params=[1.0])
+    assert len(DEFAULT_PARAMS) == 5
+
+
+def test_hard_pipeline_config_loads():
+    config = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard.yaml")
+    assert len(config.maps) >= 8
+    policies = {a.policy for attempts in config.attempts.values() for a in attempts}
+    assert "focus_fire" in policies
+    assert any("_vs_" in m and m != "3s_vs_1sc" for m in config.maps)
