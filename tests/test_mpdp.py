@@ -114,6 +114,27 @@ def test_model_is_fitted_on_schedule():
     assert set(algo.logged_stats()) >= {"train/actor_loss", "model/holdout_mse", "train/horizon"}
 
 
+def test_model_fit_window_keeps_the_newest_transitions(monkeypatch):
+    algo = make(model_fit_window=50)
+    algo.learn(120)
+    seen = {}
+
+    def capture(obs, actions, rewards, next_obs, **kwargs):
+        seen.update(obs=obs, next_obs=next_obs, rewards=rewards)
+        return {"holdout_mse": 0.0, "train_loss": 0.0, "epochs": 1}
+
+    monkeypatch.setattr(algo.model, "fit", capture)
+    algo.fit_model()
+    everything = algo.buffer.all_transitions()
+    assert len(everything.obs) == 120 and len(seen["obs"]) == 50
+    torch.testing.assert_close(seen["obs"], everything.obs[-50:])
+    torch.testing.assert_close(seen["next_obs"], everything.next_obs[-50:])
+    torch.testing.assert_close(seen["rewards"], everything.rewards[-50:])
+    algo.config.model_fit_window = None
+    algo.fit_model()
+    assert len(seen["obs"]) == 120
+
+
 def test_resume_with_model_and_replay_continues_exactly(tmp_path):
     straight = make(seed=4, horizon=2)
     straight.learn(240)
