@@ -1,6 +1,13 @@
 """Learning comparison: MPDP vs SAC on MuJoCo locomotion at a fixed step budget, several seeds each.
 
     python benchmarks/bench_mpdp_vs_sac.py --steps 100000 --seeds 3 --jobs 2 --out runs/mpdp-vs-sac
+    python benchmarks/bench_mpdp_vs_sac.py --cpu --envs Hopper Walker2d --jobs 2   # CPU-scale protocol
+
+``--cpu`` selects the CPU-scale protocol: ``experiments/{sac,mpdp}/{task}_cpu.yaml`` (SAC and MPDP share
+128-wide actor/critic networks and batch 128; MPDP keeps every mechanism with a smaller MBPO ensemble and
+cheaper model fits; each file lists its settings against the paper's), output in ``runs/mpdp-vs-sac-cpu``
+and the report in ``benchmarks/reports/mpdp-vs-sac-cpu`` (explicit ``--sac-config``, ``--mpdp-config``,
+``--out`` and ``--report-dir`` still win).
 
 Every run goes through the experiment configs and ``rlsuite train`` (one subprocess per run):
 
@@ -11,7 +18,9 @@ Every run goes through the experiment configs and ``rlsuite train`` (one subproc
 walker2d (default ``experiments/sac/{task}.yaml`` and ``experiments/mpdp/{task}.yaml``). Runs whose
 ``summary.json`` exists are skipped (so an interrupted benchmark is continued by running the same command
 again; a run killed mid-way resumes from its latest checkpoint, if it wrote one), and a run that fails
-is recorded with its error while the others go on (it is retried on the next invocation).
+is recorded with its error while the others go on (it is retried on the next invocation). Runs start
+longest first (every MPDP run before the SAC runs), so that with ``--jobs 2`` no long run is left alone
+at the end; the report keeps the env x algorithm order.
 
 Statistics per env and algorithm (``rlsuite.core.stats``), from the final evaluation of each run (the
 configs' ``eval`` section: deterministic episodes on a separate env): the mean return over all
@@ -74,6 +83,11 @@ def task_key(name: str) -> str:
     if key not in TASKS:
         raise argparse.ArgumentTypeError(f"unknown env {name!r}; choose from {', '.join(TASKS.values())}")
     return key
+
+
+def execution_order(jobs: list[Job]) -> list[Job]:
+    """Longest first: MPDP runs (model fits, H-step rollouts) before SAC runs, each in listed order."""
+    return sorted(jobs, key=lambda job: job.algo != "mpdp")
 
 
 def build_jobs(args: argparse.Namespace) -> list[Job]:
@@ -255,6 +269,7 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
             ci95_seed_means=list(ci_seeds),
         )
     return {
+        "protocol": "cpu" if args.cpu else "full",
         "steps": args.steps,
         "seeds": args.seed_list,
         "statistics": {
@@ -305,8 +320,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sac-config", default="experiments/sac/{task}.yaml", help="template with {task}")
-    parser.add_argument("--mpdp-config", default="experiments/mpdp/{task}.yaml", help="template with {task}")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU-scale protocol: experiments/<algo>/{task}_cpu.yaml, runs/mpdp-vs-sac-cpu, "
+        "benchmarks/reports/mpdp-vs-sac-cpu",
+    )
+    parser.add_argument("--sac-config", default=None, help="template with {task} (default: see --cpu)")
+    parser.add_argument("--mpdp-config", default=None, help="template with {task} (default: see --cpu)")
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds: seeds 1..N")
     parser.add_argument("--seed-list", type=int, nargs="+", default=None, help="explicit seeds (overrides)")
@@ -321,16 +342,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--mpdp-set", nargs="*", default=[], metavar="KEY=VALUE", help="MPDP runs only")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("runs/mpdp-vs-sac"), help="output folder")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (runs/mpdp-vs-sac[-cpu])")
     parser.add_argument(
         "--report-dir",
         type=Path,
-        default=REPO / "benchmarks" / "reports" / "mpdp-vs-sac",
-        help="also write results.md/results.json here (per-seed results, curves, CIs); '' for none",
+        default=None,
+        help="also write results.md/results.json here (per-seed results, curves, CIs; default "
+        "benchmarks/reports/mpdp-vs-sac[-cpu]); '' for none",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands and exit")
     args = parser.parse_args(argv)
     args.seed_list = args.seed_list or list(range(1, args.seeds + 1))
+    suffix, name = ("_cpu", "mpdp-vs-sac-cpu") if args.cpu else ("", "mpdp-vs-sac")
+    args.sac_config = args.sac_config or f"experiments/sac/{{task}}{suffix}.yaml"
+    args.mpdp_config = args.mpdp_config or f"experiments/mpdp/{{task}}{suffix}.yaml"
+    args.out = args.out if args.out is not None else Path("runs") / name
+    if args.report_dir is None:
+        args.report_dir = REPO / "benchmarks" / "reports" / name
     args.report_dir = args.report_dir if str(args.report_dir) not in ("", ".") else None
     args.envs = list(dict.fromkeys(args.envs))
     if args.jobs < 1:
@@ -342,7 +370,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     jobs = build_jobs(args)
     if args.dry_run:
-        for job in jobs:
+        for job in execution_order(jobs):
             print(" ".join(command(job)))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
@@ -351,8 +379,9 @@ def main(argv=None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - start:7.0f} s] {message}", flush=True)
 
+    ordered = execution_order(jobs)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        statuses = dict(zip([j.label for j in jobs], pool.map(lambda j: run_job(j, log), jobs)))
+        statuses = dict(zip([j.label for j in ordered], pool.map(lambda j: run_job(j, log), ordered)))
     results = collect_results(jobs, statuses, args)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["command"] = " ".join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)])
