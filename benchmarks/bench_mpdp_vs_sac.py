@@ -32,10 +32,13 @@ seed means. Per-episode returns are read from ``summary.json`` (``eval_returns``
 them there; otherwise the final checkpoint is re-evaluated with the run's own eval settings and seed,
 which reproduces the same episodes (checked against ``eval_return_mean``).
 
-Output: a Markdown table (final returns with CIs, mean training seconds per run, and the evaluation
+Each invocation's CPU seconds (user + system of the ``rlsuite train`` process, from ``os.wait4``) are
+appended to the run's ``cpu_s.json``; the report gives their sum per run, a load-independent cost.
+
+Output: a Markdown table (final returns with CIs, mean training and CPU seconds per run, and the evaluation
 curve of each env x algorithm: mean over seeds with a bootstrap CI at every evaluation step) on stdout
 and in OUT/results.md, everything (per-seed returns and curves) in OUT/results.json; both are also
-written to ``--report-dir`` (default ``benchmarks/reports/mpdp-vs-sac``, the folder to commit).
+written to ``--report-dir`` (default ``benchmarks/reports/mpdp-vs-sac[-cpu]``, the folder to commit).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d
 ALGOS = ("sac", "mpdp")
 SUMMARY = "summary.json"
 EPISODES_FILE = "eval_returns.json"  # written by this script when it had to re-evaluate
+CPU_FILE = "cpu_s.json"  # CPU seconds of each invocation of the run (this script writes it)
 
 
 @dataclass
@@ -121,6 +125,33 @@ def command(job: Job) -> list[str]:
     return [sys.executable, "-m", "rlsuite.cli", "train", str(job.config), *job.overrides, "--quiet"]
 
 
+def run_process(cmd: list[str], out, env: dict[str, str]) -> tuple[int, float | None]:
+    """Run ``cmd`` to completion; its exit code and CPU seconds (user + system; None without wait4)."""
+    if not hasattr(os, "wait4"):
+        return subprocess.run(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
+        ).returncode, None
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def record_cpu(run_dir: Path, seconds: float | None) -> None:
+    """Append one invocation's CPU seconds to the run's ``cpu_s.json`` (a resumed run has several)."""
+    if seconds is None:
+        return
+    path = run_dir / CPU_FILE
+    spent = json.loads(path.read_text())["invocations"] if path.exists() else []
+    path.write_text(json.dumps({"invocations": [*spent, round(seconds, 1)]}))
+
+
+def cpu_seconds(run_dir: Path) -> float | None:
+    """Total CPU seconds of a run over its invocations (None when not recorded)."""
+    path = run_dir / CPU_FILE
+    return round(sum(json.loads(path.read_text())["invocations"]), 1) if path.exists() else None
+
+
 def run_job(job: Job, log) -> dict[str, Any]:
     """Train one run unless its summary exists; returns a status record (never raises)."""
     summary_path = job.run_dir / SUMMARY
@@ -135,14 +166,15 @@ def run_job(job: Job, log) -> dict[str, Any]:
     )
     try:
         with open(job.run_dir / "train.log", "a") as out:
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-        rc, error = proc.returncode, None
+            rc, cpu = run_process(cmd, out, env)
+        error = None
+        record_cpu(job.run_dir, cpu)
     except Exception as exc:  # cannot even start the process: record it and go on
         rc, error = -1, f"{type(exc).__name__}: {exc}"
     wall = round(time.perf_counter() - started, 1)
     if rc == 0 and summary_path.exists():
         (job.run_dir / "error.txt").unlink(missing_ok=True)  # from an earlier failed attempt
-        log(f"done   {job.label} in {wall} s")
+        log(f"done   {job.label} in {wall} s (CPU {cpu_seconds(job.run_dir)} s)")
         return {"status": "trained", "wall_s": wall}
     if error is None:
         tail = (job.run_dir / "train.log").read_text(errors="replace").strip().splitlines()[-15:]
@@ -232,6 +264,7 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
                     total_steps=summary.get("total_steps"),
                     sps=summary.get("sps"),
                     train_s=summary.get("train_s"),
+                    cpu_s=cpu_seconds(job.run_dir),
                     eval_return_mean=summary["eval_return_mean"],
                     eval_returns=returns,
                     returns_source=source,
@@ -257,8 +290,10 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
         ci = bootstrap_ci(pooled, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
         ci_seeds = bootstrap_ci(seed_means, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
         train_times = [r["train_s"] for r in done if r.get("train_s")]
+        cpu_times = [r["cpu_s"] for r in done if r.get("cpu_s")]
         cell.update(
             train_s_mean=sum(train_times) / len(train_times) if train_times else None,
+            cpu_s_mean=sum(cpu_times) / len(cpu_times) if cpu_times else None,
             curve=curve_statistics(done, args),
             episodes=len(pooled),
             mean=sum(pooled) / len(pooled),
@@ -285,16 +320,18 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        f"MPDP vs SAC at {results['steps']:,} env steps, seeds {results['seeds']} "
-        "(final deterministic evaluation of each run)",
+        f"MPDP vs SAC at {results['steps']:,} env steps, seeds {results['seeds']}, "
+        f"{results.get('protocol', 'full')} protocol (final deterministic evaluation of each run)",
         "",
         "| env | algo | seeds | episodes | mean | IQM | 95% CI of mean (episodes) | "
-        "95% CI (seed means) | seed means | train s per run | failed |",
-        "|---|---|---:|---:|---:|---:|---|---|---|---:|---:|",
+        "95% CI (seed means) | seed means | train s per run | CPU s per run | failed |",
+        "|---|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|",
     ]
     for cell in results["cells"]:
         if not cell["seeds_done"]:
-            lines.append(f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | | {len(cell['failures'])} |")
+            lines.append(
+                f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | | | {len(cell['failures'])} |"
+            )
             continue
         lo, hi = cell["ci95"]
         slo, shi = cell["ci95_seed_means"]
@@ -302,7 +339,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {cell['env']} | {cell['algo']} | {cell['seeds_done']} | {cell['episodes']} | "
             f"{cell['mean']:.1f} | {cell['iqm']:.1f} | [{lo:.1f}, {hi:.1f}] | [{slo:.1f}, {shi:.1f}] | "
             f"{', '.join(f'{m:.0f}' for m in cell['seed_means'])} | "
-            f"{cell['train_s_mean'] or 0:,.0f} | {len(cell['failures'])} |"
+            f"{cell['train_s_mean'] or 0:,.0f} | {cell.get('cpu_s_mean') or 0:,.0f} | "
+            f"{len(cell['failures'])} |"
         )
     lines += ["", "Evaluation return along training: mean over seeds (95% bootstrap CI over seeds)", ""]
     for cell in results["cells"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -69,3 +70,18 @@ def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
     sizes = [min(g, 20_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, newest 20k
     assert fits == pytest.approx(sum(sizes) * 5 / 1e6)
     assert costs.makespan([3.0, 3.0, 2.0, 1.0, 1.0], 2) == 5.0
+
+
+def test_runs_record_their_cpu_seconds_over_invocations(tmp_path):
+    with open(tmp_path / "log", "w") as out:
+        rc, cpu = bench.run_process([sys.executable, "-c", "sum(range(2_000_000))"], out, dict(os.environ))
+        failed, _ = bench.run_process([sys.executable, "-c", "raise SystemExit(3)"], out, dict(os.environ))
+    assert rc == 0 and failed == 3
+    if cpu is None:  # no os.wait4 on this platform
+        return
+    assert cpu > 0.0
+    assert bench.cpu_seconds(tmp_path) is None
+    bench.record_cpu(tmp_path, 1.25)
+    bench.record_cpu(tmp_path, 2.0)
+    bench.record_cpu(tmp_path, None)
+    assert bench.cpu_seconds(tmp_path) == 3.2  # rounded to 0.1 s per invocation, summed
