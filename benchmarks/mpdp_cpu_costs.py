@@ -41,15 +41,16 @@ def cpu_ms(fn, repeats: int) -> list[float]:
     return out
 
 
-def build(path: Path, fill: int):
-    config = load_experiment(path, [f"algo.learning_starts={fill}"])
+def build(path: Path, fill: int, overrides: list[str]):
+    config = load_experiment(path, [*overrides, f"algo.learning_starts={fill}"])
     algo = get_algorithm(config.algo.name)(config.env, config.algo, seed=0, device="cpu")
     return config, algo
 
 
-def measure(task: str, suffix: str, fill: int, repeats: int) -> dict[str, float]:
-    mpdp_cfg, mpdp = build(REPO / f"experiments/mpdp/{task}{suffix}.yaml", fill)
-    _, sac = build(REPO / f"experiments/sac/{task}{suffix}.yaml", fill)
+def measure(task: str, args: argparse.Namespace) -> dict[str, float]:
+    fill, repeats = args.fill, args.repeats
+    mpdp_cfg, mpdp = build(REPO / f"experiments/mpdp/{task}{args.suffix}.yaml", fill, args.mpdp_set)
+    _, sac = build(REPO / f"experiments/sac/{task}{args.suffix}.yaml", fill, args.sac_set)
     start = time.process_time()
     mpdp.learn(fill)  # random warm-up steps only
     env_ms = (time.process_time() - start) * 1e3 / fill
@@ -122,6 +123,10 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per projected run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--mpdp-set", nargs="*", default=[], metavar="KEY=VALUE", help="MPDP config overrides"
+    )
+    parser.add_argument("--sac-set", nargs="*", default=[], metavar="KEY=VALUE", help="SAC config overrides")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     tasks = [name.lower() for name in args.envs]
@@ -130,8 +135,8 @@ def main(argv=None) -> int:
         parser.error(f"unknown env(s) {unknown}; choose from {', '.join(TASKS.values())}")
     mpdp_runs, sac_runs = [], []
     for task in tasks:
-        costs = measure(task, args.suffix, args.fill, args.repeats)
-        config = load_experiment(REPO / f"experiments/mpdp/{task}{args.suffix}.yaml")
+        costs = measure(task, args)
+        config = load_experiment(REPO / f"experiments/mpdp/{task}{args.suffix}.yaml", args.mpdp_set)
         proj = project(costs, config, args.steps)
         print(f"{TASKS[task]}: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
         print(
