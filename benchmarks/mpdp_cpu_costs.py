@@ -7,10 +7,11 @@ For each task it builds MPDP and SAC from ``experiments/{mpdp,sac}/<task><suffix
 buffer with ``--fill`` random env steps, then measures with ``time.process_time`` (CPU time of this
 process, so a busy machine inflates it less than wall time), medians over interleaved repeats: SAC's
 ``train_step``, MPDP's ``train_step`` at every H in 1..horizon, one model fit (the file's epochs on the
-filled buffer, as CPU time per transition-epoch) and a random env step. From these it projects one
-100k-step run of each algorithm (the horizon ramp, the refit schedule and window, evaluation episodes of
-at most 1,000 steps; fits are counted at their epoch cap, so early stopping only shortens them) and the
-benchmark's total on ``--jobs`` cores with the benchmark's longest-first order.
+filled buffer, as CPU time per transition-epoch), a random env step and one action of the policy. From
+these it projects one 100k-step run of each algorithm (the horizon ramp, the refit schedule and window,
+evaluation episodes counted at 1,000 steps; fits at their epoch cap, so early stopping only shortens
+them; not counted: process start-up and checkpoints, about 10-15 CPU seconds per run) and the
+benchmark's total on ``--jobs`` idle cores with the benchmark's longest-first order.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, float]:
         for key, fn in steps.items():
             times[key] += cpu_ms(fn, 1)
     out = {f"train_step_ms[{k}]": statistics.median(v) for k, v in times.items()}
-    out.update(env_step_ms=env_ms, fit_us_per_transition_epoch=fit_us)
+    one_obs = mpdp.sample_batch().obs[:1]
+    with torch.no_grad():
+        act_ms = statistics.median(cpu_ms(lambda: sac.exploration_action(one_obs), 200))
+    out.update(env_step_ms=env_ms, act_ms=act_ms, fit_us_per_transition_epoch=fit_us)
     mpdp.close()
     sac.close()
     return out
@@ -88,7 +92,8 @@ def project(costs: dict[str, float], config, total: int) -> dict[str, float]:
     cfg, ev = config.algo, config.eval
     learn_from = cfg.learning_starts
     evals = total // ev.every_steps if ev.every_steps else 1
-    env_s = (total + evals * ev.episodes * 1000) * costs["env_step_ms"] / 1e3
+    env_steps = total + evals * ev.episodes * 1000  # evaluation episodes counted at 1,000 steps
+    env_s = (env_steps * costs["env_step_ms"] + (env_steps - learn_from) * costs["act_ms"]) / 1e3
     sac_s = env_s + (total - learn_from) * costs["train_step_ms[sac]"] / 1e3
     step_s = (
         sum(

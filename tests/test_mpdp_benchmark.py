@@ -60,7 +60,7 @@ def test_cpu_protocol_sac_and_mpdp_share_every_sac_setting(task):
 
 def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
     config = load_experiment(REPO / "experiments/mpdp/hopper_cpu.yaml")
-    unit = {"env_step_ms": 0.0, "fit_us_per_transition_epoch": 0.0, "train_step_ms[sac]": 1.0}
+    unit = {"env_step_ms": 0.0, "act_ms": 0.0, "fit_us_per_transition_epoch": 0.0, "train_step_ms[sac]": 1.0}
     unit |= {"train_step_ms[1]": 1.0, "train_step_ms[2]": 2.0, "train_step_ms[3]": 3.0}
     proj = costs.project(unit, config, 100_000)
     # steps 5k-30k at H = 1, 30k-40k at H = 2, 40k-100k at H = 3 (ms -> s)
@@ -69,6 +69,9 @@ def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
     fits = costs.project({**unit, "fit_us_per_transition_epoch": 1.0}, config, 100_000)["mpdp_fit_s"]
     sizes = [min(g, 20_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, newest 20k
     assert fits == pytest.approx(sum(sizes) * 5 / 1e6)
+    acting = costs.project({**unit, "env_step_ms": 1.0, "act_ms": 0.5}, config, 100_000)
+    env_steps = 100_000 + 10 * 10 * 1000  # 10 evaluations of 10 episodes, counted at 1,000 steps each
+    assert acting["sac_s"] - proj["sac_s"] == pytest.approx((env_steps + 0.5 * (env_steps - 5000)) / 1e3)
     assert costs.makespan([3.0, 3.0, 2.0, 1.0, 1.0], 2) == 5.0
 
 
