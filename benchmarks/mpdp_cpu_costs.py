@@ -8,7 +8,7 @@ buffer with ``--fill`` random env steps, then measures with ``time.process_time`
 process, so a busy machine inflates it less than wall time), medians over interleaved repeats: SAC's
 ``train_step``, MPDP's ``train_step`` at every H in 1..horizon, one model fit (the file's epochs on the
 filled buffer, as CPU time per transition-epoch), a random env step and one action of the policy. From
-these it projects one 100k-step run of each algorithm (the horizon ramp, the refit schedule and window,
+these it projects one 100k-step run of each algorithm (the horizon ramp, the refit schedule and subset,
 evaluation episodes counted at 1,000 steps; fits at their epoch cap, so early stopping only shortens
 them; not counted: process start-up and checkpoints, about 10-15 CPU seconds per run) and the
 benchmark's total on ``--jobs`` idle cores with the benchmark's longest-first order.
@@ -103,8 +103,8 @@ def project(costs: dict[str, float], config, total: int) -> dict[str, float]:
         / 1e3
     )
     fit_points = range(learn_from + 1, total + 1, cfg.model_train_freq)
-    window = cfg.model_fit_window or total
-    transition_epochs = sum(min(g, window) for g in fit_points) * (cfg.model_max_epochs or 10)
+    subset = cfg.model_fit_subset or total
+    transition_epochs = sum(min(g, subset) for g in fit_points) * (cfg.model_max_epochs or 10)
     fit_s = transition_epochs * costs["fit_us_per_transition_epoch"] / 1e6
     return {"sac_s": sac_s, "mpdp_s": env_s + step_s + fit_s, "mpdp_steps_s": step_s, "mpdp_fit_s": fit_s}
 

@@ -55,7 +55,7 @@ def test_cpu_protocol_sac_and_mpdp_share_every_sac_setting(task):
     cfg = mpdp.algo
     assert cfg.horizon == 3 and cfg.horizon_ramp == (20_000, 40_000) and not cfg.deterministic_model
     assert 1 < cfg.num_elites < cfg.ensemble_size and cfg.model_weight_decays is not None
-    assert cfg.model_fit_window and cfg.model_max_epochs and cfg.model_train_freq <= 1000
+    assert cfg.model_fit_subset and cfg.model_max_epochs and cfg.model_train_freq <= 1000
 
 
 def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
@@ -67,7 +67,7 @@ def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
     assert proj["mpdp_steps_s"] == pytest.approx((25_000 * 1 + 10_000 * 2 + 60_000 * 3) / 1e3)
     assert proj["sac_s"] == pytest.approx(95.0) and proj["mpdp_fit_s"] == 0.0
     fits = costs.project({**unit, "fit_us_per_transition_epoch": 1.0}, config, 100_000)["mpdp_fit_s"]
-    sizes = [min(g, 20_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, newest 20k
+    sizes = [min(g, 15_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, 15k each
     assert fits == pytest.approx(sum(sizes) * 5 / 1e6)
     acting = costs.project({**unit, "env_step_ms": 1.0, "act_ms": 0.5}, config, 100_000)
     env_steps = 100_000 + 10 * 10 * 1000  # 10 evaluations of 10 episodes, counted at 1,000 steps each
