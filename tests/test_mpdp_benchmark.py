@@ -67,7 +67,7 @@ def test_cost_projection_follows_the_ramp_the_refits_and_the_schedule():
     assert proj["mpdp_steps_s"] == pytest.approx((25_000 * 1 + 10_000 * 2 + 60_000 * 3) / 1e3)
     assert proj["sac_s"] == pytest.approx(95.0) and proj["mpdp_fit_s"] == 0.0
     fits = costs.project({**unit, "fit_us_per_transition_epoch": 1.0}, config, 100_000)["mpdp_fit_s"]
-    sizes = [min(g, 15_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, 15k each
+    sizes = [min(g, 10_000) for g in range(5001, 100_001, 1000)]  # refits every 1000 steps, 10k each
     assert fits == pytest.approx(sum(sizes) * 5 / 1e6)
     acting = costs.project({**unit, "env_step_ms": 1.0, "act_ms": 0.5}, config, 100_000)
     env_steps = 100_000 + 10 * 10 * 1000  # 10 evaluations of 10 episodes, counted at 1,000 steps each
