@@ -63,7 +63,8 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     for _ in range(3):
         start = time.process_time()
         stats = mpdp.fit_model()
-        fit_us.append((time.process_time() - start) * 1e6 / (fill * stats["epochs"]))
+        fitted = min(fill, cfg.model_fit_subset or fill)
+        fit_us.append((time.process_time() - start) * 1e6 / (fitted * stats["epochs"]))
     steps = {"sac": lambda: sac.train_step(sac.sample_batch())}
     mpdp.config.horizon_ramp = (0, 0)  # a fixed H per measurement
     for h in range(1, cfg.horizon + 1):
