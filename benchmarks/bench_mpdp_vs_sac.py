@@ -1,6 +1,13 @@
 """Learning comparison: MPDP vs SAC on MuJoCo locomotion at a fixed step budget, several seeds each.
 
     python benchmarks/bench_mpdp_vs_sac.py --steps 100000 --seeds 3 --jobs 2 --out runs/mpdp-vs-sac
+    python benchmarks/bench_mpdp_vs_sac.py --cpu --envs Hopper Walker2d --jobs 2   # CPU-scale protocol
+
+``--cpu`` selects the CPU-scale protocol: ``experiments/{sac,mpdp}/{task}_cpu.yaml`` (SAC and MPDP share
+128-wide actor/critic networks and batch 128; MPDP keeps every mechanism with a smaller MBPO ensemble and
+cheaper model fits; each file lists its settings against the paper's), output in ``runs/mpdp-vs-sac-cpu``
+and the report in ``benchmarks/reports/mpdp-vs-sac-cpu`` (explicit ``--sac-config``, ``--mpdp-config``,
+``--out`` and ``--report-dir`` still win).
 
 Every run goes through the experiment configs and ``rlsuite train`` (one subprocess per run):
 
@@ -11,7 +18,9 @@ Every run goes through the experiment configs and ``rlsuite train`` (one subproc
 walker2d (default ``experiments/sac/{task}.yaml`` and ``experiments/mpdp/{task}.yaml``). Runs whose
 ``summary.json`` exists are skipped (so an interrupted benchmark is continued by running the same command
 again; a run killed mid-way resumes from its latest checkpoint, if it wrote one), and a run that fails
-is recorded with its error while the others go on (it is retried on the next invocation).
+is recorded with its error while the others go on (it is retried on the next invocation). Runs start
+longest first (every MPDP run before the SAC runs), so that with ``--jobs 2`` no long run is left alone
+at the end; the report keeps the env x algorithm order.
 
 Statistics per env and algorithm (``rlsuite.core.stats``), from the final evaluation of each run (the
 configs' ``eval`` section: deterministic episodes on a separate env): the mean return over all
@@ -23,10 +32,13 @@ seed means. Per-episode returns are read from ``summary.json`` (``eval_returns``
 them there; otherwise the final checkpoint is re-evaluated with the run's own eval settings and seed,
 which reproduces the same episodes (checked against ``eval_return_mean``).
 
-Output: a Markdown table (final returns with CIs, mean training seconds per run, and the evaluation
+Each invocation's CPU seconds (user + system of the ``rlsuite train`` process, from ``os.wait4``) are
+appended to the run's ``cpu_s.json``; the report gives their sum per run, a load-independent cost.
+
+Output: a Markdown table (final returns with CIs, mean training and CPU seconds per run, and the evaluation
 curve of each env x algorithm: mean over seeds with a bootstrap CI at every evaluation step) on stdout
 and in OUT/results.md, everything (per-seed returns and curves) in OUT/results.json; both are also
-written to ``--report-dir`` (default ``benchmarks/reports/mpdp-vs-sac``, the folder to commit).
+written to ``--report-dir`` (default ``benchmarks/reports/mpdp-vs-sac[-cpu]``, the folder to commit).
 """
 
 from __future__ import annotations
@@ -53,6 +65,7 @@ TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d
 ALGOS = ("sac", "mpdp")
 SUMMARY = "summary.json"
 EPISODES_FILE = "eval_returns.json"  # written by this script when it had to re-evaluate
+CPU_FILE = "cpu_s.json"  # CPU seconds of each invocation of the run (this script writes it)
 
 
 @dataclass
@@ -74,6 +87,11 @@ def task_key(name: str) -> str:
     if key not in TASKS:
         raise argparse.ArgumentTypeError(f"unknown env {name!r}; choose from {', '.join(TASKS.values())}")
     return key
+
+
+def execution_order(jobs: list[Job]) -> list[Job]:
+    """Longest first: MPDP runs (model fits, H-step rollouts) before SAC runs, each in listed order."""
+    return sorted(jobs, key=lambda job: job.algo != "mpdp")
 
 
 def build_jobs(args: argparse.Namespace) -> list[Job]:
@@ -107,6 +125,33 @@ def command(job: Job) -> list[str]:
     return [sys.executable, "-m", "rlsuite.cli", "train", str(job.config), *job.overrides, "--quiet"]
 
 
+def run_process(cmd: list[str], out, env: dict[str, str]) -> tuple[int, float | None]:
+    """Run ``cmd`` to completion; its exit code and CPU seconds (user + system; None without wait4)."""
+    if not hasattr(os, "wait4"):
+        return subprocess.run(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
+        ).returncode, None
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def record_cpu(run_dir: Path, seconds: float | None) -> None:
+    """Append one invocation's CPU seconds to the run's ``cpu_s.json`` (a resumed run has several)."""
+    if seconds is None:
+        return
+    path = run_dir / CPU_FILE
+    spent = json.loads(path.read_text())["invocations"] if path.exists() else []
+    path.write_text(json.dumps({"invocations": [*spent, round(seconds, 1)]}))
+
+
+def cpu_seconds(run_dir: Path) -> float | None:
+    """Total CPU seconds of a run over its invocations (None when not recorded)."""
+    path = run_dir / CPU_FILE
+    return round(sum(json.loads(path.read_text())["invocations"]), 1) if path.exists() else None
+
+
 def run_job(job: Job, log) -> dict[str, Any]:
     """Train one run unless its summary exists; returns a status record (never raises)."""
     summary_path = job.run_dir / SUMMARY
@@ -121,14 +166,15 @@ def run_job(job: Job, log) -> dict[str, Any]:
     )
     try:
         with open(job.run_dir / "train.log", "a") as out:
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-        rc, error = proc.returncode, None
+            rc, cpu = run_process(cmd, out, env)
+        error = None
+        record_cpu(job.run_dir, cpu)
     except Exception as exc:  # cannot even start the process: record it and go on
         rc, error = -1, f"{type(exc).__name__}: {exc}"
     wall = round(time.perf_counter() - started, 1)
     if rc == 0 and summary_path.exists():
         (job.run_dir / "error.txt").unlink(missing_ok=True)  # from an earlier failed attempt
-        log(f"done   {job.label} in {wall} s")
+        log(f"done   {job.label} in {wall} s (CPU {cpu_seconds(job.run_dir)} s)")
         return {"status": "trained", "wall_s": wall}
     if error is None:
         tail = (job.run_dir / "train.log").read_text(errors="replace").strip().splitlines()[-15:]
@@ -218,6 +264,7 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
                     total_steps=summary.get("total_steps"),
                     sps=summary.get("sps"),
                     train_s=summary.get("train_s"),
+                    cpu_s=cpu_seconds(job.run_dir),
                     eval_return_mean=summary["eval_return_mean"],
                     eval_returns=returns,
                     returns_source=source,
@@ -243,8 +290,10 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
         ci = bootstrap_ci(pooled, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
         ci_seeds = bootstrap_ci(seed_means, "mean", resamples=args.resamples, seed=args.bootstrap_seed)
         train_times = [r["train_s"] for r in done if r.get("train_s")]
+        cpu_times = [r["cpu_s"] for r in done if r.get("cpu_s")]
         cell.update(
             train_s_mean=sum(train_times) / len(train_times) if train_times else None,
+            cpu_s_mean=sum(cpu_times) / len(cpu_times) if cpu_times else None,
             curve=curve_statistics(done, args),
             episodes=len(pooled),
             mean=sum(pooled) / len(pooled),
@@ -255,6 +304,7 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
             ci95_seed_means=list(ci_seeds),
         )
     return {
+        "protocol": "cpu" if args.cpu else "full",
         "steps": args.steps,
         "seeds": args.seed_list,
         "statistics": {
@@ -270,16 +320,18 @@ def collect_results(jobs: list[Job], statuses: dict[str, dict[str, Any]], args) 
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        f"MPDP vs SAC at {results['steps']:,} env steps, seeds {results['seeds']} "
-        "(final deterministic evaluation of each run)",
+        f"MPDP vs SAC at {results['steps']:,} env steps, seeds {results['seeds']}, "
+        f"{results.get('protocol', 'full')} protocol (final deterministic evaluation of each run)",
         "",
         "| env | algo | seeds | episodes | mean | IQM | 95% CI of mean (episodes) | "
-        "95% CI (seed means) | seed means | train s per run | failed |",
-        "|---|---|---:|---:|---:|---:|---|---|---|---:|---:|",
+        "95% CI (seed means) | seed means | train s per run | CPU s per run | failed |",
+        "|---|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|",
     ]
     for cell in results["cells"]:
         if not cell["seeds_done"]:
-            lines.append(f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | | {len(cell['failures'])} |")
+            lines.append(
+                f"| {cell['env']} | {cell['algo']} | 0 | 0 | | | | | | | | {len(cell['failures'])} |"
+            )
             continue
         lo, hi = cell["ci95"]
         slo, shi = cell["ci95_seed_means"]
@@ -287,7 +339,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {cell['env']} | {cell['algo']} | {cell['seeds_done']} | {cell['episodes']} | "
             f"{cell['mean']:.1f} | {cell['iqm']:.1f} | [{lo:.1f}, {hi:.1f}] | [{slo:.1f}, {shi:.1f}] | "
             f"{', '.join(f'{m:.0f}' for m in cell['seed_means'])} | "
-            f"{cell['train_s_mean'] or 0:,.0f} | {len(cell['failures'])} |"
+            f"{cell['train_s_mean'] or 0:,.0f} | {cell.get('cpu_s_mean') or 0:,.0f} | "
+            f"{len(cell['failures'])} |"
         )
     lines += ["", "Evaluation return along training: mean over seeds (95% bootstrap CI over seeds)", ""]
     for cell in results["cells"]:
@@ -305,8 +358,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sac-config", default="experiments/sac/{task}.yaml", help="template with {task}")
-    parser.add_argument("--mpdp-config", default="experiments/mpdp/{task}.yaml", help="template with {task}")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU-scale protocol: experiments/<algo>/{task}_cpu.yaml, runs/mpdp-vs-sac-cpu, "
+        "benchmarks/reports/mpdp-vs-sac-cpu",
+    )
+    parser.add_argument("--sac-config", default=None, help="template with {task} (default: see --cpu)")
+    parser.add_argument("--mpdp-config", default=None, help="template with {task} (default: see --cpu)")
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds: seeds 1..N")
     parser.add_argument("--seed-list", type=int, nargs="+", default=None, help="explicit seeds (overrides)")
@@ -321,16 +380,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--mpdp-set", nargs="*", default=[], metavar="KEY=VALUE", help="MPDP runs only")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
     parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("runs/mpdp-vs-sac"), help="output folder")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (runs/mpdp-vs-sac[-cpu])")
     parser.add_argument(
         "--report-dir",
         type=Path,
-        default=REPO / "benchmarks" / "reports" / "mpdp-vs-sac",
-        help="also write results.md/results.json here (per-seed results, curves, CIs); '' for none",
+        default=None,
+        help="also write results.md/results.json here (per-seed results, curves, CIs; default "
+        "benchmarks/reports/mpdp-vs-sac[-cpu]); '' for none",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands and exit")
     args = parser.parse_args(argv)
     args.seed_list = args.seed_list or list(range(1, args.seeds + 1))
+    suffix, name = ("_cpu", "mpdp-vs-sac-cpu") if args.cpu else ("", "mpdp-vs-sac")
+    args.sac_config = args.sac_config or f"experiments/sac/{{task}}{suffix}.yaml"
+    args.mpdp_config = args.mpdp_config or f"experiments/mpdp/{{task}}{suffix}.yaml"
+    args.out = args.out if args.out is not None else Path("runs") / name
+    if args.report_dir is None:
+        args.report_dir = REPO / "benchmarks" / "reports" / name
     args.report_dir = args.report_dir if str(args.report_dir) not in ("", ".") else None
     args.envs = list(dict.fromkeys(args.envs))
     if args.jobs < 1:
@@ -342,7 +408,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     jobs = build_jobs(args)
     if args.dry_run:
-        for job in jobs:
+        for job in execution_order(jobs):
             print(" ".join(command(job)))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
@@ -351,8 +417,9 @@ def main(argv=None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - start:7.0f} s] {message}", flush=True)
 
+    ordered = execution_order(jobs)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        statuses = dict(zip([j.label for j in jobs], pool.map(lambda j: run_job(j, log), jobs)))
+        statuses = dict(zip([j.label for j in ordered], pool.map(lambda j: run_job(j, log), ordered)))
     results = collect_results(jobs, statuses, args)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["command"] = " ".join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)])

@@ -114,6 +114,33 @@ def test_model_is_fitted_on_schedule():
     assert set(algo.logged_stats()) >= {"train/actor_loss", "model/holdout_mse", "train/horizon"}
 
 
+def test_model_fit_subset_draws_distinct_transitions_afresh_each_fit(monkeypatch):
+    algo = make(model_fit_subset=50)
+    algo.learn(120)  # 120 stored transitions
+    seen = []
+
+    def capture(obs, actions, rewards, next_obs, **kwargs):
+        seen.append(torch.cat([obs, actions, rewards[:, None], next_obs], dim=1))
+        return {"holdout_mse": 0.0, "train_loss": 0.0, "epochs": 1}
+
+    monkeypatch.setattr(algo.model, "fit", capture)
+    everything = algo.buffer.all_transitions()
+    rows = torch.cat(
+        [everything.obs, everything.actions, everything.rewards[:, None], everything.next_obs], 1
+    )
+    algo.fit_model()
+    algo.fit_model()
+    first, second = seen
+    assert len(rows) == 120 and first.shape == second.shape == (50, rows.shape[1])
+    for subset in (first, second):  # whole transitions of the buffer, none twice
+        match = (subset[:, None, :] == rows[None, :, :]).all(-1)
+        assert (match.sum(1) >= 1).all() and len(torch.unique(match.float().argmax(1))) == 50
+    assert not torch.equal(first, second)  # a fresh draw per fit, from model_rng
+    algo.config.model_fit_subset = None
+    algo.fit_model()
+    torch.testing.assert_close(seen[-1], rows)
+
+
 def test_resume_with_model_and_replay_continues_exactly(tmp_path):
     straight = make(seed=4, horizon=2)
     straight.learn(240)

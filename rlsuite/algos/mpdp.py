@@ -78,6 +78,12 @@ class MPDPConfig(SACConfig):
     model_lr: float = param(1e-3, help="model Adam learning rate", min=0.0, min_exclusive=True)
     model_batch_size: int = param(256, help="model minibatch size", min=1)
     model_train_freq: int = param(250, help="env steps between model fits", min=1)
+    model_fit_subset: int | None = param(
+        None,
+        help="fit on N real transitions drawn uniformly from the whole buffer, a fresh draw per fit "
+        "(None: every transition, MBPO's)",
+        min=2,
+    )
     model_holdout_ratio: float = param(0.2, help="holdout fraction for early stopping", min=0.0, max=0.9)
     model_max_holdout: int = param(5000, help="cap on holdout transitions", min=1)
     model_max_epochs: int | None = param(None, help="cap on epochs per fit (None: until early stop)", min=1)
@@ -140,8 +146,14 @@ class MPDP(SAC):
         return self.model_fits == 0 or self.global_step // every > self.last_model_fit // every
 
     def fit_model(self) -> dict[str, Any]:
-        """Refit the ensemble on every real transition (MBPO: warm-started, holdout early stopping)."""
+        """Refit the ensemble on the real transitions (MBPO: warm-started, holdout early stopping): all of
+        them, or a uniform draw of ``model_fit_subset`` (a CPU-scale shrink of the fit's cost that keeps
+        the model's training data distributed as the replay states its rollouts start from)."""
         cfg, data = self.config, self.buffer.all_transitions()
+        if cfg.model_fit_subset is not None and len(data.obs) > cfg.model_fit_subset:
+            pick = torch.randperm(len(data.obs), generator=self.model_rng, device=self.model_rng.device)
+            pick = pick[: cfg.model_fit_subset].to(data.obs.device)
+            data = type(data)(*(field[pick] for field in data))
         stats = self.model.fit(
             data.obs,
             data.actions,
