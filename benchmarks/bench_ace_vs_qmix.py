@@ -1,5 +1,6 @@
 """ACE vs QMIX (MAPPO optional) on hard SMAC maps: win-rate curves and final win rates, several seeds.
 
+    python benchmarks/bench_ace_vs_qmix.py --cpu --jobs 2                            # the CPU protocol
     python benchmarks/bench_ace_vs_qmix.py --scale cpu --steps 100000 --jobs 2      # CPU budget
     python benchmarks/bench_ace_vs_qmix.py --scale paper --steps 2000000 --jobs 2   # the papers' scale
 
@@ -10,6 +11,11 @@ eval.episodes=32 run_dir=OUT/runs/<algo>/<map>/s<S> resume=auto``, so the same c
 benchmark cut short: finished runs (``summary.json``) are skipped and a killed run resumes from its
 latest checkpoint (``--checkpoint-every``). Evaluation: ``--eval-episodes`` greedy battles on a separate
 env every ``--eval-every`` env steps.
+
+``--cpu`` is the CPU-scale protocol (BENCHMARKS.md, "ACE vs QMIX at CPU scale"): ACE and QMIX on
+4m_vs_5m and 3s_vs_4z (stand-ins for 5m_vs_6m and 3s_vs_5z), 200k env steps, 3 seeds, from
+``experiments/<algo>/<map>_cpu.yaml``, whose comments give every scale-down against the released settings;
+no further preset overrides.
 
 ``--scale paper`` uses the shipped configs unchanged (ACE: the released configuration, H = 256, 50
 gradient steps of 320 transitions per 32 games; QMIX and MAPPO: PyMARL / the MAPPO paper's settings).
@@ -49,7 +55,7 @@ ALGOS = ("ace", "qmix", "mappo")
 # The CPU-scale protocol (``--cpu``): maps, budget and the algorithms it has configs for
 # (experiments/<algo>/<map>_cpu.yaml, every scale-down against the released settings in their comments).
 CPU_MAPS = ("4m_vs_5m", "3s_vs_4z")
-CPU_STEPS = 150_000
+CPU_STEPS = 200_000
 CPU_ALGOS = ("ace", "qmix")
 
 
