@@ -1,5 +1,6 @@
 """ACE vs QMIX (MAPPO optional) on hard SMAC maps: win-rate curves and final win rates, several seeds.
 
+    python benchmarks/bench_ace_vs_qmix.py --cpu --jobs 2                            # the CPU protocol
     python benchmarks/bench_ace_vs_qmix.py --scale cpu --steps 100000 --jobs 2      # CPU budget
     python benchmarks/bench_ace_vs_qmix.py --scale paper --steps 2000000 --jobs 2   # the papers' scale
 
@@ -10,6 +11,11 @@ eval.episodes=32 run_dir=OUT/runs/<algo>/<map>/s<S> resume=auto``, so the same c
 benchmark cut short: finished runs (``summary.json``) are skipped and a killed run resumes from its
 latest checkpoint (``--checkpoint-every``). Evaluation: ``--eval-episodes`` greedy battles on a separate
 env every ``--eval-every`` env steps.
+
+``--cpu`` is the CPU-scale protocol (BENCHMARKS.md, "ACE vs QMIX at CPU scale"): ACE and QMIX on
+4m_vs_5m and 3s_vs_4z (stand-ins for 5m_vs_6m and 3s_vs_5z), 200k env steps, 3 seeds, from
+``experiments/<algo>/<map>_cpu.yaml``, whose comments give every scale-down against the released settings;
+no further preset overrides.
 
 ``--scale paper`` uses the shipped configs unchanged (ACE: the released configuration, H = 256, 50
 gradient steps of 320 transitions per 32 games; QMIX and MAPPO: PyMARL / the MAPPO paper's settings).
@@ -46,6 +52,11 @@ from bench_marl_smac import run_one  # noqa: E402
 from rlsuite.core.stats import bootstrap_ci, iqm  # noqa: E402
 
 ALGOS = ("ace", "qmix", "mappo")
+# The CPU-scale protocol (``--cpu``): maps, budget and the algorithms it has configs for
+# (experiments/<algo>/<map>_cpu.yaml, every scale-down against the released settings in their comments).
+CPU_MAPS = ("4m_vs_5m", "3s_vs_4z")
+CPU_STEPS = 200_000
+CPU_ALGOS = ("ace", "qmix")
 
 
 def cpu_ace_overrides(steps: int) -> list[str]:
@@ -63,10 +74,13 @@ def cpu_ace_overrides(steps: int) -> list[str]:
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, list[str]]:
-    """Per-algorithm overrides: the scale preset, then the user's ``--set-<algo>``."""
+    """Per-algorithm overrides: the scale preset, then the user's ``--set-<algo>``.
+
+    ``--cpu`` adds none: its configs (``<map>_cpu.yaml``) hold the whole protocol.
+    """
     common = [f"checkpoint.every_steps={args.checkpoint_every}", "log.every_steps=10000"]
     preset = {a: [] for a in ALGOS}
-    if args.scale == "cpu":
+    if args.scale == "cpu" and not args.cpu:
         preset["ace"] = cpu_ace_overrides(args.steps)
     return {a: common + preset[a] + getattr(args, f"set_{a}") for a in ALGOS}
 
@@ -133,7 +147,8 @@ def markdown(table: dict[str, Any], args: argparse.Namespace, command: str) -> s
         "",
         f"Command: `{command}`",
         "",
-        f"Scale `{args.scale}`, {args.steps:,} env steps per run, {args.seeds} seeds, "
+        f"Scale `{'cpu protocol (--cpu, <map>_cpu.yaml configs)' if args.cpu else args.scale}`, "
+        f"{args.steps:,} env steps per run, {args.seeds} seeds, "
         f"{args.eval_episodes} greedy battles every {args.eval_every:,} steps. CI: 95% percentile bootstrap "
         "of the mean over seeds (10k resamples); with fewer than 4 seeds the IQM is the mean.",
         "",
@@ -189,11 +204,19 @@ def plot(table: dict[str, Any], folder: Path) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help=f"the CPU-scale protocol: experiments/<algo>/<map>_cpu.yaml, maps {' '.join(CPU_MAPS)}, "
+        f"{CPU_STEPS:,} steps unless --maps/--steps say otherwise (BENCHMARKS.md)",
+    )
     p.add_argument("--scale", choices=("cpu", "paper"), default="cpu")
-    p.add_argument("--maps", nargs="+", default=["5m_vs_6m", "3s_vs_5z"])
+    p.add_argument("--maps", nargs="+", default=None, help="default: 5m_vs_6m 3s_vs_5z; with --cpu its maps")
     p.add_argument("--algos", nargs="+", choices=ALGOS, default=["ace", "qmix"])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=100_000, help="env steps per run")
+    p.add_argument(
+        "--steps", type=int, default=None, help="env steps per run (default 100,000; --cpu: its budget)"
+    )
     p.add_argument("--eval-every", type=int, default=None, help="default: steps / 10")
     p.add_argument("--eval-episodes", type=int, default=32)
     p.add_argument("--checkpoint-every", type=int, default=None, help="default: steps / 4")
@@ -205,6 +228,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for algo in (*ALGOS, "vdn"):
         p.add_argument(f"--set-{algo}", nargs="*", default=[], help=f"overrides for {algo} runs")
     args = p.parse_args(argv)
+    if args.cpu and args.scale != "cpu":
+        p.error("--cpu is the CPU-scale protocol; it cannot be combined with --scale paper")
+    if args.cpu and not set(args.algos) <= set(CPU_ALGOS):
+        p.error(f"--cpu has configs for {', '.join(CPU_ALGOS)} only; got --algos {' '.join(args.algos)}")
+    args.config_suffix = "_cpu" if args.cpu else ""
+    args.maps = args.maps or list(CPU_MAPS if args.cpu else ("5m_vs_6m", "3s_vs_5z"))
+    args.steps = args.steps or (CPU_STEPS if args.cpu else 100_000)
+    missing = [
+        f"experiments/{a}/{m}{args.config_suffix}.yaml"
+        for a in args.algos
+        for m in args.maps
+        if not (REPO / f"experiments/{a}/{m}{args.config_suffix}.yaml").exists()
+    ]
+    if missing:
+        p.error(f"no config for --maps/--algos: {', '.join(missing)}")
     args.eval_every = args.eval_every or max(args.steps // 10, 1)
     args.checkpoint_every = args.checkpoint_every or max(args.steps // 4, 1)
     return args

@@ -61,7 +61,7 @@ def run_one(algo: str, map_name: str, seed: int, args: argparse.Namespace, out: 
             "-m",
             "rlsuite.cli",
             "train",
-            str(REPO / f"experiments/{algo}/{map_name}.yaml"),
+            str(REPO / f"experiments/{algo}/{map_name}{getattr(args, 'config_suffix', '')}.yaml"),
             "--quiet",
             *overrides,
         ]

@@ -288,7 +288,9 @@ def _hand_dynamics_labels(algo, batch, mode):
 def test_dynamics_loss_is_zero_exactly_at_the_hand_computed_labels(mode, monkeypatch):
     algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=4), _small_config(aux_labels=mode), seed=0)
     algo.collect()
+    algo.config.aux_labels = "one_step"  # a batch with s_t+1 too, so both label sets can be built
     batch = algo._sample(24)
+    algo.config.aux_labels = mode
     labels = {m: _hand_dynamics_labels(algo, batch, m) for m in ("released", "one_step")}
     online = algo.net.taken_values(batch.now, batch.actions)
     monkeypatch.setattr(algo.net, "dynamics", lambda out: labels[mode])
@@ -300,6 +302,26 @@ def test_dynamics_loss_is_zero_exactly_at_the_hand_computed_labels(mode, monkeyp
         unit = labels["released"][0]
         changed = unit.abs().amax(1) > 0
         torch.testing.assert_close(unit.abs().amax(1)[changed], torch.ones(int(changed.sum())))
+
+
+def test_sample_gathers_next_state_only_for_one_step_labels():
+    """Skipping s_t+1 leaves every other field and the random stream as they were."""
+    batches = {}
+    for labels, weight in (("one_step", 1.0), ("released", 1.0), ("one_step", 0.0)):
+        cfg = _small_config(aux_labels=labels, aux_weight=weight)
+        algo = ACE(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=2), cfg, seed=3)
+        algo.collect()
+        batches[labels, weight] = (algo._sample(40), algo._sample(40))
+    full = batches["one_step", 1.0]
+    assert all(b.next is not None for b in full)
+    for key in (("released", 1.0), ("one_step", 0.0)):
+        for got, ref in zip(batches[key], full, strict=True):
+            assert got.next is None
+            for field in ("now", "boot"):
+                for name, value in vars(getattr(got, field)).items():
+                    assert torch.equal(value, getattr(getattr(ref, field), name))
+            for field in ("actions", "returns", "discount"):
+                assert torch.equal(getattr(got, field), getattr(ref, field))
 
 
 def test_nstep_returns_by_hand():

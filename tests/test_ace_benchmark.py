@@ -11,6 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_ace_vs_qmix as bench
+import bench_marl_smac
+
+from rlsuite.algos import ALGORITHM_CONFIGS
+from rlsuite.config import load_experiment
 
 
 def _run(algo, seed, curve, final):
@@ -57,3 +61,40 @@ def test_cpu_preset_scales_schedules_and_user_overrides_come_last(tmp_path):
     assert ace[-1] == "algo.hidden=32" and ace.index("algo.hidden=64") < ace.index("algo.hidden=32")
     paper = bench.run_overrides(bench.parse_args(["--scale", "paper", "--out", str(tmp_path)]))
     assert not any(o.startswith("algo.") for o in paper["ace"])
+
+
+def test_cpu_protocol_runs_its_own_configs_with_no_preset_overrides(tmp_path, monkeypatch):
+    args = bench.parse_args(["--cpu", "--out", str(tmp_path)])
+    assert args.maps == list(bench.CPU_MAPS) and args.steps == bench.CPU_STEPS
+    assert args.eval_every == bench.CPU_STEPS // 10 and args.config_suffix == "_cpu"
+    overrides = bench.run_overrides(args)
+    assert not any(o.startswith("algo.") for a in ("ace", "qmix") for o in overrides[a])
+    commands = []
+
+    class Done:
+        returncode, stderr = 1, "stopped by the test"
+
+    monkeypatch.setattr(bench_marl_smac.subprocess, "run", lambda cmd, **kw: commands.append(cmd) or Done())
+    record = bench.run_one("ace", "4m_vs_5m", 0, args, tmp_path)
+    assert "error" in record and commands[0][4].endswith("experiments/ace/4m_vs_5m_cpu.yaml")
+    assert f"run_dir={tmp_path}/runs/ace/4m_vs_5m/s0" in commands[0] and "resume=auto" in commands[0]
+    for algo in bench.CPU_ALGOS:  # every protocol config exists and builds
+        for m in bench.CPU_MAPS:
+            cfg = load_experiment(
+                bench.REPO / f"experiments/{algo}/{m}_cpu.yaml", algo_registry=ALGORITHM_CONFIGS
+            )
+            assert cfg.total_steps == bench.CPU_STEPS and cfg.env.id == f"rlsuite/SMAC-{m}-v0"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cpu", "--algos", "ace", "mappo"], "--cpu has configs for ace, qmix only"),
+        (["--cpu", "--scale", "paper"], "cannot be combined with --scale paper"),
+        (["--cpu", "--maps", "2s3z"], "experiments/ace/2s3z_cpu.yaml"),
+    ],
+)
+def test_cpu_protocol_rejects_what_it_has_no_config_for(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(argv)
+    assert message in capsys.readouterr().err

@@ -164,7 +164,7 @@ class ACEBatch(NamedTuple):
     """``B`` n-step transitions for one gradient step, allies already permuted when ``shuffle_agents``."""
 
     now: EntityBatch  # entities at s_t (the state the taken actions were chosen in)
-    next: EntityBatch  # entities at s_{t+1} (labels of the one-step auxiliary loss)
+    next: EntityBatch | None  # entities at s_{t+1}: only for the one-step auxiliary labels, else None
     boot: EntityBatch  # entities at s_{t+N}, or the episode's last state when it ends sooner (bootstrap)
     actions: torch.Tensor  # [B, n] int64  the stored entity-layout actions a_1:n
     returns: torch.Tensor  # [B] float32  sum_{m<N} gamma^m r_{t+m} (within the episode)
@@ -338,12 +338,16 @@ class ACE(MultiAgentAlgorithm):
         def at(index: np.ndarray) -> EntityBatch:
             return to_entity_batch({k: buf.data[k][slots, index] for k in ENTITY_KEYS}, self.device)
 
-        now, nxt, boot = at(t), at(t + 1), at(boot_t)
+        # s_t+1 only feeds the one-step auxiliary labels: skip its gather and permutation otherwise
+        needs_next = cfg.aux_weight > 0 and cfg.aux_labels == "one_step"
+        now, boot = at(t), at(boot_t)
+        nxt = at(t + 1) if needs_next else None
         actions = torch.as_tensor(buf.data["actions"][slots, t], device=self.device)
         if cfg.shuffle_agents:
             perm = torch.as_tensor(random_permutations(size, self.n_agents, self.rng), device=self.device)
             now, actions = permute_allies(now, perm, actions)
-            nxt, boot = permute_allies(nxt, perm), permute_allies(boot, perm)
+            boot = permute_allies(boot, perm)
+            nxt = permute_allies(nxt, perm) if needs_next else None
         return ACEBatch(
             now=now,
             next=nxt,
