@@ -55,6 +55,22 @@ TRANSFER = {  # evaluation-only settings for the models trained on the standard 
 }
 
 
+def entire_plan_reply_tokens(env: str) -> int:
+    """Reply tokens (bytes) a whole plan needs: ``<answer>A || B || ...</answer>`` with the env's
+    ``max_actions_per_episode`` actions of its longest name, so that PPO-EntirePlan is never cut short by the
+    interactive rungs' per-turn reply budget."""
+    import yaml
+
+    import rlsuite
+
+    spec = yaml.safe_load((REPO / f"experiments/wmact/{env}_cpu.yaml").read_text())["env"]
+    world = rlsuite.make(spec["id"], **spec.get("kwargs", {})).unwrapped
+    parser, count = world.parser, int(world.max_actions_per_episode)
+    longest = max(len(name.encode()) for name in parser.action_names)
+    separator = len(f" {parser.separator} ".encode())
+    return len(b"<answer></answer>") + count * longest + (count - 1) * separator
+
+
 def train(config: str, run_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
     """One ``rlsuite train`` subprocess (skipped when its summary exists); its summary and wall time."""
     summary = run_dir / "summary.json"
@@ -90,6 +106,8 @@ def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[s
         rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
     for rung in args.rungs:
         overrides = [*common, *RUNGS[rung], f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", *rl]
+        if rung == "entire_plan":
+            overrides.append(f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}")
         run_dir = out / "runs" / env / rung / f"s{seed}"
         results[rung] = train(f"experiments/wmact/{env}_cpu.yaml", run_dir, overrides, args.threads)
     return results
@@ -150,11 +168,35 @@ def markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parse_env_seeds(
+    items: list[str], envs: list[str], seeds: list[int], parser: argparse.ArgumentParser
+) -> dict[str, list[int]]:
+    """``--env-seeds ENV=S1,S2`` items as {env: seeds}; every other env gets ``--seeds``."""
+    chosen = {env: list(seeds) for env in envs}
+    for item in items:
+        env, _, values = item.partition("=")
+        try:
+            picked = [int(v) for v in values.split(",") if v]
+        except ValueError:
+            picked = []
+        if env not in chosen or not picked or not set(picked) <= set(seeds):
+            parser.error(f"--env-seeds {item!r}: expected ENV=SEEDS with ENV in --envs and SEEDS in --seeds")
+        chosen[env] = picked
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["maze5", "sokoban6"], choices=ENVS)
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--env-seeds",
+        nargs="*",
+        default=[],
+        metavar="ENV=SEEDS",
+        help="fewer seeds for one env, e.g. sokoban7=0,1 (a subset of --seeds)",
+    )
     parser.add_argument(
         "--sft-steps", type=int, default=0, help="warm-start demonstrations; 0 = the config's"
     )
@@ -170,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(env, seed) for env in args.envs for seed in args.seeds]
+    env_seeds = parse_env_seeds(args.env_seeds, args.envs, args.seeds, parser)
+    # Seed-major order: with --jobs 1 every env gets its first seed before any env gets its second.
+    jobs = [(env, seed) for seed in args.seeds for env in args.envs if seed in env_seeds[env]]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         done = list(pool.map(lambda job: pipeline(*job, args, out), jobs))
     results: dict[str, dict[int, dict[str, Any]]] = {}
@@ -181,18 +225,17 @@ def main(argv: list[str] | None = None) -> None:
     text = "## WMAct ablation ladder (greedy, held-out levels; mean [95% bootstrap CI] over seeds)\n\n"
     text += markdown(table) + "\n"
     if args.transfer and "sokoban7" in results:
-        trained = out / "runs" / "sokoban7"
+        trained, seeds = out / "runs" / "sokoban7", sorted(results["sokoban7"])
         moved = {
-            rung: {seed: transfer(trained / rung / f"s{seed}", args.eval_episodes) for seed in args.seeds}
+            rung: {seed: transfer(trained / rung / f"s{seed}", args.eval_episodes) for seed in seeds}
             for rung in args.rungs
+            if all("error" not in results["sokoban7"][seed].get(rung, {"error": 1}) for seed in seeds)
         }
         report["transfer"] = moved
         text += "\n## Transfer of the standard-Sokoban models (success rate per seed)\n\n"
         text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
         for rung, per_seed in moved.items():
-            cells = [
-                str([round(per_seed[s][name]["success_rate"], 3) for s in args.seeds]) for name in TRANSFER
-            ]
+            cells = [str([round(per_seed[s][name]["success_rate"], 3) for s in seeds]) for name in TRANSFER]
             text += f"| {rung} | {' | '.join(cells)} |\n"
     failures = [
         r for per_seed in results.values() for res in per_seed.values() for r in res.values() if "error" in r
