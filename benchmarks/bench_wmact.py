@@ -90,22 +90,40 @@ def train(config: str, run_dir: Path, overrides: list[str], threads: int) -> dic
     }
 
 
-def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Warm start, then every rung from it, for one env and seed (in order: the rungs need the warm start)."""
-    common = [f"seed={seed}", *args.set]
-    sft_dir = out / "runs" / env / "sft" / f"s{seed}"
-    sft_overrides = [*common, f"eval.episodes={args.eval_episodes}"]
+def warm_start(env: str, seed: int, kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """One supervised warm start: ``sft`` on interactive demonstrations (1-3 actions per turn, feedback
+    between turns), or ``sft_entire_plan`` on whole plans in one turn (the one-turn prompt differs from the
+    interactive one, and a model trained from scratch does not carry over to a prompt it never saw)."""
+    overrides = [f"seed={seed}", *args.set, f"eval.episodes={args.eval_episodes}"]
     if args.sft_steps:
-        sft_overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
-    sft = train(f"experiments/multiturn_sft/{env}_cpu.yaml", sft_dir, sft_overrides, args.threads)
-    results: dict[str, Any] = {"sft": sft}
-    if "error" in sft:
-        return results
+        overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
+    if kind == "sft_entire_plan":
+        overrides += [
+            "algo.mode=entire_plan",
+            f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}",
+        ]
+    run_dir = out / "runs" / env / kind / f"s{seed}"
+    return {
+        **train(f"experiments/multiturn_sft/{env}_cpu.yaml", run_dir, overrides, args.threads),
+        "dir": run_dir,
+    }
+
+
+def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Warm starts, then every rung from its own (in order: the rungs need the warm start): PPO-EntirePlan
+    from the whole-plan warm start, the multi-turn rungs from the interactive one."""
     rl = [f"eval.episodes={args.eval_episodes}"]
     if args.rl_steps:
         rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
+    results: dict[str, Any] = {}
     for rung in args.rungs:
-        overrides = [*common, *RUNGS[rung], f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", *rl]
+        kind = "sft_entire_plan" if rung == "entire_plan" else "sft"
+        if kind not in results:
+            results[kind] = warm_start(env, seed, kind, args, out)
+        if "error" in results[kind]:
+            continue
+        start = [f"algo.init_from={results[kind]['dir']}", "algo.sft_warmup_steps=0"]
+        overrides = [f"seed={seed}", *args.set, *RUNGS[rung], *start, *rl]
         if rung == "entire_plan":
             overrides.append(f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}")
         run_dir = out / "runs" / env / rung / f"s{seed}"
@@ -139,7 +157,7 @@ def aggregate(results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
     """Per env and rung: the figures of every seed, their mean and the 95% bootstrap CI of the mean."""
     table: dict[str, Any] = {}
     for env, per_seed in results.items():
-        for rung in ["sft", *RUNGS]:
+        for rung in ["sft", "sft_entire_plan", *RUNGS]:
             rows = [r[rung] for r in per_seed.values() if rung in r and "error" not in r[rung]]
             if not rows:
                 continue
