@@ -137,6 +137,9 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
     from rlsuite.config import EnvConfig, EvalConfig, from_dict
     from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
 
+    cached = run_dir / f"transfer_{episodes}.json"  # a resumed benchmark does not evaluate again
+    if cached.exists():
+        return json.loads(cached.read_text())
     state = load_checkpoint(latest_checkpoint(run_dir), map_location="cpu")
     out = {}
     for name, (env_id, world) in TRANSFER.items():
@@ -150,6 +153,7 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
         result = algo.evaluate()
         out[name] = {"success_rate": float(sum(result.successes) / len(result.successes)), **result.extras}
         algo.close()
+    cached.write_text(json.dumps(out))
     return out
 
 
