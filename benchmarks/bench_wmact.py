@@ -46,6 +46,9 @@ RUNGS: dict[str, list[str]] = {
     "wmact": ["algo.reward_rescaling=true", "algo.turn_annealing=true"],
     "step_penalty": ["algo.reward_rescaling=true", "algo.turn_annealing=false", "algo.step_penalty=-0.1"],
 }
+# Sensitivity rungs (not run by default; --rungs NAME): PPO-EntirePlan at a 5x lower actor learning rate.
+EXTRA_RUNGS: dict[str, list[str]] = {"entire_plan_lr2e-4": [*RUNGS["entire_plan"], "algo.actor_lr=2e-4"]}
+ALL_RUNGS = {**RUNGS, **EXTRA_RUNGS}
 ENVS = ("corridor", "maze5", "sokoban6", "sokoban7", "taxi")
 FIGURES = ("success_rate", "single_turn_success_rate", "mean_turns", "mean_actions", "efficacy")
 TRANSFER = {  # evaluation-only settings for the models trained on the standard Sokoban
@@ -117,14 +120,14 @@ def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[s
         rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
     results: dict[str, Any] = {}
     for rung in args.rungs:
-        kind = "sft_entire_plan" if rung == "entire_plan" else "sft"
+        kind = "sft_entire_plan" if rung.startswith("entire_plan") else "sft"
         if kind not in results:
             results[kind] = warm_start(env, seed, kind, args, out)
         if "error" in results[kind]:
             continue
         start = [f"algo.init_from={results[kind]['dir']}", "algo.sft_warmup_steps=0"]
-        overrides = [f"seed={seed}", *args.set, *RUNGS[rung], *start, *rl]
-        if rung == "entire_plan":
+        overrides = [f"seed={seed}", *args.set, *ALL_RUNGS[rung], *start, *rl]
+        if rung.startswith("entire_plan"):
             overrides.append(f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}")
         run_dir = out / "runs" / env / rung / f"s{seed}"
         results[rung] = train(f"experiments/wmact/{env}_cpu.yaml", run_dir, overrides, args.threads)
@@ -161,7 +164,7 @@ def aggregate(results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
     """Per env and rung: the figures of every seed, their mean and the 95% bootstrap CI of the mean."""
     table: dict[str, Any] = {}
     for env, per_seed in results.items():
-        for rung in ["sft", "sft_entire_plan", *RUNGS]:
+        for rung in ["sft", "sft_entire_plan", *ALL_RUNGS]:
             rows = [r[rung] for r in per_seed.values() if rung in r and "error" not in r[rung]]
             if not rows:
                 continue
@@ -210,7 +213,7 @@ def parse_env_seeds(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["maze5", "sokoban6"], choices=ENVS)
-    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
+    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(ALL_RUNGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
         "--env-seeds",
