@@ -232,6 +232,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--transfer", action="store_true", help="evaluate sokoban7 models on Hard-1/2 and Taxi"
     )
+    parser.add_argument(
+        "--transfer-episodes",
+        type=int,
+        default=0,
+        help="held-out levels per transfer setting; 0 = --eval-episodes",
+    )
     parser.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
     parser.add_argument("--out", default="benchmarks/reports/wmact")
     args = parser.parse_args(argv)
@@ -252,12 +258,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.transfer and "sokoban7" in results:
         trained, seeds = out / "runs" / "sokoban7", sorted(results["sokoban7"])
         moved = {
-            rung: {seed: transfer(trained / rung / f"s{seed}", args.eval_episodes) for seed in seeds}
+            rung: {
+                seed: transfer(trained / rung / f"s{seed}", args.transfer_episodes or args.eval_episodes)
+                for seed in seeds
+            }
             for rung in args.rungs
             if all("error" not in results["sokoban7"][seed].get(rung, {"error": 1}) for seed in seeds)
         }
         report["transfer"] = moved
-        text += "\n## Transfer of the standard-Sokoban models (success rate per seed)\n\n"
+        levels = args.transfer_episodes or args.eval_episodes
+        text += f"\n## Transfer of the standard-Sokoban models (success per seed, {levels} levels)\n\n"
         text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
         for rung, per_seed in moved.items():
             cells = [str([round(per_seed[s][name]["success_rate"], 3) for s in seeds]) for name in TRANSFER]
