@@ -3,8 +3,11 @@
     nice -n 10 python benchmarks/bench_wmact.py --envs maze5 sokoban6 --seeds 0 1 2 --jobs 2 \
         [--sft-steps N] [--rl-steps N] [--out benchmarks/reports/wmact] [--set KEY=VALUE ...]
 
-Per env and seed: one supervised warm start (``experiments/multiturn_sft/<env>_cpu.yaml``), then every rung of
-the ladder starts from it (``algo.init_from``, no further SFT), so the rungs differ only by their flags:
+Per env and seed: supervised warm starts (``experiments/multiturn_sft/<env>_cpu.yaml``): ``sft``
+on interactive demonstrations and ``sft_entire_plan`` on whole plans in one turn. Every rung starts from
+one of them (``algo.init_from``, no further SFT): PPO-EntirePlan from ``sft_entire_plan`` (a from-scratch
+model never saw the one-turn prompt in ``sft``), with a reply budget that holds a whole plan; the
+multi-turn rungs from ``sft``, so they differ only by their flags:
 
     entire_plan    PPO-EntirePlan: the whole plan in one turn
     interactive    PPO-Interactive: multi-turn, plain outcome reward
@@ -14,7 +17,8 @@ the ladder starts from it (``algo.init_from``, no further SFT), so the rungs dif
 
 Every run is ``rlsuite train`` in its own subprocess with ``run_dir=OUT/runs/<env>/<rung>/s<seed>`` and
 ``resume=auto``, so a benchmark cut short continues when the same command runs again (runs with a
-``summary.json`` are skipped).
+``summary.json`` are skipped). ``--env-seeds sokoban7=0`` gives one env fewer seeds; pipelines run
+seed-major (every env's first seed before any env's second).
 After training, ``--transfer`` evaluates the Sokoban-standard models on Hard-1 (10x10), Hard-2 (3 boxes) and
 Taxi (greedy, held-out levels; the model is unchanged). Reported per env and rung, over seeds (each seed's
 figure is the greedy evaluation on the same held-out levels): success rate, single-turn success rate, mean
