@@ -3,8 +3,11 @@
     nice -n 10 python benchmarks/bench_wmact.py --envs maze5 sokoban6 --seeds 0 1 2 --jobs 2 \
         [--sft-steps N] [--rl-steps N] [--out benchmarks/reports/wmact] [--set KEY=VALUE ...]
 
-Per env and seed: one supervised warm start (``experiments/multiturn_sft/<env>_cpu.yaml``), then every rung of
-the ladder starts from it (``algo.init_from``, no further SFT), so the rungs differ only by their flags:
+Per env and seed: supervised warm starts (``experiments/multiturn_sft/<env>_cpu.yaml``): ``sft``
+on interactive demonstrations and ``sft_entire_plan`` on whole plans in one turn. Every rung starts from
+one of them (``algo.init_from``, no further SFT): PPO-EntirePlan from ``sft_entire_plan`` (a from-scratch
+model never saw the one-turn prompt in ``sft``), with a reply budget that holds a whole plan; the
+multi-turn rungs from ``sft``, so they differ only by their flags:
 
     entire_plan    PPO-EntirePlan: the whole plan in one turn
     interactive    PPO-Interactive: multi-turn, plain outcome reward
@@ -14,7 +17,8 @@ the ladder starts from it (``algo.init_from``, no further SFT), so the rungs dif
 
 Every run is ``rlsuite train`` in its own subprocess with ``run_dir=OUT/runs/<env>/<rung>/s<seed>`` and
 ``resume=auto``, so a benchmark cut short continues when the same command runs again (runs with a
-``summary.json`` are skipped).
+``summary.json`` are skipped). ``--env-seeds sokoban7=0`` gives one env fewer seeds; pipelines run
+seed-major (every env's first seed before any env's second).
 After training, ``--transfer`` evaluates the Sokoban-standard models on Hard-1 (10x10), Hard-2 (3 boxes) and
 Taxi (greedy, held-out levels; the model is unchanged). Reported per env and rung, over seeds (each seed's
 figure is the greedy evaluation on the same held-out levels): success rate, single-turn success rate, mean
@@ -46,6 +50,9 @@ RUNGS: dict[str, list[str]] = {
     "wmact": ["algo.reward_rescaling=true", "algo.turn_annealing=true"],
     "step_penalty": ["algo.reward_rescaling=true", "algo.turn_annealing=false", "algo.step_penalty=-0.1"],
 }
+# Sensitivity rungs (not run by default; --rungs NAME): PPO-EntirePlan at a 5x lower actor learning rate.
+EXTRA_RUNGS: dict[str, list[str]] = {"entire_plan_lr2e-4": [*RUNGS["entire_plan"], "algo.actor_lr=2e-4"]}
+ALL_RUNGS = {**RUNGS, **EXTRA_RUNGS}
 ENVS = ("corridor", "maze5", "sokoban6", "sokoban7", "taxi")
 FIGURES = ("success_rate", "single_turn_success_rate", "mean_turns", "mean_actions", "efficacy")
 TRANSFER = {  # evaluation-only settings for the models trained on the standard Sokoban
@@ -53,6 +60,22 @@ TRANSFER = {  # evaluation-only settings for the models trained on the standard 
     "sokoban_hard2": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 3}),
     "taxi": ("rlsuite/TaxiText-v0", {}),
 }
+
+
+def entire_plan_reply_tokens(env: str) -> int:
+    """Reply tokens (bytes) a whole plan needs: ``<answer>A || B || ...</answer>`` with the env's
+    ``max_actions_per_episode`` actions of its longest name, so that PPO-EntirePlan is never cut short by the
+    interactive rungs' per-turn reply budget."""
+    import yaml
+
+    import rlsuite
+
+    spec = yaml.safe_load((REPO / f"experiments/wmact/{env}_cpu.yaml").read_text())["env"]
+    world = rlsuite.make(spec["id"], **spec.get("kwargs", {})).unwrapped
+    parser, count = world.parser, int(world.max_actions_per_episode)
+    longest = max(len(name.encode()) for name in parser.action_names)
+    separator = len(f" {parser.separator} ".encode())
+    return len(b"<answer></answer>") + count * longest + (count - 1) * separator
 
 
 def train(config: str, run_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
@@ -74,22 +97,42 @@ def train(config: str, run_dir: Path, overrides: list[str], threads: int) -> dic
     }
 
 
-def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Warm start, then every rung from it, for one env and seed (in order: the rungs need the warm start)."""
-    common = [f"seed={seed}", *args.set]
-    sft_dir = out / "runs" / env / "sft" / f"s{seed}"
-    sft_overrides = [*common, f"eval.episodes={args.eval_episodes}"]
+def warm_start(env: str, seed: int, kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """One supervised warm start: ``sft`` on interactive demonstrations (1-3 actions per turn, feedback
+    between turns), or ``sft_entire_plan`` on whole plans in one turn (the one-turn prompt differs from the
+    interactive one, and a model trained from scratch does not carry over to a prompt it never saw)."""
+    overrides = [f"seed={seed}", *args.set, f"eval.episodes={args.eval_episodes}"]
     if args.sft_steps:
-        sft_overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
-    sft = train(f"experiments/multiturn_sft/{env}_cpu.yaml", sft_dir, sft_overrides, args.threads)
-    results: dict[str, Any] = {"sft": sft}
-    if "error" in sft:
-        return results
+        overrides += [f"total_steps={args.sft_steps}", f"eval.every_steps={args.sft_steps}"]
+    if kind == "sft_entire_plan":
+        overrides += [
+            "algo.mode=entire_plan",
+            f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}",
+        ]
+    run_dir = out / "runs" / env / kind / f"s{seed}"
+    return {
+        **train(f"experiments/multiturn_sft/{env}_cpu.yaml", run_dir, overrides, args.threads),
+        "dir": run_dir,
+    }
+
+
+def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Warm starts, then every rung from its own (in order: the rungs need the warm start): PPO-EntirePlan
+    from the whole-plan warm start, the multi-turn rungs from the interactive one."""
     rl = [f"eval.episodes={args.eval_episodes}"]
     if args.rl_steps:
         rl += [f"total_steps={args.rl_steps}", f"eval.every_steps={args.rl_steps}"]
+    results: dict[str, Any] = {}
     for rung in args.rungs:
-        overrides = [*common, *RUNGS[rung], f"algo.init_from={sft_dir}", "algo.sft_warmup_steps=0", *rl]
+        kind = "sft_entire_plan" if rung.startswith("entire_plan") else "sft"
+        if kind not in results:
+            results[kind] = warm_start(env, seed, kind, args, out)
+        if "error" in results[kind]:
+            continue
+        start = [f"algo.init_from={results[kind]['dir']}", "algo.sft_warmup_steps=0"]
+        overrides = [f"seed={seed}", *args.set, *ALL_RUNGS[rung], *start, *rl]
+        if rung.startswith("entire_plan"):
+            overrides.append(f"algo.sampling.max_new_tokens={entire_plan_reply_tokens(env)}")
         run_dir = out / "runs" / env / rung / f"s{seed}"
         results[rung] = train(f"experiments/wmact/{env}_cpu.yaml", run_dir, overrides, args.threads)
     return results
@@ -101,6 +144,9 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
     from rlsuite.config import EnvConfig, EvalConfig, from_dict
     from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
 
+    cached = run_dir / f"transfer_{episodes}.json"  # a resumed benchmark does not evaluate again
+    if cached.exists():
+        return json.loads(cached.read_text())
     state = load_checkpoint(latest_checkpoint(run_dir), map_location="cpu")
     out = {}
     for name, (env_id, world) in TRANSFER.items():
@@ -114,6 +160,7 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
         result = algo.evaluate()
         out[name] = {"success_rate": float(sum(result.successes) / len(result.successes)), **result.extras}
         algo.close()
+    cached.write_text(json.dumps(out))
     return out
 
 
@@ -121,7 +168,7 @@ def aggregate(results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
     """Per env and rung: the figures of every seed, their mean and the 95% bootstrap CI of the mean."""
     table: dict[str, Any] = {}
     for env, per_seed in results.items():
-        for rung in ["sft", *RUNGS]:
+        for rung in ["sft", "sft_entire_plan", *ALL_RUNGS]:
             rows = [r[rung] for r in per_seed.values() if rung in r and "error" not in r[rung]]
             if not rows:
                 continue
@@ -150,11 +197,35 @@ def markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parse_env_seeds(
+    items: list[str], envs: list[str], seeds: list[int], parser: argparse.ArgumentParser
+) -> dict[str, list[int]]:
+    """``--env-seeds ENV=S1,S2`` items as {env: seeds}; every other env gets ``--seeds``."""
+    chosen = {env: list(seeds) for env in envs}
+    for item in items:
+        env, _, values = item.partition("=")
+        try:
+            picked = [int(v) for v in values.split(",") if v]
+        except ValueError:
+            picked = []
+        if env not in chosen or not picked or not set(picked) <= set(seeds):
+            parser.error(f"--env-seeds {item!r}: expected ENV=SEEDS with ENV in --envs and SEEDS in --seeds")
+        chosen[env] = picked
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["maze5", "sokoban6"], choices=ENVS)
-    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
+    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(ALL_RUNGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--env-seeds",
+        nargs="*",
+        default=[],
+        metavar="ENV=SEEDS",
+        help="fewer seeds for one env, e.g. sokoban7=0,1 (a subset of --seeds)",
+    )
     parser.add_argument(
         "--sft-steps", type=int, default=0, help="warm-start demonstrations; 0 = the config's"
     )
@@ -165,12 +236,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--transfer", action="store_true", help="evaluate sokoban7 models on Hard-1/2 and Taxi"
     )
+    parser.add_argument(
+        "--transfer-episodes",
+        type=int,
+        default=0,
+        help="held-out levels per transfer setting; 0 = --eval-episodes",
+    )
     parser.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
     parser.add_argument("--out", default="benchmarks/reports/wmact")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(env, seed) for env in args.envs for seed in args.seeds]
+    env_seeds = parse_env_seeds(args.env_seeds, args.envs, args.seeds, parser)
+    # Seed-major order: with --jobs 1 every env gets its first seed before any env gets its second.
+    jobs = [(env, seed) for seed in args.seeds for env in args.envs if seed in env_seeds[env]]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         done = list(pool.map(lambda job: pipeline(*job, args, out), jobs))
     results: dict[str, dict[int, dict[str, Any]]] = {}
@@ -181,18 +260,21 @@ def main(argv: list[str] | None = None) -> None:
     text = "## WMAct ablation ladder (greedy, held-out levels; mean [95% bootstrap CI] over seeds)\n\n"
     text += markdown(table) + "\n"
     if args.transfer and "sokoban7" in results:
-        trained = out / "runs" / "sokoban7"
+        trained, seeds = out / "runs" / "sokoban7", sorted(results["sokoban7"])
         moved = {
-            rung: {seed: transfer(trained / rung / f"s{seed}", args.eval_episodes) for seed in args.seeds}
+            rung: {
+                seed: transfer(trained / rung / f"s{seed}", args.transfer_episodes or args.eval_episodes)
+                for seed in seeds
+            }
             for rung in args.rungs
+            if all("error" not in results["sokoban7"][seed].get(rung, {"error": 1}) for seed in seeds)
         }
         report["transfer"] = moved
-        text += "\n## Transfer of the standard-Sokoban models (success rate per seed)\n\n"
+        levels = args.transfer_episodes or args.eval_episodes
+        text += f"\n## Transfer of the standard-Sokoban models (success per seed, {levels} levels)\n\n"
         text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
         for rung, per_seed in moved.items():
-            cells = [
-                str([round(per_seed[s][name]["success_rate"], 3) for s in args.seeds]) for name in TRANSFER
-            ]
+            cells = [str([round(per_seed[s][name]["success_rate"], 3) for s in seeds]) for name in TRANSFER]
             text += f"| {rung} | {' | '.join(cells)} |\n"
     failures = [
         r for per_seed in results.values() for res in per_seed.values() for r in res.values() if "error" in r
