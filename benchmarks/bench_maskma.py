@@ -305,10 +305,14 @@ def main() -> int:
         section = run_downstream_stage(args)
         timings["downstream_s"] = time.perf_counter() - t
         atomic_write_text(path, path.read_text() + "\n" + section)
-    timings_path.write_text(json.dumps(timings, indent=2))
+    # Merge with the file as it is now: other invocations on the same --out (e.g. `--seeds 1` and
+    # `--seeds 2` run side by side) may have written their stages' timings since this one started.
+    on_disk = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    atomic_write_text(timings_path, json.dumps({**on_disk, **timings}, indent=2))
     print(path.read_text())
-    unseen = [report.averages[m].get("unseen, training family") for m in report.methods]
-    print("unseen-map averages:", {m: c.win_rate for m, c in zip(report.methods, unseen) if c is not None})
+    for group in ("unseen, training family", "all unseen"):
+        cells = {m: report.averages[m].get(group) for m in report.methods}
+        print(f"{group} averages:", {m: c.win_rate for m, c in cells.items() if c is not None})
     print(f"total {time.perf_counter() - start:.0f} s; timings in {timings_path}")
     return 0
 
