@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rlsuite
+from rlsuite.core.stats import wilson_interval
 from rlsuite.envs.football.real import gfootball_available
 from rlsuite.envs.football.scenarios import GAME_MODE_NAMES
 from rlsuite.envs.football.scripted import scripted_actions
@@ -66,7 +66,7 @@ def play(env_id: str, episodes: int, policy: str) -> dict:
         goals += won
         lengths.append(steps)
     env.close()
-    low, high = wilson(goals, episodes)
+    low, high = wilson_interval(goals, episodes)
     return {
         "env": env_id,
         "policy": policy,
@@ -77,13 +77,6 @@ def play(env_id: str, episodes: int, policy: str) -> dict:
         "length_std": float(np.std(lengths)),
         "ends": dict(ends),
     }
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlsuite.core.atomic import atomic_write_text
+from rlsuite.core.stats import wilson_interval
 from rlsuite.envs.smac.custom_maps import shipped_custom_maps
 from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES, HeuristicTeamPolicy
 from rlsuite.envs.smac.maps import SMAC_MAP_NAMES
@@ -61,14 +61,6 @@ def play(map_name: str, policy: str, battles: int, seed: int, downstream: dict |
     }
 
 
-def wilson(wins: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a win rate."""
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def ad_hoc_key(map_name: str) -> str:
     return f"{map_name}+late_joiner"
 
@@ -92,7 +84,7 @@ def ad_hoc_lines(results: dict, policies: tuple[str, ...]) -> list[str]:
                 continue
             cells = []
             for r in (plain, joined):
-                lo, hi = wilson(r["wins"], r["battles"])
+                lo, hi = wilson_interval(r["wins"], r["battles"])
                 cells.append(f"{100 * r['win_rate']:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]")
             lines.append(f"| {name} | {p} | {cells[0]} | {cells[1]} |")
     return [*lines, ""]
@@ -107,7 +99,7 @@ def write_report(results: dict, out: Path, policies: tuple[str, ...], battles: i
         cells = []
         for p in policies:
             r = per_policy[p]
-            lo, hi = wilson(r["wins"], r["battles"])
+            lo, hi = wilson_interval(r["wins"], r["battles"])
             row[p] = {**r, "ci95": [lo, hi]}
             cells.append(f"{100 * r['win_rate']:.0f} [{100 * lo:.0f}, {100 * hi:.0f}]")
         gain = per_policy[policies[-1]]["win_rate"] - per_policy[policies[0]]["win_rate"]

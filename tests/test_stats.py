@@ -15,6 +15,7 @@ from rlsuite.core.stats import (
     performance_profile_ci,
     stratified_bootstrap_ci,
     summarize,
+    wilson_interval,
 )
 
 
@@ -249,3 +250,14 @@ def test_performance_profile_ci_matches_exact_combinations():
     low, high = performance_profile_ci(strata, [tau], confidence=0.7, seed=4)
     assert (low[0], high[0]) == pytest.approx(expected)
     assert expected == (0.5, 1.0)
+
+
+def test_wilson_interval_matches_the_closed_form_and_stays_in_range() -> None:
+    # 8 of 10: the Wilson 95% interval is [0.4902, 0.9433] (textbook value, z = 1.96)
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(0, 32)[0] == 0.0 and wilson_interval(0, 32)[1] > 0.05  # not degenerate at 0
+    assert wilson_interval(32, 32)[1] == 1.0 and wilson_interval(32, 32)[0] < 0.95
+    for bad in ((3, 0), (-1, 4), (5, 4)):
+        with pytest.raises(ValueError, match="successes"):
+            wilson_interval(*bad)

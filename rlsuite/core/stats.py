@@ -18,6 +18,7 @@ its stratified-bootstrap band.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -258,3 +259,15 @@ def summarize(
         "resamples": resamples,
         "seed": seed,
     }
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a success rate ``successes / n`` (``z = 1.96``: 95%), for win or
+    goal rates over independent episodes; unlike the normal approximation it stays inside [0, 1] and is
+    not degenerate at 0 or n successes (Wilson 1927, https://doi.org/10.1080/01621459.1927.10502953)."""
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval: need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
