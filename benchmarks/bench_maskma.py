@@ -47,6 +47,7 @@ from rlsuite.config import EnvConfig, EvalConfig
 from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.team import team_reset
 from rlsuite.training.zero_shot import (
+    ALL_UNSEEN,
     MapOutcome,
     evaluate_on_maps,
     write_zero_shot_report,
@@ -310,7 +311,7 @@ def main() -> int:
     on_disk = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     atomic_write_text(timings_path, json.dumps({**on_disk, **timings}, indent=2))
     print(path.read_text())
-    for group in ("unseen, training family", "all unseen"):
+    for group in ("unseen, training family", ALL_UNSEEN):
         cells = {m: report.averages[m].get(group) for m in report.methods}
         print(f"{group} averages:", {m: c.win_rate for m, c in cells.items() if c is not None})
     print(f"total {time.perf_counter() - start:.0f} s; timings in {timings_path}")

@@ -59,6 +59,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # use this checkout's rlsuite when run as a script
 
+from rlsuite.core.atomic import atomic_write_text  # noqa: E402
 from rlsuite.core.stats import bootstrap_ci, iqm  # noqa: E402
 
 TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d"}
@@ -143,7 +144,7 @@ def record_cpu(run_dir: Path, seconds: float | None) -> None:
         return
     path = run_dir / CPU_FILE
     spent = json.loads(path.read_text())["invocations"] if path.exists() else []
-    path.write_text(json.dumps({"invocations": [*spent, round(seconds, 1)]}))
+    atomic_write_text(path, json.dumps({"invocations": [*spent, round(seconds, 1)]}))
 
 
 def cpu_seconds(run_dir: Path) -> float | None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rlsuite.core.atomic import atomic_write_text  # noqa: E402
 from rlsuite.core.stats import bootstrap_ci  # noqa: E402
 
 RUNGS: dict[str, list[str]] = {
@@ -62,6 +64,7 @@ TRANSFER = {  # evaluation-only settings for the models trained on the standard 
 }
 
 
+@functools.cache
 def entire_plan_reply_tokens(env: str) -> int:
     """Reply tokens (bytes) a whole plan needs: ``<answer>A || B || ...</answer>`` with the env's
     ``max_actions_per_episode`` actions of its longest name, so that PPO-EntirePlan is never cut short by the
@@ -160,7 +163,7 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
         result = algo.evaluate()
         out[name] = {"success_rate": float(sum(result.successes) / len(result.successes)), **result.extras}
         algo.close()
-    cached.write_text(json.dumps(out))
+    atomic_write_text(cached, json.dumps(out))
     return out
 
 
@@ -261,16 +264,13 @@ def main(argv: list[str] | None = None) -> None:
     text += markdown(table) + "\n"
     if args.transfer and "sokoban7" in results:
         trained, seeds = out / "runs" / "sokoban7", sorted(results["sokoban7"])
+        levels = args.transfer_episodes or args.eval_episodes
         moved = {
-            rung: {
-                seed: transfer(trained / rung / f"s{seed}", args.transfer_episodes or args.eval_episodes)
-                for seed in seeds
-            }
+            rung: {seed: transfer(trained / rung / f"s{seed}", levels) for seed in seeds}
             for rung in args.rungs
             if all("error" not in results["sokoban7"][seed].get(rung, {"error": 1}) for seed in seeds)
         }
         report["transfer"] = moved
-        levels = args.transfer_episodes or args.eval_episodes
         text += f"\n## Transfer of the standard-Sokoban models (success per seed, {levels} levels)\n\n"
         text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
         for rung, per_seed in moved.items():

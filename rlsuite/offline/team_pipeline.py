@@ -32,17 +32,8 @@ from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.strict_yaml import load_strict
 from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES
 
-PIPELINE_KEYS = (
-    "out",
-    "maps",
-    "episodes",
-    "eval_episodes",
-    "min_win_rate",
-    "epsilon",
-    "seed",
-    "num_envs",
-    "experts",
-)
+SETTING_KEYS = ("episodes", "eval_episodes", "min_win_rate", "epsilon", "seed", "num_envs")  # PipelineConfig
+PIPELINE_KEYS = ("out", "maps", *SETTING_KEYS, "experts")
 ATTEMPT_KEYS = ("name", "train", "steps", "overrides", "policy")
 
 
@@ -107,7 +98,7 @@ def load_pipeline(path: str | os.PathLike) -> PipelineConfig:
         out=out if out.is_absolute() else Path.cwd() / out,
         maps=tuple(maps),
         attempts=attempts,
-        **{k: raw[k] for k in PIPELINE_KEYS[2:-1] if k in raw},
+        **{k: raw[k] for k in SETTING_KEYS if k in raw},
     )
     if config.episodes < 1 or config.eval_episodes < 1 or not 0 < config.min_win_rate <= 1:
         raise ValueError(f"{path}: episodes and eval_episodes must be >= 1, min_win_rate in (0, 1]")
