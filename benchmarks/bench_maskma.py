@@ -4,6 +4,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --steps 2000    # CPU scale, data from the pipeline (see BENCHMARKS.md)
     python benchmarks/bench_maskma.py --size tiny --scripted-data --out /tmp/maskma-tiny   # pipeline check
     python benchmarks/bench_maskma.py --preset hard --steps 2000   # the split of data_pipeline_hard.yaml
+    python benchmarks/bench_maskma.py --preset hard-noise --steps 8000   # same split, noise-injected data
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
@@ -93,6 +94,14 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
         "runs/maskma_data_hard/data",
         "benchmarks/reports/maskma-hard",
         "runs/bench_maskma_hard",
+    ),
+    # the hard split's maps and experts, recorded with noise injection (data_pipeline_hard_noise.yaml)
+    "hard-noise": (
+        HARD_TRAIN_MAPS,
+        HARD_TEST_MAPS,
+        "runs/maskma_data_hard_noise/data",
+        "benchmarks/reports/maskma-hard-noise",
+        "runs/bench_maskma_hard_noise",
     ),
 }
 SIZES = {  # gradient steps, batch, width, depth, heads

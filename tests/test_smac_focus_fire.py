@@ -108,3 +108,10 @@ def test_hard_pipeline_config_loads():
     policies = {a.policy for attempts in config.attempts.values() for a in attempts}
     assert "focus_fire" in policies
     assert any("_vs_" in m and m != "3s_vs_1sc" for m in config.maps)
+
+
+def test_noise_pipeline_is_the_hard_split_with_action_noise():
+    hard = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard.yaml")
+    noisy = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard_noise.yaml")
+    assert noisy.maps == hard.maps and noisy.attempts == hard.attempts
+    assert hard.action_noise == 0.0 and noisy.action_noise == 0.15 and noisy.out != hard.out

@@ -21,6 +21,7 @@ from rlsuite.offline.team_data import (
     STEP_FIELDS,
     ExpertInfo,
     entity_layout_actions,
+    episodes_to_dataset,
     load_team_dataset,
     load_team_datasets,
     merge_team_datasets,
@@ -137,6 +138,46 @@ def test_epsilon_actions_stay_available():
     assert (epsilon_actions(greedy, mask, 0.0, rng) == 0).all()
 
 
+def test_action_noise_executes_random_actions_and_records_the_policys_own():
+    """Noise injection (DART): the env gets random actions at the given rate, the rows keep the expert's."""
+    env = SMACVectorEnv("3m", 4, entity_features=True)
+    policy = HeuristicTeamPolicy(env)
+    chosen: dict[bytes, np.ndarray] = {}  # state row -> the policy's action for it
+    executed: list[tuple[np.ndarray, np.ndarray]] = []  # (the policy's actions, what the env got)
+    policy_step, env_step = policy.step, env.step
+
+    def spy_policy(observation, state=None, deterministic=False):
+        actions, state = policy_step(observation, state, deterministic)
+        for row, action in zip(observation.state, np.asarray(actions)):
+            chosen[row.tobytes()] = np.array(action)
+        executed.append((np.array(actions),))
+        return actions, state
+
+    def spy_env(actions):
+        executed[-1] += (np.array(actions),)
+        return env_step(actions)
+
+    policy.step, env.step = spy_policy, spy_env
+    result = collect_team_episodes(env, policy, 6, seed=3, action_noise=0.3, progress=False)
+    assert result.action_noise == 0.3
+    rows = [(s, a) for e in result.episodes for s, a in zip(e.state, e.actions)]
+    assert all((chosen[s.tobytes()] == a).all() for s, a in rows)
+    wanted = np.concatenate([w for w, _ in executed])
+    got = np.concatenate([g for _, g in executed])
+    changed = (wanted != got).mean()  # a random draw may repeat the policy's action
+    assert 0.1 < changed < 0.3
+    with pytest.raises(ValueError, match=r"action_noise must be in \[0, 1\]"):
+        collect_team_episodes(env, policy, 1, action_noise=1.5, progress=False)
+    env.close()
+
+
+def test_action_noise_is_kept_in_the_metadata(recorded_3m, tmp_path):
+    result, meta = recorded_3m
+    noisy = dataclasses.replace(meta, expert=dataclasses.replace(meta.expert, action_noise=0.15))
+    path = save_team_dataset(tmp_path / "n.npz", episodes_to_dataset(result.episodes, noisy))
+    assert load_team_dataset(path).meta.expert.action_noise == 0.15
+
+
 def test_entity_layout_actions_follow_targets():
     target = np.full((1, 2, 8), -1)
     target[0, 0, 6:] = [3, 4]  # an attacker: env 6 + e -> unit n_agents + e
@@ -228,6 +269,11 @@ def test_pipeline_files_are_checked(tmp_path):
     path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - train: x.yaml\n")
     with pytest.raises(ValueError, match="'steps' must be >= 1"):
         load_pipeline(path)
+    path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", action_noise=2)
+    with pytest.raises(ValueError, match=r"'action_noise' must be a number in \[0, 1\], got 2"):
+        load_pipeline(path)
+    path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", action_noise=0.15)
+    assert load_pipeline(path).action_noise == 0.15
 
 
 def test_data_collect_cli_for_team_envs(tmp_path, capsys):

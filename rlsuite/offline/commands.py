@@ -35,6 +35,12 @@ def add_data_parser(sub) -> None:
     )
     collect.add_argument("--episodes", type=int, default=200, help="team envs: episodes to record")
     collect.add_argument("--epsilon", type=float, default=0.0, help="team envs: random-action chance")
+    collect.add_argument(
+        "--action-noise",
+        type=float,
+        default=0.0,
+        help="team envs: chance of executing a random action while recording the expert's (DART)",
+    )
     collect.add_argument("--eval-episodes", type=int, default=64, help="team envs: win-rate battles")
     collect.add_argument("--from", dest="sources", nargs="+", default=None, help="medium-expert: 2 datasets")
     collect.add_argument("--steps", type=int, default=1_000_000, help="transitions (D4RL: 1M; 2M for m-e)")
@@ -156,6 +162,7 @@ def _team_collect(args: argparse.Namespace, out: Path) -> int:
         args.episodes,
         seed=args.seed,
         epsilon=args.epsilon,
+        action_noise=args.action_noise,
         eval_episodes=args.eval_episodes,
         num_envs=args.num_envs if args.num_envs > 1 else 8,
     )

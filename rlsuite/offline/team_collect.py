@@ -4,7 +4,8 @@
 finished :class:`~rlsuite.offline.team_data.TeamEpisode` records. :func:`collect_team_episodes` plays a
 :class:`~rlsuite.agents.base.Policy` (greedy, with an optional epsilon of uniform available actions per
 agent and step) on a team vector env that declares entity features, until ``episodes`` games have
-finished. Experts (:func:`expert_source`): a trained MAPPO/QMIX/ACE run, or the scripted attack-nearest
+finished; with ``action_noise`` it executes random actions but records the policy's own (noise injection,
+below). Experts (:func:`expert_source`): a trained MAPPO/QMIX/ACE run, or the scripted attack-nearest
 heuristic or the focus-fire expert (:class:`HeuristicTeamPolicy`); :func:`collect_team_dataset`
 measures the expert's win rate and records a dataset whose metadata names it
 (``rlsuite data collect --env ... --policy ...``).
@@ -104,6 +105,7 @@ class CollectionResult:
     episodes: list[TeamEpisode]
     seed: int
     epsilon: float
+    action_noise: float = 0.0
 
     @property
     def win_rate(self) -> float:
@@ -117,18 +119,25 @@ def collect_team_episodes(
     *,
     seed: int = 0,
     epsilon: float = 0.0,
+    action_noise: float = 0.0,
     deterministic: bool = True,
     progress: bool = True,
 ) -> CollectionResult:
     """Play ``policy`` on the team vector ``env`` (entity features on) until ``episodes`` games finished.
 
     With ``epsilon > 0`` each live agent's action is replaced, with that chance per step, by a uniform
-    draw among its available actions (seeded by ``seed``). Episodes are returned in finishing order.
+    draw among its available actions (seeded by ``seed``), and the replacement is recorded: the data are
+    the noisy policy's. With ``action_noise > 0`` the env receives such a random action with that chance,
+    but the row records the action the policy chose (noise injection for imitation, DART: Laskey et al.,
+    "DART: Noise Injection for Robust Imitation Learning", CoRL 2017): the data then cover states the
+    policy itself would not reach, each labelled with what the policy does there, so a clone learns to
+    recover from its own mistakes. Episodes are returned in finishing order.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+    for name, value in (("epsilon", epsilon), ("action_noise", action_noise)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
     policy = as_policy(policy)
     recorder = TeamEpisodeRecorder(env.num_envs, team_spec_of(env))
     rng = np.random.default_rng(seed)
@@ -143,7 +152,10 @@ def collect_team_episodes(
             actions = np.asarray(actions, dtype=np.int64)
             if epsilon > 0:
                 actions = epsilon_actions(actions, observation.action_mask, epsilon, rng)
-            step = team_step(env, actions)
+            executed = actions
+            if action_noise > 0:
+                executed = epsilon_actions(actions, observation.action_mask, action_noise, rng)
+            step = team_step(env, executed)
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
             finished = recorder.add(observation, actions, step)
@@ -151,7 +163,7 @@ def collect_team_episodes(
             done_episodes.extend(finished)
             state = policy.reset_state(state, np.flatnonzero(step.done))
             observation = step.observation
-    return CollectionResult(done_episodes[:episodes], seed, epsilon)
+    return CollectionResult(done_episodes[:episodes], seed, epsilon, action_noise)
 
 
 def epsilon_actions(
@@ -231,13 +243,15 @@ def collect_team_dataset(
     *,
     seed: int = 0,
     epsilon: float = 0.0,
+    action_noise: float = 0.0,
     eval_episodes: int = 64,
     num_envs: int = 8,
     win_rate: float | None = None,
     progress: bool = True,
 ) -> TeamDataset:
     """Measure the expert's win rate (``eval_episodes`` greedy battles; or take ``win_rate``), then record
-    ``episodes`` episodes of it (greedy, ``epsilon``) into a dataset whose metadata names the expert."""
+    ``episodes`` episodes of it (greedy, ``epsilon``, ``action_noise``: :func:`collect_team_episodes`)
+    into a dataset whose metadata names the expert."""
     if win_rate is None and eval_episodes > 0:
         win_rate = measure_win_rate(source, eval_episodes, seed=seed + EVAL_SEED_OFFSET, num_envs=num_envs)
     expert = ExpertInfo(
@@ -247,11 +261,18 @@ def collect_team_dataset(
         win_rate=win_rate,
         eval_episodes=eval_episodes if win_rate is not None else 0,
         epsilon=epsilon,
+        action_noise=action_noise,
     )
     env = source.make_env(min(num_envs, episodes))
     try:
         result = collect_team_episodes(
-            env, source.policy_for(env), episodes, seed=seed, epsilon=epsilon, progress=progress
+            env,
+            source.policy_for(env),
+            episodes,
+            seed=seed,
+            epsilon=epsilon,
+            action_noise=action_noise,
+            progress=progress,
         )
         meta = dataset_meta(env, source.env_id, expert, seed=seed)
     finally:

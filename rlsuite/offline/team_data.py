@@ -19,7 +19,8 @@ actions, ``O`` obs size, ``S`` state size)::
     obs                   float32 [T, n, O]
     state                 float32 [T, S]
     action_mask           bool    [T, n, A]   env layout
-    actions               int16   [T, n]      env layout (what the env received)
+    actions               int16   [T, n]      env layout (what the env received; the expert's choice
+                                              where ``expert.action_noise`` > 0)
     entity_actions        int16   [T, n]      entity layout (k < K intrinsic; K + j acts on unit j)
     rewards               float32 [T]
     terminated            bool    [T]         the battle ended (won, lost, drawn) on this step
@@ -84,6 +85,9 @@ class ExpertInfo:
     win_rate: float | None = None  # measured greedy win rate on its map (before collection)
     eval_episodes: int = 0  # battles that win rate is over
     epsilon: float = 0.0  # chance per agent and step of a uniform random available action
+    # chance per agent and step that the env got a uniform random available action while the row records
+    # the expert's own choice (noise injection for imitation; ``actions`` are then labels, not executed)
+    action_noise: float = 0.0
 
 
 @dataclass(frozen=True)

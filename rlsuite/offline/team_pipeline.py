@@ -8,8 +8,10 @@
    learner (``train:`` an experiment file, ``steps:`` its budget; a later attempt with the same ``name``
    resumes that run to a larger budget: "retrain longer") or names a scripted policy
    (``policy: heuristic``, attack-nearest, or ``policy: focus_fire``);
-2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``) into ``data/<map>.npz``
-   (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its measured win rate.
+2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``, ``action_noise``: random
+   actions executed while the expert's own are recorded, see ``collect_team_episodes``) into
+   ``data/<map>.npz`` (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its
+   measured win rate.
 
 Every finished step leaves an atomic JSON marker in ``<out>/stages/`` (an attempt's result, the accepted
 expert, the dataset), so running the command again skips what is done; an interrupted training run is
@@ -32,7 +34,15 @@ from rlsuite.core.atomic import atomic_write_text
 from rlsuite.core.strict_yaml import load_strict
 from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES
 
-SETTING_KEYS = ("episodes", "eval_episodes", "min_win_rate", "epsilon", "seed", "num_envs")  # PipelineConfig
+SETTING_KEYS = (  # PipelineConfig fields a pipeline file may set
+    "episodes",
+    "eval_episodes",
+    "min_win_rate",
+    "epsilon",
+    "action_noise",
+    "seed",
+    "num_envs",
+)
 PIPELINE_KEYS = ("out", "maps", *SETTING_KEYS, "experts")
 ATTEMPT_KEYS = ("name", "train", "steps", "overrides", "policy")
 
@@ -59,6 +69,7 @@ class PipelineConfig:
     eval_episodes: int = 64
     min_win_rate: float = 0.8
     epsilon: float = 0.0
+    action_noise: float = 0.0
     seed: int = 0
     num_envs: int = 8
 
@@ -102,6 +113,10 @@ def load_pipeline(path: str | os.PathLike) -> PipelineConfig:
     )
     if config.episodes < 1 or config.eval_episodes < 1 or not 0 < config.min_win_rate <= 1:
         raise ValueError(f"{path}: episodes and eval_episodes must be >= 1, min_win_rate in (0, 1]")
+    for key in ("epsilon", "action_noise"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{path}: {key!r} must be a number in [0, 1], got {value!r}")
     return config
 
 
@@ -264,6 +279,7 @@ class Pipeline:
             self.config.episodes,
             seed=self.config.seed,
             epsilon=self.config.epsilon,
+            action_noise=self.config.action_noise,
             eval_episodes=expert["eval_episodes"],
             num_envs=self.config.num_envs,
             win_rate=expert["win_rate"],

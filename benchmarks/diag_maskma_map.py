@@ -1,16 +1,22 @@
-"""Why MaskMA plays 3m badly: checks of the 3m expert data and behaviour cloning on 3m alone.
+"""Why MaskMA plays a training map badly: checks of the map's expert data and behaviour cloning on it alone.
 
-    python benchmarks/diag_maskma_3m.py --data runs/maskma_data/data/3m.npz --out runs/diag_3m [--steps 600]
-        [--with-maps OTHER.npz ...] [--checkpoint RUN/final.pt ...]
+    python benchmarks/diag_maskma_map.py --map 3m --data runs/maskma_data/data/3m.npz --out runs/diag_3m
+        [--steps 600] [--with-maps OTHER.npz ...] [--checkpoint RUN/final.pt ...]
+    python benchmarks/diag_maskma_map.py --map 3s_vs_4z --data runs/maskma_data_hard/data/3s_vs_4z.npz \
+        --out runs/diag_3s_vs_4z --steps 1000 4000 \
+        --checkpoint runs/bench_maskma_hard32k/maskma/seed0/final.pt
 
 1. **Layout**: the dataset's entity-layout actions against its env-layout actions and the env's
    ``entity_action_target`` mapping (both ways), and whether every taken action is available under the mask
    recorded with it (a row misalignment would break this).
 2. **The expert's targets**: how often an attack goes to the lowest-index / nearest / weakest enemy the agent
    can attack, and how often all attacking agents share one target (focus fire).
-3. **Behaviour cloning on 3m alone** (250 episodes train, 50 held out): action accuracy on held-out steps in
-   centralized and decentralized views, and greedy win rate over ``--battles`` battles in both modes; the
-   same for every ``--checkpoint`` given (e.g. the benchmark's 10-map models).
+3. **Behaviour cloning on the map alone** (the first ``--train-episodes`` episodes train, the rest held
+   out): action accuracy on held-out steps in centralized and decentralized views, and greedy win rate
+   over ``--battles`` battles in both modes; the same for every ``--checkpoint`` given (e.g. the
+   benchmark's 10-map models). Held-out accuracy is also
+   split by the expert's action class (no-op/stop, move, attack/heal) and by the acting unit's own weapon
+   cooldown (quartiles of the normalised cooldown), which is where kiting decisions are made.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from rlsuite.core.team import EntityObservation
 from rlsuite.offline.team_data import entity_layout_actions, load_team_dataset, save_team_dataset
 
 K = 6
+CLASS_NAMES = ("noop_stop", "move", "attack_heal")
 
 
 def layout_checks(steps: dict) -> dict:
@@ -129,27 +136,55 @@ def predicted_targets(net, data: MapData, columns) -> dict:
     }
 
 
-def accuracy(net, data: MapData, columns, execution: str) -> float:
-    rows = np.arange(data.n_steps)
-    steps = data.unit_steps(rows, columns, torch.device("cpu"))
+def _greedy(net, data: MapData, columns, execution: str):
+    """Greedy actions of every agent step, the expert's actions and which agents are alive."""
+    steps = data.unit_steps(np.arange(data.n_steps), columns, torch.device("cpu"))
     n, units = steps.n_agents, steps.units
     with torch.no_grad():
         if execution == "centralized":
             logits = net.joint_logits(units, view_attention(units.alive), units.alive, n)
         else:
             logits = net.decentralized_logits(units, steps.visible)
-    logits = masked_logits(logits, steps.action_mask)
-    alive = units.alive[:, :n]
-    return float((logits.argmax(-1) == steps.actions)[alive].float().mean())
+    predicted = masked_logits(logits, steps.action_mask).argmax(-1).numpy()
+    return predicted, steps.actions.numpy(), units.alive[:, :n].numpy()
 
 
-def evaluate(checkpoint: Path, held_out: Path, battles: int) -> dict:
+def action_class(actions: np.ndarray) -> np.ndarray:
+    """0: no-op / stop, 1: move, 2: attack or heal (entity action layout)."""
+    return np.where(actions >= K, 2, np.where(actions >= 2, 1, 0))
+
+
+def accuracy(net, data: MapData, columns, execution: str) -> dict:
+    """Held-out accuracy overall, per expert action class and per quartile of the unit's own cooldown."""
+    predicted, expert, alive = _greedy(net, data, columns, execution)
+    right = predicted == expert
+    out = {"all": float(right[alive].mean())}
+    classes, predicted_classes = action_class(expert), action_class(predicted)
+    for c, name in enumerate(CLASS_NAMES):
+        rows = alive & (classes == c)
+        out[f"{name}_share"] = float(rows.mean() / alive.mean())
+        if rows.any():
+            out[f"{name}_exact"] = float(right[rows].mean())
+            out[f"{name}_class"] = float((predicted_classes == c)[rows].mean())
+    names = list(data.meta.feature_names)
+    cooldown = data.steps["entity_state"][:, : expert.shape[1], names.index("cooldown")]
+    edges = np.quantile(cooldown[alive], [0.25, 0.5, 0.75])
+    bucket = np.searchsorted(edges, cooldown, side="right")
+    for q in range(4):
+        rows = alive & (bucket == q)
+        if rows.any():
+            lo, hi = float(cooldown[rows].min()), float(cooldown[rows].max())
+            out[f"cooldown_q{q + 1}[{lo:.2f},{hi:.2f}]"] = float(right[rows].mean())
+    return out
+
+
+def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int) -> dict:
     from rlsuite.algos.base import Algorithm
     from rlsuite.training.zero_shot import evaluate_on_maps
 
     out = {}
     for execution in ("centralized", "decentralized"):
-        algo = Algorithm.for_evaluation(checkpoint, "rlsuite/SMAC-3m-v0", device="cpu")
+        algo = Algorithm.for_evaluation(checkpoint, env_id(map_name), device="cpu")
         data = MapData(load_team_dataset(held_out), algo.net.shape.unit_types)
         cols = data.columns(algo.net.shape.token_features)
         out[f"heldout_accuracy_{execution}"] = accuracy(algo.net, data, cols, execution)
@@ -158,7 +193,7 @@ def evaluate(checkpoint: Path, held_out: Path, battles: int) -> dict:
         algo.close()
         (outcome,) = evaluate_on_maps(
             checkpoint,
-            ["rlsuite/SMAC-3m-v0"],
+            [env_id(map_name)],
             battles,
             method="m",
             seed=0,
@@ -168,7 +203,11 @@ def evaluate(checkpoint: Path, held_out: Path, battles: int) -> dict:
     return out
 
 
-def train_3m(train_files: list[Path], out: Path, steps: int, overrides: dict) -> Path:
+def env_id(map_name: str) -> str:
+    return f"rlsuite/SMAC-{map_name}-v0"
+
+
+def train_on(map_name: str, train_files: list[Path], out: Path, steps: int, overrides: dict) -> Path:
     from rlsuite.algos import get_algorithm
     from rlsuite.config import EnvConfig, EvalConfig
 
@@ -177,7 +216,7 @@ def train_3m(train_files: list[Path], out: Path, steps: int, overrides: dict) ->
         return final
     cls = get_algorithm("maskma")
     config = cls.config_cls(datasets=[str(f) for f in train_files], **overrides)
-    algo = cls(EnvConfig(id="rlsuite/SMAC-3m-v0", num_envs=8), config, seed=0, device="cpu",
+    algo = cls(EnvConfig(id=env_id(map_name), num_envs=8), config, seed=0, device="cpu",
                eval_config=EvalConfig(episodes=8))  # fmt: skip
     algo.learn(steps)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,8 +227,10 @@ def train_3m(train_files: list[Path], out: Path, steps: int, overrides: dict) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--map", default="3m", help="SMAC map name of the dataset")
     parser.add_argument("--data", type=Path, default=Path("runs/maskma_data/data/3m.npz"))
     parser.add_argument("--out", type=Path, default=Path("runs/diag_3m"))
+    parser.add_argument("--train-episodes", type=int, default=250, help="the rest are held out")
     parser.add_argument("--steps", type=int, nargs="*", default=[600])
     parser.add_argument("--battles", type=int, default=32)
     parser.add_argument("--checkpoint", type=Path, nargs="*", default=[])
@@ -208,18 +249,21 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     train_file, held_out = args.out / "train.npz", args.out / "heldout.npz"
     if not held_out.exists():
-        save_team_dataset(train_file, data.select(np.arange(250)))
-        save_team_dataset(held_out, data.select(np.arange(250, data.num_episodes)))
+        cut = args.train_episodes
+        save_team_dataset(train_file, data.select(np.arange(cut)))
+        save_team_dataset(held_out, data.select(np.arange(cut, data.num_episodes)))
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     tag = "-".join(f"{k}{v}" for k, v in overrides.items()) or "default"
     if args.with_maps:
         tag += "-with-" + "-".join(p.stem for p in args.with_maps)
     for steps in args.steps:
-        ckpt = train_3m([train_file, *args.with_maps], args.out / f"bc3m-{tag}-{steps}", steps, overrides)
-        report[f"bc_3m_{tag}_{steps}_steps"] = evaluate(ckpt, held_out, args.battles)
-        print(json.dumps(report[f"bc_3m_{tag}_{steps}_steps"]), flush=True)
+        key = f"bc_{args.map}_{tag}_{steps}_steps"
+        folder = args.out / f"bc{args.map}-{tag}-{steps}"
+        ckpt = train_on(args.map, [train_file, *args.with_maps], folder, steps, overrides)
+        report[key] = evaluate(ckpt, args.map, held_out, args.battles)
+        print(json.dumps(report[key]), flush=True)
     for ckpt in args.checkpoint:
-        report[str(ckpt)] = evaluate(ckpt, held_out, args.battles)
+        report[str(ckpt)] = evaluate(ckpt, args.map, held_out, args.battles)
         print(ckpt, json.dumps(report[str(ckpt)]), flush=True)
     path = args.out / f"report-{tag}.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}
