@@ -233,8 +233,9 @@ def main() -> int:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="training/test split and folders: default (data_pipeline.yaml) or hard "
-        "(data_pipeline_hard.yaml: focus-fire experts, asymmetric training maps)",
+        help="training/test split and folders: default (data_pipeline.yaml), hard "
+        "(data_pipeline_hard.yaml: focus-fire experts, asymmetric training maps) or hard-noise "
+        "(the hard split recorded with action noise: data_pipeline_hard_noise.yaml)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: the preset's")
     parser.add_argument(
