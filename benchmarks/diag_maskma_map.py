@@ -17,6 +17,10 @@
    benchmark's 10-map models). Held-out accuracy is also
    split by the expert's action class (no-op/stop, move, attack/heal) and by the acting unit's own weapon
    cooldown (quartiles of the normalised cooldown), which is where kiting decisions are made.
+4. **Where the clone's own games go** (``--rollout-episodes``): greedy games of each model with its
+   configured execution (decentralized unless the checkpoint says otherwise) against the held-out expert
+   games: mean game length, the share of living agents' steps with no living enemy in sight, and the
+   share of move actions that step away from the nearest living enemy, with and without one in sight.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from rlsuite.core.team import EntityObservation
 from rlsuite.offline.team_data import entity_layout_actions, load_team_dataset, save_team_dataset
 
 K = 6
+MOVE_DIRECTIONS = np.array([[0.0, 1.0], [0.0, -1.0], [1.0, 0.0], [-1.0, 0.0]])  # actions 2-5: N, S, E, W
 CLASS_NAMES = ("noop_stop", "move", "attack_heal")
 
 
@@ -178,7 +183,7 @@ def accuracy(net, data: MapData, columns, execution: str) -> dict:
     return out
 
 
-def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int) -> dict:
+def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int, rollouts: int) -> dict:
     from rlsuite.algos.base import Algorithm
     from rlsuite.training.zero_shot import evaluate_on_maps
 
@@ -200,6 +205,54 @@ def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int) -> d
             config_overrides={"execution": execution},
         )
         out[f"win_rate_{execution}"] = float(np.mean(outcome.wins))
+    if rollouts:
+        out["own_games"] = rollout_stats(checkpoint, map_name, rollouts)
+    return out
+
+
+def sight_stats(steps: dict, lengths: np.ndarray) -> dict:
+    """Game length, steps with no enemy in sight and moves away from the nearest enemy (entity rows)."""
+    alive_units, enemy = steps["entity_alive"], steps["entity_enemy"]
+    visible, pos, actions = steps["entity_visible"], steps["entity_pos"], steps["entity_actions"]
+    n = actions.shape[1]
+    agents_alive = alive_units[:, :n]
+    enemies = alive_units & enemy  # [T, E]
+    sees_enemy = (visible & enemies[:, None, :]).any(-1)  # [T, n]
+    offset = pos[:, None, :, :] - pos[:, :n, None, :]  # [T, n, E, 2]: agent -> unit
+    distance = np.where(enemies[:, None, :], np.linalg.norm(offset, axis=-1), np.inf)
+    nearest = np.take_along_axis(offset, distance.argmin(-1)[..., None, None], 2)[:, :, 0]  # [T, n, 2]
+    moving = agents_alive & (actions >= 2) & (actions < K) & enemies.any(-1)[:, None]
+    step = MOVE_DIRECTIONS[np.clip(actions - 2, 0, 3)]  # [T, n, 2]
+    away = (step * nearest).sum(-1) < 0
+    out = {
+        "games": len(lengths),
+        "mean_length": float(np.mean(lengths)),
+        "no_enemy_in_sight": float((~sees_enemy)[agents_alive].mean()),
+    }
+    for name, rows in (("in_sight", moving & sees_enemy), ("out_of_sight", moving & ~sees_enemy)):
+        out[f"moves_{name}"] = int(rows.sum())
+        out[f"moves_away_{name}"] = float(away[rows].mean()) if rows.any() else None
+    return out
+
+
+def rollout_stats(checkpoint: Path, map_name: str, episodes: int) -> dict:
+    """:func:`sight_stats` of ``episodes`` greedy games of the checkpoint's policy on the map (seed 0)."""
+    from rlsuite.algos.base import Algorithm
+    from rlsuite.envs.registry import make_vec
+    from rlsuite.offline.team_collect import collect_team_episodes
+
+    algo = Algorithm.for_evaluation(checkpoint, env_id(map_name), device="cpu")
+    env = make_vec(env_id(map_name), min(8, episodes), entity_features=True)
+    try:
+        algo.agent.bind_env(env.team_spec)
+        games = collect_team_episodes(env, algo.agent, episodes, progress=False).episodes
+    finally:
+        env.close()
+        algo.close()
+    fields = ("entity_alive", "entity_enemy", "entity_visible", "entity_pos", "entity_actions")
+    steps = {f: np.concatenate([getattr(g, f) for g in games]) for f in fields}
+    out = sight_stats(steps, np.array([len(g.actions) for g in games]))
+    out["win_rate"] = float(np.mean([g.won for g in games]))
     return out
 
 
@@ -233,6 +286,9 @@ def main() -> int:
     parser.add_argument("--train-episodes", type=int, default=250, help="the rest are held out")
     parser.add_argument("--steps", type=int, nargs="*", default=[600])
     parser.add_argument("--battles", type=int, default=32)
+    parser.add_argument(
+        "--rollout-episodes", type=int, default=32, help="games per model for step 4 (0: skip)"
+    )
     parser.add_argument("--checkpoint", type=Path, nargs="*", default=[])
     parser.add_argument("--set", nargs="*", default=[], help="MaskMA config overrides key=json")
     parser.add_argument(
@@ -245,13 +301,15 @@ def main() -> int:
         "layout": layout_checks(data.steps),
         "targets": target_stats(data.steps, data.meta.feature_names),
     }
-    print(json.dumps(report, indent=1), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     train_file, held_out = args.out / "train.npz", args.out / "heldout.npz"
     if not held_out.exists():
         cut = args.train_episodes
         save_team_dataset(train_file, data.select(np.arange(cut)))
         save_team_dataset(held_out, data.select(np.arange(cut, data.num_episodes)))
+    expert_games = load_team_dataset(held_out)
+    report["expert_heldout_games"] = sight_stats(expert_games.steps, expert_games.episode_lengths)
+    print(json.dumps(report, indent=1), flush=True)
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     tag = "-".join(f"{k}{v}" for k, v in overrides.items()) or "default"
     if args.with_maps:
@@ -260,10 +318,10 @@ def main() -> int:
         key = f"bc_{args.map}_{tag}_{steps}_steps"
         folder = args.out / f"bc{args.map}-{tag}-{steps}"
         ckpt = train_on(args.map, [train_file, *args.with_maps], folder, steps, overrides)
-        report[key] = evaluate(ckpt, args.map, held_out, args.battles)
+        report[key] = evaluate(ckpt, args.map, held_out, args.battles, args.rollout_episodes)
         print(json.dumps(report[key]), flush=True)
     for ckpt in args.checkpoint:
-        report[str(ckpt)] = evaluate(ckpt, args.map, held_out, args.battles)
+        report[str(ckpt)] = evaluate(ckpt, args.map, held_out, args.battles, args.rollout_episodes)
         print(ckpt, json.dumps(report[str(ckpt)]), flush=True)
     path = args.out / f"report-{tag}.json"
     earlier = json.loads(path.read_text()) if path.exists() else {}
