@@ -288,3 +288,7 @@ def test_data_collect_cli_for_team_envs(tmp_path, capsys):
     assert (
         main(["data", "collect", "--env", "rlsuite/SMAC-3m-v0", "--policy", "nowhere", "--out", "x.npz"]) != 0
     )
+    bad = [*args, "--action-noise", "1.5", "--out", str(tmp_path / "bad.npz")]
+    assert main(bad) != 0
+    assert "--action-noise must be in [0, 1], got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "bad.npz").exists()
