@@ -187,15 +187,20 @@ def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int, roll
     from rlsuite.algos.base import Algorithm
     from rlsuite.training.zero_shot import evaluate_on_maps
 
-    out = {}
-    for execution in ("centralized", "decentralized"):
-        algo = Algorithm.for_evaluation(checkpoint, env_id(map_name), device="cpu")
+    algo = Algorithm.for_evaluation(checkpoint, env_id(map_name), device="cpu")
+    try:
         data = MapData(load_team_dataset(held_out), algo.net.shape.unit_types)
         cols = data.columns(algo.net.shape.token_features)
-        out[f"heldout_accuracy_{execution}"] = accuracy(algo.net, data, cols, execution)
-        if execution == "decentralized":
-            out["heldout_targets"] = predicted_targets(algo.net, data, cols)
+        out = {
+            f"heldout_accuracy_{execution}": accuracy(algo.net, data, cols, execution)
+            for execution in ("centralized", "decentralized")
+        }
+        out["heldout_targets"] = predicted_targets(algo.net, data, cols)
+        if rollouts:
+            out["own_games"] = rollout_stats(algo.agent, map_name, rollouts)
+    finally:
         algo.close()
+    for execution in ("centralized", "decentralized"):
         (outcome,) = evaluate_on_maps(
             checkpoint,
             [env_id(map_name)],
@@ -205,8 +210,6 @@ def evaluate(checkpoint: Path, map_name: str, held_out: Path, battles: int, roll
             config_overrides={"execution": execution},
         )
         out[f"win_rate_{execution}"] = float(np.mean(outcome.wins))
-    if rollouts:
-        out["own_games"] = rollout_stats(checkpoint, map_name, rollouts)
     return out
 
 
@@ -235,20 +238,18 @@ def sight_stats(steps: dict, lengths: np.ndarray) -> dict:
     return out
 
 
-def rollout_stats(checkpoint: Path, map_name: str, episodes: int) -> dict:
-    """:func:`sight_stats` of ``episodes`` greedy games of the checkpoint's policy on the map (seed 0)."""
-    from rlsuite.algos.base import Algorithm
+def rollout_stats(agent, map_name: str, episodes: int) -> dict:
+    """:func:`sight_stats` of ``episodes`` greedy games of a MaskMA agent (its configured execution) on the
+    map (seed 0)."""
     from rlsuite.envs.registry import make_vec
     from rlsuite.offline.team_collect import collect_team_episodes
 
-    algo = Algorithm.for_evaluation(checkpoint, env_id(map_name), device="cpu")
     env = make_vec(env_id(map_name), min(8, episodes), entity_features=True)
     try:
-        algo.agent.bind_env(env.team_spec)
-        games = collect_team_episodes(env, algo.agent, episodes, progress=False).episodes
+        agent.bind_env(env.team_spec)
+        games = collect_team_episodes(env, agent, episodes, progress=False).episodes
     finally:
         env.close()
-        algo.close()
     fields = ("entity_alive", "entity_enemy", "entity_visible", "entity_pos", "entity_actions")
     steps = {f: np.concatenate([getattr(g, f) for g in games]) for f in fields}
     out = sight_stats(steps, np.array([len(g.actions) for g in games]))

@@ -166,7 +166,7 @@ def test_action_noise_executes_random_actions_and_records_the_policys_own():
     got = np.concatenate([g for _, g in executed])
     changed = (wanted != got).mean()  # a random draw may repeat the policy's action
     assert 0.1 < changed < 0.3
-    with pytest.raises(ValueError, match=r"action_noise must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"action_noise must be a number in \[0, 1\], got 1.5"):
         collect_team_episodes(env, policy, 1, action_noise=1.5, progress=False)
     env.close()
 
@@ -270,7 +270,7 @@ def test_pipeline_files_are_checked(tmp_path):
     with pytest.raises(ValueError, match="'steps' must be >= 1"):
         load_pipeline(path)
     path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", action_noise=2)
-    with pytest.raises(ValueError, match=r"'action_noise' must be a number in \[0, 1\], got 2"):
+    with pytest.raises(ValueError, match=r"pipeline.yaml: action_noise must be a number in \[0, 1\], got 2"):
         load_pipeline(path)
     path = _write_pipeline(tmp_path, ["3m"], "attempts:\n  - policy: heuristic\n", action_noise=0.15)
     assert load_pipeline(path).action_noise == 0.15
@@ -290,5 +290,5 @@ def test_data_collect_cli_for_team_envs(tmp_path, capsys):
     )
     bad = [*args, "--action-noise", "1.5", "--out", str(tmp_path / "bad.npz")]
     assert main(bad) != 0
-    assert "--action-noise must be in [0, 1], got 1.5" in capsys.readouterr().err
+    assert "action_noise must be a number in [0, 1], got 1.5" in capsys.readouterr().err
     assert not (tmp_path / "bad.npz").exists()

@@ -151,9 +151,6 @@ def _team_collect(args: argparse.Namespace, out: Path) -> int:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     if args.eval_episodes < 0:
         raise ValueError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
-    for flag, value in (("--epsilon", args.epsilon), ("--action-noise", args.action_noise)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{flag} must be in [0, 1], got {value}")
     if not args.policy:
         raise ValueError(
             "team datasets need --policy RUN_DIR_OR_CHECKPOINT (MAPPO/QMIX/ACE) or --policy "

@@ -135,9 +135,7 @@ def collect_team_episodes(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    for name, value in (("epsilon", epsilon), ("action_noise", action_noise)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {value}")
+    check_chances(epsilon=epsilon, action_noise=action_noise)
     policy = as_policy(policy)
     recorder = TeamEpisodeRecorder(env.num_envs, team_spec_of(env))
     rng = np.random.default_rng(seed)
@@ -164,6 +162,13 @@ def collect_team_episodes(
             state = policy.reset_state(state, np.flatnonzero(step.done))
             observation = step.observation
     return CollectionResult(done_episodes[:episodes], seed, epsilon, action_noise)
+
+
+def check_chances(**chances: float) -> None:
+    """Raise a ValueError naming the first of ``chances`` (name=value) that is not a number in [0, 1]."""
+    for name, value in chances.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
 
 
 def epsilon_actions(
@@ -252,6 +257,7 @@ def collect_team_dataset(
     """Measure the expert's win rate (``eval_episodes`` greedy battles; or take ``win_rate``), then record
     ``episodes`` episodes of it (greedy, ``epsilon``, ``action_noise``: :func:`collect_team_episodes`)
     into a dataset whose metadata names the expert."""
+    check_chances(epsilon=epsilon, action_noise=action_noise)  # before the win-rate battles
     if win_rate is None and eval_episodes > 0:
         win_rate = measure_win_rate(source, eval_episodes, seed=seed + EVAL_SEED_OFFSET, num_envs=num_envs)
     expert = ExpertInfo(

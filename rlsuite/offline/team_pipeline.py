@@ -113,10 +113,12 @@ def load_pipeline(path: str | os.PathLike) -> PipelineConfig:
     )
     if config.episodes < 1 or config.eval_episodes < 1 or not 0 < config.min_win_rate <= 1:
         raise ValueError(f"{path}: episodes and eval_episodes must be >= 1, min_win_rate in (0, 1]")
-    for key in ("epsilon", "action_noise"):
-        value = getattr(config, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ValueError(f"{path}: {key!r} must be a number in [0, 1], got {value!r}")
+    from rlsuite.offline.team_collect import check_chances
+
+    try:
+        check_chances(epsilon=config.epsilon, action_noise=config.action_noise)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return config
 
 
