@@ -162,3 +162,80 @@ def test_unknown_task_termination_modes():
         make(termination="auto")
     with pytest.raises(KeyError, match="known tasks"):
         make(termination="known")
+
+
+def _fixed_rollout(horizon=3, batch=4):
+    """A hand-made rollout: rewards 1..H, terminal after step 1 for sample 0, values 10 + h, logp -1."""
+    from rlsuite.algos.mpdp import ImaginedRollout
+
+    rewards = torch.arange(1.0, horizon + 1)[:, None].expand(horizon, batch).clone()
+    continues = torch.ones(horizon, batch)
+    continues[1, 0] = 0.0
+    weights = torch.cumprod(torch.cat([torch.ones(1, batch), continues[:-1]]), 0)
+    next_values = (10.0 + torch.arange(horizon))[:, None].expand(horizon, batch).clone()
+    return ImaginedRollout(
+        states=torch.zeros(horizon + 1, batch, 1),
+        actions=torch.zeros(horizon + 1, batch, 1),
+        rewards=rewards,
+        continues=continues,
+        weights=weights,
+        next_logp=-torch.ones(horizon, batch),
+        next_values=next_values,
+    )
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0])
+def test_lambda_returns_match_the_recursion_written_out(lam):
+    algo = make(value_expansion=True, value_lambda=lam, gamma=0.9)
+    rollout, alpha = _fixed_rollout(), torch.tensor(0.5)
+    got = algo.lambda_returns(rollout, alpha)
+    g, V, later = 0.9, [10.0, 11.0, 12.0], lambda G: G + 0.5  # G - alpha * logp with logp = -1
+    g2 = 3 + g * V[2]
+    g1_alive = 2 + g * ((1 - lam) * V[1] + lam * later(g2))
+    g0 = 1 + g * ((1 - lam) * V[0] + lam * later(g1_alive))
+    g0_dead = 1 + g * ((1 - lam) * V[0] + lam * later(2.0))  # step 1 terminal: G_1 = r_1
+    torch.testing.assert_close(got[:, 1], torch.tensor([g0, g1_alive, g2]))
+    torch.testing.assert_close(got[:, 0], torch.tensor([g0_dead, 2.0, g2]))
+    if lam == 0.0:  # one-step soft TD on every imagined step
+        torch.testing.assert_close(got[:, 1], rollout.rewards[:, 1] + g * rollout.next_values[:, 1])
+
+
+def test_value_expansion_rollout_and_loss(trained, monkeypatch):
+    obs, alpha = trained.buffer.sample(8).obs, torch.tensor(0.2)
+    monkeypatch.setattr(trained.config, "deterministic_model", True)
+    monkeypatch.setattr(trained.config, "model_members", "mean")
+    torch.manual_seed(3)
+    rollout = trained.imagined_rollout(obs, alpha, 2)
+    assert rollout.states.shape == (3, 8, obs.shape[1]) and rollout.rewards.shape == (2, 8)
+    torch.manual_seed(3)
+    state = obs
+    for h in range(2):  # the same policy samples and deterministic model steps, by hand
+        action, _ = trained.actor.sample(state)
+        torch.testing.assert_close(rollout.actions[h], action)
+        step = trained.model.predict(state, action, deterministic=True, members="mean")
+        torch.testing.assert_close(rollout.rewards[h], step.reward)
+        state = step.next_obs
+        torch.testing.assert_close(rollout.states[h + 1], state)
+    action, logp = trained.actor.sample(state)
+    soft_v = trained.critic_target(state, action).min(0).values - alpha * logp
+    torch.testing.assert_close(rollout.next_values[-1], soft_v)
+    torch.manual_seed(3)
+    loss = trained.value_expansion_loss(obs, alpha, 2)
+    targets = trained.lambda_returns(rollout, alpha)
+    q = trained.critic(rollout.states[:2].flatten(0, 1), rollout.actions[:2].flatten(0, 1))
+    torch.testing.assert_close(loss, 0.5 * (q - targets.flatten()).square().mean(1).sum())
+
+
+def test_value_expansion_is_off_by_default_and_trains_only_the_critic():
+    plain, expanded = make(seed=5, horizon=2), make(seed=5, horizon=2, value_expansion=True)
+    plain.learn(130)
+    expanded.learn(130)
+    assert not torch.equal(plain.critic.flat, expanded.critic.flat)
+    batch = expanded.buffer.sample(16)
+    actor = [p.detach().clone() for p in expanded.actor.parameters()]
+    model = [p.detach().clone() for p in expanded.model.parameters()]
+    critic = expanded.critic.flat.detach().clone()
+    expanded.critic_update(batch, torch.tensor(0.1))
+    assert not torch.equal(critic, expanded.critic.flat)
+    assert all(torch.equal(a, b) for a, b in zip(actor, expanded.actor.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(model, expanded.model.parameters()))

@@ -17,7 +17,18 @@ proves still improves monotonically and converges to SAC's max-entropy optimum.
   stops the sum at model-predicted terminations (known termination functions). Gradients flow through
   actions, model and critic into the actor only. With H = 0 this is exactly SAC's actor loss.
 * **Critic** and **temperature**: SAC's (soft Bellman residual on real transitions, clipped double-Q;
-  alpha tuned towards the entropy target from log pi at the replay states).
+  alpha tuned towards the entropy target from log pi at the replay states). With ``value_expansion``
+  the critics also regress on the imagined steps of an H-step rollout from the replay states, towards
+  soft TD(lambda) returns bootstrapped on the target critics (model-based value expansion, Feinberg et
+  al. 2018, in the lambda-return form of DI-engine's MBSAC):
+
+      G_{H-1} = r^_{H-1} + gamma c_{H-1} V(s_H)
+      G_h = r^_h + gamma c_h [ (1 - lambda) V(s_{h+1}) + lambda (G_{h+1} - alpha log pi(a_{h+1}|s_{h+1})) ]
+      V(s_{h+1}) = min_k Qbar_k(s_{h+1}, a_{h+1}) - alpha log pi(a_{h+1}|s_{h+1})
+      J_Q += 1/2 sum_k E[ sum_h w_h (Q_k(s_h, a_h) - G_h)^2 ] / H
+
+  with c_h = 1 - done_h of the model step and w_h = prod_{j<h} c_j. The paper does not say how its
+  critic learns; this is off by default (``docs/off_policy.md``).
 
 Defaults: SAC's (lr 3e-4, batch 256, 256-256 ReLU, tau 0.005), H = 3 reached by a linear ramp from 1
 between 20k and 40k env steps, model refits every 250 env steps. Where the paper leaves a detail open the
@@ -28,7 +39,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -36,6 +47,22 @@ import rlsuite
 from rlsuite.agents.dynamics import MBPO_WEIGHT_DECAYS, EnsembleDynamics
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.config import param
+from rlsuite.core.replay import ReplaySample
+
+
+class ImaginedRollout(NamedTuple):
+    """An H-step model rollout of the policy, time first. ``states`` and ``actions`` hold s_0..s_H and
+    a_0..a_H; ``rewards``, ``continues`` (1 - done of each model step) and ``weights`` (w_h, alive before
+    step h) hold steps 0..H-1; ``next_logp`` and ``next_values`` (the target critics' soft value) belong
+    to s_1..s_H."""
+
+    states: torch.Tensor  # [H + 1, B, obs_dim]
+    actions: torch.Tensor  # [H + 1, B, act_dim]
+    rewards: torch.Tensor  # [H, B]
+    continues: torch.Tensor  # [H, B]
+    weights: torch.Tensor  # [H, B]
+    next_logp: torch.Tensor  # [H, B]
+    next_values: torch.Tensor  # [H, B]
 
 
 def never_terminates(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
@@ -61,6 +88,10 @@ class MPDPConfig(SACConfig):
         help="elite per sample: 'partition' (random, one member's compute), 'random' (MBPO), 'mean'",
         choices=("partition", "random", "mean"),
     )
+    value_expansion: bool = param(
+        False, help="also fit the critics to TD(lambda) returns of the H-step model rollout (MVE)"
+    )
+    value_lambda: float = param(0.8, help="lambda of the value-expansion targets (MBSAC: 0.8)", min=0.0, max=1.0)
     termination: str = param(
         "auto",
         help="model terminations: 'auto' (known rule, else never with a warning), 'known', 'never'",
@@ -232,6 +263,76 @@ class MPDP(SAC):
         q = self.critic(state, action).min(0).values
         total = total + gamma**horizon * alive * (q - alpha * logp)
         return total, first_logp
+
+    # --- critic: SAC's, plus model-based value expansion -----------------------------------------------
+    def critic_update(self, batch: ReplaySample, alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """SAC's critic step, with the value-expansion term (module docstring) when it is on."""
+        horizon = self.current_horizon()
+        if not self.config.value_expansion or horizon == 0:
+            return super().critic_update(batch, alpha)
+        real_loss, q = SAC.critic_loss(self, batch, alpha)
+        loss = real_loss + self.value_expansion_loss(batch.obs, alpha, horizon)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_optimizer.step()
+        return loss.detach(), q.detach().mean()
+
+    def value_expansion_loss(self, obs: torch.Tensor, alpha: torch.Tensor, horizon: int) -> torch.Tensor:
+        """1/2 sum_k mean over imagined steps of w_h (Q_k(s_h, a_h) - G_h)^2."""
+        with torch.no_grad():
+            rollout = self.imagined_rollout(obs, alpha, horizon)
+            targets = self.lambda_returns(rollout, alpha)
+        states, actions = rollout.states[:horizon].flatten(0, 1), rollout.actions[:horizon].flatten(0, 1)
+        q = self.critic(states, actions)  # [num_q, H * B]
+        weighted = (q - targets.flatten()).square() * rollout.weights.flatten()
+        return 0.5 * weighted.mean(1).sum()
+
+    def imagined_rollout(self, obs: torch.Tensor, alpha: torch.Tensor, horizon: int) -> ImaginedRollout:
+        """H model steps of the current policy from ``obs``, and the target critics' soft values at
+        s_1..s_H (on the rollout's own next actions)."""
+        cfg = self.config
+        states, actions, logps, rewards, continues, weights = [obs], [], [], [], [], []
+        alive = torch.ones_like(obs[:, 0])
+        for _ in range(horizon):
+            action, logp = self.actor.sample(states[-1])
+            step = self.model.predict(
+                states[-1],
+                action,
+                deterministic=cfg.deterministic_model,
+                members=cfg.model_members,
+                generator=self.model_rng,
+            )
+            cont = (~self.is_terminal(states[-1], action, step.next_obs)).float()
+            actions.append(action), logps.append(logp), rewards.append(step.reward)
+            continues.append(cont), weights.append(alive)
+            alive = alive * cont
+            states.append(step.next_obs)
+        action, logp = self.actor.sample(states[-1])
+        actions.append(action), logps.append(logp)
+        later_states, later_actions = torch.stack(states[1:]), torch.stack(actions[1:])
+        q = self.critic_target(later_states.flatten(0, 1), later_actions.flatten(0, 1)).min(0).values
+        later_logp = torch.stack(logps[1:])
+        return ImaginedRollout(
+            states=torch.stack(states),
+            actions=torch.stack(actions),
+            rewards=torch.stack(rewards),
+            continues=torch.stack(continues),
+            weights=torch.stack(weights),
+            next_logp=later_logp,
+            next_values=q.view_as(later_logp) - alpha * later_logp,
+        )
+
+    def lambda_returns(self, rollout: ImaginedRollout, alpha: torch.Tensor) -> torch.Tensor:
+        """Soft TD(lambda) targets G_0..G_{H-1} of the rollout, [H, B] (module docstring)."""
+        gamma, lam = self.config.gamma, self.config.value_lambda
+        horizon = rollout.rewards.shape[0]
+        ret = rollout.next_values[-1]
+        targets = [rollout.rewards[-1] + gamma * rollout.continues[-1] * ret]
+        for h in range(horizon - 2, -1, -1):
+            later = targets[-1] - alpha * rollout.next_logp[h]
+            mixed = (1 - lam) * rollout.next_values[h] + lam * later
+            targets.append(rollout.rewards[h] + gamma * rollout.continues[h] * mixed)
+        return torch.stack(targets[::-1])
 
     # --- checkpoint ---------------------------------------------------------------------------------
     def networks_state(self) -> dict[str, Any]:
