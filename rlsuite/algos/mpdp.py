@@ -91,7 +91,9 @@ class MPDPConfig(SACConfig):
     value_expansion: bool = param(
         False, help="also fit the critics to TD(lambda) returns of the H-step model rollout (MVE)"
     )
-    value_lambda: float = param(0.8, help="lambda of the value-expansion targets (MBSAC: 0.8)", min=0.0, max=1.0)
+    value_lambda: float = param(
+        0.8, help="lambda of the value-expansion targets (MBSAC: 0.8)", min=0.0, max=1.0
+    )
     termination: str = param(
         "auto",
         help="model terminations: 'auto' (known rule, else never with a warning), 'known', 'never'",
