@@ -21,7 +21,10 @@ Stages; each skips what already exists, so running the command again continues a
 4. **Report**: ``OUT/report.md`` / ``report.json``: win rate per map and the average per group (training
    maps, unseen maps of a training family, out-of-family maps) with 95% bootstrap CIs
    (``rlsuite.training.zero_shot``). A test map is "of a training family" when its unit types (both sides)
-   are those of some training map.
+   are those of some training map. With ``--reference-expert`` (the hard presets' default: ``focus_fire``,
+   the script that recorded their data) the report also has that expert's column, played with the whole
+   battle in view on every map (``OUT/eval/expert-<kind>.json``, as many battles per map as the MaskMA
+   seeds together), and every method's average over the unseen maps the expert wins >= 80%.
 5. **Downstream tasks** (``--downstream``; ``benchmarks/maskma_downstream.py``): every MaskMA seed on ally
    malfunction, ad hoc team play and varied-policy collaboration, each with and without the perturbation
    (``OUT/downstream/``; its table is appended to ``OUT/report.md``).
@@ -51,6 +54,7 @@ from rlsuite.training.zero_shot import (
     ALL_UNSEEN,
     MapOutcome,
     evaluate_on_maps,
+    evaluate_scripted_on_maps,
     write_zero_shot_report,
     zero_shot_report,
 )
@@ -80,6 +84,7 @@ HARD_TEST_MAPS = tuple(
     )
     if m not in HARD_TRAIN_MAPS
 )
+REFERENCE_EXPERTS = {"default": "none", "hard": "focus_fire", "hard-noise": "focus_fire"}  # the data's script
 PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --out, --runs-dir
     "default": (
         TRAIN_MAPS,
@@ -199,6 +204,19 @@ def evaluate(method: str, seed: int, checkpoint: Path, maps: list[str], args) ->
     return outcomes
 
 
+def evaluate_reference(kind: str, maps: list[str], battles: int, args) -> list[MapOutcome]:
+    """The scripted expert ``kind`` on every map (cached in ``OUT/eval/expert-<kind>.json``)."""
+    path = args.out / "eval" / f"expert-{kind}.json"
+    if path.exists():
+        return [MapOutcome(**row) for row in json.loads(path.read_text())]
+    start = time.perf_counter()
+    outcomes = evaluate_scripted_on_maps(kind, [env_id(m) for m in maps], battles)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps([asdict(o) for o in outcomes]))
+    print(f"evaluated the {kind} expert on {len(maps)} maps: {time.perf_counter() - start:.0f} s", flush=True)
+    return outcomes
+
+
 def run_downstream_stage(args) -> str:
     """The downstream tasks with every MaskMA seed (trained by then); returns the report's markdown."""
     import maskma_downstream as ds
@@ -224,6 +242,7 @@ def apply_preset(args: argparse.Namespace) -> None:
     args.data_dir = args.data_dir or Path(data_dir)
     args.out = args.out or Path(out)
     args.runs_dir = args.runs_dir or Path(runs_dir)
+    args.reference_expert = args.reference_expert or REFERENCE_EXPERTS[args.preset]
 
 
 def main() -> int:
@@ -261,6 +280,12 @@ def main() -> int:
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument(
         "--downstream", action="store_true", help="also run the downstream tasks with the MaskMA seeds"
+    )
+    parser.add_argument(
+        "--reference-expert",
+        choices=("none", "heuristic", "focus_fire"),
+        default=None,
+        help="a scripted expert tabled beside the models (default: the preset's data expert, or none)",
     )
     args = parser.parse_args()
     apply_preset(args)
@@ -307,7 +332,15 @@ def main() -> int:
             outcomes += evaluate(method, seed, checkpoint, maps, args)
             if not done:
                 timings[f"eval_{method}_seed{seed}_s"] = time.perf_counter() - t
-    report = zero_shot_report(outcomes, groups)
+    reference = None
+    if args.reference_expert != "none":
+        t = time.perf_counter()
+        done = (args.out / "eval" / f"expert-{args.reference_expert}.json").exists()
+        outcomes += evaluate_reference(args.reference_expert, maps, args.episodes * len(args.seeds), args)
+        if not done:
+            timings[f"eval_expert_{args.reference_expert}_s"] = time.perf_counter() - t
+        reference = f"expert: {args.reference_expert}"
+    report = zero_shot_report(outcomes, groups, reference=reference)
     path = write_zero_shot_report(
         report, args.out, f"MaskMA zero-shot ({args.size}, decentralized execution)"
     )

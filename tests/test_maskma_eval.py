@@ -116,3 +116,39 @@ def test_downstream_cases_and_report(tmp_path):
     assert len(rows) == 1 and rows[0]["without"][0] == 1.0 and rows[0]["with_perturbation"][0] == 0.25
     assert rows[0]["battles"] == 8 and rows[0]["heuristic_team"] == 0.5
     assert "| ad hoc team play | 5m | 4 (marine) | 100.0 [100.0, 100.0] | 25.0 [" in path.read_text()
+
+
+def test_reference_average_covers_the_unseen_maps_the_reference_wins():
+    """The reference row averages each method over the unseen maps the reference wins >= solved_at (never a
+    training map), with the same stratified mean as the other rows."""
+    from rlsuite.training.zero_shot import MapOutcome
+
+    groups = {"train": "training", "a": "out of family", "b": "unseen, training family", "c": "out of family"}
+    expert = {"train": [1, 1, 1, 1], "a": [1, 1, 1, 1], "b": [1, 1, 1, 0], "c": [1, 0, 0, 0]}  # b: 75%
+    model = {"train": [1, 1, 1, 1], "a": [1, 1, 0, 0], "b": [1, 0, 0, 0], "c": [0, 0, 0, 0]}
+    outcomes = [MapOutcome("expert: focus_fire", 0, m, [bool(w) for w in wins]) for m, wins in expert.items()]
+    outcomes += [MapOutcome("maskma", 0, m, [bool(w) for w in wins]) for m, wins in model.items()]
+    report = zero_shot_report(outcomes, groups, resamples=200, reference="expert: focus_fire", solved_at=0.75)
+    assert report.solved_maps == ["a", "b"]
+    cell = report.averages["maskma"][report.solved_group]
+    assert cell.win_rate == pytest.approx((0.5 + 0.25) / 2) and cell.battles == 8
+    assert report.averages["expert: focus_fire"][report.solved_group].win_rate == pytest.approx(0.875)
+    assert f"| {report.solved_group} (2 maps) |" in report.markdown()
+    plain = zero_shot_report(outcomes, groups, resamples=200)
+    assert plain.solved_group == "" and plain.averages["maskma"].keys() == {
+        "training",
+        "unseen, training family",
+        "out of family",
+        "all unseen",
+    }
+    with pytest.raises(ValueError, match="reference 'oracle' is not among the methods"):
+        zero_shot_report(outcomes, groups, reference="oracle")
+
+
+def test_scripted_expert_on_maps_records_each_battle():
+    from rlsuite.training.zero_shot import evaluate_scripted_on_maps
+
+    outcomes = evaluate_scripted_on_maps("focus_fire", ["rlsuite/SMAC-3m-v0"], 4, seed=1, num_envs=4)
+    (outcome,) = outcomes
+    assert outcome.method == "expert: focus_fire" and len(outcome.wins) == 4
+    assert sum(outcome.wins) >= 3  # focus fire wins 3m (100% of 64 battles in the expert benchmark)

@@ -7,6 +7,11 @@ per-map head on another action count) is recorded as *not playable* with the rea
 bootstrap CI over battles) and per group of maps (``training``, ``unseen, training family``,
 ``out of family``): the average over the group's playable maps, with a stratified bootstrap CI (battles
 resampled within each map, :func:`rlsuite.core.stats.stratified_bootstrap_ci`).
+
+A *reference* method (e.g. the scripted expert that recorded the training data, played on every map by
+:func:`evaluate_scripted_on_maps`) adds one more average: over the unseen maps that the reference itself wins
+at least ``solved_at`` of the time, so a reader sees how much of what the expert can do transfers, apart from
+the maps that nothing in the data shows how to win.
 """
 
 from __future__ import annotations
@@ -88,6 +93,26 @@ def evaluate_on_maps(
     return outcomes
 
 
+def evaluate_scripted_on_maps(
+    kind: str, env_ids: Sequence[str], episodes: int, *, seed: int = 0, num_envs: int = 16
+) -> list[MapOutcome]:
+    """A scripted SMAC policy (``"heuristic"`` or ``"focus_fire"``, reading the whole battle) played
+    greedily for ``episodes`` battles (seeded with ``seed``) on every map; method ``f"expert: {kind}"``."""
+    from rlsuite.offline.team_collect import expert_source
+    from rlsuite.training.evaluation import evaluate_policy
+
+    outcomes = []
+    for env_id in env_ids:
+        source = expert_source(kind, env_id)
+        env = source.make_env(min(num_envs, episodes))
+        try:
+            result = evaluate_policy(source.policy_for(env), env, episodes, deterministic=True, seed=seed)
+        finally:
+            env.close()
+        outcomes.append(MapOutcome(f"expert: {kind}", seed, env_id, [bool(w) for w in result.wins]))
+    return outcomes
+
+
 @dataclass
 class Cell:
     win_rate: float | None  # None: not playable
@@ -104,6 +129,8 @@ class ZeroShotReport:
     groups: dict[str, str]  # env id -> group
     cells: dict[str, dict[str, Cell]]  # method -> env id -> cell
     averages: dict[str, dict[str, Cell]]  # method -> group -> cell
+    solved_group: str = ""  # the reference's row label ("" without a reference); also a key of averages
+    solved_maps: list[str] = field(default_factory=list)  # unseen maps the reference wins >= solved_at
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -124,6 +151,9 @@ class ZeroShotReport:
                 lines.append(
                     f"| {group} | " + " | ".join(_show(self.averages[m][group]) for m in self.methods) + " |"
                 )
+        if self.solved_group:
+            row = " | ".join(_show(self.averages[m][self.solved_group]) for m in self.methods)
+            lines.append(f"| {self.solved_group} ({len(self.solved_maps)} maps) | {row} |")
         return "\n".join(lines) + "\n"
 
 
@@ -142,35 +172,66 @@ def _show(cell: Cell) -> str:
 
 
 def zero_shot_report(
-    outcomes: Sequence[MapOutcome], groups: Mapping[str, str], *, resamples: int = 2000, seed: int = 0
+    outcomes: Sequence[MapOutcome],
+    groups: Mapping[str, str],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    reference: str | None = None,
+    solved_at: float = 0.8,
 ) -> ZeroShotReport:
-    """Per-map and per-group win rates (percentile-bootstrap 95% CIs) of every method in ``outcomes``."""
+    """Per-map and per-group win rates (percentile-bootstrap 95% CIs) of every method in ``outcomes``;
+    with ``reference`` (one of the methods), also the average over the unseen maps that it wins at least
+    ``solved_at`` of the time."""
     bad = sorted({g for g in groups.values() if g not in GROUPS})
     if bad:
         raise ValueError(f"map groups {bad} are not among {GROUPS}")
     methods = list(dict.fromkeys(o.method for o in outcomes))
+    if reference is not None and reference not in methods:
+        raise ValueError(f"reference {reference!r} is not among the methods {methods}")
     maps = [m for m in groups if any(o.env_id == m for o in outcomes)]
-    cells: dict[str, dict[str, Cell]] = {}
-    averages: dict[str, dict[str, Cell]] = {}
-    for method in methods:
-        mine = [o for o in outcomes if o.method == method]
-        cells[method] = {
-            env_id: _cell([o for o in mine if o.env_id == env_id], resamples, seed) for env_id in maps
+    cells = {
+        method: {
+            env_id: _cell([o for o in outcomes if o.method == method and o.env_id == env_id], resamples, seed)
+            for env_id in maps
         }
-        averages[method] = {}
-        for group in (*GROUPS, ALL_UNSEEN):
-            battles = [
-                np.concatenate([o.wins for o in mine if o.env_id == env_id]).astype(float)
-                for env_id in maps
-                if _in_group(groups[env_id], group) and cells[method][env_id].win_rate is not None
-            ]
-            if battles:
-                low, high = stratified_bootstrap_ci(battles, "mean", resamples=resamples, seed=seed)
-                mean = float(np.mean([b.mean() for b in battles]))
-                averages[method][group] = Cell(mean, low, high, sum(len(b) for b in battles))
-            else:
-                averages[method][group] = Cell(None, note="no playable map")
-    return ZeroShotReport(methods, maps, dict(groups), cells, averages)
+        for method in methods
+    }
+    selections = {group: [m for m in maps if _in_group(groups[m], group)] for group in (*GROUPS, ALL_UNSEEN)}
+    solved_group, solved = "", []
+    if reference is not None:
+        solved_group = f"unseen, {reference} wins >= {100 * solved_at:.0f}%"
+        solved = [m for m in selections[ALL_UNSEEN] if (cells[reference][m].win_rate or 0.0) >= solved_at]
+        selections[solved_group] = solved
+    averages = {
+        method: {
+            group: _average(
+                [o for o in outcomes if o.method == method], env_ids, cells[method], resamples, seed
+            )
+            for group, env_ids in selections.items()
+        }
+        for method in methods
+    }
+    return ZeroShotReport(methods, maps, dict(groups), cells, averages, solved_group, solved)
+
+
+def _average(
+    outcomes: Sequence[MapOutcome],
+    env_ids: Sequence[str],
+    cells: Mapping[str, Cell],
+    resamples: int,
+    seed: int,
+) -> Cell:
+    """The mean win rate over the playable maps of ``env_ids``, with a stratified bootstrap CI."""
+    battles = [
+        np.concatenate([o.wins for o in outcomes if o.env_id == env_id]).astype(float)
+        for env_id in env_ids
+        if cells[env_id].win_rate is not None
+    ]
+    if not battles:
+        return Cell(None, note="no playable map")
+    low, high = stratified_bootstrap_ci(battles, "mean", resamples=resamples, seed=seed)
+    return Cell(float(np.mean([b.mean() for b in battles])), low, high, sum(len(b) for b in battles))
 
 
 def _in_group(map_group: str, group: str) -> bool:
