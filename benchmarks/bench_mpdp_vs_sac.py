@@ -64,6 +64,8 @@ from rlsuite.core.stats import bootstrap_ci, iqm  # noqa: E402
 
 TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d"}
 ALGOS = ("sac", "mpdp")
+# Variants run from an algorithm's config with fixed overrides, as rows of their own (``--algos``).
+VARIANTS = {"mpdp_ve": ("mpdp", ("algo.value_expansion=true",))}  # MPDP + model-based value expansion
 SUMMARY = "summary.json"
 EPISODES_FILE = "eval_returns.json"  # written by this script when it had to re-evaluate
 CPU_FILE = "cpu_s.json"  # CPU seconds of each invocation of the run (this script writes it)
@@ -91,8 +93,9 @@ def task_key(name: str) -> str:
 
 
 def execution_order(jobs: list[Job]) -> list[Job]:
-    """Longest first: MPDP runs (model fits, H-step rollouts) before SAC runs, each in listed order."""
-    return sorted(jobs, key=lambda job: job.algo != "mpdp")
+    """Longest first: MPDP runs and variants (model fits, H-step rollouts) before SAC runs, each in listed
+    order."""
+    return sorted(jobs, key=lambda job: job.algo == "sac")
 
 
 def build_jobs(args: argparse.Namespace) -> list[Job]:
@@ -101,7 +104,8 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
     jobs, missing = [], []
     for task in args.envs:
         for algo in args.algos:
-            config = Path(templates[algo].format(task=task))
+            base, fixed = VARIANTS.get(algo, (algo, ()))
+            config = Path(templates[base].format(task=task))
             if not config.exists():
                 missing.append(str(config))
             for seed in args.seed_list:
@@ -114,7 +118,8 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
                     "log.progress=false",
                     *([f"torch_threads={args.torch_threads}"] if args.torch_threads else []),
                     *args.set,
-                    *extra[algo],
+                    *extra[base],
+                    *fixed,
                 ]
                 jobs.append(Job(algo, task, seed, config, run_dir, overrides))
     if missing:
@@ -373,7 +378,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--envs", type=task_key, nargs="+", default=list(TASKS), help="Hopper HalfCheetah Walker2d"
     )
-    parser.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS))
+    parser.add_argument(
+        "--algos",
+        nargs="+",
+        choices=(*ALGOS, *VARIANTS),
+        default=list(ALGOS),
+        help="mpdp_ve: MPDP with algo.value_expansion=true (its own run folders and rows)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="runs trained in parallel (processes)")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch_threads=T per run; 0: config's")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")

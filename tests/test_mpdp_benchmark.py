@@ -40,6 +40,11 @@ def test_cpu_flag_selects_the_cpu_files_folders_and_runs_mpdp_first(monkeypatch)
         ("walker2d", 1),
         ("walker2d", 2),
     ]
+    variant = bench.parse_args(["--cpu", "--envs", "Hopper", "--seeds", "1", "--algos", "sac", "mpdp_ve"])
+    sac_job, ve_job = bench.execution_order(bench.build_jobs(variant))[::-1]
+    assert (ve_job.algo, str(ve_job.config)) == ("mpdp_ve", "experiments/mpdp/hopper_cpu.yaml")
+    assert ve_job.run_dir == Path("runs/mpdp-vs-sac-cpu/runs/mpdp_ve/hopper/s1")
+    assert ve_job.overrides[-1] == "algo.value_expansion=true" and sac_job.algo == "sac"
     full = bench.parse_args(["--envs", "Hopper", "--out", "x", "--report-dir", ""])
     assert full.mpdp_config == "experiments/mpdp/{task}.yaml" and full.report_dir is None
 
