@@ -89,9 +89,9 @@ def test_three_trial_study_resumes_after_a_kill(tmp_path):
     assert first.poll() is None, first.communicate()[1]
     first.send_signal(signal.SIGKILL)  # mid-way through a trial: no chance to clean up
     first.wait()
-    # The trial in flight at the kill: trial 1, or a later one when trial 1 was pruned within the polling gap.
+    # The trial in flight at the kill: trial 1, or a later one when trial 1 was pruned within the polling gap
+    # (on a loaded machine the next trial may be in the study before its folder is made).
     started = sorted(int(p.name.split("-")[1]) for p in (tmp_path / "study" / "trials").glob("trial-*"))
-    killed = started[-1]
 
     second = _tune(tmp_path)
     out, err = second.communicate(timeout=600)
@@ -101,12 +101,15 @@ def test_three_trial_study_resumes_after_a_kill(tmp_path):
         rows = list(csv.DictReader(handle))
     states = [row["state"] for row in rows]
     assert sum(s in ("COMPLETE", "PRUNED") for s in states) == 3
-    if states[killed] == "FAIL":  # killed inside the trial (the usual case): retried with its parameters
+    failed = [i for i, state in enumerate(states) if state == "FAIL"]
+    if failed:  # killed inside a trial (the usual case): that one is retried with its parameters
+        (killed,) = failed
+        assert killed in (started[-1], started[-1] + 1), (killed, started)
         assert f"retrying trial(s) [{killed}]" in err, err
         retried = rows[killed + 1]  # the killed trial's parameters, queued first
         assert retried["param:algo.lr"] == rows[killed]["param:algo.lr"]
     else:  # killed between two trials: nothing to retry
-        assert "FAIL" not in states
+        assert "retrying" not in err, err
     best = tmp_path / "study" / "best.yaml"
     config = load_experiment(best)  # ready to train: a valid experiment file
     assert config.experiment == "ppo-cartpole-tuned" and config.run_dir is None
