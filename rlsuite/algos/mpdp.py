@@ -305,12 +305,16 @@ class MPDP(SAC):
                 generator=self.model_rng,
             )
             cont = (~self.is_terminal(states[-1], action, step.next_obs)).float()
-            actions.append(action), logps.append(logp), rewards.append(step.reward)
-            continues.append(cont), weights.append(alive)
+            actions.append(action)
+            logps.append(logp)
+            rewards.append(step.reward)
+            continues.append(cont)
+            weights.append(alive)
             alive = alive * cont
             states.append(step.next_obs)
         action, logp = self.actor.sample(states[-1])
-        actions.append(action), logps.append(logp)
+        actions.append(action)
+        logps.append(logp)
         later_states, later_actions = torch.stack(states[1:]), torch.stack(actions[1:])
         q = self.critic_target(later_states.flatten(0, 1), later_actions.flatten(0, 1)).min(0).values
         later_logp = torch.stack(logps[1:])
