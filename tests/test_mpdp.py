@@ -227,6 +227,7 @@ def test_value_expansion_rollout_and_loss(trained, monkeypatch):
 
 
 def test_value_expansion_is_off_by_default_and_trains_only_the_critic():
+    assert MPDPConfig().value_expansion is False
     plain, expanded = make(seed=5, horizon=2), make(seed=5, horizon=2, value_expansion=True)
     plain.learn(130)
     expanded.learn(130)

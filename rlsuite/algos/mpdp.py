@@ -332,8 +332,7 @@ class MPDP(SAC):
         """Soft TD(lambda) targets G_0..G_{H-1} of the rollout, [H, B] (module docstring)."""
         gamma, lam = self.config.gamma, self.config.value_lambda
         horizon = rollout.rewards.shape[0]
-        ret = rollout.next_values[-1]
-        targets = [rollout.rewards[-1] + gamma * rollout.continues[-1] * ret]
+        targets = [rollout.rewards[-1] + gamma * rollout.continues[-1] * rollout.next_values[-1]]
         for h in range(horizon - 2, -1, -1):
             later = targets[-1] - alpha * rollout.next_logp[h]
             mixed = (1 - lam) * rollout.next_values[h] + lam * later

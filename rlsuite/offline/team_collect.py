@@ -227,8 +227,8 @@ def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
     return ExpertSource(name, algo.name, str(checkpoint), trained_on, kwargs, as_policy(algo.agent))
 
 
-def measure_win_rate(source: ExpertSource, episodes: int, *, seed: int, num_envs: int = 8) -> float:
-    """The expert's greedy win rate over ``episodes`` battles (seeded with ``seed``)."""
+def play_expert(source: ExpertSource, episodes: int, *, seed: int, num_envs: int = 8) -> list[bool]:
+    """Whether the expert won each of ``episodes`` greedy battles (seeded with ``seed``)."""
     from rlsuite.training.evaluation import evaluate_policy
 
     env = source.make_env(min(num_envs, episodes))
@@ -236,7 +236,12 @@ def measure_win_rate(source: ExpertSource, episodes: int, *, seed: int, num_envs
         result = evaluate_policy(source.policy_for(env), env, episodes, deterministic=True, seed=seed)
     finally:
         env.close()
-    return float(np.mean(result.wins))
+    return [bool(won) for won in result.wins]
+
+
+def measure_win_rate(source: ExpertSource, episodes: int, *, seed: int, num_envs: int = 8) -> float:
+    """The expert's greedy win rate over ``episodes`` battles (seeded with ``seed``)."""
+    return float(np.mean(play_expert(source, episodes, seed=seed, num_envs=num_envs)))
 
 
 EVAL_SEED_OFFSET = 1_000_003  # win-rate battles use other seeds than the recorded ones

@@ -98,19 +98,17 @@ def evaluate_scripted_on_maps(
 ) -> list[MapOutcome]:
     """A scripted SMAC policy (``"heuristic"`` or ``"focus_fire"``, reading the whole battle) played
     greedily for ``episodes`` battles (seeded with ``seed``) on every map; method ``f"expert: {kind}"``."""
-    from rlsuite.offline.team_collect import expert_source
-    from rlsuite.training.evaluation import evaluate_policy
+    from rlsuite.offline.team_collect import expert_source, play_expert
 
-    outcomes = []
-    for env_id in env_ids:
-        source = expert_source(kind, env_id)
-        env = source.make_env(min(num_envs, episodes))
-        try:
-            result = evaluate_policy(source.policy_for(env), env, episodes, deterministic=True, seed=seed)
-        finally:
-            env.close()
-        outcomes.append(MapOutcome(f"expert: {kind}", seed, env_id, [bool(w) for w in result.wins]))
-    return outcomes
+    return [
+        MapOutcome(
+            f"expert: {kind}",
+            seed,
+            env_id,
+            play_expert(expert_source(kind, env_id), episodes, seed=seed, num_envs=num_envs),
+        )
+        for env_id in env_ids
+    ]
 
 
 @dataclass
@@ -190,12 +188,10 @@ def zero_shot_report(
     if reference is not None and reference not in methods:
         raise ValueError(f"reference {reference!r} is not among the methods {methods}")
     maps = [m for m in groups if any(o.env_id == m for o in outcomes)]
+    by_method = {method: [o for o in outcomes if o.method == method] for method in methods}
     cells = {
-        method: {
-            env_id: _cell([o for o in outcomes if o.method == method and o.env_id == env_id], resamples, seed)
-            for env_id in maps
-        }
-        for method in methods
+        method: {env_id: _cell([o for o in mine if o.env_id == env_id], resamples, seed) for env_id in maps}
+        for method, mine in by_method.items()
     }
     selections = {group: [m for m in maps if _in_group(groups[m], group)] for group in (*GROUPS, ALL_UNSEEN)}
     solved_group, solved = "", []
@@ -205,12 +201,10 @@ def zero_shot_report(
         selections[solved_group] = solved
     averages = {
         method: {
-            group: _average(
-                [o for o in outcomes if o.method == method], env_ids, cells[method], resamples, seed
-            )
+            group: _average(mine, env_ids, cells[method], resamples, seed)
             for group, env_ids in selections.items()
         }
-        for method in methods
+        for method, mine in by_method.items()
     }
     return ZeroShotReport(methods, maps, dict(groups), cells, averages, solved_group, solved)
 
