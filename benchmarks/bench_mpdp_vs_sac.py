@@ -60,6 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # use this checkout's rlsuite when run as a script
 
 from rlsuite.core.atomic import atomic_write_text  # noqa: E402
+from rlsuite.core.runlock import lock_holder  # noqa: E402
 from rlsuite.core.stats import bootstrap_ci, iqm  # noqa: E402
 
 TASKS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker2d"}
@@ -163,6 +164,10 @@ def run_job(job: Job, log) -> dict[str, Any]:
     summary_path = job.run_dir / SUMMARY
     if summary_path.exists():
         return {"status": "skipped (summary.json exists)"}
+    holder = lock_holder(job.run_dir)
+    if holder is not None:  # another process is training it: leave its folder alone (one writer)
+        log(f"busy   {job.label}: its folder is being written by {holder.describe()}; not started")
+        return {"status": "busy", "error": f"being trained by {holder.describe()} (not started here)"}
     job.run_dir.mkdir(parents=True, exist_ok=True)
     cmd = command(job)
     log(f"start  {job.label}: {' '.join(cmd[2:])}")
@@ -186,7 +191,7 @@ def run_job(job: Job, log) -> dict[str, Any]:
         tail = (job.run_dir / "train.log").read_text(errors="replace").strip().splitlines()[-15:]
         error = f"exit code {rc}" + (": " + "\n".join(tail) if tail else "")
     (job.run_dir / "error.txt").write_text(error + "\n")
-    log(f"FAILED {job.label} after {wall} s ({error.splitlines()[0] if error else rc})")
+    log(f"FAILED {job.label} after {wall} s (exit code {rc}: {error.strip().splitlines()[-1]})")
     return {"status": "failed", "error": error, "wall_s": wall}
 
 

@@ -93,3 +93,44 @@ def test_runs_record_their_cpu_seconds_over_invocations(tmp_path):
     bench.record_cpu(tmp_path, 2.0)
     bench.record_cpu(tmp_path, None)
     assert bench.cpu_seconds(tmp_path) == 3.2  # rounded to 0.1 s per invocation, summed
+
+
+def test_a_run_another_process_is_training_is_left_untouched(tmp_path):
+    """A second benchmark invocation must not start, log into or mark failed a folder in training."""
+    import subprocess
+    import textwrap
+
+    run_dir = tmp_path / "sac" / "hopper" / "s1"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from rlsuite.core.runlock import RunLock
+                lock = RunLock.acquire({str(run_dir)!r})
+                print("locked", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = sorted(p.name for p in run_dir.iterdir())
+        lines: list[str] = []
+        job = bench.Job("sac", "hopper", 1, REPO / "experiments/sac/hopper_cpu.yaml", run_dir)
+        status = bench.run_job(job, lines.append)
+        assert status["status"] == "busy" and f"process {holder.pid}" in status["error"]
+        assert sorted(p.name for p in run_dir.iterdir()) == before == ["train.lock"]
+        assert lines and lines[0].startswith("busy")
+    finally:
+        holder.communicate("")
+    status = bench.run_job(dataclasses.replace(job, config=tmp_path / "missing.yaml"), lines.append)
+    assert status["status"] == "failed"  # the lock is free again: the job starts (and fails on the config)
+    assert "missing.yaml" in lines[-1]  # the FAILED line names the error, not the first log line
