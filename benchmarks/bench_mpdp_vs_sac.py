@@ -18,7 +18,9 @@ Every run goes through the experiment configs and ``rlsuite train`` (one subproc
 walker2d (default ``experiments/sac/{task}.yaml`` and ``experiments/mpdp/{task}.yaml``). Runs whose
 ``summary.json`` exists are skipped (so an interrupted benchmark is continued by running the same command
 again; a run killed mid-way resumes from its latest checkpoint, if it wrote one), and a run that fails
-is recorded with its error while the others go on (it is retried on the next invocation). Runs start
+is recorded with its error while the others go on (it is retried on the next invocation). A run whose
+folder another process is training (its ``train.lock`` is held) is reported busy and left untouched, so
+two invocations over the same folders can share the work. Runs start
 longest first (every MPDP run before the SAC runs), so that with ``--jobs 2`` no long run is left alone
 at the end; the report keeps the env x algorithm order.
 
