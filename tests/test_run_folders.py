@@ -206,6 +206,7 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()  # the pipe's file object, or Python warns of it at exit
     assert lock_holder(run_dir) is None  # the kernel dropped the lock with its holder
     assert train_cli(write_config(tmp_path), f"run_dir={run_dir}") == 0
 

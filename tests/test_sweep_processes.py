@@ -143,6 +143,7 @@ def test_a_rerun_leaves_a_folder_that_another_process_writes_alone(tmp_path, cap
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()  # the pipe's file object, or Python warns of it at exit
 
 
 # --- Ray -------------------------------------------------------------------------------------------
