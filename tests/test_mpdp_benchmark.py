@@ -14,6 +14,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import bench_mpdp_vs_sac as bench  # noqa: E402
 import mpdp_cpu_costs as costs  # noqa: E402
+from runlock_helpers import lock_held_by_another_process  # noqa: E402
 
 from rlsuite.algos.sac import SACConfig  # noqa: E402
 from rlsuite.training.experiment import load_experiment  # noqa: E402
@@ -97,40 +98,14 @@ def test_runs_record_their_cpu_seconds_over_invocations(tmp_path):
 
 def test_a_run_another_process_is_training_is_left_untouched(tmp_path):
     """A second benchmark invocation must not start, log into or mark failed a folder in training."""
-    import subprocess
-    import textwrap
-
     run_dir = tmp_path / "sac" / "hopper" / "s1"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, time
-                from rlsuite.core.runlock import RunLock
-                lock = RunLock.acquire({str(run_dir)!r})
-                print("locked", flush=True)
-                sys.stdin.read()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        before = sorted(p.name for p in run_dir.iterdir())
-        lines: list[str] = []
-        job = bench.Job("sac", "hopper", 1, REPO / "experiments/sac/hopper_cpu.yaml", run_dir)
+    job = bench.Job("sac", "hopper", 1, REPO / "experiments/sac/hopper_cpu.yaml", run_dir)
+    lines: list[str] = []
+    with lock_held_by_another_process(run_dir) as holder:
         status = bench.run_job(job, lines.append)
         assert status["status"] == "busy" and f"process {holder.pid}" in status["error"]
-        assert sorted(p.name for p in run_dir.iterdir()) == before == ["train.lock"]
+        assert sorted(p.name for p in run_dir.iterdir()) == ["train.lock"]
         assert lines and lines[0].startswith("busy")
-    finally:
-        holder.communicate("")
     status = bench.run_job(dataclasses.replace(job, config=tmp_path / "missing.yaml"), lines.append)
     assert status["status"] == "failed"  # the lock is free again: the job starts (and fails on the config)
     assert "missing.yaml" in lines[-1]  # the FAILED line names the error, not the first log line

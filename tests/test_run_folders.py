@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from runlock_helpers import lock_held_by_another_process
 
 from rlsuite.cli import main
 from rlsuite.core.atomic import is_stale_temporary
@@ -176,37 +177,14 @@ def test_a_kill_at_the_end_neither_duplicates_nor_changes_the_final_evaluation(t
 
 
 # --- one writer per run folder ------------------------------------------------------------------
-HOLD_LOCK = """
-    import sys, time
-    from rlsuite.core.runlock import RunLock
-
-    lock = RunLock.acquire(sys.argv[1])
-    print("locked", flush=True)
-    time.sleep(120)
-"""
-
-
-def hold_lock(folder: Path) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def test_a_second_writer_is_refused_with_the_holder_named(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    holder = hold_lock(run_dir)
-    try:
+    with lock_held_by_another_process(run_dir) as holder:
         assert lock_holder(run_dir).pid == holder.pid
         assert train_cli(write_config(tmp_path), f"run_dir={run_dir}") == 2
         error = capsys.readouterr().err
         assert f"is being written by process {holder.pid} on " in error and "one writer at a time" in error
         assert not (run_dir / "metrics.csv").exists() and not (run_dir / "config.yaml").exists()
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()  # the pipe's file object, or Python warns of it at exit
     assert lock_holder(run_dir) is None  # the kernel dropped the lock with its holder
     assert train_cli(write_config(tmp_path), f"run_dir={run_dir}") == 0
 

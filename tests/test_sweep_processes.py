@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from runlock_helpers import lock_held_by_another_process
 
 from rlsuite.core.checkpoint import latest_checkpoint
 from rlsuite.core.runlock import lock_holder
@@ -112,26 +112,12 @@ def test_a_killed_sweep_takes_its_runs_down_and_a_rerun_resumes_them(tmp_path):
     assert log.count("$ ") == 2 and "resuming" in log and "being written by" not in log
 
 
-HOLD_LOCK = """
-    import sys, time
-    from rlsuite.core.runlock import RunLock
-
-    lock = RunLock.acquire(sys.argv[1])
-    print("locked", flush=True)
-    time.sleep(300)
-"""
-
-
 def test_a_rerun_leaves_a_folder_that_another_process_writes_alone(tmp_path, capsys):
     data = {**LONG, "total_steps": 256}
     busy_dir = tmp_path / "out" / "long" / "ppo" / "rlsuite_CartPole-v1" / "seed0"
     busy_dir.mkdir(parents=True)
     (busy_dir / "metrics.csv").write_bytes(b"step,x\r\n64,1.0\r\n")  # a run that has no checkpoint yet
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(busy_dir)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(busy_dir) as holder:
         result = run_sweep(write_sweep(tmp_path, data), root=tmp_path / "out")
         assert result.busy == {
             "ppo/rlsuite_CartPole-v1/seed0": f"process {holder.pid} on {os.uname().nodename}"
@@ -140,10 +126,6 @@ def test_a_rerun_leaves_a_folder_that_another_process_writes_alone(tmp_path, cap
         assert (busy_dir / "metrics.csv").read_bytes() == b"step,x\r\n64,1.0\r\n"  # not cleared
         assert not (busy_dir / LOG_FILE).exists() and alive(holder.pid)  # no second writer started
         assert "seed0: not started, its folder is being written by process" in capsys.readouterr().err
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()  # the pipe's file object, or Python warns of it at exit
 
 
 # --- Ray -------------------------------------------------------------------------------------------
