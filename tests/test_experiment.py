@@ -1,6 +1,7 @@
 """Config-driven runs through the CLI: run folders, summary.json, determinism, resume, errors."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -66,7 +67,7 @@ def test_run_folder_contract(tmp_path):
     assert summary["total_steps"] == 1024 and summary["eval_episodes"] == 3 and summary["seed"] == 7
     assert len(summary["eval_returns"]) == 3
     assert sum(summary["eval_returns"]) / 3 == pytest.approx(summary["eval_return_mean"], abs=1e-5)
-    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    rows = list(csv.DictReader(io.StringIO((run / "metrics.csv").read_text())))
     assert next(iter(rows[0])) == "step"
     assert [int(r["step"]) for r in rows] == [128 * i for i in range(1, 9)]
     assert rows[3]["eval/return_mean"] and rows[-1]["eval/return_mean"]
@@ -121,7 +122,7 @@ def test_resume_extends_a_finished_run(tmp_path):
     assert main(["train", "--quiet", f"resume={run}", "total_steps=2048"]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["total_steps"] == 2048
-    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    rows = list(csv.DictReader(io.StringIO((run / "metrics.csv").read_text())))
     assert [int(r["step"]) for r in rows if r["train/lr"]][-1] == 2048
 
 

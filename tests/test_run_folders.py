@@ -55,7 +55,8 @@ def run_child(code: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def rows_of(path: Path) -> list[dict]:
-    return list(csv.DictReader(path.open(newline="")))
+    with path.open(newline="") as stream:
+        return list(csv.DictReader(stream))
 
 
 # --- metrics.csv ---------------------------------------------------------------------------------
