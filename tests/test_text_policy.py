@@ -50,6 +50,44 @@ def test_greedy_generation_matches_teacher_forced_argmax(policy):
     assert generation.finished == [False] * 3  # a random model emits no stop string in 12 tokens
 
 
+def test_right_padded_batches_take_the_causal_kernel_with_the_masked_paths_values(policy, monkeypatch):
+    """Training batches (real tokens a prefix of each row) run the fused causal kernel; on every real
+    position its outputs and its parameter gradients equal the explicit-mask path's, and left-padded
+    batches still take the explicit mask."""
+    from rlsuite.agents.text import gpt
+
+    model = policy.backend
+    lengths = torch.tensor([9, 5, 1, 7])
+    mask = (torch.arange(9)[None] < lengths[:, None]).long()
+    ids = torch.randint(0, 256, (4, 9)) * mask
+    positions = torch.arange(9).expand(4, 9)
+    assert gpt._is_right_padded(mask) and not gpt._is_right_padded(mask.flip(1))
+
+    def run() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        hidden = model(ids, mask, positions).hidden
+        (hidden.square() * mask[..., None]).sum().backward()
+        return hidden.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    fused, fused_grads = run()
+    monkeypatch.setattr(gpt, "_is_right_padded", lambda attention_mask: False)
+    masked, masked_grads = run()
+    real = mask.bool()
+    assert torch.allclose(fused[real], masked[real], atol=1e-5)
+    assert len(fused_grads) == len(masked_grads)
+    for a, b in zip(fused_grads, masked_grads):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+
+    monkeypatch.undo()  # the real _is_right_padded again; now watch which mask the kernel gets
+    calls = []
+    monkeypatch.setattr(gpt.F, "scaled_dot_product_attention", lambda *a, **k: calls.append(k) or a[0])
+    model(ids, mask, positions)
+    model(ids, mask.flip(1), positions)
+    layers = len(model.blocks)
+    assert all(call.get("is_causal") for call in calls[:layers])
+    assert all(call.get("attn_mask") is not None for call in calls[layers:])
+
+
 def test_logprobs_score_each_token_from_the_previous_position(policy):
     generation = policy.generate(PROMPTS, SamplingParams(max_new_tokens=6))
     batch = TokenBatch.from_pairs(generation.prompt_ids, generation.response_ids, policy.tokenizer.pad_id)
