@@ -88,6 +88,25 @@ def test_right_padded_batches_take_the_causal_kernel_with_the_masked_paths_value
     assert all(call.get("attn_mask") is not None for call in calls[layers:])
 
 
+def test_left_and_right_padding_give_each_row_its_unpadded_logits(policy):
+    """Batched generation left-pads, training right-pads: on real tokens both equal the row run alone."""
+    model = policy.backend
+    rows = [torch.randint(0, 256, (n,)) for n in (7, 3, 5)]
+    alone = [model(r[None], torch.ones(1, len(r)), torch.arange(len(r))[None]).logits[0] for r in rows]
+    width = max(len(r) for r in rows)
+    for left in (True, False):
+        ids = torch.zeros(len(rows), width, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        positions = torch.zeros(len(rows), width, dtype=torch.long)
+        for i, r in enumerate(rows):
+            cols = slice(width - len(r), width) if left else slice(0, len(r))
+            ids[i, cols], mask[i, cols], positions[i, cols] = r, 1, torch.arange(len(r))
+        logits = model(ids, mask, positions).logits
+        for i, expected in enumerate(alone):
+            real = logits[i][mask[i].bool()]
+            assert torch.allclose(real, expected, atol=1e-5), f"left={left}, row {i}"
+
+
 def test_logprobs_score_each_token_from_the_previous_position(policy):
     generation = policy.generate(PROMPTS, SamplingParams(max_new_tokens=6))
     batch = TokenBatch.from_pairs(generation.prompt_ids, generation.response_ids, policy.tokenizer.pad_id)
