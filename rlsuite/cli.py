@@ -315,7 +315,7 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_on_envs(args)
     if args.set:
         raise ValueError("--set replaces algorithm keys of a zero-shot evaluation: give --env ID too")
-    algo = Algorithm.from_checkpoint(args.target, device=args.device)
+    algo = Algorithm.from_checkpoint(args.target, device=args.device, inference=True)
     media = None
     try:
         try:

@@ -252,7 +252,7 @@ def _export_command(args: argparse.Namespace) -> int:
     folder = target if target.is_dir() else target.parent
     run_dir = folder.parent if folder.name == "checkpoints" else folder
     import_run_modules(run_dir)
-    algo = Algorithm.from_checkpoint(target, device="cpu")
+    algo = Algorithm.from_checkpoint(target, device="cpu", inference=True)
     try:
         out = Path(args.out) if args.out else run_dir / "export" / f"policy{SUFFIXES[args.format]}"
         result = export_policy(algo, out, args.format)

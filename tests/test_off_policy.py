@@ -1,5 +1,7 @@
 """SAC and TD3: interface, exact resume with the replay buffer, schedules and clear errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -73,6 +75,10 @@ def test_checkpoint_without_replay_buffer_warns(tmp_path):
     with pytest.warns(UserWarning, match="no replay buffer"):
         restored = Algorithm.from_checkpoint(tmp_path / "no_replay.pt", device="cpu")
     assert len(restored.buffer) == 0
+    with warnings.catch_warnings():  # evaluation, export and data collection only act: no warning
+        warnings.simplefilter("error")
+        acting = Algorithm.from_checkpoint(tmp_path / "no_replay.pt", device="cpu", inference=True)
+    torch.testing.assert_close(flat_params(acting), flat_params(restored), rtol=0, atol=0)
 
 
 def test_sac_temperature_is_tuned_towards_target_entropy():

@@ -34,6 +34,7 @@ from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
+from rlsuite.core.replay import REPLAY_NOT_RESTORED
 from rlsuite.core.seeding import EVAL_SEED_OFFSET as EVAL_SEED_OFFSET  # re-exported (marl_base evaluation)
 from rlsuite.core.seeding import capture_rng_state, eval_seed, restore_rng_state, seed_everything
 from rlsuite.training.evaluation import EvalResult, evaluate_policy
@@ -459,12 +460,19 @@ class Algorithm(ABC):
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, *, device: str | torch.device = "auto", env: Any = None
+        cls,
+        path: str | Path,
+        *,
+        device: str | torch.device = "auto",
+        env: Any = None,
+        inference: bool = False,
     ) -> Algorithm:
         """Rebuild the algorithm stored in a checkpoint (its class, config and env) and load it.
 
         ``env`` (an id, an EnvConfig or an env object) replaces the stored env, e.g. for a checkpoint
-        trained on an env instance that has no registered id.
+        trained on an env instance that has no registered id. ``inference=True`` (evaluation, export,
+        data collection) drops the warning that a checkpoint without its replay buffer cannot continue
+        training exactly: the loaded learner only acts.
         """
         from rlsuite.algos import get_algorithm
         from rlsuite.config import from_dict
@@ -482,5 +490,8 @@ class Algorithm(ABC):
             seed=state["seed"],
             device=device,
         )
-        algo.load_state_dict(state)
+        with warnings.catch_warnings():
+            if inference:
+                warnings.filterwarnings("ignore", message=REPLAY_NOT_RESTORED, category=UserWarning)
+            algo.load_state_dict(state)
         return algo

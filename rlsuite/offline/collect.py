@@ -131,7 +131,7 @@ def policy_from_checkpoint(path: str | Path, *, deterministic: bool = False) -> 
     """The acting policy of a run folder or checkpoint (stochastic by default, as D4RL), and its env id."""
     from rlsuite.algos.base import Algorithm
 
-    algo = Algorithm.from_checkpoint(path, device="cpu")
+    algo = Algorithm.from_checkpoint(path, device="cpu", inference=True)
     algo.env.close()
 
     def policy(obs: np.ndarray) -> np.ndarray:

@@ -213,7 +213,7 @@ def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
     from rlsuite.algos.base import Algorithm
 
     checkpoint = _checkpoint_file(policy)
-    algo = Algorithm.from_checkpoint(checkpoint, device="cpu")
+    algo = Algorithm.from_checkpoint(checkpoint, device="cpu", inference=True)
     algo.env.close()
     if not hasattr(algo, "team_spec"):
         raise ValueError(
