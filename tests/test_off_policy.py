@@ -11,6 +11,7 @@ from rlsuite.algos.base import Algorithm
 from rlsuite.algos.sac import SAC, SACConfig
 from rlsuite.algos.td3 import TD3, TD3Config
 from rlsuite.config import EnvConfig
+from rlsuite.core.replay import ReplayNotRestoredWarning
 
 ENV = "test/IdentityContinuous-v0"
 SMALL = {"hidden_sizes": (32, 32), "learning_starts": 64, "batch_size": 32, "buffer_size": 1000}
@@ -72,7 +73,7 @@ def test_checkpoint_without_replay_buffer_warns(tmp_path):
     algo.learn(100)
     algo.save_replay_buffer = False
     algo.save(tmp_path / "no_replay.pt")
-    with pytest.warns(UserWarning, match="no replay buffer"):
+    with pytest.warns(ReplayNotRestoredWarning, match="no replay buffer"):
         restored = Algorithm.from_checkpoint(tmp_path / "no_replay.pt", device="cpu")
     assert len(restored.buffer) == 0
     with warnings.catch_warnings():  # evaluation, export and data collection only act: no warning

@@ -17,6 +17,7 @@ from rlsuite.algos.td3bc import TD3BC, TD3BCConfig
 from rlsuite.cli import main
 from rlsuite.config import ConfigError, EnvConfig, EvalConfig, OfflineConfig
 from rlsuite.core.checkpoint import load_checkpoint
+from rlsuite.core.replay import ReplayNotRestoredWarning
 from rlsuite.offline import save_dataset
 from rlsuite.offline.collect import collect_dataset
 
@@ -237,7 +238,7 @@ def test_cli_offline_then_so2_then_naive(pretrained, tmp_path):
         assert summary["algo"] == "so2" and summary["total_steps"] == 60
         assert "normalized_score" not in summary  # the test env has no D4RL reference
     with warnings.catch_warnings():  # the configs keep checkpoints small; evaluation only acts
-        warnings.filterwarnings("error", message="the checkpoint holds no")
+        warnings.simplefilter("error", ReplayNotRestoredWarning)
         assert main(["eval", str(tmp_path / "hopper_medium"), "--episodes", "2"]) == 0
 
 

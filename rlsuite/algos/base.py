@@ -34,7 +34,7 @@ from rlsuite.core.checkpointed import Checkpointed
 from rlsuite.core.device import resolve_device
 from rlsuite.core.episodes import EpisodeTracker
 from rlsuite.core.object_state import StateCaptureError, StateRestoreError, capture_object, restore_object
-from rlsuite.core.replay import REPLAY_NOT_RESTORED
+from rlsuite.core.replay import ReplayNotRestoredWarning
 from rlsuite.core.seeding import EVAL_SEED_OFFSET as EVAL_SEED_OFFSET  # re-exported (marl_base evaluation)
 from rlsuite.core.seeding import capture_rng_state, eval_seed, restore_rng_state, seed_everything
 from rlsuite.training.evaluation import EvalResult, evaluate_policy
@@ -492,6 +492,6 @@ class Algorithm(ABC):
         )
         with warnings.catch_warnings():
             if inference:
-                warnings.filterwarnings("ignore", message=REPLAY_NOT_RESTORED, category=UserWarning)
+                warnings.simplefilter("ignore", ReplayNotRestoredWarning)
             algo.load_state_dict(state)
         return algo

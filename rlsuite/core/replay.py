@@ -219,14 +219,16 @@ class ReplayBuffer:
         self.generator.set_state(state["generator"])
 
 
-REPLAY_NOT_RESTORED = "the checkpoint holds no "  # start of the warning below (a filter's message regex)
+class ReplayNotRestoredWarning(UserWarning):
+    """A checkpoint without its replay was loaded: training from it will not match an uninterrupted run."""
 
 
 def warn_replay_not_restored(contents: str = "replay buffer") -> None:
     """Warn that a resumed run starts from empty replay (the checkpoint was saved without it)."""
     warnings.warn(
-        f"{REPLAY_NOT_RESTORED}{contents} (checkpoint.save_replay_buffer=false): training continues "
+        f"the checkpoint holds no {contents} (checkpoint.save_replay_buffer=false): training continues "
         "from an empty buffer, so it will not match an uninterrupted run",
+        ReplayNotRestoredWarning,
         stacklevel=3,
     )
 
