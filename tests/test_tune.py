@@ -89,6 +89,8 @@ def test_three_trial_study_resumes_after_a_kill(tmp_path):
     assert first.poll() is None, first.communicate()[1]
     first.send_signal(signal.SIGKILL)  # mid-way through a trial: no chance to clean up
     first.wait()
+    first.stdout.close()  # not read: a killed driver's output says nothing here
+    first.stderr.close()
     # The trial in flight at the kill: trial 1, or a later one when trial 1 was pruned within the polling gap
     # (on a loaded machine the next trial may be in the study before its folder is made).
     started = sorted(int(p.name.split("-")[1]) for p in (tmp_path / "study" / "trials").glob("trial-*"))
