@@ -20,7 +20,8 @@ Every run is ``rlsuite train`` in its own subprocess with ``run_dir=OUT/runs/<en
 ``summary.json`` are skipped). ``--env-seeds sokoban7=0`` gives one env fewer seeds; pipelines run
 seed-major (every env's first seed before any env's second).
 After training, ``--transfer`` evaluates the Sokoban-standard models on Hard-1 (10x10), Hard-2 (3 boxes) and
-Taxi (greedy, held-out levels; the model is unchanged). Reported per env and rung, over seeds (each seed's
+Taxi, and the warm-up (6x6, one box) models on a 7x7 room, two boxes, the standard level and Taxi (greedy,
+held-out levels; the model is unchanged; ``TRANSFER``). Reported per env and rung, over seeds (each seed's
 figure is the greedy evaluation on the same held-out levels): success rate, single-turn success rate, mean
 turns, mean actions and efficacy, with the mean and a 95% percentile-bootstrap CI of the mean over seeds
 (10k resamples, seeded). Output: OUT/results.md (Markdown), OUT/results.json (per-seed figures too).
@@ -62,10 +63,21 @@ EXTRA_RUNGS: dict[str, list[str]] = {
 ALL_RUNGS = {**RUNGS, **EXTRA_RUNGS}
 ENVS = ("corridor", "maze5", "sokoban6", "sokoban7", "taxi")
 FIGURES = ("success_rate", "single_turn_success_rate", "mean_turns", "mean_actions", "efficacy")
-TRANSFER = {  # evaluation-only settings for the models trained on the standard Sokoban
-    "sokoban_hard1": ("rlsuite/SokobanText-v0", {"dim_room": [10, 10], "num_boxes": 2}),
-    "sokoban_hard2": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 3}),
-    "taxi": ("rlsuite/TaxiText-v0", {}),
+TRANSFER: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {  # evaluation-only settings, per trained env
+    # The standard-Sokoban models on the paper's Hard-1 (larger room) and Hard-2 (more boxes), and Taxi.
+    "sokoban7": {
+        "sokoban_hard1": ("rlsuite/SokobanText-v0", {"dim_room": [10, 10], "num_boxes": 2}),
+        "sokoban_hard2": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 3}),
+        "taxi": ("rlsuite/TaxiText-v0", {}),
+    },
+    # The warm-up models (the size the CPU-scale GPT learns) one step harder in the same two directions,
+    # on the standard level, and Taxi.
+    "sokoban6": {
+        "room_7x7": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 1}),
+        "boxes_2": ("rlsuite/SokobanText-v0", {"dim_room": [6, 6], "num_boxes": 2}),
+        "standard_7x7": ("rlsuite/SokobanText-v0", {"dim_room": [7, 7], "num_boxes": 2}),
+        "taxi": ("rlsuite/TaxiText-v0", {}),
+    },
 }
 
 
@@ -146,8 +158,8 @@ def pipeline(env: str, seed: int, args: argparse.Namespace, out: Path) -> dict[s
     return results
 
 
-def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
-    """Greedy held-out evaluation of a trained run's model on the transfer settings."""
+def transfer(run_dir: Path, settings: dict[str, tuple[str, dict[str, Any]]], episodes: int) -> dict[str, Any]:
+    """Greedy held-out evaluation of a trained run's model on the transfer ``settings``."""
     from rlsuite.algos.wmact import WMAct, WMActConfig
     from rlsuite.config import EnvConfig, EvalConfig, from_dict
     from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
@@ -157,7 +169,7 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
         return json.loads(cached.read_text())
     state = load_checkpoint(latest_checkpoint(run_dir), map_location="cpu")
     out = {}
-    for name, (env_id, world) in TRANSFER.items():
+    for name, (env_id, world) in settings.items():
         config = dataclasses.replace(from_dict(WMActConfig, state["config"]), init_from=str(run_dir))
         kwargs = {**state["env_config"]["kwargs"], **world}
         for key in ("dim_room", "num_boxes", "size", "wall_density"):  # world keys of another world
@@ -170,6 +182,31 @@ def transfer(run_dir: Path, episodes: int) -> dict[str, dict[str, float]]:
         algo.close()
     atomic_write_text(cached, json.dumps(out))
     return out
+
+
+def transfer_all(
+    env: str, per_seed: dict[int, dict[str, Any]], args: argparse.Namespace, out: Path
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Every rung that finished on every seed, evaluated on ``env``'s transfer settings."""
+    levels = args.transfer_episodes or args.eval_episodes
+    seeds = sorted(per_seed)
+    return {
+        rung: {
+            seed: transfer(out / "runs" / env / rung / f"s{seed}", TRANSFER[env], levels) for seed in seeds
+        }
+        for rung in args.rungs
+        if all("error" not in per_seed[seed].get(rung, {"error": 1}) for seed in seeds)
+    }
+
+
+def transfer_markdown(env: str, moved: dict[str, dict[int, dict[str, Any]]], levels: int) -> str:
+    names = list(TRANSFER[env])
+    text = f"\n## Transfer of the {env} models (success per seed, {levels} held-out levels each)\n\n"
+    text += "| method | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
+    for rung, per_seed in moved.items():
+        cells = [str([round(r[name]["success_rate"], 3) for r in per_seed.values()]) for name in names]
+        text += f"| {rung} | {' | '.join(cells)} |\n"
+    return text
 
 
 def aggregate(results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
@@ -242,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="env x seed pipelines in parallel")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument(
-        "--transfer", action="store_true", help="evaluate sokoban7 models on Hard-1/2 and Taxi"
+        "--transfer", action="store_true", help="evaluate sokoban7/sokoban6 models on harder levels and Taxi"
     )
     parser.add_argument(
         "--transfer-episodes",
@@ -267,20 +304,9 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {"command": " ".join(sys.argv), "table": table, "runs": results}
     text = "## WMAct ablation ladder (greedy, held-out levels; mean [95% bootstrap CI] over seeds)\n\n"
     text += markdown(table) + "\n"
-    if args.transfer and "sokoban7" in results:
-        trained, seeds = out / "runs" / "sokoban7", sorted(results["sokoban7"])
-        levels = args.transfer_episodes or args.eval_episodes
-        moved = {
-            rung: {seed: transfer(trained / rung / f"s{seed}", levels) for seed in seeds}
-            for rung in args.rungs
-            if all("error" not in results["sokoban7"][seed].get(rung, {"error": 1}) for seed in seeds)
-        }
-        report["transfer"] = moved
-        text += f"\n## Transfer of the standard-Sokoban models (success per seed, {levels} levels)\n\n"
-        text += "| method | " + " | ".join(TRANSFER) + " |\n|---|" + "---|" * len(TRANSFER) + "\n"
-        for rung, per_seed in moved.items():
-            cells = [str([round(per_seed[s][name]["success_rate"], 3) for s in seeds]) for name in TRANSFER]
-            text += f"| {rung} | {' | '.join(cells)} |\n"
+    for env in [e for e in results if args.transfer and e in TRANSFER]:
+        report.setdefault("transfer", {})[env] = moved = transfer_all(env, results[env], args, out)
+        text += transfer_markdown(env, moved, args.transfer_episodes or args.eval_episodes)
     failures = [
         r for per_seed in results.values() for res in per_seed.values() for r in res.values() if "error" in r
     ]
