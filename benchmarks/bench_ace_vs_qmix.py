@@ -15,7 +15,8 @@ env every ``--eval-every`` env steps.
 ``--cpu`` is the CPU-scale protocol (BENCHMARKS.md, "ACE vs QMIX at CPU scale"): ACE and QMIX on
 4m_vs_5m and 3s_vs_4z (stand-ins for 5m_vs_6m and 3s_vs_5z), 200k env steps, 3 seeds, from
 ``experiments/<algo>/<map>_cpu.yaml``, whose comments give every scale-down against the released settings;
-no further preset overrides.
+no further preset overrides. ``--cpu --maps 3s_vs_3z`` runs the kiting rung below 3s_vs_4z, where both
+learners win within 200k steps (BENCHMARKS.md, "3s_vs_3z, 3 seeds at 200k").
 
 ``--scale paper`` uses the shipped configs unchanged (ACE: the released configuration, H = 256, 50
 gradient steps of 320 transitions per 32 games; QMIX and MAPPO: PyMARL / the MAPPO paper's settings).
