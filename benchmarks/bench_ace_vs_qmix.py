@@ -144,7 +144,7 @@ def ace_minus_qmix(per_algo: dict[str, Any]) -> list[dict[str, Any]]:
 
 def markdown(table: dict[str, Any], args: argparse.Namespace, command: str) -> str:
     lines = [
-        "# ACE vs QMIX on hard SMAC maps",
+        f"# ACE vs QMIX on {', '.join(args.maps)}",
         "",
         f"Command: `{command}`",
         "",
