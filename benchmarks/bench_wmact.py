@@ -165,8 +165,9 @@ def transfer(run_dir: Path, settings: dict[str, tuple[str, dict[str, Any]]], epi
     from rlsuite.core.checkpoint import latest_checkpoint, load_checkpoint
 
     cached = run_dir / f"transfer_{episodes}.json"  # a resumed benchmark does not evaluate again
-    if cached.exists() and set(json.loads(cached.read_text())) == set(settings):
-        return json.loads(cached.read_text())
+    previous = json.loads(cached.read_text()) if cached.exists() else {}
+    if set(previous) == set(settings):
+        return previous
     state = load_checkpoint(latest_checkpoint(run_dir), map_location="cpu")
     out = {}
     for name, (env_id, world) in settings.items():
