@@ -9,7 +9,7 @@ import pytest
 
 from rlsuite.envs.smac import core
 from rlsuite.envs.smac.downstream import HeuristicTeamPolicy, VariedPolicyTeamEnv
-from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS
+from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS, POLICY_PARAMS
 from rlsuite.envs.smac.vector import SMACVectorEnv
 from rlsuite.offline.team_pipeline import load_pipeline
 from rlsuite.training.evaluation import evaluate_policy
@@ -26,9 +26,9 @@ def _place(env: SMACVectorEnv, unit: int, x: float, y: float, health: float | No
         fs[0, unit, core.FS_SHIELD] = 0.0
 
 
-def _actions(env: SMACVectorEnv) -> np.ndarray:
+def _actions(env: SMACVectorEnv, kind: str = "focus_fire") -> np.ndarray:
     """The focus-fire policy's actions on the env's current (edited) state; the mask is recomputed."""
-    policy = HeuristicTeamPolicy(env, "focus_fire")
+    policy = HeuristicTeamPolicy(env, kind)
     mask = env.battles.avail_actions().astype(bool)
     obs = type("Obs", (), {"action_mask": mask})()
     actions = policy.act(obs)
@@ -47,6 +47,34 @@ def test_focus_fire_shares_the_weakest_enemy_in_range():
     assert (_actions(env) == 6 + 1).all()
     env.battles.fs[0, 4, core.FS_HEALTH] = 45.0  # now enemy 0 is the weakest: all switch together
     assert (_actions(env) == 6 + 0).all()
+
+
+def test_spread_books_volleys_so_no_enemy_is_overkilled():
+    env = SMACVectorEnv("5m", 1)
+    env.reset(seed=0)
+    for a in range(5):
+        _place(env, a, 10.0, 14.0 + a)
+        env.battles.fs[0, a, core.FS_COOLDOWN] = 0.0  # every weapon ready: every volley is booked
+    _place(env, 5, 14.0, 15.0, health=10.0)  # two marine volleys (6 each) kill it
+    _place(env, 6, 14.0, 16.0, health=20.0)  # four do
+    _place(env, 7, 14.0, 17.0, health=40.0)
+    _place(env, 8, 30.0, 16.0, health=1.0)  # out of everyone's range
+    _place(env, 9, 30.0, 18.0)
+    shared = _actions(env, "focus_fire_spread")
+    # Agents in index order: two volleys on the weakest, then the next weakest takes the rest.
+    assert shared.tolist() == [6 + 0, 6 + 0, 6 + 1, 6 + 1, 6 + 1]
+    assert (_actions(env, "focus_fire") == 6 + 0).all()  # the plain script pours all five into it
+    # Agents 0 and 4 cooling (no enemy's nearest, so they do not step back): they aim but book nothing.
+    env.battles.fs[0, [0, 4], core.FS_COOLDOWN] = 12.0
+    assert _actions(env, "focus_fire_spread").tolist() == [6 + 0, 6 + 0, 6 + 0, 6 + 1, 6 + 1]
+
+
+def test_spread_wins_a_large_battle_the_plain_script_loses():
+    rates = {}
+    for kind in ("focus_fire", "focus_fire_spread"):
+        env = SMACVectorEnv("25m", 8)
+        rates[kind] = float(np.mean(evaluate_policy(HeuristicTeamPolicy(env, kind), env, 8, seed=11).wins))
+    assert rates["focus_fire_spread"] >= 0.75 and rates["focus_fire"] <= 0.25, rates
 
 
 def test_stalker_kites_a_zealot_while_its_weapon_cools_down():
@@ -97,9 +125,13 @@ def test_varied_policy_env_and_bad_names():
     assert env.policy.kind == "focus_fire"
     with pytest.raises(ValueError, match="focus_fire"):
         HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "kite_everything")
-    with pytest.raises(ValueError, match="give 5 numbers"):
+    with pytest.raises(ValueError, match="give 6 numbers"):
         HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire", params=[1.0])
-    assert len(DEFAULT_PARAMS) == 5
+    assert len(DEFAULT_PARAMS) == 6
+    assert HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire").params[5] == 0.0  # unchanged script
+    assert HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire_spread").params.tolist() == (
+        POLICY_PARAMS["focus_fire_spread"].tolist()
+    )
 
 
 def test_hard_pipeline_config_loads():
@@ -115,3 +147,10 @@ def test_noise_pipeline_is_the_hard_split_with_action_noise():
     noisy = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard_noise.yaml")
     assert noisy.maps == hard.maps and noisy.attempts == hard.attempts
     assert hard.action_noise == 0.0 and noisy.action_noise == 0.15 and noisy.out != hard.out
+
+
+def test_spread_pipeline_is_the_hard_split_plus_8m_with_the_spread_expert():
+    hard = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard_noise.yaml")
+    spread = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_spread.yaml")
+    assert set(spread.maps) == set(hard.maps) | {"8m"} and spread.action_noise == hard.action_noise
+    assert {attempts[0].policy for attempts in spread.attempts.values()} == {"focus_fire_spread"}

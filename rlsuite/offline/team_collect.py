@@ -204,8 +204,8 @@ class ExpertSource:
 
 
 def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
-    """A scripted policy (``"heuristic"``: attack-nearest, ``"focus_fire"``; needs ``env_id``) or a
-    MAPPO/QMIX/ACE run folder or checkpoint file."""
+    """A scripted policy (``"heuristic"``: attack-nearest, ``"focus_fire"``, ``"focus_fire_spread"``;
+    needs ``env_id``) or a MAPPO/QMIX/ACE run folder or checkpoint file."""
     if policy in SCRIPTED_POLICIES:
         if not env_id:
             raise ValueError(f"--policy {policy} needs --env ENV_ID (a SMAC map id like rlsuite/SMAC-3m-v0)")

@@ -7,7 +7,7 @@
    until one wins at least ``min_win_rate`` of ``eval_episodes`` greedy battles. An attempt trains a suite
    learner (``train:`` an experiment file, ``steps:`` its budget; a later attempt with the same ``name``
    resumes that run to a larger budget: "retrain longer") or names a scripted policy
-   (``policy: heuristic``, attack-nearest, or ``policy: focus_fire``);
+   (``policy: heuristic``, attack-nearest, ``policy: focus_fire`` or ``policy: focus_fire_spread``);
 2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``, ``action_noise``: random
    actions executed while the expert's own are recorded, see ``collect_team_episodes``) into
    ``data/<map>.npz`` (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its
@@ -55,7 +55,7 @@ class ExpertAttempt:
     train: str = ""  # experiment file (relative paths: from the expert file's folder)
     steps: int = 0
     overrides: tuple[str, ...] = ()
-    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest) or "focus_fire"
+    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest), "focus_fire", "focus_fire_spread"
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ def _load_attempts(path: Path) -> tuple[ExpertAttempt, ...]:
         _only_keys(item, ATTEMPT_KEYS, f"{path} attempt {i}")
         if bool(item.get("train")) == bool(item.get("policy")):
             raise ValueError(
-                f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: heuristic|focus_fire'"
+                f"{path} attempt {i}: give either 'train' (with 'steps') or 'policy: "
+                f"{'|'.join(SCRIPTED_POLICIES)}'"
             )
         if item.get("policy") not in (None, *SCRIPTED_POLICIES):
             raise ValueError(

@@ -160,7 +160,8 @@ class Downstream:
         return actions
 
 
-SCRIPTED_POLICIES = ("heuristic", "focus_fire")  # the scripted experts' names (pipeline, data collect)
+# the scripted experts' names (pipeline, data collect): attack-nearest, then the focus-fire variants
+SCRIPTED_POLICIES = ("heuristic", "focus_fire", "focus_fire_spread")
 
 
 class HeuristicTeamPolicy:
@@ -169,8 +170,9 @@ class HeuristicTeamPolicy:
     env's current observation). ``kind``: ``"heuristic"`` (attack-nearest: attack the nearest attackable
     enemy, else step toward it; medivacs heal the most injured ally in reach;
     ``rlsuite.envs.smac.heuristic.attack_nearest_actions``) or ``"focus_fire"`` (focus fire, kiting,
-    pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``); ``params`` overrides the
-    focus-fire kernel's parameters (``rlsuite.envs.smac.focus_fire.DEFAULT_PARAMS``)."""
+    pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``) or ``"focus_fire_spread"``
+    (the same, with the volleys of units in range shared out without overkill); ``params`` overrides the
+    focus-fire kernel's parameters (``rlsuite.envs.smac.focus_fire.POLICY_PARAMS`` gives each name's)."""
 
     device = torch.device("cpu")
 
@@ -181,13 +183,14 @@ class HeuristicTeamPolicy:
         if battles is None:
             raise ValueError(f"the {kind} policy plays the SMAC simulator; got {type(env).__name__}")
         self.battles, self.kind = battles, kind
-        from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS
+        from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS, POLICY_PARAMS
 
-        self.params = np.array(DEFAULT_PARAMS if params is None else params, dtype=np.float64)
+        named = POLICY_PARAMS.get(kind, DEFAULT_PARAMS)
+        self.params = np.array(named if params is None else params, dtype=np.float64)
         if self.params.shape != DEFAULT_PARAMS.shape:
             raise ValueError(
                 f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat_fraction, "
-                "hold_loops, dodge_min)"
+                "hold_loops, dodge_min, spread)"
             )
 
     def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
@@ -197,7 +200,7 @@ class HeuristicTeamPolicy:
         b = self.battles
         out = np.zeros(obs.action_mask.shape[:2], dtype=np.int64)
         avail = obs.action_mask.astype(np.int64)
-        if self.kind == "focus_fire":
+        if self.kind.startswith("focus_fire"):
             move = float(b.options.move_amount)
             focus_fire_actions(
                 b.fs, b.ist, b.table, b.grid, b.loops, avail, b.layout.n_agents, move, self.params, out
@@ -234,7 +237,7 @@ def _checked_policy(policy: Any) -> Any:
 
 class VariedPolicyTeamEnv:
     """A team vector env in which ``agents`` are driven by ``policy`` (a scripted policy's name,
-    ``"heuristic"`` or ``"focus_fire"``, or a Policy).
+    ``"heuristic"``, ``"focus_fire"`` or ``"focus_fire_spread"``, or a Policy).
 
     It has the wrapped env's interface (``reset``, ``step``, ``team_spec`` and the other attributes);
     ``step`` replaces the driven agents' actions by the policy's (computed on the current observation)
