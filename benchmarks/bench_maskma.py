@@ -5,7 +5,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --size tiny --scripted-data --out /tmp/maskma-tiny   # pipeline check
     python benchmarks/bench_maskma.py --preset hard --steps 2000   # the split of data_pipeline_hard.yaml
     python benchmarks/bench_maskma.py --preset hard-noise --steps 8000   # same split, noise-injected data
-    python benchmarks/bench_maskma.py --preset spread --steps 32000 --methods maskma   # + 8m, shared-out fire
+    python benchmarks/bench_maskma.py --preset decoy --steps 32000 --methods maskma   # + 8m, stronger script
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
@@ -22,7 +22,7 @@ Stages; each skips what already exists, so running the command again continues a
 4. **Report**: ``OUT/report.md`` / ``report.json``: win rate per map and the average per group (training
    maps, unseen maps of a training family, out-of-family maps) with 95% bootstrap CIs
    (``rlsuite.training.zero_shot``). A test map is "of a training family" when its unit types (both sides)
-   are those of some training map. With ``--reference-expert`` (the hard and spread presets' default:
+   are those of some training map. With ``--reference-expert`` (the hard and decoy presets' default:
    the script that recorded their data) the report also has that expert's column, played with the whole
    battle in view on every map (``OUT/eval/expert-<kind>.json``, as many battles per map as the MaskMA
    seeds together), and every method's average over the unseen maps the expert wins >= 80%.
@@ -86,15 +86,16 @@ HARD_TEST_MAPS = tuple(
     )
     if m not in HARD_TRAIN_MAPS
 )
-# The "spread" preset: data_pipeline_spread.yaml, the hard split's maps plus 8m, recorded with noise injection
-# by focus_fire_spread (volleys in range shared out without overkill); the same 38 unseen maps.
-SPREAD_PIPELINE = PIPELINE.with_name("data_pipeline_spread.yaml")
-SPREAD_TRAIN_MAPS = tuple(yaml.safe_load(SPREAD_PIPELINE.read_text())["maps"])
+# The "decoy" preset: data_pipeline_decoy.yaml, the hard split's maps plus 8m, recorded with noise injection
+# by focus_fire_decoy (volleys in range shared out without overkill, ranged units leading melee enemies
+# around); the same 38 unseen maps.
+DECOY_PIPELINE = PIPELINE.with_name("data_pipeline_decoy.yaml")
+DECOY_TRAIN_MAPS = tuple(yaml.safe_load(DECOY_PIPELINE.read_text())["maps"])
 REFERENCE_EXPERTS = {  # the script that recorded each preset's data
     "default": "none",
     "hard": "focus_fire",
     "hard-noise": "focus_fire",
-    "spread": "focus_fire_spread",
+    "decoy": "focus_fire_decoy",
 }
 PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --out, --runs-dir
     "default": (
@@ -119,12 +120,12 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
         "benchmarks/reports/maskma-hard-noise",
         "runs/bench_maskma_hard_noise",
     ),
-    "spread": (
-        SPREAD_TRAIN_MAPS,
-        tuple(m for m in HARD_TEST_MAPS if m not in SPREAD_TRAIN_MAPS),
-        "runs/maskma_data_spread/data",
-        "benchmarks/reports/maskma-spread",
-        "runs/bench_maskma_spread",
+    "decoy": (
+        DECOY_TRAIN_MAPS,
+        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        "runs/maskma_data_decoy/data",
+        "benchmarks/reports/maskma-decoy",
+        "runs/bench_maskma_decoy",
     ),
 }
 SIZES = {  # gradient steps, batch, width, depth, heads
@@ -272,8 +273,8 @@ def main() -> int:
         default="default",
         help="training/test split and folders: default (data_pipeline.yaml), hard "
         "(data_pipeline_hard.yaml: focus-fire experts, asymmetric training maps) or hard-noise "
-        "(the hard split recorded with action noise: data_pipeline_hard_noise.yaml) or spread (the "
-        "hard split plus 8m, noise-injected data of focus_fire_spread: data_pipeline_spread.yaml)",
+        "(the hard split recorded with action noise: data_pipeline_hard_noise.yaml) or decoy (the "
+        "hard split plus 8m, noise-injected data of focus_fire_decoy: data_pipeline_decoy.yaml)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: the preset's")
     parser.add_argument(

@@ -77,6 +77,21 @@ def test_spread_wins_a_large_battle_the_plain_script_loses():
     assert rates["focus_fire_spread"] >= 0.75 and rates["focus_fire"] <= 0.25, rates
 
 
+def test_decoy_leads_an_equally_fast_zealot_away_while_an_ally_shoots():
+    env = SMACVectorEnv("2m_vs_1z", 1)
+    env.reset(seed=0)
+    _place(env, 0, 10.0, 16.0)
+    _place(env, 1, 10.0, 21.0)
+    _place(env, 2, 11.2, 16.0)  # a zealot (as fast as a marine) next to marine 0, which it targets
+    env.battles.fs[0, :2, core.FS_COOLDOWN] = 0.0  # weapons ready: no kiting reason
+    assert _actions(env, "focus_fire").tolist() == [6, 6]  # the plain script stands and shoots
+    runner, shooter = _actions(env, "focus_fire_decoy").tolist()
+    assert runner in (2, 3, MOVE_WEST) and shooter == 6  # marine 0 runs (not toward it), marine 1 shoots
+    env.battles.ist[0, 1, core.IS_ALIVE] = 0
+    env.battles.fs[0, 1, core.FS_HEALTH] = 0.0
+    assert _actions(env, "focus_fire_decoy")[0] == 6  # alone, a decoy has nobody to shoot for it
+
+
 def test_stalker_kites_a_zealot_while_its_weapon_cools_down():
     env = SMACVectorEnv("3s_vs_3z", 1)
     env.reset(seed=0)
@@ -125,13 +140,14 @@ def test_varied_policy_env_and_bad_names():
     assert env.policy.kind == "focus_fire"
     with pytest.raises(ValueError, match="focus_fire"):
         HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "kite_everything")
-    with pytest.raises(ValueError, match="give 6 numbers"):
+    with pytest.raises(ValueError, match="give 7 numbers"):
         HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire", params=[1.0])
-    assert len(DEFAULT_PARAMS) == 6
-    assert HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire").params[5] == 0.0  # unchanged script
-    assert HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire_spread").params.tolist() == (
-        POLICY_PARAMS["focus_fire_spread"].tolist()
-    )
+    assert len(DEFAULT_PARAMS) == 7
+    plain = HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire").params
+    assert plain[5] == 0.0 and plain[6] == 0.0  # the script of the earlier benchmarks, unchanged
+    for kind in ("focus_fire_spread", "focus_fire_decoy"):
+        params = HeuristicTeamPolicy(SMACVectorEnv("3m", 1), kind).params
+        assert params.tolist() == POLICY_PARAMS[kind].tolist()
 
 
 def test_hard_pipeline_config_loads():
@@ -149,8 +165,8 @@ def test_noise_pipeline_is_the_hard_split_with_action_noise():
     assert hard.action_noise == 0.0 and noisy.action_noise == 0.15 and noisy.out != hard.out
 
 
-def test_spread_pipeline_is_the_hard_split_plus_8m_with_the_spread_expert():
+def test_decoy_pipeline_is_the_hard_split_plus_8m_with_the_decoy_expert():
     hard = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_hard_noise.yaml")
-    spread = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_spread.yaml")
-    assert set(spread.maps) == set(hard.maps) | {"8m"} and spread.action_noise == hard.action_noise
-    assert {attempts[0].policy for attempts in spread.attempts.values()} == {"focus_fire_spread"}
+    decoy = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_decoy.yaml")
+    assert set(decoy.maps) == set(hard.maps) | {"8m"} and decoy.action_noise == hard.action_noise
+    assert {attempts[0].policy for attempts in decoy.attempts.values()} == {"focus_fire_decoy"}

@@ -20,7 +20,7 @@ def add_data_parser(sub) -> None:
         "medium-replay: the replay buffer of the medium run's checkpoint (--policy); "
         "medium-expert: two datasets concatenated (--from MEDIUM EXPERT). See docs/offline.md. "
         "Team envs (a multi-agent --env, a MAPPO/QMIX/ACE --policy, or --policy "
-        "heuristic|focus_fire|focus_fire_spread): --episodes "
+        "heuristic|focus_fire|...: see docs/maskma.md): --episodes "
         "greedy episodes (with --epsilon) into a .npz team dataset, after measuring the expert's win rate "
         "over --eval-episodes battles. See docs/maskma.md.",
     )
@@ -31,7 +31,8 @@ def add_data_parser(sub) -> None:
         "--policy",
         default=None,
         help="run folder or checkpoint (SAC, or MAPPO/QMIX/ACE), or a scripted SMAC policy: 'heuristic' "
-        "(attack-nearest), 'focus_fire' or 'focus_fire_spread' (docs/maskma.md)",
+        "(attack-nearest), or a focus-fire script: 'focus_fire', 'focus_fire_spread', 'focus_fire_decoy' "
+        "(docs/maskma.md)",
     )
     collect.add_argument("--episodes", type=int, default=200, help="team envs: episodes to record")
     collect.add_argument("--epsilon", type=float, default=0.0, help="team envs: random-action chance")
@@ -154,7 +155,7 @@ def _team_collect(args: argparse.Namespace, out: Path) -> int:
     if not args.policy:
         raise ValueError(
             "team datasets need --policy RUN_DIR_OR_CHECKPOINT (MAPPO/QMIX/ACE) or --policy "
-            "heuristic|focus_fire|focus_fire_spread"
+            "heuristic|focus_fire|focus_fire_spread|focus_fire_decoy"
         )
     source = expert_source(args.policy, args.env)
     dataset = collect_team_dataset(

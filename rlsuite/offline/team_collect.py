@@ -204,7 +204,7 @@ class ExpertSource:
 
 
 def expert_source(policy: str, env_id: str | None = None) -> ExpertSource:
-    """A scripted policy (``"heuristic"``: attack-nearest, ``"focus_fire"``, ``"focus_fire_spread"``;
+    """A scripted policy (``"heuristic"``: attack-nearest, ``"focus_fire"`` and its variants;
     needs ``env_id``) or a MAPPO/QMIX/ACE run folder or checkpoint file."""
     if policy in SCRIPTED_POLICIES:
         if not env_id:

@@ -7,7 +7,8 @@
    until one wins at least ``min_win_rate`` of ``eval_episodes`` greedy battles. An attempt trains a suite
    learner (``train:`` an experiment file, ``steps:`` its budget; a later attempt with the same ``name``
    resumes that run to a larger budget: "retrain longer") or names a scripted policy
-   (``policy: heuristic``, attack-nearest, ``policy: focus_fire`` or ``policy: focus_fire_spread``);
+   (``policy: heuristic``, attack-nearest, or ``policy: focus_fire`` and its variants: the names of
+   ``rlsuite.envs.smac.downstream.SCRIPTED_POLICIES``);
 2. **data**: ``episodes`` episodes of the accepted expert (greedy, ``epsilon``, ``action_noise``: random
    actions executed while the expert's own are recorded, see ``collect_team_episodes``) into
    ``data/<map>.npz`` (:mod:`rlsuite.offline.team_data`), its metadata naming the expert and its
@@ -55,7 +56,7 @@ class ExpertAttempt:
     train: str = ""  # experiment file (relative paths: from the expert file's folder)
     steps: int = 0
     overrides: tuple[str, ...] = ()
-    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest), "focus_fire", "focus_fire_spread"
+    policy: str = ""  # a scripted policy: "heuristic" (attack-nearest), "focus_fire", ... (SCRIPTED_POLICIES)
 
 
 @dataclass(frozen=True)

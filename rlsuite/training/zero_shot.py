@@ -96,7 +96,7 @@ def evaluate_on_maps(
 def evaluate_scripted_on_maps(
     kind: str, env_ids: Sequence[str], episodes: int, *, seed: int = 0, num_envs: int = 16
 ) -> list[MapOutcome]:
-    """A scripted SMAC policy (``"heuristic"``, ``"focus_fire"`` or ``"focus_fire_spread"``, reading the
+    """A scripted SMAC policy (a name of ``rlsuite.envs.smac.downstream.SCRIPTED_POLICIES``, reading the
     whole battle) played greedily for ``episodes`` battles (seeded with ``seed``) on every map; method
     ``f"expert: {kind}"``."""
     from rlsuite.offline.team_collect import expert_source, play_expert

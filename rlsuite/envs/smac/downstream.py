@@ -161,7 +161,7 @@ class Downstream:
 
 
 # the scripted experts' names (pipeline, data collect): attack-nearest, then the focus-fire variants
-SCRIPTED_POLICIES = ("heuristic", "focus_fire", "focus_fire_spread")
+SCRIPTED_POLICIES = ("heuristic", "focus_fire", "focus_fire_spread", "focus_fire_decoy")
 
 
 class HeuristicTeamPolicy:
@@ -170,8 +170,9 @@ class HeuristicTeamPolicy:
     env's current observation). ``kind``: ``"heuristic"`` (attack-nearest: attack the nearest attackable
     enemy, else step toward it; medivacs heal the most injured ally in reach;
     ``rlsuite.envs.smac.heuristic.attack_nearest_actions``) or ``"focus_fire"`` (focus fire, kiting,
-    pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``) or ``"focus_fire_spread"``
-    (the same, with the volleys of units in range shared out without overkill); ``params`` overrides the
+    pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``), ``"focus_fire_spread"``
+    (the same, with the volleys of units in range shared out without overkill) or ``"focus_fire_decoy"``
+    (spread, and ranged units lead melee enemies no faster than them around); ``params`` overrides the
     focus-fire kernel's parameters (``rlsuite.envs.smac.focus_fire.POLICY_PARAMS`` gives each name's)."""
 
     device = torch.device("cpu")
@@ -190,7 +191,7 @@ class HeuristicTeamPolicy:
         if self.params.shape != DEFAULT_PARAMS.shape:
             raise ValueError(
                 f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat_fraction, "
-                "hold_loops, dodge_min, spread)"
+                "hold_loops, dodge_min, spread, decoy)"
             )
 
     def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
