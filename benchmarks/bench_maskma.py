@@ -223,17 +223,22 @@ def evaluate(method: str, seed: int, checkpoint: Path, maps: list[str], args) ->
     return outcomes
 
 
-def evaluate_reference(kind: str, maps: list[str], battles: int, args) -> list[MapOutcome]:
-    """The scripted expert ``kind`` on every map (cached in ``OUT/eval/expert-<kind>.json``)."""
+def evaluate_reference(kind: str, maps: list[str], battles: int, args) -> tuple[list[MapOutcome], bool]:
+    """The scripted expert ``kind`` on every map, ``battles`` each (cached in ``OUT/eval/expert-<kind>.json``;
+    a cache of other maps or another battle count, e.g. from a run with fewer seeds, is replayed); and
+    whether it was played now."""
     path = args.out / "eval" / f"expert-{kind}.json"
     if path.exists():
-        return [MapOutcome(**row) for row in json.loads(path.read_text())]
+        cached = [MapOutcome(**row) for row in json.loads(path.read_text())]
+        same_maps = {o.env_id for o in cached} == {env_id(m) for m in maps}
+        if same_maps and all(len(o.wins) == battles for o in cached if not o.not_playable):
+            return cached, False
     start = time.perf_counter()
     outcomes = evaluate_scripted_on_maps(kind, [env_id(m) for m in maps], battles)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps([asdict(o) for o in outcomes]))
     print(f"evaluated the {kind} expert on {len(maps)} maps: {time.perf_counter() - start:.0f} s", flush=True)
-    return outcomes
+    return outcomes, True
 
 
 def run_downstream_stage(args) -> str:
@@ -355,9 +360,11 @@ def main() -> int:
     reference = None
     if args.reference_expert != "none":
         t = time.perf_counter()
-        done = (args.out / "eval" / f"expert-{args.reference_expert}.json").exists()
-        outcomes += evaluate_reference(args.reference_expert, maps, args.episodes * len(args.seeds), args)
-        if not done:
+        expert, played = evaluate_reference(
+            args.reference_expert, maps, args.episodes * len(args.seeds), args
+        )
+        outcomes += expert
+        if played:
             timings[f"eval_expert_{args.reference_expert}_s"] = time.perf_counter() - t
         reference = f"expert: {args.reference_expert}"
     report = zero_shot_report(outcomes, groups, reference=reference)

@@ -1,9 +1,10 @@
-"""Scripted SMAC experts against each other: attack-nearest vs focus-fire on every shipped map.
+"""Scripted SMAC experts against each other: attack-nearest and the focus-fire scripts on every shipped map.
 
     nice -n 10 python benchmarks/bench_maskma_experts.py            # all SMAC + custom maps, 64 battles each
 
 Every map (SMAC's 23 and the shipped custom maps) is played by each scripted policy
-(``rlsuite.envs.smac.downstream.HeuristicTeamPolicy``: ``heuristic`` = attack-nearest, ``focus_fire``) on
+(``rlsuite.envs.smac.downstream.HeuristicTeamPolicy``: ``heuristic`` = attack-nearest, ``focus_fire``,
+``focus_fire_spread``, ``focus_fire_decoy``) on
 ``--battles`` battles at once, battle ``i`` seeded ``--seed + i`` (the same battles for every policy),
 greedy. Resumable: each finished (map, policy) is kept in ``OUT/results.json``; the report is
 ``OUT/report.md`` / ``OUT/report.json`` with win rates and 95% Wilson intervals per map.
@@ -110,16 +111,16 @@ def write_report(results: dict, out: Path, policies: tuple[str, ...], battles: i
     gated = {p: sum(r[p]["win_rate"] >= 0.8 for r in rows) for p in policies}
     header = " | ".join(f"{p} win % [95% CI]" for p in policies)
     lines = [
-        "# Scripted SMAC experts: attack-nearest vs focus fire",
+        "# Scripted SMAC experts: attack-nearest and the focus-fire scripts",
         "",
         f"`nice -n 10 python benchmarks/bench_maskma_experts.py`: {len(rows)} maps, {battles} battles per map"
-        f" and policy, battle i seeded {seed} + i (the same battles for both), greedy.",
+        f" and policy, battle i seeded {seed} + i (the same battles for every policy), greedy.",
         "",
         "| policy | mean win % over maps | maps >= 80% |",
         "|---|---|---|",
         *[f"| {p} | {100 * means[p]:.1f} | {gated[p]} |" for p in policies],
         "",
-        f"| map | kind | {header} | gain (points) |",
+        f"| map | kind | {header} | gain (points, {policies[-1]} vs {policies[0]}) |",
         "|---|---|" + "---|" * len(policies) + "---|",
         *table,
         "",
