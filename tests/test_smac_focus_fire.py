@@ -170,3 +170,14 @@ def test_decoy_pipeline_is_the_hard_split_plus_8m_with_the_decoy_expert():
     decoy = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_decoy.yaml")
     assert set(decoy.maps) == set(hard.maps) | {"8m"} and decoy.action_noise == hard.action_noise
     assert {attempts[0].policy for attempts in decoy.attempts.values()} == {"focus_fire_decoy"}
+
+
+def test_decoy_1k_pipeline_differs_from_the_decoy_one_only_in_size_and_folder():
+    decoy = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_decoy.yaml")
+    bigger = load_pipeline(ROOT / "experiments" / "maskma" / "data_pipeline_decoy_1k.yaml")
+    assert bigger.episodes == 1000 and decoy.episodes == 300 and bigger.out != decoy.out
+    assert (bigger.maps, bigger.attempts, bigger.action_noise) == (
+        decoy.maps,
+        decoy.attempts,
+        decoy.action_noise,
+    )
