@@ -17,8 +17,9 @@ varied-policy downstream task). Per living agent, in order:
    enemies, 0 disables), or any unit below ``retreat_fraction`` of its health + shield (0 disables) that
    one would target, steps away from the enemies within their weapon range + 1, one env step at a time.
 3b. **decoy** (``decoy`` > 0, the ``focus_fire_decoy`` policy): a ranged unit, with another ally alive,
-   that a melee enemy *no faster* than itself would target and that is within ``decoy`` map units (edge
-   to edge) keeps running from it whatever its cooldown, as in step 2's escape; the melee enemy keeps
+   that some enemy within its weapon range + ``decoy`` would target (it is that enemy's nearest ally) and
+   that has a melee enemy *no faster* than itself within ``decoy`` map units (edge to edge) keeps running
+   from such melee enemies whatever its cooldown, with step 2's escape move; the melee enemy keeps
    chasing its target (the enemy AI keeps a target in reach) while the other allies shoot it. Marines
    facing zealots (equal speed) cannot kite them by step 2, but can lead them around (3m2s_vs_3m3z
    50 -> 94%, 3s6z_vs_3s7z 20 -> 58% with step 4b; stalkers, faster than zealots, too: 3s_vs_5z 72 -> 100%).
@@ -232,8 +233,8 @@ def _shot_damage(fs, ist, table, b, a, v):
 @njit(cache=True)
 def _spread_target_action(fs, ist, table, avail, b, a, n_agents, n_units, pending):
     """Shared-out focus fire among the enemies already in ``a``'s weapon range: the one with the least
-    health + shield left after the volleys already assigned this step (``pending``), skipping those those
-    volleys kill, banelings first; books ``a``'s volley when its weapon is ready. -1: none in range."""
+    health + shield left after the volleys already assigned this step (``pending``), skipping those the
+    booked volleys kill, banelings first; books ``a``'s volley when its weapon is ready. -1: none in range."""
     ta = ist[b, a, IS_TYPE]
     best, best_key = -1, (2.0, 2.0, 1e18)
     for v in range(n_agents, n_units):
