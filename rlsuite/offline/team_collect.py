@@ -297,7 +297,10 @@ def _checkpoint_file(target: str | Path) -> Path:
     path = Path(target)
     found = latest_checkpoint(path) if path.is_dir() else path
     if found is None or not found.is_file():
-        raise FileNotFoundError(f"{target}: no checkpoint there (a run folder or a .pt file)")
+        raise FileNotFoundError(
+            f"{target}: no checkpoint there (a run folder or a .pt file) and not a scripted policy "
+            f"({', '.join(SCRIPTED_POLICIES)})"
+        )
     return found
 
 

@@ -238,7 +238,7 @@ def _checked_policy(policy: Any) -> Any:
 
 class VariedPolicyTeamEnv:
     """A team vector env in which ``agents`` are driven by ``policy`` (a scripted policy's name,
-    ``"heuristic"``, ``"focus_fire"`` or ``"focus_fire_spread"``, or a Policy).
+    one of :data:`SCRIPTED_POLICIES`, or a Policy).
 
     It has the wrapped env's interface (``reset``, ``step``, ``team_spec`` and the other attributes);
     ``step`` replaces the driven agents' actions by the policy's (computed on the current observation)
