@@ -33,6 +33,8 @@ import torch
 from rlsuite.core.team import TeamObservation
 from rlsuite.envs.smac import core
 from rlsuite.envs.smac import units as ut
+from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS, POLICY_PARAMS, focus_fire_actions
+from rlsuite.envs.smac.heuristic import attack_nearest_actions
 
 STOP_ACTION, NOOP_ACTION = 1, 0
 
@@ -161,7 +163,7 @@ class Downstream:
 
 
 # the scripted experts' names (pipeline, data collect): attack-nearest, then the focus-fire variants
-SCRIPTED_POLICIES = ("heuristic", "focus_fire", "focus_fire_spread", "focus_fire_decoy")
+SCRIPTED_POLICIES = ("heuristic", *POLICY_PARAMS)
 
 
 class HeuristicTeamPolicy:
@@ -184,8 +186,6 @@ class HeuristicTeamPolicy:
         if battles is None:
             raise ValueError(f"the {kind} policy plays the SMAC simulator; got {type(env).__name__}")
         self.battles, self.kind = battles, kind
-        from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS, POLICY_PARAMS
-
         named = POLICY_PARAMS.get(kind, DEFAULT_PARAMS)
         self.params = np.array(named if params is None else params, dtype=np.float64)
         if self.params.shape != DEFAULT_PARAMS.shape:
@@ -195,13 +195,10 @@ class HeuristicTeamPolicy:
             )
 
     def act(self, obs: TeamObservation, deterministic: bool = True) -> np.ndarray:
-        from rlsuite.envs.smac.focus_fire import focus_fire_actions
-        from rlsuite.envs.smac.heuristic import attack_nearest_actions
-
         b = self.battles
         out = np.zeros(obs.action_mask.shape[:2], dtype=np.int64)
         avail = obs.action_mask.astype(np.int64)
-        if self.kind.startswith("focus_fire"):
+        if self.kind in POLICY_PARAMS:
             move = float(b.options.move_amount)
             focus_fire_actions(
                 b.fs, b.ist, b.table, b.grid, b.loops, avail, b.layout.n_agents, move, self.params, out
