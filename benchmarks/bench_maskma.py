@@ -6,6 +6,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --preset hard --steps 2000   # the split of data_pipeline_hard.yaml
     python benchmarks/bench_maskma.py --preset hard-noise --steps 8000   # same split, noise-injected data
     python benchmarks/bench_maskma.py --preset decoy --steps 32000 --methods maskma   # + 8m, stronger script
+    python benchmarks/bench_maskma.py --preset rollout --steps 32000 --methods maskma  # same maps, planner data
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
@@ -96,6 +97,7 @@ REFERENCE_EXPERTS = {  # the script that recorded each preset's data
     "hard": "focus_fire",
     "hard-noise": "focus_fire",
     "decoy": "focus_fire_decoy",
+    "rollout": "focus_fire_rollout",
 }
 PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --out, --runs-dir
     "default": (
@@ -126,6 +128,14 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
         "runs/maskma_data_decoy/data",
         "benchmarks/reports/maskma-decoy",
         "runs/bench_maskma_decoy",
+    ),
+    # the decoy split's maps, recorded by the planning expert (data_pipeline_rollout.yaml)
+    "rollout": (
+        DECOY_TRAIN_MAPS,
+        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        "runs/maskma_data_rollout/data",
+        "benchmarks/reports/maskma-rollout",
+        "runs/bench_maskma_rollout",
     ),
 }
 SIZES = {  # gradient steps, batch, width, depth, heads
@@ -279,7 +289,9 @@ def main() -> int:
         help="training/test split and folders: default (data_pipeline.yaml), hard "
         "(data_pipeline_hard.yaml: focus-fire experts, asymmetric training maps) or hard-noise "
         "(the hard split recorded with action noise: data_pipeline_hard_noise.yaml) or decoy (the "
-        "hard split plus 8m, noise-injected data of focus_fire_decoy: data_pipeline_decoy.yaml)",
+        "hard split plus 8m, noise-injected data of focus_fire_decoy: data_pipeline_decoy.yaml) or rollout "
+        "(the decoy split's maps, data of the planning expert focus_fire_rollout: "
+        "data_pipeline_rollout.yaml)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: the preset's")
     parser.add_argument(

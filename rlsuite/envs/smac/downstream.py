@@ -35,6 +35,7 @@ from rlsuite.envs.smac import core
 from rlsuite.envs.smac import units as ut
 from rlsuite.envs.smac.focus_fire import DEFAULT_PARAMS, POLICY_PARAMS, focus_fire_actions
 from rlsuite.envs.smac.heuristic import attack_nearest_actions
+from rlsuite.envs.smac.rollout import ROLLOUT_POLICIES, RolloutPlanner
 
 STOP_ACTION, NOOP_ACTION = 1, 0
 
@@ -162,8 +163,9 @@ class Downstream:
         return actions
 
 
-# the scripted experts' names (pipeline, data collect): attack-nearest, then the focus-fire variants
-SCRIPTED_POLICIES = ("heuristic", *POLICY_PARAMS)
+# the scripted experts' names (pipeline, data collect): attack-nearest, the focus-fire variants, then the
+# planning experts over them (rlsuite.envs.smac.rollout)
+SCRIPTED_POLICIES = ("heuristic", *POLICY_PARAMS, *ROLLOUT_POLICIES)
 
 
 class HeuristicTeamPolicy:
@@ -174,8 +176,10 @@ class HeuristicTeamPolicy:
     ``rlsuite.envs.smac.heuristic.attack_nearest_actions``) or ``"focus_fire"`` (focus fire, kiting,
     pulling back injured units, healing; ``rlsuite.envs.smac.focus_fire``), ``"focus_fire_spread"``
     (the same, with the volleys of units in range shared out without overkill) or ``"focus_fire_decoy"``
-    (spread, and ranged units lead melee enemies no faster than them around); ``params`` overrides the
-    focus-fire kernel's parameters (``rlsuite.envs.smac.focus_fire.POLICY_PARAMS`` gives each name's)."""
+    (spread, and ranged units lead melee enemies no faster than them around), or ``"focus_fire_rollout"``
+    (multiagent rollout over the decoy script with the simulator as its model:
+    ``rlsuite.envs.smac.rollout``); ``params`` overrides the focus-fire kernel's parameters
+    (``rlsuite.envs.smac.focus_fire.POLICY_PARAMS`` gives each name's)."""
 
     device = torch.device("cpu")
 
@@ -188,6 +192,8 @@ class HeuristicTeamPolicy:
         self.battles, self.kind = battles, kind
         named = POLICY_PARAMS.get(kind, DEFAULT_PARAMS)
         self.params = np.array(named if params is None else params, dtype=np.float64)
+        rollout = ROLLOUT_POLICIES.get(kind)
+        self.planner = None if rollout is None else RolloutPlanner(battles, rollout)
         if self.params.shape != DEFAULT_PARAMS.shape:
             raise ValueError(
                 f"params: give {len(DEFAULT_PARAMS)} numbers (kite_gap, kite_cooldown, retreat_fraction, "
@@ -198,7 +204,9 @@ class HeuristicTeamPolicy:
         b = self.battles
         out = np.zeros(obs.action_mask.shape[:2], dtype=np.int64)
         avail = obs.action_mask.astype(np.int64)
-        if self.kind in POLICY_PARAMS:
+        if self.planner is not None:
+            out[:] = self.planner.act(avail)
+        elif self.kind in POLICY_PARAMS:
             move = float(b.options.move_amount)
             focus_fire_actions(
                 b.fs, b.ist, b.table, b.grid, b.loops, avail, b.layout.n_agents, move, self.params, out
