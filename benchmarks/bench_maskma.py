@@ -6,7 +6,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --preset hard --steps 2000   # the split of data_pipeline_hard.yaml
     python benchmarks/bench_maskma.py --preset hard-noise --steps 8000   # same split, noise-injected data
     python benchmarks/bench_maskma.py --preset decoy --steps 32000 --methods maskma   # + 8m, stronger script
-    python benchmarks/bench_maskma.py --preset rollout --steps 32000 --methods maskma  # same maps, planner data
+    python benchmarks/bench_maskma.py --preset rollout --steps 32000 --methods maskma  # planner data
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
