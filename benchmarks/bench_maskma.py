@@ -7,6 +7,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --preset hard-noise --steps 8000   # same split, noise-injected data
     python benchmarks/bench_maskma.py --preset decoy --steps 32000 --methods maskma   # + 8m, stronger script
     python benchmarks/bench_maskma.py --preset rollout --steps 32000 --methods maskma  # planner data
+    python benchmarks/bench_maskma.py --preset outnumbered --steps 32000 --methods maskma
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
@@ -92,12 +93,15 @@ HARD_TEST_MAPS = tuple(
 # around); the same 38 unseen maps.
 DECOY_PIPELINE = PIPELINE.with_name("data_pipeline_decoy.yaml")
 DECOY_TRAIN_MAPS = tuple(yaml.safe_load(DECOY_PIPELINE.read_text())["maps"])
+OUTNUMBERED_PIPELINE = PIPELINE.with_name("data_pipeline_outnumbered.yaml")
+OUTNUMBERED_TRAIN_MAPS = tuple(yaml.safe_load(OUTNUMBERED_PIPELINE.read_text())["maps"])
 REFERENCE_EXPERTS = {  # the script that recorded each preset's data
     "default": "none",
     "hard": "focus_fire",
     "hard-noise": "focus_fire",
     "decoy": "focus_fire_decoy",
     "rollout": "focus_fire_rollout",
+    "outnumbered": "focus_fire_rollout",
 }
 PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --out, --runs-dir
     "default": (
@@ -136,6 +140,15 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
         "runs/maskma_data_rollout/data",
         "benchmarks/reports/maskma-rollout",
         "runs/bench_maskma_rollout",
+    ),
+    # outnumbered training maps instead of 3m, 8m and MMM, same planner and unseen maps
+    # (data_pipeline_outnumbered.yaml)
+    "outnumbered": (
+        OUTNUMBERED_TRAIN_MAPS,
+        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        "runs/maskma_data_outnumbered/data",
+        "benchmarks/reports/maskma-outnumbered",
+        "runs/bench_maskma_outnumbered",
     ),
 }
 SIZES = {  # gradient steps, batch, width, depth, heads
@@ -291,7 +304,8 @@ def main() -> int:
         "(the hard split recorded with action noise: data_pipeline_hard_noise.yaml) or decoy (the "
         "hard split plus 8m, noise-injected data of focus_fire_decoy: data_pipeline_decoy.yaml) or rollout "
         "(the decoy split's maps, data of the planning expert focus_fire_rollout: "
-        "data_pipeline_rollout.yaml)",
+        "data_pipeline_rollout.yaml) or outnumbered (planner data, three "
+        "outnumbered training maps instead of 3m, 8m and MMM: data_pipeline_outnumbered.yaml)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: the preset's")
     parser.add_argument(

@@ -120,9 +120,10 @@ class RolloutPlanner:
             first[:, agent] = cands
             score = self.scores(rows, first)
             score += 1e-6 * (cands == joint[rows, agent])  # ties keep the base action
-            best = np.full(len(joint), -np.inf)
-            np.maximum.at(best, rows, score)
-            pick = score >= best[rows]
+            # per battle, the best score first; between equal scores, the higher action index
+            order = np.lexsort((-cands, -score, rows))
+            first_of_row = np.r_[True, rows[order][1:] != rows[order][:-1]]
+            pick = order[first_of_row]
             joint[rows[pick], agent] = cands[pick]
         return joint
 
