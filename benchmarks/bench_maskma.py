@@ -27,7 +27,7 @@ Stages; each skips what already exists, so running the command again continues a
    are those of some training map. With ``--reference-expert`` (the hard and decoy presets' default:
    the script that recorded their data) the report also has that expert's column, played with the whole
    battle in view on every map (``OUT/eval/expert-<kind>.json``, as many battles per map as the MaskMA
-   seeds together), and every method's average over the unseen maps the expert wins >= 80%.
+   seeds together, or ``--reference-battles``), and every method's average over the unseen maps the expert wins >= 80%.
 5. **Downstream tasks** (``--downstream``; ``benchmarks/maskma_downstream.py``): every MaskMA seed on ally
    malfunction, ad hoc team play and varied-policy collaboration, each with and without the perturbation
    (``OUT/downstream/``; its table is appended to ``OUT/report.md``).
@@ -338,8 +338,17 @@ def main() -> int:
         default=None,
         help="a scripted expert tabled beside the models (default: the preset's data expert, or none)",
     )
+    parser.add_argument(
+        "--reference-battles",
+        type=int,
+        default=None,
+        help="battles per map of the reference expert (default: --episodes x the number of seeds; "
+        "fewer for the planning expert, which costs seconds per battle on large maps)",
+    )
     args = parser.parse_args()
     apply_preset(args)
+    if args.reference_battles is not None and args.reference_battles < 1:
+        parser.error(f"--reference-battles must be >= 1, got {args.reference_battles}")
     torch.set_num_threads(int(os.environ.get("RLSUITE_BENCH_THREADS", "1")))
     size = dict(SIZES[args.size])
     if args.steps is not None:
@@ -387,7 +396,7 @@ def main() -> int:
     if args.reference_expert != "none":
         t = time.perf_counter()
         expert, played = evaluate_reference(
-            args.reference_expert, maps, args.episodes * len(args.seeds), args
+            args.reference_expert, maps, args.reference_battles or args.episodes * len(args.seeds), args
         )
         outcomes += expert
         if played:
