@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES, HeuristicTeamPolicy
 from rlsuite.envs.smac.rollout import ROLLOUT_POLICIES, RolloutConfig, RolloutPlanner, team_life
 from rlsuite.envs.smac.vector import SMACVectorEnv
+from rlsuite.offline.team_pipeline import load_pipeline
 from rlsuite.training.evaluation import evaluate_policy
 
 
@@ -63,3 +66,19 @@ def test_rollout_policies_are_scripted_policies_and_configs_are_checked():
         RolloutConfig(base="nope")
     with pytest.raises(ValueError, match="horizon"):
         RolloutConfig(horizon=-1)
+
+
+def test_rollout_pipelines_change_only_the_expert_and_the_outnumbered_maps():
+    root = Path(__file__).resolve().parents[1] / "experiments" / "maskma"
+    decoy = load_pipeline(root / "data_pipeline_decoy.yaml")
+    rollout = load_pipeline(root / "data_pipeline_rollout.yaml")
+    outnumbered = load_pipeline(root / "data_pipeline_outnumbered.yaml")
+    assert rollout.maps == decoy.maps and rollout.action_noise == decoy.action_noise
+    assert {attempts[0].policy for attempts in rollout.attempts.values()} == {"focus_fire_rollout"}
+    swapped = {"3m", "8m", "MMM"}
+    added = set(outnumbered.maps) - set(rollout.maps)
+    assert set(rollout.maps) - set(outnumbered.maps) == swapped and len(added) == len(swapped)
+    assert all("_vs_" in m for m in added) and outnumbered.attempts[next(iter(added))][0].policy == (
+        "focus_fire_rollout"
+    )
+    assert len({rollout.out, outnumbered.out, decoy.out}) == 3
