@@ -8,6 +8,7 @@ played on unseen maps with decentralized execution, tabled per map with 95% boot
     python benchmarks/bench_maskma.py --preset decoy --steps 32000 --methods maskma   # + 8m, stronger script
     python benchmarks/bench_maskma.py --preset rollout --steps 32000 --methods maskma  # planner data
     python benchmarks/bench_maskma.py --preset outnumbered --steps 32000 --methods maskma
+    python benchmarks/bench_maskma.py --preset margin --steps 32000 --methods maskma
 
 Stages; each skips what already exists, so running the command again continues an interrupted benchmark
 (training resumes exactly from its last checkpoint):
@@ -27,7 +28,8 @@ Stages; each skips what already exists, so running the command again continues a
    are those of some training map. With ``--reference-expert`` (the hard and decoy presets' default:
    the script that recorded their data) the report also has that expert's column, played with the whole
    battle in view on every map (``OUT/eval/expert-<kind>.json``, as many battles per map as the MaskMA
-   seeds together, or ``--reference-battles``), and every method's average over the unseen maps the expert wins >= 80%.
+   seeds together, or ``--reference-battles``), and every method's average over the unseen maps the
+   expert wins >= 80%.
 5. **Downstream tasks** (``--downstream``; ``benchmarks/maskma_downstream.py``): every MaskMA seed on ally
    malfunction, ad hoc team play and varied-policy collaboration, each with and without the perturbation
    (``OUT/downstream/``; its table is appended to ``OUT/report.md``).
@@ -102,6 +104,7 @@ REFERENCE_EXPERTS = {  # the script that recorded each preset's data
     "decoy": "focus_fire_decoy",
     "rollout": "focus_fire_rollout",
     "outnumbered": "focus_fire_rollout",
+    "margin": "focus_fire_rollout_margin",
 }
 PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --out, --runs-dir
     "default": (
@@ -149,6 +152,14 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
         "runs/maskma_data_outnumbered/data",
         "benchmarks/reports/maskma-outnumbered",
         "runs/bench_maskma_outnumbered",
+    ),
+    # the outnumbered split's maps, recorded by the planner with a 0.1 margin (data_pipeline_margin.yaml)
+    "margin": (
+        OUTNUMBERED_TRAIN_MAPS,
+        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        "runs/maskma_data_margin/data",
+        "benchmarks/reports/maskma-margin",
+        "runs/bench_maskma_margin",
     ),
 }
 SIZES = {  # gradient steps, batch, width, depth, heads
@@ -305,7 +316,8 @@ def main() -> int:
         "hard split plus 8m, noise-injected data of focus_fire_decoy: data_pipeline_decoy.yaml) or rollout "
         "(the decoy split's maps, data of the planning expert focus_fire_rollout: "
         "data_pipeline_rollout.yaml) or outnumbered (planner data, three "
-        "outnumbered training maps instead of 3m, 8m and MMM: data_pipeline_outnumbered.yaml)",
+        "outnumbered training maps instead of 3m, 8m and MMM: data_pipeline_outnumbered.yaml) or margin "
+        "(the outnumbered maps, planner with a 0.1 margin: data_pipeline_margin.yaml)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: the preset's")
     parser.add_argument(

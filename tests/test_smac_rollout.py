@@ -49,6 +49,22 @@ def test_equal_scores_keep_the_base_action():
     np.testing.assert_array_equal(planner.act(avail), planner.base_actions(env.battles, avail))
 
 
+def test_a_margin_larger_than_any_gain_keeps_the_script_and_a_zero_margin_does_not():
+    env = SMACVectorEnv("5m_vs_6m", 4)
+    env.reset(seed=2)
+    cautious = RolloutPlanner(env.battles, RolloutConfig(min_gain=1e9))
+    eager = RolloutPlanner(env.battles, RolloutConfig())
+    deviations = 0
+    for _ in range(20):
+        avail = env.battles.avail_actions()
+        base = eager.base_actions(env.battles, avail)
+        np.testing.assert_array_equal(cautious.act(avail), base)
+        actions = eager.act(avail)
+        deviations += int((actions != base).sum())
+        env.step(actions)
+    assert deviations > 0
+
+
 def test_planner_wins_an_outnumbered_fight_the_script_loses():
     """5m_vs_6m: the decoy script wins none of 8 seeded battles, the planner over it most (measured 8/8)."""
     wins = {}
@@ -66,6 +82,8 @@ def test_rollout_policies_are_scripted_policies_and_configs_are_checked():
         RolloutConfig(base="nope")
     with pytest.raises(ValueError, match="horizon"):
         RolloutConfig(horizon=-1)
+    with pytest.raises(ValueError, match="min_gain"):
+        RolloutConfig(min_gain=-0.5)
 
 
 def test_rollout_pipelines_change_only_the_expert_and_the_outnumbered_maps():
