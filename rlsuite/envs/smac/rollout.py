@@ -5,8 +5,9 @@ a *base policy* by one step of lookahead with it: every candidate action is scor
 followed by the base policy, and the best is played. The multiagent form chooses **one agent at a time**:
 agent 1 tries each of its available actions while the others play the base policy's action this step;
 agent 2 then tries its own with agent 1's choice fixed, and so on. Its cost grows with the *sum* of the
-agents' action counts, not their product, and with an exact model it never does worse than the base
-policy over the horizon it simulates (the base action is always among the candidates and wins ties).
+agents' action counts, not their product, and with an exact model each agent's choice scores at least
+as well as the base policy's action over the steps it simulates (the base action is always among the
+candidates and wins ties; Bertsekas proves the cost improvement for full-length rollouts).
 
 Here the base policy is a focus-fire script (:mod:`rlsuite.envs.smac.focus_fire`, by default
 ``focus_fire_decoy``) and the model is the simulator itself: each candidate is played on a copy of the
