@@ -132,9 +132,8 @@ class RolloutPlanner:
             first = joint[rows].copy()
             first[:, agent] = cands
             score = self.scores(rows, first)
-            score += (self.config.min_gain + 1e-6) * (
-                cands == joint[rows, agent]
-            )  # ties keep the base action
+            # the script's action wins ties and loses only to a gain above min_gain
+            score += (self.config.min_gain + 1e-6) * (cands == joint[rows, agent])
             # per battle, the best score first; between equal scores, the higher action index
             order = np.lexsort((-cands, -score, rows))
             first_of_row = np.r_[True, rows[order][1:] != rows[order][:-1]]
