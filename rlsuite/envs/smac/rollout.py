@@ -23,7 +23,7 @@ agent acts. The planner's own choices in the real battle are those of a memoryle
 gives the same actions.
 
     policy: focus_fire_rollout          # an expert file of a data pipeline (experiments/maskma/experts_*)
-    rlsuite data collect --env rlsuite/SMAC-5m_vs_6m-v0 --policy focus_fire_rollout --episodes 100
+    rlsuite data collect --env rlsuite/SMAC-5m_vs_6m-v0 --policy focus_fire_rollout --episodes 100 --out 5m_vs_6m.npz
 
 Evidence (win rates against the scripts on every shipped map): ``benchmarks/bench_maskma_experts.py``.
 """
