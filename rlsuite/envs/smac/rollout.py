@@ -23,9 +23,10 @@ agent acts. The planner's own choices in the real battle are those of a memoryle
 gives the same actions.
 
     policy: focus_fire_rollout          # an expert file of a data pipeline (experiments/maskma/experts_*)
-    rlsuite data collect --env rlsuite/SMAC-5m_vs_6m-v0 --policy focus_fire_rollout --episodes 100 --out 5m_vs_6m.npz
+    rlsuite data collect --env rlsuite/SMAC-5m_vs_6m-v0 --policy focus_fire_rollout --episodes 100 --out d.npz
 
-Evidence (win rates against the scripts on every shipped map): ``benchmarks/bench_maskma_experts.py``.
+Evidence (its win rates on the MaskMA benchmark's 52 maps, and what cloning it gave):
+benchmarks/BENCHMARKS.md, "A planning expert (multiagent rollout)"; ``benchmarks/reports/maskma-outnumbered``.
 """
 
 from __future__ import annotations
