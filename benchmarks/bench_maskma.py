@@ -95,6 +95,7 @@ HARD_TEST_MAPS = tuple(
 # around); the same 38 unseen maps.
 DECOY_PIPELINE = PIPELINE.with_name("data_pipeline_decoy.yaml")
 DECOY_TRAIN_MAPS = tuple(yaml.safe_load(DECOY_PIPELINE.read_text())["maps"])
+DECOY_TEST_MAPS = tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS)  # the 38 unseen maps
 OUTNUMBERED_PIPELINE = PIPELINE.with_name("data_pipeline_outnumbered.yaml")
 OUTNUMBERED_TRAIN_MAPS = tuple(yaml.safe_load(OUTNUMBERED_PIPELINE.read_text())["maps"])
 REFERENCE_EXPERTS = {  # the script that recorded each preset's data
@@ -131,7 +132,7 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
     ),
     "decoy": (
         DECOY_TRAIN_MAPS,
-        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        DECOY_TEST_MAPS,
         "runs/maskma_data_decoy/data",
         "benchmarks/reports/maskma-decoy",
         "runs/bench_maskma_decoy",
@@ -139,7 +140,7 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
     # the decoy split's maps, recorded by the planning expert (data_pipeline_rollout.yaml)
     "rollout": (
         DECOY_TRAIN_MAPS,
-        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        DECOY_TEST_MAPS,
         "runs/maskma_data_rollout/data",
         "benchmarks/reports/maskma-rollout",
         "runs/bench_maskma_rollout",
@@ -148,7 +149,7 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
     # (data_pipeline_outnumbered.yaml)
     "outnumbered": (
         OUTNUMBERED_TRAIN_MAPS,
-        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        DECOY_TEST_MAPS,
         "runs/maskma_data_outnumbered/data",
         "benchmarks/reports/maskma-outnumbered",
         "runs/bench_maskma_outnumbered",
@@ -156,7 +157,7 @@ PRESETS = {  # preset -> defaults of --train-maps, --test-maps, --data-dir, --ou
     # the outnumbered split's maps, recorded by the planner with a 0.1 margin (data_pipeline_margin.yaml)
     "margin": (
         OUTNUMBERED_TRAIN_MAPS,
-        tuple(m for m in HARD_TEST_MAPS if m not in DECOY_TRAIN_MAPS),
+        DECOY_TEST_MAPS,
         "runs/maskma_data_margin/data",
         "benchmarks/reports/maskma-margin",
         "runs/bench_maskma_margin",

@@ -12,6 +12,7 @@ from rlsuite.agents.base import MemorylessPolicy
 from rlsuite.core.team import TeamObservation
 from rlsuite.offline.team_collect import HeuristicTeamPolicy, collect_team_episodes, dataset_meta
 from rlsuite.offline.team_data import ExpertInfo, save_team_dataset
+from rlsuite.training.evaluation import evaluate_policy
 
 
 class FocusFirePolicy(MemorylessPolicy):
@@ -46,3 +47,18 @@ def record(map_name: str, episodes: int, path: Path, seed: int = 0, num_envs: in
     save_team_dataset(path, result.episodes, dataset_meta(env, env_id, expert, seed=seed, map_name=map_name))
     env.close()
     return result.win_rate
+
+
+def scripted_win_rates(map_name: str, kinds: tuple[str, ...], battles: int) -> dict[str, float]:
+    """Each scripted policy's win rate over the same ``battles`` battles of ``map_name`` (seed 11)."""
+    from rlsuite.envs.smac.vector import SMACVectorEnv
+
+    rates = {}
+    for kind in kinds:
+        env = SMACVectorEnv(map_name, battles)
+        try:
+            result = evaluate_policy(HeuristicTeamPolicy(env, kind), env, battles, seed=11)
+        finally:
+            env.close()
+        rates[kind] = float(np.mean(result.wins))
+    return rates

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from maskma_helpers import scripted_win_rates
 
 from rlsuite.envs.smac import core
 from rlsuite.envs.smac.downstream import HeuristicTeamPolicy, VariedPolicyTeamEnv
@@ -69,18 +70,8 @@ def test_spread_books_volleys_so_no_enemy_is_overkilled():
     assert _actions(env, "focus_fire_spread").tolist() == [6 + 0, 6 + 0, 6 + 0, 6 + 1, 6 + 1]
 
 
-def _win_rates(map_name: str, kinds: tuple[str, ...], battles: int) -> dict[str, float]:
-    """Each scripted policy's win rate over the same ``battles`` battles of ``map_name`` (seed 11)."""
-    rates = {}
-    for kind in kinds:
-        env = SMACVectorEnv(map_name, battles)
-        result = evaluate_policy(HeuristicTeamPolicy(env, kind), env, battles, seed=11)
-        rates[kind] = float(np.mean(result.wins))
-    return rates
-
-
 def test_spread_wins_a_large_battle_the_plain_script_loses():
-    rates = _win_rates("25m", ("focus_fire", "focus_fire_spread"), 8)
+    rates = scripted_win_rates("25m", ("focus_fire", "focus_fire_spread"), 8)
     assert rates["focus_fire_spread"] >= 0.75 and rates["focus_fire"] <= 0.25, rates
 
 
@@ -135,7 +126,7 @@ def test_only_available_actions_over_whole_battles(map_name):
 
 
 def test_focus_fire_wins_an_asymmetric_map_attack_nearest_loses():
-    rates = _win_rates("3s_vs_4z", ("heuristic", "focus_fire"), 16)
+    rates = scripted_win_rates("3s_vs_4z", ("heuristic", "focus_fire"), 16)
     assert rates["focus_fire"] >= 0.8 and rates["heuristic"] <= 0.2, rates
 
 

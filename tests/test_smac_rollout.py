@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from maskma_helpers import scripted_win_rates
 
 from rlsuite.envs.smac.downstream import SCRIPTED_POLICIES, HeuristicTeamPolicy
 from rlsuite.envs.smac.rollout import ROLLOUT_POLICIES, RolloutConfig, RolloutPlanner, team_life
 from rlsuite.envs.smac.vector import SMACVectorEnv
 from rlsuite.offline.team_pipeline import load_pipeline
-from rlsuite.training.evaluation import evaluate_policy
 
 
 def _life_difference(env: SMACVectorEnv) -> np.ndarray:
@@ -67,13 +67,8 @@ def test_a_margin_larger_than_any_gain_keeps_the_script_and_a_zero_margin_does_n
 
 def test_planner_wins_an_outnumbered_fight_the_script_loses():
     """5m_vs_6m: the decoy script wins none of 8 seeded battles, the planner over it most (measured 8/8)."""
-    wins = {}
-    for kind in ("focus_fire_decoy", "focus_fire_rollout"):
-        env = SMACVectorEnv("5m_vs_6m", 8)
-        wins[kind] = int(np.sum(evaluate_policy(HeuristicTeamPolicy(env, kind), env, 8, seed=11).wins))
-        env.close()
-    assert wins["focus_fire_decoy"] <= 1
-    assert wins["focus_fire_rollout"] >= 6
+    rates = scripted_win_rates("5m_vs_6m", ("focus_fire_decoy", "focus_fire_rollout"), 8)
+    assert rates["focus_fire_decoy"] <= 1 / 8 and rates["focus_fire_rollout"] >= 6 / 8, rates
 
 
 def test_rollout_policies_are_scripted_policies_and_configs_are_checked():
@@ -84,6 +79,8 @@ def test_rollout_policies_are_scripted_policies_and_configs_are_checked():
         RolloutConfig(horizon=-1)
     with pytest.raises(ValueError, match="min_gain"):
         RolloutConfig(min_gain=-0.5)
+    with pytest.raises(ValueError, match="params"):  # the focus-fire kernel's numbers do not apply
+        HeuristicTeamPolicy(SMACVectorEnv("3m", 1), "focus_fire_rollout", params=[3, 8, 0, 400, 1, 1, 1.5])
 
 
 def test_rollout_pipelines_change_only_the_expert_and_the_outnumbered_maps():

@@ -193,6 +193,10 @@ class HeuristicTeamPolicy:
         named = POLICY_PARAMS.get(kind, DEFAULT_PARAMS)
         self.params = np.array(named if params is None else params, dtype=np.float64)
         rollout = ROLLOUT_POLICIES.get(kind)
+        if rollout is not None and params is not None:
+            raise ValueError(
+                f"params: the planning expert {kind!r} takes none (its RolloutConfig sets it up)"
+            )
         self.planner = None if rollout is None else RolloutPlanner(battles, rollout)
         if self.params.shape != DEFAULT_PARAMS.shape:
             raise ValueError(
